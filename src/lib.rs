@@ -3,3 +3,7 @@
 
 pub mod model;
 pub mod syntax;
+pub mod check;
+pub mod diagnostic;
+pub mod ir;
+pub mod value;

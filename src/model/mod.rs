@@ -34,7 +34,6 @@ macro_rules! model_enum {
         }
     };
 }
-pub(crate) use model_enum;
 
 model_enum!(
     /// 户口: rural or urban household registration.

@@ -1,0 +1,329 @@
+//! Checker errors: a kind with structured fields, and a location.
+
+use super::types::Ty;
+use crate::diagnostic::Diagnostic;
+use crate::ir::Loc;
+
+/// A checker error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckError {
+    /// What is wrong.
+    pub kind: CheckErrorKind,
+    /// Where.
+    pub loc: Loc,
+    /// Related locations (the first definition, the other rule …).
+    pub related: Vec<(Loc, String)>,
+}
+
+/// What a checker error says.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckErrorKind {
+    /// A name that resolves to nothing.
+    #[error("cannot find `{name}` in this scope")]
+    UnknownName {
+        /// The name.
+        name: String,
+        /// Closest known name.
+        suggestion: Option<String>,
+    },
+    /// A field the entity does not have.
+    #[error("{entity} has no field `{field}`")]
+    UnknownField {
+        /// household, member, claim, loan.
+        entity: String,
+        /// The field as written.
+        field: String,
+        /// Closest field.
+        suggestion: Option<String>,
+    },
+    /// An unknown programme id.
+    #[error("unknown programme `{name}`")]
+    UnknownProgram {
+        /// Id as written.
+        name: String,
+        /// Closest programme.
+        suggestion: Option<String>,
+    },
+    /// An unknown enum variant.
+    #[error("`{name}` is not a {enum_name}")]
+    UnknownVariant {
+        /// Enum.
+        enum_name: String,
+        /// Variant as written.
+        name: String,
+        /// Known variants.
+        variants: Vec<String>,
+    },
+    /// An unknown function.
+    #[error("unknown function `{name}`")]
+    UnknownFunction {
+        /// Name.
+        name: String,
+        /// Closest builtin.
+        suggestion: Option<String>,
+    },
+    /// An unknown policy in `extends`.
+    #[error("unknown policy `{name}`")]
+    UnknownPolicy {
+        /// Id.
+        name: String,
+    },
+    /// An unknown rule in `exception to`.
+    #[error("unknown rule `{name}`")]
+    UnknownRule {
+        /// Id.
+        name: String,
+    },
+    /// An unknown layer in `pay` or `paid.`.
+    #[error("unknown claim layer `{name}`")]
+    UnknownLayer {
+        /// As written.
+        name: String,
+    },
+    /// Expected one type, found another.
+    #[error("expected {expected}, found {found}")]
+    TypeMismatch {
+        /// What was expected (`bool`, `money`, …).
+        expected: String,
+        /// What was found.
+        found: Ty,
+    },
+    /// Operator applied to types it does not accept.
+    #[error("cannot {verb} {left} and {right}")]
+    BadOperands {
+        /// `add`, `multiply`, `compare` …
+        verb: &'static str,
+        /// Left type.
+        left: Ty,
+        /// Right type.
+        right: Ty,
+        /// A hint.
+        hint: Option<String>,
+    },
+    /// A unary operator on the wrong type.
+    #[error("cannot apply `{op}` to {ty}")]
+    BadUnary {
+        /// The operator.
+        op: &'static str,
+        /// The operand type.
+        ty: Ty,
+    },
+    /// Wrong number of arguments.
+    #[error("`{name}` takes {expected} argument(s), found {found}")]
+    Arity {
+        /// Function.
+        name: String,
+        /// Expected count (text: "2", "2 or more").
+        expected: String,
+        /// Found count.
+        found: usize,
+    },
+    /// A name defined twice.
+    #[error("{what} `{name}` is defined more than once")]
+    Duplicate {
+        /// parameter, rule, value …
+        what: &'static str,
+        /// Name.
+        name: String,
+    },
+    /// A parameter declared again where an inherited one exists.
+    #[error("parameter `{name}` is already declared by `{policy}`")]
+    Shadowing {
+        /// Name.
+        name: String,
+        /// The declaring policy.
+        policy: String,
+    },
+    /// `override param` with nothing to override.
+    #[error("`override param {name}`: no policy this one extends declares `{name}`")]
+    NothingToOverride {
+        /// Name.
+        name: String,
+    },
+    /// A required header field is missing.
+    #[error("policy `{policy}` has no `{field}`")]
+    MissingHeaderField {
+        /// Policy id.
+        policy: String,
+        /// Field.
+        field: &'static str,
+    },
+    /// A header field given twice.
+    #[error("`{field}` is given more than once")]
+    RepeatedField {
+        /// Field.
+        field: &'static str,
+    },
+    /// A rule without a citation.
+    #[error("rule `{rule}` has no citation")]
+    MissingCitation {
+        /// Rule id.
+        rule: String,
+    },
+    /// A parameter without a citation.
+    #[error("parameter `{name}` has no citation")]
+    ParamWithoutCitation {
+        /// Name.
+        name: String,
+    },
+    /// A rule without a subject.
+    #[error("rule `{rule}` does not say what it is for")]
+    MissingSubject {
+        /// Rule id.
+        rule: String,
+    },
+    /// Region code is not six digits.
+    #[error("`{text}` is not a GB/T 2260 region code (six digits)")]
+    BadRegion {
+        /// As written.
+        text: String,
+    },
+    /// The period ends before it starts.
+    #[error("the period in force ends ({end}) before it starts ({start})")]
+    BadPeriod {
+        /// Start.
+        start: String,
+        /// End.
+        end: String,
+    },
+    /// Two versions of one policy in force on the same day.
+    #[error("versions `{a}` and `{b}` of policy `{id}` are both in force on {day}")]
+    OverlappingVersions {
+        /// Policy id.
+        id: String,
+        /// Version.
+        a: String,
+        /// Other version.
+        b: String,
+        /// A day both are in force.
+        day: String,
+    },
+    /// A policy with this id and version exists already.
+    #[error("policy `{id}` version `{version}` is loaded twice")]
+    DuplicatePolicy {
+        /// Id.
+        id: String,
+        /// Version.
+        version: String,
+    },
+    /// `extends` that does not narrow the region.
+    #[error("policy for region {child} cannot extend `{parent}` (region {parent_region}), which does not contain it")]
+    RegionNotContained {
+        /// Child region.
+        child: String,
+        /// Parent id.
+        parent: String,
+        /// Parent region.
+        parent_region: String,
+    },
+    /// A cycle among definitions.
+    #[error("cycle: {}", path.join(" → "))]
+    Cycle {
+        /// The names on the cycle, first repeated at the end.
+        path: Vec<String>,
+    },
+    /// Two rules that may define the same output with no precedence.
+    #[error("rules `{a}` and `{b}` can both define {target}, and neither takes precedence")]
+    PossibleConflict {
+        /// The output (`amount dibao`).
+        target: String,
+        /// One rule.
+        a: String,
+        /// The other rule.
+        b: String,
+    },
+    /// Something used where it is not allowed.
+    #[error("{what} is not allowed {context}")]
+    NotAllowed {
+        /// What.
+        what: String,
+        /// Where (`in a household rule`).
+        context: String,
+    },
+    /// A parameter with neither values nor `required`.
+    #[error("parameter `{name}` has no value; give `from DATE: VALUE` or mark it `required`")]
+    EmptyParam {
+        /// Name.
+        name: String,
+    },
+    /// Series dates out of order.
+    #[error("series dates must increase: {date} does not come after {previous}")]
+    SeriesOrder {
+        /// This date.
+        date: String,
+        /// Previous date.
+        previous: String,
+    },
+    /// An amount for a programme that has none.
+    #[error("programme `{program}` has no amount")]
+    NoAmount {
+        /// Programme.
+        program: String,
+    },
+    /// A file with items but no policy header.
+    #[error("policy items need a `policy` header in this file")]
+    NoHeader,
+    /// Too many of something.
+    #[error("too many {what}: {count} (the limit is {limit})")]
+    TooMany {
+        /// What.
+        what: &'static str,
+        /// How many.
+        count: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// A syntax error, wrapped so all diagnostics share one type.
+    #[error("{message}")]
+    Syntax {
+        /// The message.
+        message: String,
+        /// Hint.
+        help: Option<String>,
+    },
+}
+
+impl CheckErrorKind {
+    /// A hint, where one helps.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            CheckErrorKind::UnknownName { suggestion: Some(s), .. }
+            | CheckErrorKind::UnknownField { suggestion: Some(s), .. }
+            | CheckErrorKind::UnknownProgram { suggestion: Some(s), .. }
+            | CheckErrorKind::UnknownFunction { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            CheckErrorKind::UnknownVariant { variants, .. } => Some(format!("expected one of: {}", variants.join(", "))),
+            CheckErrorKind::BadOperands { hint, .. } => hint.clone(),
+            CheckErrorKind::Shadowing { .. } => Some("write `override param` to replace the inherited value".into()),
+            CheckErrorKind::PossibleConflict { .. } => Some("declare one rule an `exception to` the other, or make their conditions exclusive".into()),
+            CheckErrorKind::MissingCitation { .. } => Some("add `cite \"document clause\"`, e.g. `cite \"石发〔2016〕4号 二(六)\"`".into()),
+            CheckErrorKind::ParamWithoutCitation { .. } => Some("add `cite \"…\"` naming the clause or source of the value".into()),
+            CheckErrorKind::MissingSubject { .. } => Some("add `for household`, `for each member m`, `for each claim c` or `for each loan l`".into()),
+            CheckErrorKind::BadRegion { .. } => Some("e.g. `130100` for 石家庄市, `130131` for 平山县, `000000` for national".into()),
+            CheckErrorKind::Syntax { help, .. } => help.clone(),
+            _ => None,
+        }
+    }
+
+    /// As a diagnostic at `loc`.
+    pub fn at(self, loc: Loc) -> CheckError {
+        CheckError { kind: self, loc, related: Vec::new() }
+    }
+}
+
+impl CheckError {
+    /// Add a related location.
+    pub fn related(mut self, loc: Loc, label: impl Into<String>) -> CheckError {
+        self.related.push((loc, label.into()));
+        self
+    }
+
+    /// As a renderable diagnostic.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let mut d = Diagnostic::error(self.kind.to_string(), Some(self.loc)).with_help(self.kind.help());
+        for (l, m) in &self.related {
+            d = d.with_secondary(*l, m.clone());
+        }
+        d
+    }
+}

@@ -1,0 +1,812 @@
+//! Typing expressions: names to indices, units checked, IR built.
+
+use super::error::CheckErrorKind;
+use super::schema;
+use super::types::{Entity, EnumTy, Per, Ty};
+use super::{Checker, GlobalState, Reads};
+use crate::diagnostic::{loc, suggest};
+use crate::ir::{self, ArithOp, Builtin, CmpOp, Collection, ExprKind, FileId, Layer, Loc, PolicyId};
+use crate::syntax::ast::{self, AggKind, BinOp, Span, UnOp};
+use crate::value::Value;
+use rust_decimal::Decimal;
+
+/// Where an expression is being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A parameter value: no household; `previous` allowed when `true`.
+    Param(bool),
+    /// A household-level named value.
+    Global,
+    /// A rule over an entity.
+    Rule(Entity),
+}
+
+pub(crate) struct Ctx {
+    pub policy: PolicyId,
+    pub file: FileId,
+    pub mode: Mode,
+    pub locals: Vec<(String, u16, Ty)>,
+    pub next_slot: u16,
+    pub max_slot: u16,
+    pub reads: Reads,
+    /// The parameter being defined (for dependency tracking).
+    pub param: Option<u32>,
+}
+
+impl Ctx {
+    pub fn new(policy: PolicyId, file: FileId, mode: Mode) -> Ctx {
+        Ctx { policy, file, mode, locals: Vec::new(), next_slot: 0, max_slot: 0, reads: Reads::default(), param: None }
+    }
+    pub fn bind(&mut self, name: &str, ty: Ty) -> u16 {
+        let s = self.next_slot;
+        self.next_slot = self.next_slot.saturating_add(1);
+        self.max_slot = self.max_slot.max(self.next_slot);
+        self.locals.push((name.to_string(), s, ty));
+        s
+    }
+    fn lookup(&self, name: &str) -> Option<(u16, Ty)> {
+        self.locals.iter().rev().find(|(n, _, _)| n == name).map(|(_, s, t)| (*s, *t))
+    }
+    fn household_allowed(&self) -> bool {
+        !matches!(self.mode, Mode::Param(_))
+    }
+    fn claim(&self) -> bool {
+        self.mode == Mode::Rule(Entity::Claim)
+    }
+}
+
+const BUILTINS: &[&str] = &[
+    "min", "max", "clamp", "abs", "age", "age_on", "days", "months", "years", "year", "date", "monthly", "yearly", "yuan", "interest", "eligible", "amount",
+];
+
+fn mk(kind: ExprKind, ty: Ty, at: Loc) -> ir::Expr {
+    ir::Expr { kind, ty, loc: at }
+}
+
+fn error_expr(at: Loc) -> ir::Expr {
+    mk(ExprKind::Const(Value::ZERO), Ty::Error, at)
+}
+
+impl Checker {
+    pub(crate) fn param_expr(&mut self, e: &ast::Expr, pol: PolicyId, file: FileId, slot: u32, ty: Ty, previous: bool) -> ir::Expr {
+        let mut cx = Ctx::new(pol, file, Mode::Param(previous));
+        cx.param = Some(slot);
+        let v = self.expr(e, &mut cx, Some(ty));
+        self.coerce(v, ty)
+    }
+
+    /// Make `e` have type `want`, or report a mismatch.
+    pub(crate) fn coerce(&mut self, mut e: ir::Expr, want: Ty) -> ir::Expr {
+        if e.ty == want || e.ty == Ty::Error || want == Ty::Error {
+            return e;
+        }
+        let ok = match (e.ty, want) {
+            (Ty::Num, t) if t.is_numeric() => true,
+            (Ty::Int, Ty::Dec) => true,
+            _ => false,
+        };
+        if ok {
+            e.ty = want;
+            return e;
+        }
+        let expected = match want {
+            Ty::Money(_) => format!("money in {want}"),
+            t => t.to_string(),
+        };
+        self.err(CheckErrorKind::TypeMismatch { expected, found: e.ty }, e.loc);
+        e.ty = Ty::Error;
+        e
+    }
+
+    pub(crate) fn expr(&mut self, e: &ast::Expr, cx: &mut Ctx, expected: Option<Ty>) -> ir::Expr {
+        let at = loc(cx.file, e.span);
+        match &*e.kind {
+            ast::ExprKind::Number(d) => mk(ExprKind::Const(Value::Num(*d)), Ty::Num, at),
+            ast::ExprKind::Percent(d) => mk(ExprKind::Const(Value::Num(*d)), Ty::Rate, at),
+            ast::ExprKind::Date(d) => mk(ExprKind::Const(Value::Date(*d)), Ty::Date, at),
+            ast::ExprKind::Bool(b) => mk(ExprKind::Const(Value::Bool(*b)), Ty::Bool, at),
+            ast::ExprKind::Str(s) => {
+                let i = self.intern(s);
+                mk(ExprKind::Const(Value::Text(i)), Ty::Text, at)
+            }
+            ast::ExprKind::Path(parts) => self.path(parts, cx, expected, at),
+            ast::ExprKind::Unary(op, x) => {
+                let v = self.expr(x, cx, expected);
+                match op {
+                    UnOp::Neg => {
+                        if !v.ty.is_numeric() && v.ty != Ty::Error {
+                            self.err(CheckErrorKind::BadUnary { op: "-", ty: v.ty }, at);
+                            return error_expr(at);
+                        }
+                        let t = v.ty;
+                        mk(ExprKind::Neg(Box::new(v)), t, at)
+                    }
+                    UnOp::Not => {
+                        let v = self.coerce(v, Ty::Bool);
+                        mk(ExprKind::Not(Box::new(v)), Ty::Bool, at)
+                    }
+                }
+            }
+            ast::ExprKind::Binary(op, a, b) => self.binary(*op, a, b, cx, expected, at),
+            ast::ExprKind::In(x, list) => {
+                let v = self.expr(x, cx, None);
+                let mut items = Vec::new();
+                for it in list {
+                    let w = self.expr(it, cx, Some(v.ty));
+                    let w = self.unify_cmp(&v, w, "compare");
+                    items.push(w);
+                }
+                mk(ExprKind::In(Box::new(v), items.into_boxed_slice()), Ty::Bool, at)
+            }
+            ast::ExprKind::If(c, a, b) => {
+                let c = self.expr(c, cx, Some(Ty::Bool));
+                let c = self.coerce(c, Ty::Bool);
+                let a = self.expr(a, cx, expected);
+                let b = self.expr(b, cx, expected.or(Some(a.ty)));
+                let (a, b, t) = self.unify(a, b, "combine");
+                mk(ExprKind::If(Box::new(c), Box::new(a), Box::new(b)), t, at)
+            }
+            ast::ExprKind::Case { scrutinee, arms, default } => {
+                let s = self.expr(scrutinee, cx, None);
+                let mut out_ty: Option<Ty> = expected;
+                let mut checked = Vec::new();
+                for (pat, val) in arms {
+                    let p = self.expr(pat, cx, Some(s.ty));
+                    let p = self.unify_cmp(&s, p, "compare");
+                    let v = self.expr(val, cx, out_ty);
+                    out_ty = Some(join_ty(out_ty, v.ty));
+                    checked.push((p, v));
+                }
+                let d = default.as_ref().map(|d| self.expr(d, cx, out_ty));
+                if let Some(d) = &d {
+                    out_ty = Some(join_ty(out_ty, d.ty));
+                }
+                let t = out_ty.unwrap_or(Ty::Error);
+                let t = if t == Ty::Num { expected.filter(|x| x.is_numeric()).unwrap_or(Ty::Num) } else { t };
+                let checked: Vec<(ir::Expr, ir::Expr)> = checked.into_iter().map(|(p, v)| (p, self.coerce(v, t))).collect();
+                let d = d.map(|d| Box::new(self.coerce(d, t)));
+                mk(ExprKind::Case(Box::new(s), checked.into_boxed_slice(), d), t, at)
+            }
+            ast::ExprKind::Call(name, args) => self.call(name, args, cx, expected, at),
+            ast::ExprKind::Aggregate { kind, var, collection, filter, body } => {
+                let c = self.expr(collection, cx, None);
+                let (coll, base, elem) = match (&c.kind, c.ty) {
+                    (ExprKind::Field(base, f), Ty::List(ent)) => {
+                        let coll = match f {
+                            schema::Field::Members => Collection::Members,
+                            schema::Field::Loans => Collection::Loans,
+                            _ => Collection::Claims,
+                        };
+                        (coll, base.clone(), Ty::Entity(ent))
+                    }
+                    (ExprKind::Field(base, _), Ty::EnumList(en)) => (Collection::MajorDiseases, base.clone(), Ty::Enum(en)),
+                    (_, Ty::Error) => return error_expr(at),
+                    (_, t) => {
+                        self.err(CheckErrorKind::TypeMismatch { expected: "a list (household.members, household.loans, m.claims, m.major_diseases)".into(), found: t }, c.loc);
+                        return error_expr(at);
+                    }
+                };
+                let mark = cx.locals.len();
+                let saved_next = cx.next_slot;
+                let slot = cx.bind(&var.name, elem);
+                let filter = filter.as_ref().map(|f| {
+                    let f = self.expr(f, cx, Some(Ty::Bool));
+                    Box::new(self.coerce(f, Ty::Bool))
+                });
+                let (body, ty) = match kind {
+                    AggKind::Any | AggKind::All => {
+                        let b = self.expr(body, cx, Some(Ty::Bool));
+                        (self.coerce(b, Ty::Bool), Ty::Bool)
+                    }
+                    AggKind::Count => {
+                        let b = self.expr(body, cx, Some(Ty::Bool));
+                        (self.coerce(b, Ty::Bool), Ty::Int)
+                    }
+                    AggKind::Sum => {
+                        let b = self.expr(body, cx, expected);
+                        if !b.ty.is_numeric() && b.ty != Ty::Error {
+                            self.err(CheckErrorKind::TypeMismatch { expected: "a number or money".into(), found: b.ty }, b.loc);
+                        }
+                        let t = b.ty;
+                        (b, t)
+                    }
+                };
+                cx.locals.truncate(mark);
+                cx.next_slot = saved_next;
+                mk(ExprKind::Agg { kind: *kind, slot, coll, base, filter, body: Box::new(body) }, ty, at)
+            }
+            ast::ExprKind::Banded { value, bands } => {
+                let v = self.expr(value, cx, expected);
+                if !v.ty.is_numeric() && v.ty != Ty::Error {
+                    self.err(CheckErrorKind::TypeMismatch { expected: "a number or money".into(), found: v.ty }, v.loc);
+                }
+                let vt = if v.ty == Ty::Num { expected.unwrap_or(Ty::Num) } else { v.ty };
+                let v = self.coerce(v, vt);
+                let mut out = Vec::new();
+                let mut last: Option<Decimal> = None;
+                for (lo, rate) in bands {
+                    let l = self.expr(lo, cx, Some(vt));
+                    let l = self.coerce(l, vt);
+                    if let ExprKind::Const(Value::Num(d)) = l.kind {
+                        if let Some(p) = last {
+                            if d <= p {
+                                self.err(CheckErrorKind::NotAllowed { what: "a band that does not start above the previous one".into(), context: "in `banded`".into() }, l.loc);
+                            }
+                        }
+                        last = Some(d);
+                    }
+                    let r = self.expr(rate, cx, Some(Ty::Rate));
+                    let r = self.coerce(r, Ty::Rate);
+                    out.push((l, r));
+                }
+                let vt = if vt == Ty::Rate { Ty::Dec } else { vt };
+                mk(ExprKind::Banded(Box::new(v), out.into_boxed_slice()), vt, at)
+            }
+            ast::ExprKind::Round(x, unit, mode) => {
+                let v = self.expr(x, cx, expected);
+                if !v.ty.is_numeric() && v.ty != Ty::Error {
+                    self.err(CheckErrorKind::TypeMismatch { expected: "a number or money".into(), found: v.ty }, v.loc);
+                }
+                let t = v.ty;
+                mk(ExprKind::Round(Box::new(v), *unit, *mode), t, at)
+            }
+        }
+    }
+
+    fn path(&mut self, parts: &[ast::Ident], cx: &mut Ctx, expected: Option<Ty>, at: Loc) -> ir::Expr {
+        let Some(first) = parts.first() else { return error_expr(at) };
+        let name = first.name.as_str();
+        let head_at = loc(cx.file, first.span);
+        let rest = &parts[1..];
+        // locals
+        if let Some((slot, ty)) = cx.lookup(name) {
+            let base = mk(ExprKind::Local(slot), ty, head_at);
+            return self.fields(base, rest, cx, at);
+        }
+        match name {
+            "household" if cx.household_allowed() => {
+                let base = mk(ExprKind::Household, Ty::Entity(Entity::Household), head_at);
+                return self.fields(base, rest, cx, at);
+            }
+            "as_of" if rest.is_empty() => {
+                if !cx.household_allowed() {
+                    self.err(CheckErrorKind::NotAllowed { what: "`as_of`".into(), context: "in a parameter value (parameters are read on the assessment date already)".into() }, at);
+                }
+                return mk(ExprKind::AsOf, Ty::Date, at);
+            }
+            "previous" if rest.is_empty() => {
+                if cx.mode != Mode::Param(true) {
+                    self.err(CheckErrorKind::NotAllowed { what: "`previous`".into(), context: "outside a parameter's `from` value".into() }, at);
+                    return error_expr(at);
+                }
+                let ty = cx.param.map(|p| self.module.params[p as usize].ty).unwrap_or(Ty::Error);
+                return mk(ExprKind::Previous, ty, at);
+            }
+            "paid" if rest.len() == 1 => {
+                if !cx.claim() {
+                    self.err(CheckErrorKind::NotAllowed { what: "`paid`".into(), context: "outside a claim rule".into() }, at);
+                    return error_expr(at);
+                }
+                return match Layer::from_name(&rest[0].name) {
+                    Some(l) => {
+                        if !cx.reads.paid.contains(&l) {
+                            cx.reads.paid.push(l);
+                        }
+                        mk(ExprKind::Paid(l), Ty::Money(Per::None), at)
+                    }
+                    None => {
+                        self.err(CheckErrorKind::UnknownLayer { name: rest[0].name.clone() }, loc(cx.file, rest[0].span));
+                        error_expr(at)
+                    }
+                };
+            }
+            _ => {}
+        }
+        if let Some(p) = self.find_param(cx.policy, name) {
+            if let Some(cur) = cx.param {
+                if let Some(d) = self.param_deps.get_mut(cur as usize) {
+                    if !d.contains(&p) {
+                        d.push(p);
+                    }
+                }
+            }
+            let ty = self.module.params[p as usize].ty;
+            let e = mk(ExprKind::Param(p), ty, head_at);
+            if !rest.is_empty() {
+                return self.fields(e, rest, cx, at);
+            }
+            return e;
+        }
+        if let Some(g) = self.find_global(cx.policy, name) {
+            if matches!(cx.mode, Mode::Param(_)) {
+                self.err(CheckErrorKind::NotAllowed { what: format!("the household value `{name}`"), context: "in a parameter value".into() }, at);
+                return error_expr(at);
+            }
+            let ty = match self.global_state[g as usize] {
+                GlobalState::Done(t) => t,
+                GlobalState::InProgress => {
+                    let gname = self.module.globals[g as usize].name.clone();
+                    self.err(CheckErrorKind::Cycle { path: vec![format!("value {gname}"), "…".into(), format!("value {gname}")] }, at);
+                    Ty::Error
+                }
+                GlobalState::Unchecked => self.check_global(g),
+            };
+            if !cx.reads.globals.contains(&g) {
+                cx.reads.globals.push(g);
+            }
+            let e = mk(ExprKind::Global(g), ty, head_at);
+            return self.fields(e, rest, cx, at);
+        }
+        if let Some(t) = self.find_tally(cx.policy, name) {
+            if !cx.claim() {
+                self.err(CheckErrorKind::NotAllowed { what: format!("the tally `{name}`"), context: "outside a claim rule".into() }, at);
+                return error_expr(at);
+            }
+            let ty = self.module.tallies[t as usize].ty;
+            return mk(ExprKind::Tally(t), ty, at);
+        }
+        if rest.is_empty() {
+            if let Some(Ty::Enum(en)) = expected {
+                if let Some(v) = en.variant(name) {
+                    return mk(ExprKind::Const(Value::Enum(v)), Ty::Enum(en), at);
+                }
+                let variants = en.variants().into_iter().map(String::from).collect();
+                self.err(CheckErrorKind::UnknownVariant { enum_name: en.name().into(), name: name.into(), variants }, at);
+                return error_expr(at);
+            }
+        }
+        let mut cands: Vec<String> = self.visible_names(cx.policy);
+        cands.extend(cx.locals.iter().map(|l| l.0.clone()));
+        if cx.household_allowed() {
+            cands.push("household".into());
+            cands.push("as_of".into());
+        }
+        let suggestion = suggest(name, cands.iter().map(|s| s.as_str()));
+        let suggestion = suggestion.or_else(|| {
+            // a bare field name written without its entity
+            let ent = match cx.mode {
+                Mode::Rule(e) => e,
+                _ => Entity::Household,
+            };
+            let var = cx.locals.first().map(|l| l.0.clone());
+            if schema::lookup(Entity::Household, name).is_some() {
+                Some(format!("household.{name}"))
+            } else if schema::lookup(ent, name).is_some() {
+                var.map(|v| format!("{v}.{name}"))
+            } else {
+                None
+            }
+        });
+        self.err(CheckErrorKind::UnknownName { name: name.into(), suggestion }, head_at);
+        error_expr(at)
+    }
+
+    fn fields(&mut self, mut base: ir::Expr, rest: &[ast::Ident], cx: &mut Ctx, at: Loc) -> ir::Expr {
+        let mut i = 0;
+        while i < rest.len() {
+            let Ty::Entity(ent) = base.ty else {
+                if base.ty != Ty::Error {
+                    self.err(CheckErrorKind::TypeMismatch { expected: "a household, member, claim or loan".into(), found: base.ty }, base.loc);
+                }
+                return error_expr(at);
+            };
+            let mut name = rest[i].name.clone();
+            let start = rest[i].span;
+            let mut end = rest[i].span;
+            i += 1;
+            loop {
+                if schema::lookup(ent, &name).is_some() {
+                    break;
+                }
+                if schema::is_group(ent, &name) && i < rest.len() {
+                    name.push('.');
+                    name.push_str(&rest[i].name);
+                    end = rest[i].span;
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            let fl = loc(cx.file, start.to(end));
+            match schema::lookup(ent, &name) {
+                Some((f, ty)) => {
+                    base = mk(ExprKind::Field(Box::new(base), f), ty, loc(cx.file, Span { start: at.span.start, end: end.end }));
+                }
+                None => {
+                    let entity = Ty::Entity(ent).to_string();
+                    let suggestion = suggest(&name, schema::names(ent));
+                    self.err(CheckErrorKind::UnknownField { entity, field: name, suggestion }, fl);
+                    return error_expr(at);
+                }
+            }
+        }
+        if base.ty == Ty::Entity(Entity::Household) && !cx.household_allowed() {
+            self.err(CheckErrorKind::NotAllowed { what: "`household`".into(), context: "in a parameter value".into() }, at);
+        }
+        base
+    }
+
+    /// Unify two operands for `combine` contexts (if/else, min/max).
+    fn unify(&mut self, a: ir::Expr, b: ir::Expr, verb: &'static str) -> (ir::Expr, ir::Expr, Ty) {
+        if a.ty == Ty::Error || b.ty == Ty::Error {
+            return (a, b, Ty::Error);
+        }
+        if a.ty == b.ty {
+            let t = a.ty;
+            return (a, b, t);
+        }
+        match (a.ty, b.ty) {
+            (Ty::Num, t) if t.is_numeric() => {
+                let a = self.coerce(a, t);
+                (a, b, t)
+            }
+            (t, Ty::Num) if t.is_numeric() => {
+                let b = self.coerce(b, t);
+                (a, b, t)
+            }
+            (Ty::Int, Ty::Dec) | (Ty::Dec, Ty::Int) => (a, b, Ty::Dec),
+            (l, r) => {
+                self.err(CheckErrorKind::BadOperands { verb, left: l, right: r, hint: unit_hint(l, r) }, b.loc);
+                (a, b, Ty::Error)
+            }
+        }
+    }
+
+    fn unify_cmp(&mut self, left: &ir::Expr, right: ir::Expr, verb: &'static str) -> ir::Expr {
+        if left.ty == Ty::Error || right.ty == Ty::Error || left.ty == right.ty {
+            return right;
+        }
+        match (left.ty, right.ty) {
+            (t, Ty::Num) if t.is_numeric() => self.coerce(right, t),
+            (Ty::Num, t) if t.is_numeric() => right,
+            (Ty::Int, Ty::Dec) | (Ty::Dec, Ty::Int) => right,
+            (l, r) => {
+                let l2 = left.loc;
+                let mut e = CheckErrorKind::BadOperands { verb, left: l, right: r, hint: unit_hint(l, r) }.at(right.loc);
+                e = e.related(l2, format!("this is {l}"));
+                self.errors.push(e);
+                let mut right = right;
+                right.ty = Ty::Error;
+                right
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, a: &ast::Expr, b: &ast::Expr, cx: &mut Ctx, expected: Option<Ty>, at: Loc) -> ir::Expr {
+        match op {
+            BinOp::And | BinOp::Or => {
+                let l = self.expr(a, cx, Some(Ty::Bool));
+                let l = self.coerce(l, Ty::Bool);
+                let r = self.expr(b, cx, Some(Ty::Bool));
+                let r = self.coerce(r, Ty::Bool);
+                let k = if op == BinOp::And { ExprKind::And(Box::new(l), Box::new(r)) } else { ExprKind::Or(Box::new(l), Box::new(r)) };
+                mk(k, Ty::Bool, at)
+            }
+            BinOp::At => {
+                let l = self.expr(a, cx, None);
+                let r = self.expr(b, cx, Some(Ty::Date));
+                let r = self.coerce(r, Ty::Date);
+                match l.kind {
+                    ExprKind::Param(p) => {
+                        let t = l.ty;
+                        mk(ExprKind::ParamAt(p, Box::new(r)), t, at)
+                    }
+                    _ => {
+                        if l.ty != Ty::Error {
+                            self.err(CheckErrorKind::NotAllowed { what: "`at`".into(), context: "after anything but a parameter name".into() }, l.loc);
+                        }
+                        error_expr(at)
+                    }
+                }
+            }
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let l = self.expr(a, cx, None);
+                let hint = if l.ty == Ty::Num { None } else { Some(l.ty) };
+                let r = self.expr(b, cx, hint);
+                // a bare literal on the left adopts the right's type
+                let (l, r) = if l.ty == Ty::Num && r.ty != Ty::Num { let l2 = self.unify_cmp(&r, l, "compare"); (l2, r) } else { let r2 = self.unify_cmp(&l, r, "compare"); (l, r2) };
+                let ordered = !matches!(op, BinOp::Eq | BinOp::Ne);
+                if ordered && l.ty != Ty::Error && !(l.ty.is_numeric() || l.ty == Ty::Date) {
+                    self.err(CheckErrorKind::BadOperands { verb: "order", left: l.ty, right: r.ty, hint: None }, at);
+                }
+                let cop = match op {
+                    BinOp::Eq => CmpOp::Eq,
+                    BinOp::Ne => CmpOp::Ne,
+                    BinOp::Lt => CmpOp::Lt,
+                    BinOp::Le => CmpOp::Le,
+                    BinOp::Gt => CmpOp::Gt,
+                    _ => CmpOp::Ge,
+                };
+                mk(ExprKind::Cmp(cop, Box::new(l), Box::new(r)), Ty::Bool, at)
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
+                let l = self.expr(a, cx, if matches!(op, BinOp::Add | BinOp::Sub) { expected } else { None });
+                let r_hint = match op {
+                    BinOp::Add | BinOp::Sub => Some(l.ty).filter(|t| *t != Ty::Num).or(expected),
+                    _ => None,
+                };
+                let r = self.expr(b, cx, r_hint);
+                let aop = match op {
+                    BinOp::Add => ArithOp::Add,
+                    BinOp::Sub => ArithOp::Sub,
+                    BinOp::Mul => ArithOp::Mul,
+                    _ => ArithOp::Div,
+                };
+                match arith_type(aop, l.ty, r.ty) {
+                    Ok(t) => {
+                        let t = if t == Ty::Num { expected.filter(|e| e.is_numeric() && matches!(aop, ArithOp::Add | ArithOp::Sub)).unwrap_or(Ty::Num) } else { t };
+                        mk(ExprKind::Arith(aop, Box::new(l), Box::new(r)), t, at)
+                    }
+                    Err(hint) => {
+                        let verb = match aop {
+                            ArithOp::Add => "add",
+                            ArithOp::Sub => "subtract",
+                            ArithOp::Mul => "multiply",
+                            ArithOp::Div => "divide",
+                        };
+                        self.err(CheckErrorKind::BadOperands { verb, left: l.ty, right: r.ty, hint }, at);
+                        error_expr(at)
+                    }
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], cx: &mut Ctx, expected: Option<Ty>, at: Loc) -> ir::Expr {
+        let n = name.name.as_str();
+        let arity = |this: &mut Self, want: &str, ok: bool| {
+            if !ok {
+                this.err(CheckErrorKind::Arity { name: n.to_string(), expected: want.to_string(), found: args.len() }, at);
+            }
+            ok
+        };
+        match n {
+            "eligible" | "amount" => {
+                if !arity(self, "1", args.len() == 1) {
+                    return error_expr(at);
+                }
+                if !matches!(cx.mode, Mode::Rule(_) | Mode::Global) {
+                    self.err(CheckErrorKind::NotAllowed { what: format!("`{n}(…)`"), context: "in a parameter value".into() }, at);
+                    return error_expr(at);
+                }
+                let ast::ExprKind::Path(parts) = &*args[0].kind else {
+                    self.err(CheckErrorKind::TypeMismatch { expected: "a programme id".into(), found: Ty::Error }, loc(cx.file, args[0].span));
+                    return error_expr(at);
+                };
+                let dn = ast::DottedName { parts: parts.clone(), span: args[0].span };
+                let Some(p) = self.program_id(&dn, cx.file) else { return error_expr(at) };
+                if n == "eligible" {
+                    if !cx.reads.eligible.contains(&p) {
+                        cx.reads.eligible.push(p);
+                    }
+                    mk(ExprKind::Eligible(p), Ty::Bool, at)
+                } else {
+                    let Some(t) = self.module.programs[p as usize].amount else {
+                        self.err(CheckErrorKind::NoAmount { program: dn.joined() }, at);
+                        return error_expr(at);
+                    };
+                    if !cx.reads.amount.contains(&p) {
+                        cx.reads.amount.push(p);
+                    }
+                    mk(ExprKind::Amount(p), t, at)
+                }
+            }
+            _ => {
+                let b = match n {
+                    "min" => Builtin::Min,
+                    "max" => Builtin::Max,
+                    "clamp" => Builtin::Clamp,
+                    "abs" => Builtin::Abs,
+                    "age" => Builtin::Age,
+                    "age_on" => Builtin::AgeOn,
+                    "days" => Builtin::Days,
+                    "months" => Builtin::Months,
+                    "years" => Builtin::Years,
+                    "year" => Builtin::Year,
+                    "date" => Builtin::MakeDate,
+                    "monthly" => Builtin::Monthly,
+                    "yearly" => Builtin::Yearly,
+                    "yuan" => Builtin::Yuan,
+                    "interest" => Builtin::Interest,
+                    _ => {
+                        let suggestion = suggest(n, BUILTINS.iter().copied());
+                        self.err(CheckErrorKind::UnknownFunction { name: n.into(), suggestion }, loc(cx.file, name.span));
+                        return error_expr(at);
+                    }
+                };
+                self.builtin(b, n, args, cx, expected, at)
+            }
+        }
+    }
+
+    fn builtin(&mut self, b: Builtin, n: &str, args: &[ast::Expr], cx: &mut Ctx, expected: Option<Ty>, at: Loc) -> ir::Expr {
+        let count_err = |this: &mut Self, want: &str| {
+            this.err(CheckErrorKind::Arity { name: n.to_string(), expected: want.to_string(), found: args.len() }, at);
+            error_expr(at)
+        };
+        let typed = |this: &mut Self, cx: &mut Ctx, i: usize, t: Ty| {
+            let e = this.expr(&args[i], cx, Some(t));
+            this.coerce(e, t)
+        };
+        match b {
+            Builtin::Min | Builtin::Max | Builtin::Clamp => {
+                if (b == Builtin::Clamp && args.len() != 3) || args.len() < 2 {
+                    return count_err(self, if b == Builtin::Clamp { "3" } else { "2 or more" });
+                }
+                let mut out: Vec<ir::Expr> = Vec::new();
+                let mut ty: Option<Ty> = expected.filter(|t| t.is_numeric() && *t != Ty::Num);
+                for a in args {
+                    let e = self.expr(a, cx, ty);
+                    out.push(e);
+                    let last = out.last().map(|e| e.ty).unwrap_or(Ty::Error);
+                    if !last.is_numeric() && last != Ty::Date && last != Ty::Error {
+                        self.err(CheckErrorKind::TypeMismatch { expected: "a number, money or a date".into(), found: last }, out.last().map(|e| e.loc).unwrap_or(at));
+                    }
+                    if last != Ty::Num {
+                        ty = Some(ty.map_or(last, |t| if t == Ty::Num { last } else { t }));
+                    }
+                }
+                let t = ty.unwrap_or(Ty::Num);
+                let mut fin = Vec::new();
+                for e in out {
+                    if e.ty != t && e.ty != Ty::Error && t != Ty::Error && !(matches!((e.ty, t), (Ty::Int, Ty::Dec) | (Ty::Dec, Ty::Int))) {
+                        if e.ty == Ty::Num {
+                            fin.push(self.coerce(e, t));
+                        } else {
+                            self.err(CheckErrorKind::BadOperands { verb: "compare", left: t, right: e.ty, hint: unit_hint(t, e.ty) }, e.loc);
+                            fin.push(e);
+                        }
+                    } else {
+                        fin.push(e);
+                    }
+                }
+                mk(ExprKind::Call(b, fin.into_boxed_slice()), t, at)
+            }
+            Builtin::Abs => {
+                if args.len() != 1 {
+                    return count_err(self, "1");
+                }
+                let e = self.expr(&args[0], cx, expected);
+                let t = e.ty;
+                mk(ExprKind::Call(b, vec![e].into_boxed_slice()), t, at)
+            }
+            Builtin::Age | Builtin::Year => {
+                if args.len() != 1 {
+                    return count_err(self, "1");
+                }
+                let e = typed(self, cx, 0, Ty::Date);
+                mk(ExprKind::Call(b, vec![e].into_boxed_slice()), Ty::Int, at)
+            }
+            Builtin::AgeOn | Builtin::Days | Builtin::Months | Builtin::Years => {
+                if args.len() != 2 {
+                    return count_err(self, "2");
+                }
+                let a = typed(self, cx, 0, Ty::Date);
+                let c = typed(self, cx, 1, Ty::Date);
+                mk(ExprKind::Call(b, vec![a, c].into_boxed_slice()), Ty::Int, at)
+            }
+            Builtin::MakeDate => {
+                if args.len() != 3 {
+                    return count_err(self, "3");
+                }
+                let v: Vec<ir::Expr> = (0..3).map(|i| typed(self, &mut *cx, i, Ty::Int)).collect();
+                mk(ExprKind::Call(b, v.into_boxed_slice()), Ty::Date, at)
+            }
+            Builtin::Monthly | Builtin::Yearly | Builtin::Yuan => {
+                if args.len() != 1 {
+                    return count_err(self, "1");
+                }
+                let (want, out) = match b {
+                    Builtin::Monthly => (Some(Ty::Money(Per::Year)), Ty::Money(Per::Month)),
+                    Builtin::Yearly => (Some(Ty::Money(Per::Month)), Ty::Money(Per::Year)),
+                    _ => (None, Ty::Money(Per::None)),
+                };
+                let e = self.expr(&args[0], cx, want);
+                let e = match want {
+                    Some(w) => self.coerce(e, w),
+                    None => {
+                        if !e.ty.is_money() && e.ty != Ty::Num && e.ty != Ty::Error {
+                            self.err(CheckErrorKind::TypeMismatch { expected: "money".into(), found: e.ty }, e.loc);
+                        }
+                        e
+                    }
+                };
+                mk(ExprKind::Call(b, vec![e].into_boxed_slice()), out, at)
+            }
+            Builtin::Interest => {
+                if args.len() != 4 {
+                    return count_err(self, "4 (principal, rate, from, to)");
+                }
+                let p = self.expr(&args[0], cx, Some(Ty::Money(Per::None)));
+                if !p.ty.is_money() && p.ty != Ty::Num && p.ty != Ty::Error {
+                    self.err(CheckErrorKind::TypeMismatch { expected: "money".into(), found: p.ty }, p.loc);
+                }
+                let r = typed(self, cx, 1, Ty::Rate);
+                let f = typed(self, cx, 2, Ty::Date);
+                let t = typed(self, cx, 3, Ty::Date);
+                mk(ExprKind::Call(b, vec![p, r, f, t].into_boxed_slice()), Ty::Money(Per::None), at)
+            }
+        }
+    }
+}
+
+fn join_ty(a: Option<Ty>, b: Ty) -> Ty {
+    match a {
+        None => b,
+        Some(Ty::Num) => b,
+        Some(t) => t,
+    }
+}
+
+fn unit_hint(l: Ty, r: Ty) -> Option<String> {
+    match (l, r) {
+        (Ty::Money(a), Ty::Money(b)) if a != b => {
+            let conv = match (a, b) {
+                (Per::Year, Per::Month) => "use `monthly(…)` on the yearly amount or `yearly(…)` on the monthly one",
+                (Per::Month, Per::Year) => "use `yearly(…)` on the monthly amount or `monthly(…)` on the yearly one",
+                _ => "use `yuan(…)` to drop the period explicitly",
+            };
+            Some(format!("the amounts are in different units: {conv}"))
+        }
+        (Ty::Money(_), Ty::Rate) | (Ty::Rate, Ty::Money(_)) => Some("a rate applies to money by multiplication: `amount * 70%`".into()),
+        _ => None,
+    }
+}
+
+/// The result type of arithmetic, or a hint why it is not allowed.
+fn arith_type(op: ArithOp, l: Ty, r: Ty) -> Result<Ty, Option<String>> {
+    use Ty::*;
+    if l == Error || r == Error {
+        return Ok(Error);
+    }
+    if !l.is_numeric() || !r.is_numeric() {
+        return Err(None);
+    }
+    let plain = |t: Ty| matches!(t, Int | Dec | Num);
+    match op {
+        ArithOp::Add | ArithOp::Sub => match (l, r) {
+            (Money(a), Money(b)) if a == b => Ok(Money(a)),
+            (Money(_), Num) => Ok(l),
+            (Num, Money(_)) => Ok(r),
+            (Money(_), _) | (_, Money(_)) => Err(unit_hint(l, r)),
+            (Rate, Rate) | (Rate, Num) | (Num, Rate) => Ok(Rate),
+            (Days, Days) | (Days, Num) | (Num, Days) | (Days, Int) | (Int, Days) => Ok(Days),
+            (Num, Num) => Ok(Num),
+            (Int, Int) | (Int, Num) | (Num, Int) => Ok(Int),
+            (a, b) if plain(a) && plain(b) => Ok(Dec),
+            _ => Err(None),
+        },
+        ArithOp::Mul => match (l, r) {
+            (Money(_), Money(_)) => Err(Some("multiplying two amounts of money has no meaning; multiply money by a rate or a count".into())),
+            (Money(_), _) => Ok(l),
+            (_, Money(_)) => Ok(r),
+            (Rate, Rate) => Ok(Rate),
+            (Rate, t) | (t, Rate) if plain(t) => Ok(if t == Num { Rate } else { Dec }),
+            (Num, Num) => Ok(Num),
+            (Int, Int) | (Int, Num) | (Num, Int) => Ok(Int),
+            (a, b) if plain(a) && plain(b) => Ok(Dec),
+            (Days, t) | (t, Days) if plain(t) => Ok(Days),
+            _ => Err(None),
+        },
+        ArithOp::Div => match (l, r) {
+            (Money(a), Money(b)) if a == b => Ok(Dec),
+            (Money(_), Money(_)) => Err(unit_hint(l, r)),
+            (Money(_), t) if plain(t) => Ok(l),
+            (Money(_), Rate) => Ok(l),
+            (_, Money(_)) => Err(Some("dividing by money has no meaning here".into())),
+            (Rate, t) if plain(t) => Ok(Rate),
+            (Num, Num) => Ok(Num),
+            (a, b) if plain(a) && plain(b) => Ok(Dec),
+            (Days, Days) => Ok(Dec),
+            _ => Err(None),
+        },
+    }
+}
+
+#[allow(dead_code)]
+fn is_enum(t: Ty) -> Option<EnumTy> {
+    match t {
+        Ty::Enum(e) => Some(e),
+        _ => None,
+    }
+}

@@ -1,0 +1,1131 @@
+//! The checker: resolves every name, types every expression (with money
+//! periods as units), and produces the resolved IR ([`Module`]). It reports
+//! every error it can find, not just the first.
+
+pub mod error;
+mod expr;
+pub mod programs;
+pub mod schema;
+pub mod types;
+
+use crate::diagnostic::loc;
+use crate::ir::{self, FileId, GlobalId, Layer, Loc, ParamId, PolicyId, ProgId, RuleId, TallyId};
+use crate::syntax::ast;
+use chrono::NaiveDate;
+use error::{CheckError, CheckErrorKind};
+use std::collections::{BTreeMap, HashMap};
+use types::{Entity, Ty};
+
+/// Limits on what one program may hold.
+pub mod limits {
+    /// Rules in a program.
+    pub const MAX_RULES: usize = 20_000;
+    /// Entries in one parameter's series.
+    pub const MAX_SERIES: usize = 1_000;
+    /// Local slots (lets and variables) in one rule.
+    pub const MAX_LOCALS: usize = 1_000;
+}
+
+/// A checked policy.
+#[derive(Debug, Clone)]
+pub struct PolicyInfo {
+    /// Stable id (`cn.hebei.shijiazhuang`).
+    pub id: String,
+    /// Version.
+    pub version: String,
+    /// Title.
+    pub title: String,
+    /// Issuing document number.
+    pub document: Option<String>,
+    /// Issue date.
+    pub issued: Option<NaiveDate>,
+    /// Six-digit region code.
+    pub region: String,
+    /// How many leading digits of a household's region code must match (0 national, 2 province, 4 city, 6 county).
+    pub prefix_len: u8,
+    /// An overlay of deployment parameters.
+    pub overlay: bool,
+    /// First day in force.
+    pub from: NaiveDate,
+    /// Last day in force.
+    pub to: Option<NaiveDate>,
+    /// The policy id it extends.
+    pub extends: Option<String>,
+    /// The file it was read from.
+    pub file: FileId,
+    /// The header's location.
+    pub loc: Loc,
+}
+
+impl PolicyInfo {
+    /// Precedence rank: more specific regions rank higher, overlays above what they extend.
+    pub fn rank(&self) -> u8 {
+        self.prefix_len * 2 + u8::from(self.overlay)
+    }
+    /// Whether the policy applies to a household region on a date.
+    pub fn applies(&self, region: &str, date: NaiveDate) -> bool {
+        let n = self.prefix_len as usize;
+        region.len() >= n && self.region.as_bytes()[..n] == region.as_bytes()[..n] && self.from <= date && self.to.map_or(true, |t| date <= t)
+    }
+}
+
+/// One dated value in a parameter's series.
+#[derive(Debug, Clone)]
+pub struct SeriesEntry {
+    /// First day in force (`None`: always).
+    pub from: Option<NaiveDate>,
+    /// The value.
+    pub value: ir::Expr,
+    /// Citation of the value.
+    pub cite: Option<String>,
+}
+
+/// One policy's definition of a parameter.
+#[derive(Debug, Clone)]
+pub struct ParamDef {
+    /// The defining policy.
+    pub policy: PolicyId,
+    /// No value: the deployer must supply it.
+    pub required: bool,
+    /// Citation of the clause.
+    pub cite: Option<String>,
+    /// Series, ascending.
+    pub entries: Vec<SeriesEntry>,
+    /// Never below.
+    pub floor: Option<ir::Expr>,
+    /// Never above.
+    pub cap: Option<ir::Expr>,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// A parameter: one name, defined by one or more policies.
+#[derive(Debug, Clone)]
+pub struct ParamSlot {
+    /// Name.
+    pub name: String,
+    /// Type.
+    pub ty: Ty,
+    /// Title.
+    pub title: Option<String>,
+    /// The policy id that declares it.
+    pub declared_by: String,
+    /// Definitions, most specific (highest rank) first.
+    pub defs: Vec<ParamDef>,
+}
+
+/// A household-level named value.
+#[derive(Debug, Clone)]
+pub struct GlobalDef {
+    /// Name.
+    pub name: String,
+    /// Declaring policy.
+    pub policy: PolicyId,
+    /// The value.
+    pub expr: ir::Expr,
+    /// What it reads.
+    pub reads: Reads,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// An annual accumulator.
+#[derive(Debug, Clone)]
+pub struct TallyDef {
+    /// Name.
+    pub name: String,
+    /// Declaring policy.
+    pub policy: PolicyId,
+    /// Type.
+    pub ty: Ty,
+    /// Scope.
+    pub scope: ast::TallyScope,
+}
+
+/// A programme.
+#[derive(Debug, Clone)]
+pub struct ProgramInfo {
+    /// Dotted id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Type of its amount, if it has one.
+    pub amount: Option<Ty>,
+}
+
+/// Rule outputs other rules can read or that need precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// `eligible P` (additive)
+    Eligible(ProgId),
+    /// `amount P` (one winner per subject instance)
+    Amount(ProgId),
+    /// `flag P` (additive)
+    Flag(ProgId),
+    /// `assign P` (one winner)
+    Assign(ProgId),
+    /// `pay LAYER` (one winner per claim)
+    Pay(Layer),
+    /// `tally T +=` (additive)
+    Tally(TallyId),
+}
+
+/// A checked outcome.
+#[derive(Debug, Clone)]
+pub enum OutcomeDef {
+    /// Eligible.
+    Eligible(ProgId),
+    /// Amount.
+    Amount(ProgId, ir::Expr),
+    /// Flag.
+    Flag(ProgId),
+    /// Assignment of a symbol.
+    Assign(ProgId, u32),
+    /// Claim layer payment.
+    Pay(Layer, ir::Expr),
+    /// Add to a tally.
+    AddTally(TallyId, ir::Expr),
+}
+
+impl OutcomeDef {
+    /// The output this outcome defines.
+    pub fn target(&self) -> Target {
+        match self {
+            OutcomeDef::Eligible(p) => Target::Eligible(*p),
+            OutcomeDef::Amount(p, _) => Target::Amount(*p),
+            OutcomeDef::Flag(p) => Target::Flag(*p),
+            OutcomeDef::Assign(p, _) => Target::Assign(*p),
+            OutcomeDef::Pay(l, _) => Target::Pay(*l),
+            OutcomeDef::AddTally(t, _) => Target::Tally(*t),
+        }
+    }
+}
+
+/// What an expression reads that orders evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Reads {
+    /// `eligible(P)`
+    pub eligible: Vec<ProgId>,
+    /// `amount(P)`
+    pub amount: Vec<ProgId>,
+    /// Named values.
+    pub globals: Vec<GlobalId>,
+    /// `paid.LAYER`
+    pub paid: Vec<Layer>,
+}
+
+/// A `let` inside a rule.
+#[derive(Debug, Clone)]
+pub struct LocalDef {
+    /// Name.
+    pub name: String,
+    /// Slot.
+    pub slot: u16,
+    /// Value.
+    pub expr: ir::Expr,
+}
+
+/// A checked rule.
+#[derive(Debug, Clone)]
+pub struct RuleDef {
+    /// Id (`SJZ-1`).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Citation.
+    pub cite: String,
+    /// Reading note.
+    pub note: Option<String>,
+    /// Policy.
+    pub policy: PolicyId,
+    /// Subject.
+    pub subject: Entity,
+    /// Slot of the subject variable (members, claims, loans).
+    pub subject_slot: u16,
+    /// Lets before `when`.
+    pub pre: Vec<LocalDef>,
+    /// Condition.
+    pub cond: Option<ir::Expr>,
+    /// The condition as written (for static conflict checks).
+    pub cond_ast: Option<ast::Expr>,
+    /// Lets after `when`.
+    pub post: Vec<LocalDef>,
+    /// Outcomes.
+    pub outcomes: Vec<OutcomeDef>,
+    /// Rules this one is an exception to.
+    pub exceptions: Vec<RuleId>,
+    /// What it reads.
+    pub reads: Reads,
+    /// Frame size it needs.
+    pub frame: u16,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// The checked program: every name resolved to an index.
+#[derive(Debug, Clone, Default)]
+pub struct Module {
+    /// Policies.
+    pub policies: Vec<PolicyInfo>,
+    /// Parameters.
+    pub params: Vec<ParamSlot>,
+    /// Named values.
+    pub globals: Vec<GlobalDef>,
+    /// Tallies.
+    pub tallies: Vec<TallyDef>,
+    /// Programmes.
+    pub programs: Vec<ProgramInfo>,
+    /// Rules.
+    pub rules: Vec<RuleDef>,
+    /// Symbols (assignment values, texts).
+    pub symbols: Vec<String>,
+    /// Tests, as written, with their file.
+    pub tests: Vec<(FileId, ast::Test)>,
+}
+
+impl Module {
+    /// Find a programme by id.
+    pub fn program(&self, id: &str) -> Option<ProgId> {
+        self.programs.iter().position(|p| p.id == id).map(|i| i as ProgId)
+    }
+    /// Find parameters by name (several policies may declare the same name independently).
+    pub fn params_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = ParamId> + 'a {
+        self.params.iter().enumerate().filter(move |(_, p)| p.name == name).map(|(i, _)| i as ParamId)
+    }
+}
+
+/// A parsed file handed to the checker.
+pub struct Input<'a> {
+    /// File id in the source map.
+    pub file: FileId,
+    /// The syntax tree.
+    pub ast: &'a ast::File,
+}
+
+/// Check a set of parsed files. Returns the module and every error found.
+pub fn check(inputs: &[Input<'_>]) -> (Module, Vec<CheckError>) {
+    let mut c = Checker::default();
+    c.run(inputs);
+    (c.module, c.errors)
+}
+
+#[derive(Default)]
+pub(crate) struct Checker {
+    pub(crate) module: Module,
+    pub(crate) errors: Vec<CheckError>,
+    /// (policy id, name) → param slot.
+    param_names: HashMap<(String, String), ParamId>,
+    /// (policy id, name) → global.
+    global_names: HashMap<(String, String), GlobalId>,
+    /// (policy id, name) → tally.
+    tally_names: HashMap<(String, String), TallyId>,
+    /// policy id → parent policy id.
+    parents: HashMap<String, String>,
+    /// policy id → versions (policy indices).
+    by_id: BTreeMap<String, Vec<PolicyId>>,
+    /// global checking state
+    pub(crate) global_state: Vec<GlobalState>,
+    pending_globals: Vec<Option<(FileId, ast::LetDecl)>>,
+    /// param → params its values read (for cycle detection)
+    pub(crate) param_deps: Vec<Vec<ParamId>>,
+    /// symbol interning
+    symbol_ids: HashMap<String, u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GlobalState {
+    Unchecked,
+    InProgress,
+    Done(Ty),
+}
+
+impl Checker {
+    pub(crate) fn err(&mut self, kind: CheckErrorKind, at: Loc) {
+        self.errors.push(kind.at(at));
+    }
+
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.symbol_ids.get(s) {
+            return *i;
+        }
+        let i = self.module.symbols.len() as u32;
+        self.module.symbols.push(s.to_string());
+        self.symbol_ids.insert(s.to_string(), i);
+        i
+    }
+
+    /// The chain of policy ids from `id` up through `extends`.
+    pub(crate) fn chain(&self, id: &str) -> Vec<String> {
+        let mut out = vec![id.to_string()];
+        let mut cur = id.to_string();
+        while let Some(p) = self.parents.get(&cur) {
+            if out.contains(p) || out.len() > 64 {
+                break;
+            }
+            out.push(p.clone());
+            cur = p.clone();
+        }
+        out
+    }
+
+    pub(crate) fn find_param(&self, policy: PolicyId, name: &str) -> Option<ParamId> {
+        let id = &self.module.policies[policy as usize].id;
+        self.chain(id).into_iter().find_map(|p| self.param_names.get(&(p, name.to_string())).copied())
+    }
+
+    pub(crate) fn find_global(&self, policy: PolicyId, name: &str) -> Option<GlobalId> {
+        let id = &self.module.policies[policy as usize].id;
+        self.chain(id).into_iter().find_map(|p| self.global_names.get(&(p, name.to_string())).copied())
+    }
+
+    pub(crate) fn find_tally(&self, policy: PolicyId, name: &str) -> Option<TallyId> {
+        let id = &self.module.policies[policy as usize].id;
+        self.chain(id).into_iter().find_map(|p| self.tally_names.get(&(p, name.to_string())).copied())
+    }
+
+    /// Names visible from a policy (for suggestions).
+    pub(crate) fn visible_names(&self, policy: PolicyId) -> Vec<String> {
+        let id = &self.module.policies[policy as usize].id;
+        let chain = self.chain(id);
+        let mut v: Vec<String> = Vec::new();
+        for ((p, n), _) in self.param_names.iter().chain(self.global_names.iter()).chain(self.tally_names.iter()) {
+            if chain.contains(p) {
+                v.push(n.clone());
+            }
+        }
+        v.sort();
+        v
+    }
+
+    pub(crate) fn program_id(&mut self, name: &ast::DottedName, file: FileId) -> Option<ProgId> {
+        let s = name.joined();
+        match self.module.program(&s) {
+            Some(p) => Some(p),
+            None => {
+                let suggestion = crate::diagnostic::suggest(&s, self.module.programs.iter().map(|p| p.id.as_str()));
+                self.err(CheckErrorKind::UnknownProgram { name: s, suggestion }, loc(file, name.span));
+                None
+            }
+        }
+    }
+
+    fn run(&mut self, inputs: &[Input<'_>]) {
+        for (id, title, amount) in programs::BUILTIN {
+            self.module.programs.push(ProgramInfo { id: id.to_string(), title: title.to_string(), amount: *amount });
+        }
+        // 1. headers
+        let mut file_policy: Vec<Option<PolicyId>> = Vec::new();
+        for input in inputs {
+            file_policy.push(self.header(input));
+        }
+        self.versions();
+        self.resolve_extends();
+        // 2. declarations: programmes first (global), then params, tallies, lets
+        for (input, pol) in inputs.iter().zip(&file_policy) {
+            for item in &input.ast.items {
+                if let ast::Item::Program(p) = item {
+                    self.declare_program(p, input.file);
+                }
+                if let (ast::Item::Test(t), _) = (item, pol) {
+                    self.module.tests.push((input.file, t.clone()));
+                }
+            }
+        }
+        for (input, pol) in inputs.iter().zip(&file_policy) {
+            let Some(pol) = *pol else {
+                if let Some(item) = input.ast.items.iter().find(|i| !matches!(i, ast::Item::Test(_))) {
+                    self.err(CheckErrorKind::NoHeader, loc(input.file, item_span(item)));
+                }
+                continue;
+            };
+            self.declare_params(input, pol, false);
+        }
+        for (input, pol) in inputs.iter().zip(&file_policy) {
+            if let Some(pol) = *pol {
+                self.declare_params(input, pol, true);
+                self.declare_tallies_and_lets(input, pol);
+            }
+        }
+        // 3. bodies
+        for (input, pol) in inputs.iter().zip(&file_policy) {
+            if let Some(pol) = *pol {
+                self.param_bodies(input, pol);
+            }
+        }
+        self.param_cycles();
+        for g in 0..self.module.globals.len() {
+            self.check_global(g as GlobalId);
+        }
+        let mut rule_asts = Vec::new();
+        for (input, pol) in inputs.iter().zip(&file_policy) {
+            if let Some(pol) = *pol {
+                for item in &input.ast.items {
+                    if let ast::Item::Rule(r) = item {
+                        if let Some(id) = self.rule(r, pol, input.file) {
+                            rule_asts.push((id, r.clone(), input.file));
+                        }
+                    }
+                }
+            }
+        }
+        if self.module.rules.len() > limits::MAX_RULES {
+            let n = self.module.rules.len();
+            self.err(CheckErrorKind::TooMany { what: "rules", count: n, limit: limits::MAX_RULES }, self.module.rules[limits::MAX_RULES].loc);
+        }
+        self.exceptions(&rule_asts);
+        for ps in &mut self.module.params {
+            let policies = &self.module.policies;
+            ps.defs.sort_by_key(|d| std::cmp::Reverse(policies[d.policy as usize].rank()));
+        }
+    }
+
+    fn header(&mut self, input: &Input<'_>) -> Option<PolicyId> {
+        let h = input.ast.header.as_ref()?;
+        let file = input.file;
+        let id = h.id.joined();
+        let mut title = None;
+        let mut document = None;
+        let mut issued = None;
+        let mut region: Option<&ast::StrLit> = None;
+        let mut in_force = None;
+        let mut version = None;
+        let mut extends = None;
+        let mut overlay = false;
+        macro_rules! once {
+            ($slot:ident, $v:expr, $name:literal, $span:expr) => {{
+                if $slot.is_some() {
+                    self.err(CheckErrorKind::RepeatedField { field: $name }, loc(file, $span));
+                }
+                $slot = Some($v);
+            }};
+        }
+        for f in &h.fields {
+            match f {
+                ast::HeaderField::Title(s) => once!(title, s.value.clone(), "title", s.span),
+                ast::HeaderField::Document(s) => once!(document, s.value.clone(), "document", s.span),
+                ast::HeaderField::Issued(d) => once!(issued, d.value, "issued", d.span),
+                ast::HeaderField::Region(s) => once!(region, s, "region", s.span),
+                ast::HeaderField::InForce(a, b) => once!(in_force, (a.clone(), b.clone()), "in_force", a.span),
+                ast::HeaderField::Version(s) => once!(version, s.value.clone(), "version", s.span),
+                ast::HeaderField::Extends(d) => once!(extends, d.joined(), "extends", d.span),
+                ast::HeaderField::Overlay(_) => overlay = true,
+            }
+        }
+        let hl = loc(file, h.id.span);
+        let missing = |field: &'static str, this: &mut Self| this.err(CheckErrorKind::MissingHeaderField { policy: id.clone(), field }, hl);
+        if title.is_none() {
+            missing("title", self);
+        }
+        if version.is_none() {
+            missing("version", self);
+        }
+        let region_text = match region {
+            None => {
+                missing("region", self);
+                "000000".to_string()
+            }
+            Some(r) => {
+                if r.value.len() != 6 || !r.value.bytes().all(|b| b.is_ascii_digit()) {
+                    self.err(CheckErrorKind::BadRegion { text: r.value.clone() }, loc(file, r.span));
+                    "000000".to_string()
+                } else {
+                    r.value.clone()
+                }
+            }
+        };
+        let (from, to) = match in_force {
+            None => {
+                missing("in_force", self);
+                (NaiveDate::MIN, None)
+            }
+            Some((a, b)) => {
+                if let Some(b) = &b {
+                    if b.value < a.value {
+                        self.err(CheckErrorKind::BadPeriod { start: a.value.to_string(), end: b.value.to_string() }, loc(file, b.span));
+                    }
+                }
+                (a.value, b.map(|b| b.value))
+            }
+        };
+        let prefix_len = region_prefix_len(&region_text);
+        let pid = self.module.policies.len() as PolicyId;
+        self.module.policies.push(PolicyInfo {
+            id: id.clone(),
+            version: version.unwrap_or_default(),
+            title: title.unwrap_or_default(),
+            document,
+            issued,
+            region: region_text,
+            prefix_len,
+            overlay,
+            from,
+            to,
+            extends,
+            file,
+            loc: hl,
+        });
+        self.by_id.entry(id).or_default().push(pid);
+        Some(pid)
+    }
+
+    fn versions(&mut self) {
+        let groups: Vec<Vec<PolicyId>> = self.by_id.values().cloned().collect();
+        for g in groups {
+            for (i, &a) in g.iter().enumerate() {
+                for &b in &g[i + 1..] {
+                    let (pa, pb) = (&self.module.policies[a as usize], &self.module.policies[b as usize]);
+                    if pa.version == pb.version {
+                        let k = CheckErrorKind::DuplicatePolicy { id: pa.id.clone(), version: pa.version.clone() };
+                        let e = k.at(pb.loc).related(pa.loc, "first loaded here");
+                        self.errors.push(e);
+                        continue;
+                    }
+                    let start = pa.from.max(pb.from);
+                    let end_a = pa.to.unwrap_or(NaiveDate::MAX);
+                    let end_b = pb.to.unwrap_or(NaiveDate::MAX);
+                    if start <= end_a.min(end_b) {
+                        let k = CheckErrorKind::OverlappingVersions { id: pa.id.clone(), a: pa.version.clone(), b: pb.version.clone(), day: start.to_string() };
+                        let e = k.at(pb.loc).related(pa.loc, "the other version");
+                        self.errors.push(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn resolve_extends(&mut self) {
+        for i in 0..self.module.policies.len() {
+            let p = self.module.policies[i].clone();
+            let Some(parent) = &p.extends else { continue };
+            match self.by_id.get(parent).and_then(|v| v.first()) {
+                None => self.err(CheckErrorKind::UnknownPolicy { name: parent.clone() }, p.loc),
+                Some(&pp) => {
+                    let par = &self.module.policies[pp as usize];
+                    let n = par.prefix_len as usize;
+                    if par.region.as_bytes()[..n] != p.region.as_bytes()[..n] || (par.prefix_len > p.prefix_len) {
+                        let k = CheckErrorKind::RegionNotContained { child: p.region.clone(), parent: parent.clone(), parent_region: par.region.clone() };
+                        self.err(k, p.loc);
+                    }
+                    self.parents.insert(p.id.clone(), parent.clone());
+                }
+            }
+        }
+        // break cycles in extends
+        let ids: Vec<String> = self.by_id.keys().cloned().collect();
+        for id in ids {
+            let mut seen = vec![id.clone()];
+            let mut cur = id.clone();
+            while let Some(p) = self.parents.get(&cur).cloned() {
+                if seen.contains(&p) {
+                    seen.push(p.clone());
+                    let at = self.by_id.get(&id).and_then(|v| v.first()).map(|&x| self.module.policies[x as usize].loc);
+                    if let Some(at) = at {
+                        if p == id {
+                            self.err(CheckErrorKind::Cycle { path: seen.iter().map(|s| format!("policy {s}")).collect() }, at);
+                        }
+                    }
+                    self.parents.remove(&cur);
+                    break;
+                }
+                seen.push(p.clone());
+                cur = p;
+            }
+        }
+    }
+
+    fn declare_program(&mut self, p: &ast::ProgramDecl, file: FileId) {
+        let id = p.id.joined();
+        if self.module.program(&id).is_some() {
+            if programs::BUILTIN.iter().all(|(b, _, _)| *b != id) {
+                self.err(CheckErrorKind::Duplicate { what: "programme", name: id }, loc(file, p.id.span));
+            }
+            return;
+        }
+        self.module.programs.push(ProgramInfo { id, title: p.title.value.clone(), amount: Some(Ty::Money(types::Per::None)) });
+    }
+
+    /// Declarations (`overrides == false`) or overrides (`true`).
+    fn declare_params(&mut self, input: &Input<'_>, pol: PolicyId, overrides: bool) {
+        let file = input.file;
+        let pid = self.module.policies[pol as usize].id.clone();
+        for item in &input.ast.items {
+            let ast::Item::Param(p) = item else { continue };
+            if p.is_override != overrides {
+                continue;
+            }
+            let name = p.name.name.clone();
+            let at = loc(file, p.name.span);
+            let def = ParamDef { policy: pol, required: false, cite: None, entries: Vec::new(), floor: None, cap: None, loc: at };
+            if !overrides {
+                // already declared by an ancestor?
+                let chain = self.chain(&pid);
+                if let Some(anc) = chain[1..].iter().find(|a| self.param_names.contains_key(&((*a).clone(), name.clone()))) {
+                    self.err(CheckErrorKind::Shadowing { name, policy: anc.clone() }, at);
+                    continue;
+                }
+                if let Some(&existing) = self.param_names.get(&(pid.clone(), name.clone())) {
+                    // another version of the same policy may declare it again
+                    let same_policy = self.module.params[existing as usize].defs.iter().any(|d| d.policy == pol);
+                    if same_policy {
+                        let first = self.module.params[existing as usize].defs.iter().find(|d| d.policy == pol).map(|d| d.loc);
+                        let mut e = CheckErrorKind::Duplicate { what: "parameter", name }.at(at);
+                        if let Some(f) = first {
+                            e = e.related(f, "first defined here");
+                        }
+                        self.errors.push(e);
+                    } else {
+                        self.module.params[existing as usize].defs.push(def);
+                    }
+                    continue;
+                }
+                let ty = p.ty.as_ref().map(|t| Ty::from_ast(t.ty)).unwrap_or(Ty::Error);
+                let id = self.module.params.len() as ParamId;
+                self.module.params.push(ParamSlot { name: name.clone(), ty, title: None, declared_by: pid.clone(), defs: vec![def] });
+                self.param_deps.push(Vec::new());
+                self.param_names.insert((pid.clone(), name), id);
+            } else {
+                let parent_chain: Vec<String> = self.chain(&pid).into_iter().skip(1).collect();
+                let found = parent_chain.iter().find_map(|a| self.param_names.get(&(a.clone(), name.clone())).copied());
+                match found {
+                    None => self.err(CheckErrorKind::NothingToOverride { name }, at),
+                    Some(slot) => {
+                        if self.module.params[slot as usize].defs.iter().any(|d| d.policy == pol) {
+                            self.err(CheckErrorKind::Duplicate { what: "parameter", name }, at);
+                            continue;
+                        }
+                        if let Some(t) = &p.ty {
+                            let declared = self.module.params[slot as usize].ty;
+                            let written = Ty::from_ast(t.ty);
+                            if written != declared {
+                                self.err(CheckErrorKind::TypeMismatch { expected: declared.to_string(), found: written }, loc(file, t.span));
+                            }
+                        }
+                        self.module.params[slot as usize].defs.push(def);
+                    }
+                }
+            }
+        }
+    }
+
+    fn declare_tallies_and_lets(&mut self, input: &Input<'_>, pol: PolicyId) {
+        let file = input.file;
+        let pid = self.module.policies[pol as usize].id.clone();
+        for item in &input.ast.items {
+            match item {
+                ast::Item::Tally(t) => {
+                    let key = (pid.clone(), t.name.name.clone());
+                    if self.tally_names.contains_key(&key) {
+                        // another version of the same policy: share the slot
+                        continue;
+                    }
+                    let ty = Ty::from_ast(t.ty.ty);
+                    if !ty.is_money() {
+                        self.err(CheckErrorKind::TypeMismatch { expected: "money".into(), found: ty }, loc(file, t.ty.span));
+                    }
+                    let id = self.module.tallies.len() as TallyId;
+                    self.module.tallies.push(TallyDef { name: t.name.name.clone(), policy: pol, ty, scope: t.scope });
+                    self.tally_names.insert(key, id);
+                }
+                ast::Item::Let(l) => {
+                    let key = (pid.clone(), l.name.name.clone());
+                    if self.find_param(pol, &l.name.name).is_some() {
+                        self.err(CheckErrorKind::Duplicate { what: "name", name: l.name.name.clone() }, loc(file, l.name.span));
+                        continue;
+                    }
+                    if let Some(&g) = self.global_names.get(&key) {
+                        if self.module.globals[g as usize].policy == pol {
+                            self.err(CheckErrorKind::Duplicate { what: "value", name: l.name.name.clone() }, loc(file, l.name.span));
+                        }
+                        // A later version of the same policy redefining a value is not supported separately:
+                        // both versions share the first definition.
+                        continue;
+                    }
+                    let id = self.module.globals.len() as GlobalId;
+                    let placeholder = ir::Expr { kind: ir::ExprKind::Const(crate::value::Value::ZERO), ty: Ty::Error, loc: loc(file, l.span) };
+                    self.module.globals.push(GlobalDef { name: l.name.name.clone(), policy: pol, expr: placeholder, reads: Reads::default(), loc: loc(file, l.name.span) });
+                    self.global_state.push(GlobalState::Unchecked);
+                    self.pending_globals.push(Some((file, l.clone())));
+                    self.global_names.insert(key, id);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn param_bodies(&mut self, input: &Input<'_>, pol: PolicyId) {
+        let file = input.file;
+        for item in &input.ast.items {
+            let ast::Item::Param(p) = item else { continue };
+            let Some(slot) = self.find_param(pol, &p.name.name) else { continue };
+            let Some(di) = self.module.params[slot as usize].defs.iter().position(|d| d.policy == pol) else { continue };
+            let ty = self.module.params[slot as usize].ty;
+            let mut def = self.module.params[slot as usize].defs[di].clone();
+            let mut last: Option<NaiveDate> = None;
+            let mut cite = None;
+            for e in &p.entries {
+                match e {
+                    ast::ParamEntry::Title(t) => self.module.params[slot as usize].title = Some(t.value.clone()),
+                    ast::ParamEntry::Cite(c) => cite = Some(c.value.clone()),
+                    ast::ParamEntry::Required(_) => def.required = true,
+                    ast::ParamEntry::From { date, value, cite, span } => {
+                        if let Some(prev) = last {
+                            if date.value <= prev {
+                                self.err(CheckErrorKind::SeriesOrder { date: date.value.to_string(), previous: prev.to_string() }, loc(file, date.span));
+                            }
+                        }
+                        last = Some(date.value);
+                        let v = self.param_expr(value, pol, file, slot, ty, true);
+                        def.entries.push(SeriesEntry { from: Some(date.value), value: v, cite: cite.as_ref().map(|c| c.value.clone()) });
+                        let _ = span;
+                    }
+                    ast::ParamEntry::Always { value, cite, .. } => {
+                        let v = self.param_expr(value, pol, file, slot, ty, false);
+                        def.entries.push(SeriesEntry { from: None, value: v, cite: cite.as_ref().map(|c| c.value.clone()) });
+                    }
+                    ast::ParamEntry::Floor(x) => def.floor = Some(self.param_expr(x, pol, file, slot, ty, false)),
+                    ast::ParamEntry::Cap(x) => def.cap = Some(self.param_expr(x, pol, file, slot, ty, false)),
+                }
+            }
+            if def.entries.len() > limits::MAX_SERIES {
+                self.err(CheckErrorKind::TooMany { what: "series entries", count: def.entries.len(), limit: limits::MAX_SERIES }, def.loc);
+            }
+            if def.entries.iter().any(|e| e.from.is_none()) && def.entries.len() > 1 {
+                self.err(CheckErrorKind::NotAllowed { what: "`always`".into(), context: "together with `from` entries".into() }, def.loc);
+            }
+            if cite.is_none() && !self.module.policies[pol as usize].overlay {
+                self.err(CheckErrorKind::ParamWithoutCitation { name: p.name.name.clone() }, def.loc);
+            }
+            if def.entries.is_empty() && !def.required && !p.is_override {
+                self.err(CheckErrorKind::EmptyParam { name: p.name.name.clone() }, def.loc);
+            }
+            def.cite = cite;
+            self.module.params[slot as usize].defs[di] = def;
+        }
+    }
+
+    fn param_cycles(&mut self) {
+        let n = self.module.params.len();
+        let deps = self.param_deps.clone();
+        let names: Vec<String> = self.module.params.iter().map(|p| format!("param {}", p.name)).collect();
+        let locs: Vec<Loc> = self.module.params.iter().map(|p| p.defs[0].loc).collect();
+        for path in find_cycles(n, |i| deps[i].iter().map(|d| *d as usize).collect()) {
+            let mut p: Vec<String> = path.iter().map(|i| names[*i].clone()).collect();
+            p.push(names[path[0]].clone());
+            self.err(CheckErrorKind::Cycle { path: p }, locs[path[0]]);
+        }
+    }
+
+    pub(crate) fn check_global(&mut self, g: GlobalId) -> Ty {
+        match self.global_state[g as usize] {
+            GlobalState::Done(t) => return t,
+            GlobalState::InProgress => return Ty::Error,
+            GlobalState::Unchecked => {}
+        }
+        let Some((file, decl)) = self.pending_globals[g as usize].take() else { return Ty::Error };
+        self.global_state[g as usize] = GlobalState::InProgress;
+        let pol = self.module.globals[g as usize].policy;
+        let expected = decl.ty.as_ref().map(|t| Ty::from_ast(t.ty));
+        let mut cx = expr::Ctx::new(pol, file, expr::Mode::Global);
+        let e = self.expr(&decl.value, &mut cx, expected);
+        let e = match expected {
+            Some(t) => self.coerce(e, t),
+            None => e,
+        };
+        let ty = if e.ty == Ty::Num { Ty::Dec } else { e.ty };
+        self.module.globals[g as usize].expr = e;
+        self.module.globals[g as usize].reads = cx.reads;
+        self.global_state[g as usize] = GlobalState::Done(ty);
+        ty
+    }
+
+    fn rule(&mut self, r: &ast::Rule, pol: PolicyId, file: FileId) -> Option<RuleId> {
+        let rid = r.id.name.clone();
+        let at = loc(file, r.id.span);
+        if self.module.rules.iter().any(|x| x.policy == pol && x.id == rid) {
+            self.err(CheckErrorKind::Duplicate { what: "rule", name: rid }, at);
+            return None;
+        }
+        let mut cite = None;
+        let mut note = None;
+        let mut subject = None;
+        for e in &r.entries {
+            match e {
+                ast::RuleEntry::Cite(c) => cite = Some(c.value.clone()),
+                ast::RuleEntry::Note(n) => note = Some(n.value.clone()),
+                ast::RuleEntry::Subject(s, _) => subject = Some(s.clone()),
+                _ => {}
+            }
+        }
+        if cite.is_none() {
+            self.err(CheckErrorKind::MissingCitation { rule: rid.clone() }, at);
+        }
+        let subject = match subject {
+            Some(s) => s,
+            None => {
+                self.err(CheckErrorKind::MissingSubject { rule: rid.clone() }, at);
+                ast::Subject::Household
+            }
+        };
+        let (entity, var) = match &subject {
+            ast::Subject::Household => (Entity::Household, None),
+            ast::Subject::Member(v) => (Entity::Member, Some(v)),
+            ast::Subject::Claim(v) => (Entity::Claim, Some(v)),
+            ast::Subject::Loan(v) => (Entity::Loan, Some(v)),
+        };
+        let mut cx = expr::Ctx::new(pol, file, expr::Mode::Rule(entity));
+        let subject_slot = match var {
+            Some(v) => cx.bind(&v.name, Ty::Entity(entity)),
+            None => 0,
+        };
+        let mut pre = Vec::new();
+        let mut post = Vec::new();
+        let mut cond = None;
+        let mut cond_ast = None;
+        for e in &r.entries {
+            match e {
+                ast::RuleEntry::Let(name, value) => {
+                    let v = self.expr(value, &mut cx, None);
+                    let ty = if v.ty == Ty::Num { Ty::Dec } else { v.ty };
+                    let slot = cx.bind(&name.name, ty);
+                    let d = LocalDef { name: name.name.clone(), slot, expr: v };
+                    if cond.is_some() {
+                        post.push(d)
+                    } else {
+                        pre.push(d)
+                    }
+                }
+                ast::RuleEntry::When(w) => {
+                    if cond.is_some() {
+                        self.err(CheckErrorKind::RepeatedField { field: "when" }, loc(file, w.span));
+                    }
+                    let c = self.expr(w, &mut cx, Some(Ty::Bool));
+                    let c = self.coerce(c, Ty::Bool);
+                    cond = Some(c);
+                    cond_ast = Some(w.clone());
+                }
+                _ => {}
+            }
+        }
+        let mut outcomes = Vec::new();
+        for o in &r.outcomes {
+            if let Some(od) = self.outcome(o, &mut cx, entity) {
+                outcomes.push(od);
+            }
+        }
+        if cx.max_slot as usize > limits::MAX_LOCALS {
+            self.err(CheckErrorKind::TooMany { what: "local values in a rule", count: cx.max_slot as usize, limit: limits::MAX_LOCALS }, at);
+        }
+        let id = self.module.rules.len() as RuleId;
+        self.module.rules.push(RuleDef {
+            id: rid,
+            title: r.title.value.clone(),
+            cite: cite.unwrap_or_default(),
+            note,
+            policy: pol,
+            subject: entity,
+            subject_slot,
+            pre,
+            cond,
+            cond_ast,
+            post,
+            outcomes,
+            exceptions: Vec::new(),
+            reads: cx.reads,
+            frame: cx.max_slot,
+            loc: at,
+        });
+        Some(id)
+    }
+
+    fn outcome(&mut self, o: &ast::Outcome, cx: &mut expr::Ctx, entity: Entity) -> Option<OutcomeDef> {
+        let file = cx.file;
+        let claim_only = |this: &mut Self, what: &str, span: ast::Span| {
+            if entity != Entity::Claim {
+                this.err(CheckErrorKind::NotAllowed { what: what.to_string(), context: "outside a claim rule (`for each claim c`)".into() }, loc(file, span));
+                false
+            } else {
+                true
+            }
+        };
+        match o {
+            ast::Outcome::Eligible(p) => self.program_id(p, file).map(OutcomeDef::Eligible),
+            ast::Outcome::Flag(p) => self.program_id(p, file).map(OutcomeDef::Flag),
+            ast::Outcome::Assign(p, v) => {
+                let pid = self.program_id(p, file)?;
+                if entity != Entity::Household {
+                    self.err(CheckErrorKind::NotAllowed { what: "`assign`".into(), context: "outside a household rule".into() }, loc(file, p.span));
+                }
+                let s = self.intern(&v.name);
+                Some(OutcomeDef::Assign(pid, s))
+            }
+            ast::Outcome::Amount(p, e) => {
+                let pid = self.program_id(p, file);
+                let v = self.expr(e, cx, pid.and_then(|p| self.module.programs[p as usize].amount));
+                let pid = pid?;
+                match self.module.programs[pid as usize].amount {
+                    None => {
+                        self.err(CheckErrorKind::NoAmount { program: p.joined() }, loc(file, p.span));
+                        None
+                    }
+                    Some(t) => {
+                        let v = self.coerce(v, t);
+                        Some(OutcomeDef::Amount(pid, v))
+                    }
+                }
+            }
+            ast::Outcome::Pay(l, e) => {
+                let ok = claim_only(self, "`pay`", l.span);
+                let layer = Layer::from_name(&l.name);
+                if layer.is_none() {
+                    self.err(CheckErrorKind::UnknownLayer { name: l.name.clone() }, loc(file, l.span));
+                }
+                let v = self.expr(e, cx, Some(Ty::Money(types::Per::None)));
+                let v = self.coerce(v, Ty::Money(types::Per::None));
+                if ok {
+                    layer.map(|l| OutcomeDef::Pay(l, v))
+                } else {
+                    None
+                }
+            }
+            ast::Outcome::AddTally(t, e) => {
+                let ok = claim_only(self, "`tally +=`", t.span);
+                let tid = self.find_tally(cx.policy, &t.name);
+                if tid.is_none() {
+                    let suggestion = crate::diagnostic::suggest(&t.name, self.module.tallies.iter().map(|t| t.name.as_str()));
+                    self.err(CheckErrorKind::UnknownName { name: t.name.clone(), suggestion }, loc(file, t.span));
+                }
+                let ty = tid.map(|t| self.module.tallies[t as usize].ty).unwrap_or(Ty::Error);
+                let v = self.expr(e, cx, Some(ty));
+                let v = self.coerce(v, ty);
+                if ok {
+                    tid.map(|t| OutcomeDef::AddTally(t, v))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn exceptions(&mut self, rule_asts: &[(RuleId, ast::Rule, FileId)]) {
+        for (rid, r, file) in rule_asts {
+            let pol = self.module.rules[*rid as usize].policy;
+            let chain = self.chain(&self.module.policies[pol as usize].id.clone());
+            let mut exc = Vec::new();
+            for e in &r.entries {
+                let ast::RuleEntry::ExceptionTo(ids) = e else { continue };
+                for id in ids {
+                    // same policy version first, then the chain of policy ids
+                    let same: Vec<RuleId> = self.module.rules.iter().enumerate().filter(|(_, x)| x.policy == pol && x.id == id.name).map(|(i, _)| i as RuleId).collect();
+                    let found: Vec<RuleId> = if !same.is_empty() {
+                        same
+                    } else {
+                        chain
+                            .iter()
+                            .skip(1)
+                            .map(|pid| {
+                                self.module
+                                    .rules
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, x)| self.module.policies[x.policy as usize].id == *pid && x.id == id.name)
+                                    .map(|(i, _)| i as RuleId)
+                                    .collect::<Vec<_>>()
+                            })
+                            .find(|v| !v.is_empty())
+                            .unwrap_or_default()
+                    };
+                    if found.is_empty() {
+                        self.err(CheckErrorKind::UnknownRule { name: id.name.clone() }, loc(*file, id.span));
+                    }
+                    exc.extend(found);
+                }
+            }
+            self.module.rules[*rid as usize].exceptions = exc;
+        }
+        // cycles among exceptions
+        let n = self.module.rules.len();
+        let deps: Vec<Vec<usize>> = self.module.rules.iter().map(|r| r.exceptions.iter().map(|x| *x as usize).collect()).collect();
+        for path in find_cycles(n, |i| deps[i].clone()) {
+            let mut p: Vec<String> = path.iter().map(|i| format!("rule {}", self.module.rules[*i].id)).collect();
+            p.push(p[0].clone());
+            let at = self.module.rules[path[0]].loc;
+            self.err(CheckErrorKind::Cycle { path: p }, at);
+        }
+    }
+}
+
+fn item_span(i: &ast::Item) -> ast::Span {
+    match i {
+        ast::Item::Param(p) => p.span,
+        ast::Item::Let(l) => l.span,
+        ast::Item::Tally(t) => t.span,
+        ast::Item::Program(p) => p.span,
+        ast::Item::Rule(r) => r.span,
+        ast::Item::Test(t) => t.span,
+    }
+}
+
+/// 0 national, 2 province, 4 city, 6 county.
+pub fn region_prefix_len(code: &str) -> u8 {
+    let b = code.as_bytes();
+    if b.len() != 6 {
+        return 6;
+    }
+    if &b[0..6] == b"000000" {
+        0
+    } else if &b[2..6] == b"0000" {
+        2
+    } else if &b[4..6] == b"00" {
+        4
+    } else {
+        6
+    }
+}
+
+/// Elementary cycles found by DFS (each reported once, by its smallest member).
+pub(crate) fn find_cycles(n: usize, edges: impl Fn(usize) -> Vec<usize>) -> Vec<Vec<usize>> {
+    // iterative DFS with colours; report the stack slice on a back edge
+    let mut colour = vec![0u8; n];
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for start in 0..n {
+        if colour[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(start, edges(start), 0)];
+        colour[start] = 1;
+        while let Some(top) = stack.last_mut() {
+            if top.2 < top.1.len() {
+                let next = top.1[top.2];
+                top.2 += 1;
+                if next >= n {
+                    continue;
+                }
+                match colour[next] {
+                    0 => {
+                        colour[next] = 1;
+                        let e = edges(next);
+                        stack.push((next, e, 0));
+                    }
+                    1 => {
+                        let pos = stack.iter().position(|s| s.0 == next).unwrap_or(0);
+                        let cyc: Vec<usize> = stack[pos..].iter().map(|s| s.0).collect();
+                        let mut key = cyc.clone();
+                        key.sort_unstable();
+                        if !out.iter().any(|c| {
+                            let mut k = c.clone();
+                            k.sort_unstable();
+                            k == key
+                        }) {
+                            out.push(cyc);
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                colour[top.0] = 2;
+                stack.pop();
+            }
+        }
+    }
+    out
+}

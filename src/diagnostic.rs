@@ -1,0 +1,230 @@
+//! Diagnostics as data, and their rendering (rustc style: `error: …`,
+//! ` --> file:line:col`, the source line, carets under the span, help).
+//!
+//! Every phase's errors convert to [`Diagnostic`]; rendering is separate from
+//! the error data and never happens inside the phases.
+
+use crate::ir::{FileId, Loc};
+use crate::syntax::ast::Span;
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, termcolor::NoColor, Chars, Config};
+use std::fmt;
+use std::sync::Arc;
+
+/// A source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Name shown in diagnostics (a path, or `<embedded>/…`).
+    pub name: String,
+    /// Full text.
+    pub text: Arc<str>,
+}
+
+/// The files a program was built from.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    /// An empty map.
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+    /// Add a file; returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
+        self.files.push(SourceFile { name: name.into(), text: text.into() });
+        (self.files.len() - 1) as FileId
+    }
+    /// A file by id.
+    pub fn get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id as usize)
+    }
+    /// All files.
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, id: FileId, offset: u32) -> (usize, usize) {
+        let Some(f) = self.get(id) else { return (0, 0) };
+        let text = &f.text;
+        let off = (offset as usize).min(text.len());
+        let mut line = 1;
+        let mut line_start = 0;
+        for (i, b) in text.as_bytes()[..off].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = i + 1;
+            }
+        }
+        let col = text.get(line_start..off).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        (line, col)
+    }
+    /// `file:line:col` of a location.
+    pub fn describe(&self, loc: Loc) -> String {
+        let (l, c) = self.line_col(loc.file, loc.span.start);
+        let name = self.get(loc.file).map(|f| f.name.as_str()).unwrap_or("<unknown>");
+        format!("{name}:{l}:{c}")
+    }
+}
+
+/// How bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Stops the build.
+    Error,
+    /// Worth reading; does not stop the build.
+    Warning,
+}
+
+/// One diagnostic: a message at a location, with secondary labels and help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The message (`cannot add yuan/year and rate`).
+    pub message: String,
+    /// Where, if anywhere.
+    pub loc: Option<Loc>,
+    /// Label under the primary span.
+    pub label: String,
+    /// Secondary locations with their labels.
+    pub secondary: Vec<(Loc, String)>,
+    /// A hint.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at a location.
+    pub fn error(message: impl Into<String>, loc: Option<Loc>) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, message: message.into(), loc, label: String::new(), secondary: Vec::new(), help: None }
+    }
+    /// With a label under the primary span.
+    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = label.into();
+        self
+    }
+    /// With a hint.
+    pub fn with_help(mut self, help: Option<String>) -> Diagnostic {
+        self.help = help;
+        self
+    }
+    /// With a secondary location.
+    pub fn with_secondary(mut self, loc: Loc, label: impl Into<String>) -> Diagnostic {
+        self.secondary.push((loc, label.into()));
+        self
+    }
+    /// A warning.
+    pub fn warning(message: impl Into<String>, loc: Option<Loc>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message, loc) }
+    }
+
+    /// Render like rustc, without colour.
+    pub fn render(&self, sources: &SourceMap) -> String {
+        let mut files = SimpleFiles::new();
+        for f in sources.files() {
+            files.add(f.name.clone(), f.text.clone());
+        }
+        let clamp = |loc: Loc| -> (usize, std::ops::Range<usize>) {
+            let len = sources.get(loc.file).map(|f| f.text.len()).unwrap_or(0);
+            let s = (loc.span.start as usize).min(len);
+            let e = (loc.span.end as usize).clamp(s, len);
+            (loc.file as usize, s..e)
+        };
+        let mut d = match self.severity {
+            Severity::Error => CsDiagnostic::error(),
+            Severity::Warning => CsDiagnostic::warning(),
+        }
+        .with_message(&self.message);
+        let mut labels = Vec::new();
+        if let Some(loc) = self.loc {
+            if sources.get(loc.file).is_some() {
+                let (f, r) = clamp(loc);
+                labels.push(Label::primary(f, r).with_message(&self.label));
+            }
+        }
+        for (loc, msg) in &self.secondary {
+            if sources.get(loc.file).is_some() {
+                let (f, r) = clamp(*loc);
+                labels.push(Label::secondary(f, r).with_message(msg));
+            }
+        }
+        d = d.with_labels(labels);
+        if let Some(h) = &self.help {
+            d = d.with_notes(vec![format!("help: {h}")]);
+        }
+        let config = Config { chars: Chars::ascii(), ..Config::default() };
+        let mut out = NoColor::new(Vec::new());
+        if term::emit(&mut out, &config, &files, &d).is_err() {
+            return format!("error: {}", self.message);
+        }
+        String::from_utf8_lossy(&out.into_inner()).into_owned()
+    }
+}
+
+/// Every diagnostic of a build, with the sources to render them.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    /// The diagnostics, in file then source order.
+    pub items: Vec<Diagnostic>,
+    /// The sources.
+    pub sources: SourceMap,
+}
+
+impl Diagnostics {
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+    /// Render all.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for d in &self.items {
+            s.push_str(&d.render(&self.sources));
+        }
+        s
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// A location in a file.
+pub fn loc(file: FileId, span: Span) -> Loc {
+    Loc { file, span }
+}
+
+/// The closest of `candidates` to `name` (edit distance ≤ a third of the length), for "did you mean".
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(name, c);
+        let limit = (name.chars().count().max(c.chars().count()) / 3).max(1);
+        if d <= limit && best.map_or(true, |(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}

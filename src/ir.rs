@@ -1,0 +1,241 @@
+//! The typed, resolved intermediate representation the checker produces and
+//! the evaluator walks. Every name is an index; every literal is a parsed
+//! value; every node has a type and a source location.
+
+use crate::check::schema::Field;
+use crate::check::types::Ty;
+use crate::syntax::ast::{AggKind, RoundMode, RoundUnit, Span};
+use crate::value::Value;
+
+/// Index of a source file in the program's source map.
+pub type FileId = u32;
+
+/// A source location: file and byte span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    /// The file.
+    pub file: FileId,
+    /// The span.
+    pub span: Span,
+}
+
+/// Index of a policy.
+pub type PolicyId = u32;
+/// Index of a parameter slot (one per declared parameter name).
+pub type ParamId = u32;
+/// Index of a household-level named value.
+pub type GlobalId = u32;
+/// Index of a programme.
+pub type ProgId = u32;
+/// Index of a rule.
+pub type RuleId = u32;
+/// Index of a tally.
+pub type TallyId = u32;
+
+/// Claim layers (national settlement field names in comments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    /// 统筹基金 (hifp_pay)
+    Basic = 0,
+    /// 大病保险 (hifmi_pay)
+    MajorIllness = 1,
+    /// 补充保险
+    Supplementary = 2,
+    /// 医疗救助 (maf_pay)
+    Assistance = 3,
+    /// other payers
+    Other = 4,
+    /// deductible borne by the patient (act_pay_dedc): informational, part of out-of-pocket
+    Deductible = 5,
+}
+
+impl Layer {
+    /// All layers.
+    pub const ALL: [Layer; 6] = [Layer::Basic, Layer::MajorIllness, Layer::Supplementary, Layer::Assistance, Layer::Other, Layer::Deductible];
+    /// Paying layers (those that reduce out-of-pocket).
+    pub const PAYING: [Layer; 5] = [Layer::Basic, Layer::MajorIllness, Layer::Supplementary, Layer::Assistance, Layer::Other];
+    /// Name in the language and in assessments.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Basic => "basic",
+            Layer::MajorIllness => "major_illness",
+            Layer::Supplementary => "supplementary",
+            Layer::Assistance => "assistance",
+            Layer::Other => "other",
+            Layer::Deductible => "deductible",
+        }
+    }
+    /// From its name.
+    pub fn from_name(s: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.name() == s)
+    }
+    /// The programme a layer's payments are reported under.
+    pub fn program(self) -> Option<&'static str> {
+        match self {
+            Layer::Basic => Some("medical.basic"),
+            Layer::MajorIllness => Some("medical.major_illness"),
+            Layer::Supplementary => Some("medical.supplementary"),
+            Layer::Assistance => Some("medical.assistance"),
+            Layer::Other | Layer::Deductible => None,
+        }
+    }
+}
+
+/// Built-in functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// min of 2+ values
+    Min,
+    /// max of 2+ values
+    Max,
+    /// clamp(x, lo, hi)
+    Clamp,
+    /// abs(x)
+    Abs,
+    /// age on the assessment date
+    Age,
+    /// age_on(date, on)
+    AgeOn,
+    /// days(a, b)
+    Days,
+    /// months(a, b)
+    Months,
+    /// years(a, b)
+    Years,
+    /// year(d)
+    Year,
+    /// date(y, m, d)
+    MakeDate,
+    /// yuan/year → yuan/month
+    Monthly,
+    /// yuan/month → yuan/year
+    Yearly,
+    /// drop the period
+    Yuan,
+    /// interest(principal, rate, from, to)
+    Interest,
+}
+
+/// What an aggregation iterates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// household.members
+    Members,
+    /// household.loans
+    Loans,
+    /// m.claims (base expression yields the member)
+    Claims,
+    /// m.major_diseases (base expression yields the member)
+    MajorDiseases,
+}
+
+/// A typed, resolved expression.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    /// The node.
+    pub kind: ExprKind,
+    /// Its type.
+    pub ty: Ty,
+    /// Where it was written.
+    pub loc: Loc,
+}
+
+/// Expression nodes.
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    /// A constant.
+    Const(Value),
+    /// A parameter in force on the assessment date.
+    Param(ParamId),
+    /// A parameter in force on another date.
+    ParamAt(ParamId, Box<Expr>),
+    /// The value in force before the current series entry.
+    Previous,
+    /// A household-level named value.
+    Global(GlobalId),
+    /// A local slot (rule `let`, subject or aggregation variable).
+    Local(u16),
+    /// The assessment date.
+    AsOf,
+    /// The household.
+    Household,
+    /// A field of an entity.
+    Field(Box<Expr>, Field),
+    /// `-x`
+    Neg(Box<Expr>),
+    /// `not x`
+    Not(Box<Expr>),
+    /// Short-circuit `and`.
+    And(Box<Expr>, Box<Expr>),
+    /// Short-circuit `or`.
+    Or(Box<Expr>, Box<Expr>),
+    /// Arithmetic.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// Comparison.
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    /// `x in [a, b]`
+    In(Box<Expr>, Box<[Expr]>),
+    /// `if c then a else b`
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `case`
+    Case(Box<Expr>, Box<[(Expr, Expr)]>, Option<Box<Expr>>),
+    /// Built-in call.
+    Call(Builtin, Box<[Expr]>),
+    /// Aggregation: the variable's slot, the collection and its base.
+    Agg {
+        /// Which.
+        kind: AggKind,
+        /// Slot of the bound variable.
+        slot: u16,
+        /// What is iterated.
+        coll: Collection,
+        /// The entity the collection belongs to (household or a member).
+        base: Box<Expr>,
+        /// `where` filter.
+        filter: Option<Box<Expr>>,
+        /// Body.
+        body: Box<Expr>,
+    },
+    /// Banded rates: value, then (lower bound, rate) sorted ascending.
+    Banded(Box<Expr>, Box<[(Expr, Expr)]>),
+    /// Explicit rounding.
+    Round(Box<Expr>, RoundUnit, RoundMode),
+    /// `eligible(P)`
+    Eligible(ProgId),
+    /// `amount(P)`
+    Amount(ProgId),
+    /// `paid.LAYER` on the current claim
+    Paid(Layer),
+    /// A tally's total before the current claim.
+    Tally(TallyId),
+}
+
+/// Arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// +
+    Add,
+    /// -
+    Sub,
+    /// ×
+    Mul,
+    /// /
+    Div,
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// ==
+    Eq,
+    /// !=
+    Ne,
+    /// <
+    Lt,
+    /// <=
+    Le,
+    /// >
+    Gt,
+    /// >=
+    Ge,
+}
