@@ -7,3 +7,13 @@ pub mod check;
 pub mod diagnostic;
 pub mod ir;
 pub mod value;
+pub mod compile;
+pub mod assessment;
+pub mod eval;
+pub mod engine;
+pub mod policy;
+
+pub use assessment::Assessment;
+pub use engine::{Engine, EngineBuilder};
+pub use eval::{EvalError, Scratch};
+pub use model::Household;

@@ -125,6 +125,8 @@ pub struct GlobalDef {
     pub expr: ir::Expr,
     /// What it reads.
     pub reads: Reads,
+    /// Frame size its aggregations need.
+    pub frame: u16,
     /// Where.
     pub loc: Loc,
 }
@@ -742,7 +744,7 @@ impl Checker {
                     }
                     let id = self.module.globals.len() as GlobalId;
                     let placeholder = ir::Expr { kind: ir::ExprKind::Const(crate::value::Value::ZERO), ty: Ty::Error, loc: loc(file, l.span) };
-                    self.module.globals.push(GlobalDef { name: l.name.name.clone(), policy: pol, expr: placeholder, reads: Reads::default(), loc: loc(file, l.name.span) });
+                    self.module.globals.push(GlobalDef { name: l.name.name.clone(), policy: pol, expr: placeholder, reads: Reads::default(), frame: 0, loc: loc(file, l.name.span) });
                     self.global_state.push(GlobalState::Unchecked);
                     self.pending_globals.push(Some((file, l.clone())));
                     self.global_names.insert(key, id);
@@ -834,6 +836,7 @@ impl Checker {
         let ty = if e.ty == Ty::Num { Ty::Dec } else { e.ty };
         self.module.globals[g as usize].expr = e;
         self.module.globals[g as usize].reads = cx.reads;
+        self.module.globals[g as usize].frame = cx.max_slot;
         self.global_state[g as usize] = GlobalState::Done(ty);
         ty
     }

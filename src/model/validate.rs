@@ -4,7 +4,7 @@ use super::Household;
 use chrono::NaiveDate;
 
 /// A household record that could not be read or is impossible.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct HouseholdError {
     /// JSON path of the offending value (`members[2].birth_date`), or empty for the whole document.

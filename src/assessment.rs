@@ -1,0 +1,199 @@
+//! What an assessment says (DESIGN §4): stable, serde JSON.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The result of assessing one household on one date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// Household id.
+    pub household: String,
+    /// Assessment date.
+    pub as_of: NaiveDate,
+    /// Every policy applied, general to specific.
+    pub policies: Vec<PolicyRef>,
+    /// One entry per programme that any applied rule can define, keyed by programme id.
+    pub programs: BTreeMap<String, ProgramOutcome>,
+    /// One entry per medical claim, in date order.
+    pub claims: Vec<ClaimOutcome>,
+    /// The explanation, when tracing was on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<TraceEvent>>,
+}
+
+/// A policy applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    /// Id.
+    pub id: String,
+    /// Version.
+    pub version: String,
+    /// Content hash (`sha256:…`).
+    pub hash: String,
+}
+
+/// One programme's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramOutcome {
+    /// The household qualifies.
+    pub eligible: bool,
+    /// What it pays, if the programme has an amount and a rule defined it.
+    pub amount: Option<Decimal>,
+    /// Unit of the amount (`yuan/year`, `yuan/month`, `yuan`).
+    pub unit: Option<String>,
+    /// Flagged for follow-up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flag: bool,
+    /// Assigned value (e.g. the 一批 route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The rules that fired, with their citations.
+    pub reasons: Vec<Reason>,
+}
+
+/// A rule that fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Rule id (`SJZ-1`).
+    pub rule: String,
+    /// Rule title.
+    pub title: String,
+    /// Document and clause.
+    pub citation: String,
+    /// The policy the rule belongs to.
+    pub policy: String,
+    /// Members, claims or loans it fired for (empty for household rules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
+}
+
+/// One claim's settlement, layer by layer. `basic + major_illness +
+/// supplementary + assistance + other + out_of_pocket == total_cost`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimOutcome {
+    /// Member id.
+    pub member: String,
+    /// Claim id, or `MEMBER#N`.
+    pub claim: String,
+    /// Date.
+    pub date: NaiveDate,
+    /// Total cost.
+    pub total_cost: Decimal,
+    /// 统筹基金 (hifp_pay).
+    pub basic: Decimal,
+    /// 大病保险 (hifmi_pay).
+    pub major_illness: Decimal,
+    /// Supplementary insurance.
+    pub supplementary: Decimal,
+    /// 医疗救助 (maf_pay).
+    pub assistance: Decimal,
+    /// Other payers.
+    pub other: Decimal,
+    /// What the patient pays.
+    pub out_of_pocket: Decimal,
+    /// The part of out-of-pocket that was deductible (act_pay_dedc).
+    pub deductible: Decimal,
+    /// The rules that set the layers.
+    pub reasons: Vec<Reason>,
+}
+
+/// One step of the explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TraceEvent {
+    /// A parameter was read.
+    Parameter {
+        /// Name.
+        name: String,
+        /// Value.
+        value: String,
+        /// The policy whose definition was used.
+        policy: String,
+        /// Citation of the definition or value.
+        citation: Option<String>,
+        /// Other policies' definitions this one overrode.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        overrides: Vec<String>,
+    },
+    /// A rule was evaluated for a subject.
+    Rule {
+        /// Rule id.
+        rule: String,
+        /// Citation.
+        citation: String,
+        /// Subject (household, member id, claim, loan).
+        subject: String,
+        /// Whether its condition held.
+        fired: bool,
+        /// Named values and outcomes, in order.
+        values: Vec<(String, String)>,
+    },
+    /// A rule's output was overridden by one that takes precedence.
+    Overridden {
+        /// The output.
+        target: String,
+        /// The winning rule.
+        winner: String,
+        /// The overridden rule.
+        loser: String,
+    },
+}
+
+impl Assessment {
+    /// Render the trace as the text an analyst reads.
+    pub fn explain(&self) -> String {
+        let mut s = String::new();
+        s.push_str(&format!("household {} assessed on {}\n", self.household, self.as_of));
+        for p in &self.policies {
+            s.push_str(&format!("  policy {} {} ({})\n", p.id, p.version, p.hash));
+        }
+        if let Some(trace) = &self.trace {
+            for e in trace {
+                match e {
+                    TraceEvent::Parameter { name, value, policy, citation, overrides } => {
+                        s.push_str(&format!("param {name} = {value}  [{policy}{}]", citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default()));
+                        if !overrides.is_empty() {
+                            s.push_str(&format!("  (overrides {})", overrides.join(", ")));
+                        }
+                        s.push('\n');
+                    }
+                    TraceEvent::Rule { rule, citation, subject, fired, values } => {
+                        s.push_str(&format!("{} {rule} for {subject}  [{citation}]\n", if *fired { "fired  " } else { "skipped" }));
+                        for (k, v) in values {
+                            s.push_str(&format!("    {k} = {v}\n"));
+                        }
+                    }
+                    TraceEvent::Overridden { target, winner, loser } => {
+                        s.push_str(&format!("{target}: {winner} takes precedence over {loser}\n"));
+                    }
+                }
+            }
+        }
+        s.push_str("programmes:\n");
+        for (id, p) in &self.programs {
+            if !p.eligible {
+                continue;
+            }
+            s.push_str(&format!("  {id}: eligible"));
+            if let Some(a) = p.amount {
+                s.push_str(&format!(", {a} {}", p.unit.as_deref().unwrap_or("")));
+            }
+            if let Some(v) = &p.value {
+                s.push_str(&format!(", {v}"));
+            }
+            s.push('\n');
+            for r in &p.reasons {
+                s.push_str(&format!("      because {} {} [{}]\n", r.rule, r.title, r.citation));
+            }
+        }
+        for c in &self.claims {
+            s.push_str(&format!(
+                "claim {} ({}, {}): total {} = basic {} + major_illness {} + supplementary {} + assistance {} + other {} + out_of_pocket {} (deductible {})\n",
+                c.claim, c.member, c.date, c.total_cost, c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket, c.deductible
+            ));
+        }
+        s
+    }
+}

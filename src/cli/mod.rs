@@ -1,0 +1,84 @@
+//! Command-line interface: argument parsing and the subcommands.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// fupin (扶贫): check policies and assess households against them.
+#[derive(Parser, Debug)]
+#[command(name = "fupin", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where policies come from.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
+    /// Use the policies under DIR instead of the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Add an overlay file (deployment parameters); may be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub overlay: Vec<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and check policy files (default: the embedded policies).
+    Check {
+        /// Files or directories; checked together with the embedded library unless --standalone.
+        paths: Vec<PathBuf>,
+        /// Check only the given files, without the embedded library as context.
+        #[arg(long)]
+        standalone: bool,
+    },
+    /// Assess one household (JSON file, or - for stdin) on a date.
+    Eval {
+        /// Assessment date, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        as_of: String,
+        /// Household JSON file, or - for standard input.
+        file: String,
+        /// Print the human-readable explanation instead of JSON.
+        #[arg(long)]
+        explain: bool,
+        /// Include the trace in the JSON output.
+        #[arg(long)]
+        trace: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// List every parameter in force for a region on a date, with its citation.
+    Params {
+        /// GB/T 2260 region code, e.g. 130131.
+        #[arg(long)]
+        region: String,
+        /// Date, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        as_of: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+}
+
+/// Run the CLI; returns the exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check { paths, standalone } => commands::check(&paths, standalone),
+        Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
+        Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
+    }
+}

@@ -1,0 +1,326 @@
+//! Compile: from the checked [`Module`] to an immutable [`Program`] — the
+//! evaluation schedule (rules in dependency order, cycles rejected), the
+//! precedence between rules (exceptions and region specificity), and the
+//! static conflict check.
+
+mod conflict;
+
+use crate::check::error::{CheckError, CheckErrorKind};
+use crate::check::types::Entity;
+use crate::check::{Module, OutcomeDef, Reads, Target};
+use crate::diagnostic::SourceMap;
+use crate::ir::{Layer, ProgId, RuleId};
+use std::collections::HashMap;
+
+/// One step of the household-level schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Run a rule over its subjects.
+    Rule(RuleId),
+    /// Resolve a value target (pick the winning rule per subject, or report a conflict).
+    Resolve(Target),
+    /// Assess every claim in date order (runs `claim_schedule`).
+    Claims,
+}
+
+/// A compiled policy set: immutable, `Send + Sync`, shared by `Arc`.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The checked module.
+    pub module: Module,
+    /// The sources, for rendering errors and traces.
+    pub sources: SourceMap,
+    /// Content hash of each policy (same index as `module.policies`).
+    pub hashes: Vec<String>,
+    /// Household-level schedule.
+    pub schedule: Vec<Step>,
+    /// Per-claim schedule.
+    pub claim_schedule: Vec<Step>,
+    /// For each rule, the rules it beats through `exception to` (sorted).
+    pub beats: Vec<Vec<RuleId>>,
+    /// Local frame size.
+    pub frame: usize,
+    /// Where global-value frames start, and how large each is.
+    pub global_frame: (usize, usize),
+    /// For each programme, whether any rule writes it (per policy: index list of writer rules).
+    pub writers: Vec<Vec<RuleId>>,
+    /// Programme ids of each paying layer.
+    pub layer_programs: [Option<ProgId>; 6],
+}
+
+impl Program {
+    /// Whether rule `a` takes precedence over rule `b`.
+    pub fn beats(&self, a: RuleId, b: RuleId) -> bool {
+        let ra = &self.module.rules[a as usize];
+        let rb = &self.module.rules[b as usize];
+        let pa = &self.module.policies[ra.policy as usize];
+        let pb = &self.module.policies[rb.policy as usize];
+        pa.rank() > pb.rank() || self.beats[a as usize].binary_search(&b).is_ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Node {
+    Rule(RuleId),
+    Claims,
+    Target(Target),
+    Global(u32),
+}
+
+/// Build the program; errors are cycles and possible conflicts.
+pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Program, Vec<CheckError>) {
+    let mut errors = Vec::new();
+    let n_rules = module.rules.len();
+
+    // exception closure
+    let mut beats: Vec<Vec<RuleId>> = vec![Vec::new(); n_rules];
+    for (i, b) in beats.iter_mut().enumerate() {
+        let mut stack: Vec<RuleId> = module.rules[i].exceptions.clone();
+        while let Some(x) = stack.pop() {
+            if x as usize == i || b.contains(&x) {
+                continue;
+            }
+            b.push(x);
+            stack.extend(module.rules[x as usize].exceptions.iter().copied());
+        }
+        b.sort_unstable();
+    }
+
+    // writers per target
+    let mut writers: HashMap<Target, Vec<RuleId>> = HashMap::new();
+    for (i, r) in module.rules.iter().enumerate() {
+        for o in &r.outcomes {
+            let w = writers.entry(o.target()).or_default();
+            if !w.contains(&(i as RuleId)) {
+                w.push(i as RuleId);
+            }
+        }
+    }
+    let layer_programs = Layer::ALL.map(|l| l.program().and_then(|p| module.program(p)));
+
+    // --- household-level graph ---
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut index: HashMap<Node, usize> = HashMap::new();
+    let mut add = |n: Node, nodes: &mut Vec<Node>| -> usize {
+        *index.entry(n).or_insert_with(|| {
+            nodes.push(n);
+            nodes.len() - 1
+        })
+    };
+    let has_claim_rules = module.rules.iter().any(|r| r.subject == Entity::Claim);
+    for (i, r) in module.rules.iter().enumerate() {
+        if r.subject != Entity::Claim {
+            add(Node::Rule(i as RuleId), &mut nodes);
+        }
+    }
+    if has_claim_rules {
+        add(Node::Claims, &mut nodes);
+    }
+    let mut targets: Vec<Target> = writers.keys().copied().filter(|t| !matches!(t, Target::Pay(_) | Target::Tally(_))).collect();
+    targets.sort();
+    for t in &targets {
+        add(Node::Target(*t), &mut nodes);
+    }
+    for g in 0..module.globals.len() {
+        add(Node::Global(g as u32), &mut nodes);
+    }
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let node_of_rule = |r: RuleId| if module.rules[r as usize].subject == Entity::Claim { Node::Claims } else { Node::Rule(r) };
+    let reads_deps = |reads: &Reads, out: &mut Vec<Node>| {
+        for p in &reads.eligible {
+            out.push(Node::Target(Target::Eligible(*p)));
+        }
+        for p in &reads.amount {
+            out.push(Node::Target(Target::Amount(*p)));
+            if layer_programs.contains(&Some(*p)) && has_claim_rules {
+                out.push(Node::Claims);
+            }
+        }
+        for g in &reads.globals {
+            out.push(Node::Global(*g));
+        }
+    };
+    for (ni, n) in nodes.iter().enumerate() {
+        let mut d: Vec<Node> = Vec::new();
+        match n {
+            Node::Rule(r) => reads_deps(&module.rules[*r as usize].reads, &mut d),
+            Node::Global(g) => reads_deps(&module.globals[*g as usize].reads, &mut d),
+            Node::Claims => {
+                for r in module.rules.iter().filter(|r| r.subject == Entity::Claim) {
+                    reads_deps(&r.reads, &mut d);
+                }
+            }
+            Node::Target(t) => {
+                for w in writers.get(t).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    d.push(node_of_rule(*w));
+                }
+            }
+        }
+        let mut ds: Vec<usize> = d.iter().filter_map(|x| index.get(x).copied()).filter(|x| *x != ni).collect();
+        ds.sort_unstable();
+        ds.dedup();
+        // the claims block reading a target written by claim rules is resolved inside the block
+        if matches!(n, Node::Claims) {
+            ds.retain(|x| !matches!(nodes[*x], Node::Target(t) if writers.get(&t).is_some_and(|w| w.iter().all(|r| module.rules[*r as usize].subject == Entity::Claim))));
+        }
+        deps[ni] = ds;
+    }
+    let describe = |n: &Node| -> String {
+        match n {
+            Node::Rule(r) => format!("rule {}", module.rules[*r as usize].id),
+            Node::Claims => "the claim rules".into(),
+            Node::Target(t) => target_name(&module, *t),
+            Node::Global(g) => format!("value {}", module.globals[*g as usize].name),
+        }
+    };
+    let order = match topo(&deps) {
+        Ok(o) => o,
+        Err(cycle) => {
+            let mut path: Vec<String> = cycle.iter().map(|i| describe(&nodes[*i])).collect();
+            path.push(path[0].clone());
+            let at = cycle
+                .iter()
+                .find_map(|i| match nodes[*i] {
+                    Node::Rule(r) => Some(module.rules[r as usize].loc),
+                    Node::Global(g) => Some(module.globals[g as usize].loc),
+                    _ => None,
+                })
+                .or_else(|| module.rules.first().map(|r| r.loc));
+            if let Some(at) = at {
+                errors.push(CheckErrorKind::Cycle { path }.at(at));
+            }
+            (0..nodes.len()).collect()
+        }
+    };
+    let mut schedule = Vec::new();
+    for i in order {
+        match nodes[i] {
+            Node::Rule(r) => schedule.push(Step::Rule(r)),
+            Node::Claims => schedule.push(Step::Claims),
+            Node::Target(t @ (Target::Amount(_) | Target::Assign(_))) => schedule.push(Step::Resolve(t)),
+            _ => {}
+        }
+    }
+
+    // --- per-claim graph: claim rules and pay targets ---
+    let claim_rules: Vec<RuleId> = (0..n_rules as RuleId).filter(|r| module.rules[*r as usize].subject == Entity::Claim).collect();
+    let mut cnodes: Vec<Step> = claim_rules.iter().map(|r| Step::Rule(*r)).collect();
+    let pay_layers: Vec<Layer> = Layer::ALL.into_iter().filter(|l| writers.contains_key(&Target::Pay(*l))).collect();
+    for l in &pay_layers {
+        cnodes.push(Step::Resolve(Target::Pay(*l)));
+    }
+    let pos = |s: Step| cnodes.iter().position(|x| *x == s);
+    let mut cdeps: Vec<Vec<usize>> = vec![Vec::new(); cnodes.len()];
+    for (i, s) in cnodes.iter().enumerate() {
+        match s {
+            Step::Rule(r) => {
+                for l in &module.rules[*r as usize].reads.paid {
+                    if let Some(p) = pos(Step::Resolve(Target::Pay(*l))) {
+                        cdeps[i].push(p);
+                    }
+                }
+            }
+            Step::Resolve(t) => {
+                for w in writers.get(t).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    if let Some(p) = pos(Step::Rule(*w)) {
+                        cdeps[i].push(p);
+                    }
+                }
+            }
+            Step::Claims => {}
+        }
+    }
+    let claim_schedule = match topo(&cdeps) {
+        Ok(o) => o.into_iter().map(|i| cnodes[i]).collect(),
+        Err(cycle) => {
+            let mut path: Vec<String> = cycle
+                .iter()
+                .map(|i| match cnodes[*i] {
+                    Step::Rule(r) => format!("rule {}", module.rules[r as usize].id),
+                    Step::Resolve(t) => target_name(&module, t),
+                    Step::Claims => String::new(),
+                })
+                .collect();
+            path.push(path[0].clone());
+            let at = cycle.iter().find_map(|i| match cnodes[*i] {
+                Step::Rule(r) => Some(module.rules[r as usize].loc),
+                _ => None,
+            });
+            if let Some(at) = at {
+                errors.push(CheckErrorKind::Cycle { path }.at(at));
+            }
+            cnodes.clone()
+        }
+    };
+
+    let rule_frame = module.rules.iter().map(|r| r.frame as usize).max().unwrap_or(0);
+    let global_frame = module.globals.iter().map(|g| g.frame as usize).max().unwrap_or(0);
+    // each nested global evaluation gets its own region after the rule region
+    let frame = rule_frame + global_frame * (module.globals.len() + 1);
+    let mut prog_writers: Vec<Vec<RuleId>> = vec![Vec::new(); module.programs.len()];
+    for (i, r) in module.rules.iter().enumerate() {
+        for o in &r.outcomes {
+            let p = match o {
+                OutcomeDef::Eligible(p) | OutcomeDef::Amount(p, _) | OutcomeDef::Flag(p) | OutcomeDef::Assign(p, _) => Some(*p),
+                OutcomeDef::Pay(l, _) => layer_programs[*l as usize],
+                OutcomeDef::AddTally(..) => None,
+            };
+            if let Some(p) = p {
+                if !prog_writers[p as usize].contains(&(i as RuleId)) {
+                    prog_writers[p as usize].push(i as RuleId);
+                }
+            }
+        }
+    }
+    let program = Program { module, sources, hashes, schedule, claim_schedule, beats, frame, global_frame: (rule_frame, global_frame), writers: prog_writers, layer_programs };
+    conflict::check(&program, &writers, &mut errors);
+    (program, errors)
+}
+
+/// A readable name for a target (`amount dibao`).
+pub fn target_name(m: &Module, t: Target) -> String {
+    let p = |p: ProgId| m.programs.get(p as usize).map(|x| x.id.clone()).unwrap_or_default();
+    match t {
+        Target::Eligible(x) => format!("eligible({})", p(x)),
+        Target::Amount(x) => format!("amount {}", p(x)),
+        Target::Flag(x) => format!("flag {}", p(x)),
+        Target::Assign(x) => format!("assign {}", p(x)),
+        Target::Pay(l) => format!("pay {}", l.name()),
+        Target::Tally(t) => format!("tally {}", m.tallies.get(t as usize).map(|x| x.name.as_str()).unwrap_or("")),
+    }
+}
+
+/// Kahn's algorithm, stable by node index. `deps[i]` are the nodes `i` waits for.
+fn topo(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+    let n = deps.len();
+    let mut indeg = vec![0usize; n];
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            if d < n && d != i {
+                indeg[i] += 1;
+                users[d].push(i);
+            } else if d == i {
+                return Err(vec![i]);
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|i| indeg[*i] == 0).collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(&i) = ready.iter().next() {
+        ready.remove(&i);
+        out.push(i);
+        for &u in &users[i] {
+            indeg[u] -= 1;
+            if indeg[u] == 0 {
+                ready.insert(u);
+            }
+        }
+    }
+    if out.len() == n {
+        return Ok(out);
+    }
+    // report one cycle among the remaining nodes
+    let cycles = crate::check::find_cycles(n, |i| if indeg[i] > 0 { deps[i].iter().copied().filter(|d| indeg[*d] > 0).collect() } else { Vec::new() });
+    Err(cycles.into_iter().next().unwrap_or_else(|| (0..n).filter(|i| indeg[*i] > 0).collect()))
+}

@@ -1,0 +1,276 @@
+//! The engine: build once from policy sources, assess many households.
+
+use crate::assessment::{Assessment, ClaimOutcome, PolicyRef, ProgramOutcome, Reason};
+use crate::check::{self, error::CheckErrorKind};
+use crate::compile::{self, Program};
+use crate::diagnostic::{loc, Diagnostic, Diagnostics, SourceMap};
+use crate::eval::{self, EvalError, Scratch};
+use crate::ir::{Layer, RuleId};
+use crate::model::{self, Household};
+use crate::policy::{self, hash::content_hash, Source};
+use crate::syntax;
+use crate::value::Value;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A compiled policy set, ready to assess households. Cheap to clone
+/// (`Arc`), `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    program: Arc<Program>,
+}
+
+/// Collects policy sources, then builds an [`Engine`].
+#[derive(Debug, Clone, Default)]
+pub struct EngineBuilder {
+    sources: Vec<Source>,
+}
+
+impl EngineBuilder {
+    /// Add the policies shipped with the crate.
+    pub fn embedded(mut self) -> Self {
+        for (name, text) in policy::embedded() {
+            self.sources.push(Source { name: format!("{name}"), text: text.to_string() });
+        }
+        self
+    }
+    /// Add every `*.policy` file under a path.
+    pub fn path(mut self, path: impl AsRef<Path>) -> Result<Self, policy::LoadError> {
+        self.sources.extend(policy::read_path(path.as_ref())?);
+        Ok(self)
+    }
+    /// Add one source text.
+    pub fn source(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.sources.push(Source { name: name.into(), text: text.into() });
+        self
+    }
+    /// Add sources.
+    pub fn sources(mut self, sources: impl IntoIterator<Item = Source>) -> Self {
+        self.sources.extend(sources);
+        self
+    }
+    /// The sources collected so far.
+    pub fn collected(&self) -> &[Source] {
+        &self.sources
+    }
+    /// Parse, check and compile. Every diagnostic of every file is reported.
+    pub fn build(self) -> Result<Engine, Diagnostics> {
+        build(self.sources)
+    }
+}
+
+fn build(sources: Vec<Source>) -> Result<Engine, Diagnostics> {
+    let mut map = SourceMap::new();
+    let mut items: Vec<Diagnostic> = Vec::new();
+    let mut parsed = Vec::new();
+    for s in &sources {
+        let id = map.add(s.name.clone(), s.text.as_str());
+        match syntax::parse(&s.text) {
+            Ok(f) => parsed.push((id, f)),
+            Err(errs) => {
+                for e in errs {
+                    let k = CheckErrorKind::Syntax { message: e.kind.to_string(), help: e.kind.help() };
+                    items.push(k.at(loc(id, e.span)).to_diagnostic());
+                }
+            }
+        }
+    }
+    let inputs: Vec<check::Input<'_>> = parsed.iter().map(|(id, f)| check::Input { file: *id, ast: f }).collect();
+    let (module, errors) = check::check(&inputs);
+    items.extend(errors.iter().map(|e| e.to_diagnostic()));
+    let hashes: Vec<String> = module.policies.iter().map(|p| map.get(p.file).map(|f| content_hash(&f.text)).unwrap_or_default()).collect();
+    if !items.is_empty() {
+        return Err(Diagnostics { items, sources: map });
+    }
+    let (program, errors) = compile::compile(module, map, hashes);
+    if !errors.is_empty() {
+        let items = errors.iter().map(|e| e.to_diagnostic()).collect();
+        return Err(Diagnostics { items, sources: program.sources });
+    }
+    Ok(Engine { program: Arc::new(program) })
+}
+
+/// A parameter in force for a region on a date.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParamInForce {
+    /// Name.
+    pub name: String,
+    /// Value (or the error that prevents reading it).
+    pub value: String,
+    /// Type.
+    pub ty: String,
+    /// The policy whose definition is used.
+    pub policy: String,
+    /// Citation of the value or definition.
+    pub citation: Option<String>,
+}
+
+impl Engine {
+    /// A builder.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The shipped policies.
+    pub fn embedded() -> Result<Engine, Diagnostics> {
+        EngineBuilder::default().embedded().build()
+    }
+
+    /// The compiled program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Fresh reusable buffers for [`Engine::evaluate`] and [`Engine::assess_with`].
+    pub fn scratch(&self) -> Scratch {
+        Scratch::new(&self.program)
+    }
+
+    /// Assess a household on a date. Validates the household first.
+    pub fn assess(&self, h: &Household, as_of: NaiveDate) -> Result<Assessment, EvalError> {
+        let mut s = self.scratch();
+        self.assess_with(h, as_of, &mut s)
+    }
+
+    /// Assess with reusable buffers (and the trace, if `s` has tracing on).
+    pub fn assess_with(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<Assessment, EvalError> {
+        model::validate(h, Some(as_of))?;
+        eval::evaluate(&self.program, h, as_of, s)?;
+        Ok(self.assessment(h, as_of, s))
+    }
+
+    /// The allocation-free core: evaluate into `s` without building an
+    /// [`Assessment`]. Read results with [`Scratch::programs`] and
+    /// [`Scratch::claim_states`]. The household must be valid.
+    pub fn evaluate(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<(), EvalError> {
+        eval::evaluate(&self.program, h, as_of, s)
+    }
+
+    /// The index of a programme by id.
+    pub fn program_index(&self, id: &str) -> Option<usize> {
+        self.program.module.program(id).map(|p| p as usize)
+    }
+
+    /// Parameter ids with this name.
+    pub fn param_ids(&self, name: &str) -> Vec<u32> {
+        self.program.module.params_named(name).collect()
+    }
+
+    fn assessment(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Assessment {
+        let p = &*self.program;
+        let m = &p.module;
+        let mut active: Vec<usize> = (0..m.policies.len()).filter(|i| s.active[*i]).collect();
+        active.sort_by_key(|i| (m.policies[*i].rank(), *i));
+        let policies = active.iter().map(|i| PolicyRef { id: m.policies[*i].id.clone(), version: m.policies[*i].version.clone(), hash: p.hashes[*i].clone() }).collect();
+        let reason = |r: RuleId, subjects: Vec<String>| {
+            let rule = &m.rules[r as usize];
+            Reason { rule: rule.id.clone(), title: rule.title.clone(), citation: rule.cite.clone(), policy: m.policies[rule.policy as usize].id.clone(), subjects }
+        };
+        let mut programs = BTreeMap::new();
+        for (pi, prog) in m.programs.iter().enumerate() {
+            let writers = &p.writers[pi];
+            if !writers.iter().any(|r| s.active[m.rules[*r as usize].policy as usize]) {
+                continue;
+            }
+            let st = s.progs[pi];
+            let mut reasons: Vec<Reason> = Vec::new();
+            for f in s.fired.iter().filter(|f| f.program as usize == pi) {
+                let subj = match f.subject {
+                    Value::Household => None,
+                    v => Some(eval::describe_subject(h, v)),
+                };
+                match reasons.iter_mut().find(|x| x.rule == m.rules[f.rule as usize].id && x.policy == m.policies[m.rules[f.rule as usize].policy as usize].id) {
+                    Some(x) => {
+                        if let Some(sj) = subj {
+                            if !x.subjects.contains(&sj) {
+                                x.subjects.push(sj);
+                            }
+                        }
+                    }
+                    None => reasons.push(reason(f.rule, subj.into_iter().collect())),
+                }
+            }
+            programs.insert(
+                prog.id.clone(),
+                ProgramOutcome {
+                    eligible: st.any,
+                    amount: st.amount,
+                    unit: if st.amount.is_some() { prog.amount.and_then(|t| t.unit()).map(String::from) } else { None },
+                    flag: st.flag,
+                    value: st.assign.and_then(|x| m.symbols.get(x as usize).cloned()),
+                    reasons,
+                },
+            );
+        }
+        let mut claims = Vec::new();
+        for (ci, c) in s.claims.iter().enumerate() {
+            let Some(member) = h.members.get(c.member as usize) else { continue };
+            let Some(claim) = member.claims.get(c.claim as usize) else { continue };
+            let mut reasons: Vec<Reason> = Vec::new();
+            for (idx, r) in s.claim_fired.iter() {
+                if *idx as usize == ci && !reasons.iter().any(|x| x.rule == m.rules[*r as usize].id) {
+                    reasons.push(reason(*r, Vec::new()));
+                }
+            }
+            let l = |x: Layer| c.layers[x as usize];
+            claims.push(ClaimOutcome {
+                member: member.id.clone(),
+                claim: claim.id.clone().unwrap_or_else(|| format!("{}#{}", member.id, c.claim + 1)),
+                date: claim.date,
+                total_cost: claim.total_cost,
+                basic: l(Layer::Basic),
+                major_illness: l(Layer::MajorIllness),
+                supplementary: l(Layer::Supplementary),
+                assistance: l(Layer::Assistance),
+                other: l(Layer::Other),
+                out_of_pocket: c.out_of_pocket,
+                deductible: l(Layer::Deductible),
+                reasons,
+            });
+        }
+        Assessment { household: h.id.clone(), as_of, policies, programs, claims, trace: s.trace.clone() }
+    }
+
+    /// Every parameter in force for a region on a date, with its value and citation.
+    pub fn params_in_force(&self, region: &str, as_of: NaiveDate) -> Vec<ParamInForce> {
+        let p = &*self.program;
+        let m = &p.module;
+        let h = Household {
+            id: String::new(),
+            region: region.to_string(),
+            hukou: model::Hukou::Rural,
+            poverty: Default::default(),
+            dibao: Default::default(),
+            tekun: model::Tekun::None,
+            income: Default::default(),
+            housing: Default::default(),
+            deep_poverty_area: false,
+            harsh_area: false,
+            soil_erosion_area: false,
+            relocation: model::Relocation::None,
+            forest_mu: Default::default(),
+            hardship: model::Hardship::None,
+            members: Vec::new(),
+            loans: Vec::new(),
+        };
+        let mut s = self.scratch();
+        s.set_trace(true);
+        let mut out = Vec::new();
+        for (i, slot) in m.params.iter().enumerate() {
+            let Some(def) = slot.defs.iter().find(|d| m.policies[d.policy as usize].applies(region, as_of)) else { continue };
+            let (value, policy, citation) = match eval::read_param(p, &h, as_of, &mut s, i as u32) {
+                Ok((v, pol, cite)) => (v, pol, cite),
+                Err(e) => (format!("<{e}>"), m.policies[def.policy as usize].id.clone(), def.cite.clone()),
+            };
+            out.push(ParamInForce { name: slot.name.clone(), value, ty: slot.ty.to_string(), policy, citation });
+        }
+        out
+    }
+}
+
+/// Parse a household from JSON and validate it for an assessment date.
+pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household, model::HouseholdError> {
+    model::parse_household(json, as_of)
+}

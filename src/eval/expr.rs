@@ -1,0 +1,583 @@
+//! Expression evaluation.
+
+use super::{num, Ev, EvalError};
+use crate::assessment::TraceEvent;
+use crate::check::schema::Field;
+use crate::check::types::Ty;
+use crate::ir::{ArithOp, Builtin, CmpOp, Collection, Expr, ExprKind, Loc, ParamId};
+use crate::syntax::ast::{AggKind, RoundMode, RoundUnit};
+use crate::value::Value;
+use chrono::{Datelike, Days, NaiveDate};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+impl<'a> Ev<'a> {
+    /// Evaluate an expression.
+    pub(crate) fn eval(&mut self, e: &Expr) -> Result<Value, EvalError> {
+        if self.s.fuel == 0 {
+            return Err(EvalError::Budget { limit: self.s.budget });
+        }
+        self.s.fuel -= 1;
+        let loc = e.loc;
+        Ok(match &e.kind {
+            ExprKind::Const(v) => *v,
+            ExprKind::Param(p) => match self.param_date {
+                Some(d) if d != self.as_of => self.param_at(*p, d, 0, loc)?,
+                _ => self.param(*p, loc)?,
+            },
+            ExprKind::ParamAt(p, d) => {
+                let d = date(self.eval(d)?, loc)?;
+                self.param_at(*p, d, 0, loc)?
+            }
+            ExprKind::Previous => {
+                let Some((p, di, from)) = self.prev else { return Err(EvalError::Invalid { message: "`previous` outside a parameter series".into(), loc }) };
+                let day_before = from.checked_sub_days(Days::new(1)).ok_or(EvalError::DateOutOfRange { loc })?;
+                self.param_at(p, day_before, di, loc)?
+            }
+            ExprKind::Global(g) => self.global(*g)?,
+            ExprKind::Local(slot) => match self.frame_index(*slot) {
+                Some(i) => self.s.frame[i],
+                None => return Err(EvalError::Invalid { message: "local slot out of range".into(), loc }),
+            },
+            ExprKind::AsOf => Value::Date(self.as_of),
+            ExprKind::Household => Value::Household,
+            ExprKind::Field(base, f) => {
+                let b = self.eval(base)?;
+                self.field(b, *f, loc)?
+            }
+            ExprKind::Neg(x) => Value::Num(-num(self.eval(x)?)),
+            ExprKind::Not(x) => Value::Bool(!truth(self.eval(x)?)),
+            ExprKind::And(a, b) => Value::Bool(truth(self.eval(a)?) && truth(self.eval(b)?)),
+            ExprKind::Or(a, b) => Value::Bool(truth(self.eval(a)?) || truth(self.eval(b)?)),
+            ExprKind::Arith(op, a, b) => {
+                let x = num(self.eval(a)?);
+                let y = num(self.eval(b)?);
+                Value::Num(arith(*op, x, y, loc)?)
+            }
+            ExprKind::Cmp(op, a, b) => {
+                let x = self.eval(a)?;
+                let y = self.eval(b)?;
+                Value::Bool(compare(*op, x, y))
+            }
+            ExprKind::In(x, items) => {
+                let v = self.eval(x)?;
+                let mut found = false;
+                for it in items.iter() {
+                    if compare(CmpOp::Eq, v, self.eval(it)?) {
+                        found = true;
+                        break;
+                    }
+                }
+                Value::Bool(found)
+            }
+            ExprKind::If(c, a, b) => {
+                if truth(self.eval(c)?) {
+                    self.eval(a)?
+                } else {
+                    self.eval(b)?
+                }
+            }
+            ExprKind::Case(s, arms, default) => {
+                let v = self.eval(s)?;
+                for (pat, val) in arms.iter() {
+                    if compare(CmpOp::Eq, v, self.eval(pat)?) {
+                        return self.eval(val);
+                    }
+                }
+                match default {
+                    Some(d) => self.eval(d)?,
+                    None => return Err(EvalError::Invalid { message: "no `case` arm matches and there is no `else`".into(), loc }),
+                }
+            }
+            ExprKind::Call(b, args) => self.call(*b, args, loc)?,
+            ExprKind::Agg { kind, slot, coll, base, filter, body } => self.aggregate(*kind, *slot, *coll, base, filter.as_deref(), body, e.ty, loc)?,
+            ExprKind::Banded(v, bands) => {
+                let x = num(self.eval(v)?);
+                let mut total = Decimal::ZERO;
+                let n = bands.len();
+                for i in 0..n {
+                    let lo = num(self.eval(&bands[i].0)?);
+                    let rate = num(self.eval(&bands[i].1)?);
+                    let hi = if i + 1 < n { Some(num(self.eval(&bands[i + 1].0)?)) } else { None };
+                    if let Some(h) = hi {
+                        if h < lo {
+                            return Err(EvalError::Invalid { message: format!("bands out of order: {h} after {lo}"), loc });
+                        }
+                    }
+                    if x <= lo {
+                        break;
+                    }
+                    let top = match hi {
+                        Some(h) if x > h => h,
+                        _ => x,
+                    };
+                    let part = arith(ArithOp::Sub, top, lo, loc)?;
+                    total = arith(ArithOp::Add, total, arith(ArithOp::Mul, part, rate, loc)?, loc)?;
+                }
+                Value::Num(total)
+            }
+            ExprKind::Round(x, unit, mode) => {
+                let v = num(self.eval(x)?);
+                let dp = match unit {
+                    RoundUnit::Fen => 2,
+                    RoundUnit::Jiao => 1,
+                    RoundUnit::Yuan => 0,
+                };
+                let strategy = match mode {
+                    RoundMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+                    RoundMode::Up => RoundingStrategy::AwayFromZero,
+                    RoundMode::Down => RoundingStrategy::ToZero,
+                };
+                Value::Num(v.round_dp_with_strategy(dp, strategy))
+            }
+            ExprKind::Eligible(p) => Value::Bool(self.s.progs.get(*p as usize).is_some_and(|s| s.eligible)),
+            ExprKind::Amount(p) => Value::Num(self.s.progs.get(*p as usize).and_then(|s| s.amount).unwrap_or(Decimal::ZERO)),
+            ExprKind::Paid(l) => match self.claim.and_then(|c| self.s.claims.get(c)) {
+                Some(c) => Value::Num(c.layers[*l as usize]),
+                None => Value::ZERO,
+            },
+            ExprKind::Tally(t) => Value::Num(self.tally(*t)),
+        })
+    }
+
+    fn global(&mut self, g: u32) -> Result<Value, EvalError> {
+        if let Some(Some(v)) = self.s.globals.get(g as usize) {
+            return Ok(*v);
+        }
+        let p = self.p;
+        let Some(def) = p.module.globals.get(g as usize) else { return Ok(Value::ZERO) };
+        let saved = self.base;
+        let (start, size) = p.global_frame;
+        self.global_depth += 1;
+        self.base = start + size * self.global_depth;
+        let r = self.eval(&def.expr);
+        self.global_depth -= 1;
+        self.base = saved;
+        let v = r?;
+        if let Some(slot) = self.s.globals.get_mut(g as usize) {
+            *slot = Some(v);
+        }
+        Ok(v)
+    }
+
+    /// A parameter on the assessment date (memoised).
+    fn param(&mut self, p: ParamId, loc: Loc) -> Result<Value, EvalError> {
+        if let Some(Some(v)) = self.s.params.get(p as usize) {
+            return Ok(*v);
+        }
+        let v = self.param_at(p, self.as_of, 0, loc)?;
+        if let Some(slot) = self.s.params.get_mut(p as usize) {
+            *slot = Some(v);
+        }
+        Ok(v)
+    }
+
+    /// A parameter on `date`, looking at definitions from `start` (most specific first).
+    pub(crate) fn param_at(&mut self, p: ParamId, date: NaiveDate, start: usize, loc: Loc) -> Result<Value, EvalError> {
+        let prog = self.p;
+        let Some(slot) = prog.module.params.get(p as usize) else { return Err(EvalError::Invalid { message: "unknown parameter".into(), loc }) };
+        if start == 0 {
+            if let Some((_, v)) = self.s.overrides.iter().find(|(q, _)| *q == p) {
+                return Ok(*v);
+            }
+        }
+        let mut required_by: Option<usize> = None;
+        for di in start..slot.defs.len() {
+            let def = &slot.defs[di];
+            if !self.s.active.get(def.policy as usize).copied().unwrap_or(false) {
+                continue;
+            }
+            if def.entries.is_empty() {
+                if def.required && required_by.is_none() {
+                    required_by = Some(di);
+                }
+                continue;
+            }
+            let Some(ei) = def.entries.iter().rposition(|e| e.from.map_or(true, |f| f <= date)) else { continue };
+            let entry = &def.entries[ei];
+            let saved = (self.prev, self.param_date);
+            self.prev = Some((p, di, entry.from.unwrap_or(NaiveDate::MIN)));
+            self.param_date = Some(date);
+            let mut r = self.eval(&entry.value);
+            if let (Ok(v), Some(f)) = (&r, &def.floor) {
+                let v = *v;
+                r = self.eval(f).map(|fl| if num(fl) > num(v) { fl } else { v });
+            }
+            if let (Ok(v), Some(c)) = (&r, &def.cap) {
+                let v = *v;
+                r = self.eval(c).map(|cp| if num(cp) < num(v) { cp } else { v });
+            }
+            (self.prev, self.param_date) = saved;
+            let v = r?;
+            if self.s.trace.is_some() && start == 0 && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true) {
+                if let Some(t) = self.s.params_traced.get_mut(p as usize) {
+                    *t = true;
+                }
+                let overrides: Vec<String> = slot.defs[di + 1..]
+                    .iter()
+                    .filter(|d| self.s.active.get(d.policy as usize).copied().unwrap_or(false))
+                    .map(|d| prog.module.policies[d.policy as usize].id.clone())
+                    .collect();
+                let ev = TraceEvent::Parameter {
+                    name: slot.name.clone(),
+                    value: show(v, slot.ty, &prog.module.symbols),
+                    policy: prog.module.policies[def.policy as usize].id.clone(),
+                    citation: entry.cite.clone().or_else(|| def.cite.clone()),
+                    overrides,
+                };
+                if let Some(t) = &mut self.s.trace {
+                    t.push(ev);
+                }
+            }
+            return Ok(v);
+        }
+        let (cite, policy) = match required_by.or_else(|| (start..slot.defs.len()).next()) {
+            Some(di) => (slot.defs[di].cite.clone(), prog.module.policies[slot.defs[di].policy as usize].id.clone()),
+            None => (None, slot.declared_by.clone()),
+        };
+        Err(EvalError::MissingParameter { name: slot.name.clone(), cite, policy, date: date.to_string(), loc: Some(loc) })
+    }
+
+    fn field(&mut self, b: Value, f: Field, loc: Loc) -> Result<Value, EvalError> {
+        let h = self.h;
+        let absent = |this: &Self, name: &str| EvalError::Absent { field: name.to_string(), subject: Some(this.describe(b)), loc };
+        let bad = || EvalError::Invalid { message: "field of a missing record".into(), loc };
+        use Field as F;
+        let nd = |d: Decimal| Value::Num(d);
+        let ni = |i: i64| Value::Num(Decimal::from(i));
+        Ok(match b {
+            Value::Household => match f {
+                F::Hukou => Value::Enum(h.hukou.ordinal()),
+                F::PovertyStatus => Value::Enum(h.poverty.status.ordinal()),
+                F::PovertyRegisteredOn => Value::Date(h.poverty.registered_on.ok_or_else(|| absent(self, "poverty.registered_on"))?),
+                F::PovertyExitedOn => Value::Date(h.poverty.exited_on.ok_or_else(|| absent(self, "poverty.exited_on"))?),
+                F::PovertyCause => Value::Enum(h.poverty.cause.ok_or_else(|| absent(self, "poverty.cause"))?.ordinal()),
+                F::DibaoEnrolled => Value::Bool(h.dibao.enrolled),
+                F::DibaoSince => Value::Date(h.dibao.since.ok_or_else(|| absent(self, "dibao.since"))?),
+                F::Tekun => Value::Enum(h.tekun.ordinal()),
+                F::Income => nd(h.income),
+                F::HousingStructure => Value::Enum(h.housing.structure.ordinal()),
+                F::HousingGrade => Value::Enum(h.housing.safety_grade.ordinal()),
+                F::DeepPovertyArea => Value::Bool(h.deep_poverty_area),
+                F::HarshArea => Value::Bool(h.harsh_area),
+                F::SoilErosionArea => Value::Bool(h.soil_erosion_area),
+                F::Relocation => Value::Enum(h.relocation.ordinal()),
+                F::ForestMu => nd(h.forest_mu),
+                F::Hardship => Value::Enum(h.hardship.ordinal()),
+                F::Size => ni(h.members.len() as i64),
+                _ => return Err(bad()),
+            },
+            Value::Member(i) => {
+                let m = h.members.get(i as usize).ok_or_else(bad)?;
+                match f {
+                    F::BirthDate => Value::Date(m.birth_date),
+                    F::Age => ni(whole_years(m.birth_date, self.as_of)),
+                    F::Sex => Value::Enum(m.sex.ordinal()),
+                    F::Relation => Value::Enum(m.relation.ordinal()),
+                    F::Labour => Value::Enum(m.labour.ordinal()),
+                    F::Disabled => Value::Bool(m.disability.is_some()),
+                    F::DisabilityCategory => Value::Enum(m.disability.as_ref().ok_or_else(|| absent(self, "disability.category"))?.category.ordinal()),
+                    F::DisabilityGrade => ni(m.disability.as_ref().ok_or_else(|| absent(self, "disability.grade"))?.grade as i64),
+                    F::DisabilityCertified => Value::Bool(m.disability.as_ref().is_some_and(|d| d.certified)),
+                    F::ChronicDisease => Value::Bool(m.chronic_disease),
+                    F::OutpatientMajorDisease => Value::Bool(m.outpatient_major_disease),
+                    F::InSchooling => Value::Bool(m.schooling.is_some()),
+                    F::SchoolStage => Value::Enum(m.schooling.as_ref().ok_or_else(|| absent(self, "schooling.stage"))?.stage.ordinal()),
+                    F::SchoolEnrolled => Value::Bool(m.schooling.as_ref().is_some_and(|s| s.enrolled)),
+                    F::SchoolNotAdmitted => Value::Bool(m.schooling.as_ref().is_some_and(|s| s.graduated_not_admitted)),
+                    F::SchoolGraduatedUnemployed => Value::Bool(m.schooling.as_ref().is_some_and(|s| s.graduated_unemployed)),
+                    F::SchoolDeepMountain => Value::Bool(m.schooling.as_ref().is_some_and(|s| s.deep_mountain_area)),
+                    F::EmploymentStatus => Value::Enum(m.employment.status.ordinal()),
+                    F::Employer => Value::Enum(m.employment.employer.ordinal()),
+                    F::LocalEmployer => Value::Bool(m.employment.local_employer),
+                    F::ContractMonths => ni(m.employment.contract_months as i64),
+                    F::SocialInsurance => Value::Bool(m.employment.social_insurance),
+                    F::PlacedByAgency => Value::Bool(m.employment.placed_by_agency),
+                    F::InTownMonths => ni(m.employment.in_town_months as i64),
+                    F::Willing => Value::Bool(m.employment.willing),
+                    F::StartingBusiness => Value::Bool(m.employment.starting_business),
+                    F::WageTier => ni(m.employment.wage_tier as i64),
+                    F::MedicalInsurance => Value::Bool(m.medical_insurance),
+                    F::PensionEnrolled => Value::Bool(m.pension.enrolled),
+                    F::PensionTier => ni(m.pension.tier as i64),
+                    F::PensionReceiving => Value::Bool(m.pension.receiving),
+                    _ => return Err(bad()),
+                }
+            }
+            Value::Claim(mi, ci) => {
+                let c = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)).ok_or_else(bad)?;
+                match f {
+                    F::ClaimDate => Value::Date(c.date),
+                    F::ClaimKind => Value::Enum(c.kind.ordinal()),
+                    F::HospitalLevel => Value::Enum(c.hospital_level.ordinal()),
+                    F::InCounty => Value::Bool(c.in_county),
+                    F::Designated => Value::Bool(c.designated),
+                    F::TotalCost => nd(c.total_cost),
+                    F::InPolicyCost => nd(c.in_policy_cost),
+                    F::EssentialCost => nd(c.essential_medicine_cost),
+                    F::ClaimCategory => Value::Enum(c.category.ordinal()),
+                    F::ClaimDisease => Value::Enum(c.disease.ok_or_else(|| absent(self, "disease"))?.ordinal()),
+                    F::ClaimMember => Value::Member(mi),
+                    _ => return Err(bad()),
+                }
+            }
+            Value::Loan(i) => {
+                let l = h.loans.get(i as usize).ok_or_else(bad)?;
+                match f {
+                    F::LoanKind => Value::Enum(l.kind.ordinal()),
+                    F::Principal => nd(l.principal),
+                    F::StartDate => Value::Date(l.start_date),
+                    F::MaturityDate => Value::Date(l.maturity_date),
+                    F::LoanRate => nd(l.rate),
+                    F::RepaymentDifficulty => Value::Bool(l.repayment_difficulty),
+                    F::DifficultyCause => Value::Enum(l.difficulty_cause.ordinal()),
+                    F::NonSubjective => Value::Bool(l.non_subjective),
+                    F::ExtendedTo => Value::Date(l.extended_to.ok_or_else(|| absent(self, "extended_to"))?),
+                    F::Extended => Value::Bool(l.extended_to.is_some()),
+                    F::Renewed => Value::Bool(l.renewed),
+                    _ => return Err(bad()),
+                }
+            }
+            _ => return Err(bad()),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn aggregate(&mut self, kind: AggKind, slot: u16, coll: Collection, base: &Expr, filter: Option<&Expr>, body: &Expr, ty: Ty, loc: Loc) -> Result<Value, EvalError> {
+        let b = self.eval(base)?;
+        let h = self.h;
+        let n = match (coll, b) {
+            (Collection::Members, _) => h.members.len(),
+            (Collection::Loans, _) => h.loans.len(),
+            (Collection::Claims, Value::Member(m)) => h.members.get(m as usize).map_or(0, |x| x.claims.len()),
+            (Collection::MajorDiseases, Value::Member(m)) => h.members.get(m as usize).map_or(0, |x| x.major_diseases.len()),
+            _ => 0,
+        };
+        let Some(fi) = self.frame_index(slot) else { return Err(EvalError::Invalid { message: "local slot out of range".into(), loc }) };
+        let mut count = 0i64;
+        let mut sum = Decimal::ZERO;
+        let mut any = false;
+        let mut all = true;
+        for i in 0..n {
+            let item = match (coll, b) {
+                (Collection::Members, _) => Value::Member(i as u32),
+                (Collection::Loans, _) => Value::Loan(i as u32),
+                (Collection::Claims, Value::Member(m)) => Value::Claim(m, i as u32),
+                (Collection::MajorDiseases, Value::Member(m)) => match h.members.get(m as usize).and_then(|x| x.major_diseases.get(i)) {
+                    Some(d) => Value::Enum(d.ordinal()),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            self.s.frame[fi] = item;
+            if let Some(f) = filter {
+                if !truth(self.eval(f)?) {
+                    continue;
+                }
+                self.s.frame[fi] = item;
+            }
+            let v = self.eval(body)?;
+            match kind {
+                AggKind::Any => {
+                    if truth(v) {
+                        any = true;
+                        break;
+                    }
+                }
+                AggKind::All => {
+                    if !truth(v) {
+                        all = false;
+                        break;
+                    }
+                }
+                AggKind::Count => {
+                    if truth(v) {
+                        count += 1;
+                    }
+                }
+                AggKind::Sum => sum = arith(ArithOp::Add, sum, num(v), loc)?,
+            }
+        }
+        let _ = ty;
+        Ok(match kind {
+            AggKind::Any => Value::Bool(any),
+            AggKind::All => Value::Bool(all),
+            AggKind::Count => Value::Num(Decimal::from(count)),
+            AggKind::Sum => Value::Num(sum),
+        })
+    }
+
+    fn call(&mut self, b: Builtin, args: &[Expr], loc: Loc) -> Result<Value, EvalError> {
+        let arg = |this: &mut Self, i: usize| -> Result<Value, EvalError> {
+            match args.get(i) {
+                Some(a) => this.eval(a),
+                None => Err(EvalError::Invalid { message: "missing argument".into(), loc }),
+            }
+        };
+        Ok(match b {
+            Builtin::Min | Builtin::Max | Builtin::Clamp if args.first().is_some_and(|a| a.ty == Ty::Date) => {
+                let mut best = date(arg(self, 0)?, loc)?;
+                for i in 1..args.len() {
+                    let d = date(arg(self, i)?, loc)?;
+                    best = match b {
+                        Builtin::Min => best.min(d),
+                        Builtin::Max => best.max(d),
+                        _ => {
+                            if i == 1 {
+                                best.max(d)
+                            } else {
+                                best.min(d)
+                            }
+                        }
+                    };
+                }
+                Value::Date(best)
+            }
+            Builtin::Min | Builtin::Max => {
+                let mut best = num(arg(self, 0)?);
+                for i in 1..args.len() {
+                    let v = num(arg(self, i)?);
+                    best = if b == Builtin::Min { best.min(v) } else { best.max(v) };
+                }
+                Value::Num(best)
+            }
+            Builtin::Clamp => {
+                let x = num(arg(self, 0)?);
+                let lo = num(arg(self, 1)?);
+                let hi = num(arg(self, 2)?);
+                if hi < lo {
+                    return Err(EvalError::Invalid { message: format!("clamp: upper bound {hi} is below lower bound {lo}"), loc });
+                }
+                Value::Num(x.max(lo).min(hi))
+            }
+            Builtin::Abs => Value::Num(num(arg(self, 0)?).abs()),
+            Builtin::Age => {
+                let d = date(arg(self, 0)?, loc)?;
+                Value::Num(Decimal::from(whole_years(d, self.as_of)))
+            }
+            Builtin::AgeOn | Builtin::Years => {
+                let a = date(arg(self, 0)?, loc)?;
+                let c = date(arg(self, 1)?, loc)?;
+                Value::Num(Decimal::from(whole_years(a, c)))
+            }
+            Builtin::Days => {
+                let a = date(arg(self, 0)?, loc)?;
+                let c = date(arg(self, 1)?, loc)?;
+                Value::Num(Decimal::from((c - a).num_days()))
+            }
+            Builtin::Months => {
+                let a = date(arg(self, 0)?, loc)?;
+                let c = date(arg(self, 1)?, loc)?;
+                Value::Num(Decimal::from(whole_months(a, c)))
+            }
+            Builtin::Year => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.year())),
+            Builtin::MakeDate => {
+                let y = num(arg(self, 0)?);
+                let m = num(arg(self, 1)?);
+                let d = num(arg(self, 2)?);
+                let to_i = |x: Decimal| -> Option<i64> { if x.fract().is_zero() { i64::try_from(x.mantissa() / 10i128.pow(x.scale())).ok() } else { None } };
+                let (Some(y), Some(m), Some(d)) = (to_i(y), to_i(m), to_i(d)) else { return Err(EvalError::DateOutOfRange { loc }) };
+                let dt = i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(d).ok()?));
+                Value::Date(dt.ok_or(EvalError::DateOutOfRange { loc })?)
+            }
+            Builtin::Monthly => Value::Num(arith(ArithOp::Div, num(arg(self, 0)?), Decimal::from(12), loc)?),
+            Builtin::Yearly => Value::Num(arith(ArithOp::Mul, num(arg(self, 0)?), Decimal::from(12), loc)?),
+            Builtin::Yuan => Value::Num(num(arg(self, 0)?)),
+            Builtin::Interest => {
+                let p = num(arg(self, 0)?);
+                let r = num(arg(self, 1)?);
+                let a = date(arg(self, 2)?, loc)?;
+                let c = date(arg(self, 3)?, loc)?;
+                let days = Decimal::from((c - a).num_days().max(0));
+                let x = arith(ArithOp::Mul, p, r, loc)?;
+                let x = arith(ArithOp::Mul, x, days, loc)?;
+                Value::Num(arith(ArithOp::Div, x, Decimal::from(360), loc)?)
+            }
+        })
+    }
+
+    /// Show a value for traces.
+    pub(crate) fn show(&self, v: Value, ty: Ty) -> String {
+        show(v, ty, &self.p.module.symbols)
+    }
+}
+
+fn truth(v: Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+fn date(v: Value, loc: Loc) -> Result<NaiveDate, EvalError> {
+    match v {
+        Value::Date(d) => Ok(d),
+        _ => Err(EvalError::Invalid { message: "expected a date".into(), loc }),
+    }
+}
+
+/// Checked decimal arithmetic.
+pub(crate) fn arith(op: ArithOp, x: Decimal, y: Decimal, loc: Loc) -> Result<Decimal, EvalError> {
+    match op {
+        ArithOp::Add => x.checked_add(y).ok_or(EvalError::Overflow { loc }),
+        ArithOp::Sub => x.checked_sub(y).ok_or(EvalError::Overflow { loc }),
+        ArithOp::Mul => x.checked_mul(y).ok_or(EvalError::Overflow { loc }),
+        ArithOp::Div => {
+            if y.is_zero() {
+                Err(EvalError::DivisionByZero { loc })
+            } else {
+                x.checked_div(y).ok_or(EvalError::Overflow { loc })
+            }
+        }
+    }
+}
+
+fn compare(op: CmpOp, x: Value, y: Value) -> bool {
+    use std::cmp::Ordering;
+    let ord: Option<Ordering> = match (x, y) {
+        (Value::Num(a), Value::Num(b)) => Some(a.cmp(&b)),
+        (Value::Date(a), Value::Date(b)) => Some(a.cmp(&b)),
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(&b)),
+        (Value::Enum(a), Value::Enum(b)) => Some(a.cmp(&b)),
+        (Value::Text(a), Value::Text(b)) | (Value::Sym(a), Value::Sym(b)) => Some(a.cmp(&b)),
+        _ => None,
+    };
+    match (op, ord) {
+        (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
+        (CmpOp::Ne, Some(o)) => o != Ordering::Equal,
+        (CmpOp::Lt, Some(o)) => o == Ordering::Less,
+        (CmpOp::Le, Some(o)) => o != Ordering::Greater,
+        (CmpOp::Gt, Some(o)) => o == Ordering::Greater,
+        (CmpOp::Ge, Some(o)) => o != Ordering::Less,
+        (CmpOp::Ne, None) => true,
+        _ => false,
+    }
+}
+
+/// Whole years from `a` to `b` (age on `b` of someone born on `a`).
+pub(crate) fn whole_years(a: NaiveDate, b: NaiveDate) -> i64 {
+    let mut y = (b.year() - a.year()) as i64;
+    if (b.month(), b.day()) < (a.month(), a.day()) {
+        y -= 1;
+    }
+    y
+}
+
+/// Whole months from `a` to `b`.
+pub(crate) fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
+    let mut m = (b.year() - a.year()) as i64 * 12 + (b.month() as i64 - a.month() as i64);
+    if b.day() < a.day() {
+        m -= 1;
+    }
+    m
+}
+
+/// Show a value of a type.
+pub(crate) fn show(v: Value, ty: Ty, symbols: &[String]) -> String {
+    match (v, ty) {
+        (Value::Num(d), Ty::Rate) => format!("{}%", (d * Decimal::from(100)).normalize()),
+        (Value::Num(d), Ty::Money(_)) => format!("{d} {}", ty.unit().unwrap_or("")),
+        (Value::Num(d), _) => d.to_string(),
+        (Value::Bool(b), _) => b.to_string(),
+        (Value::Date(d), _) => d.to_string(),
+        (Value::Enum(i), Ty::Enum(e)) => e.variants().get(i as usize).map(|s| s.to_string()).unwrap_or_default(),
+        (Value::Sym(i) | Value::Text(i), _) => symbols.get(i as usize).cloned().unwrap_or_default(),
+        (other, _) => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,578 @@
+//! Evaluation: a compiled [`Program`] against one household on one date.
+//!
+//! The evaluator walks the resolved IR. It does no name lookup and no string
+//! comparison, and with tracing off it allocates nothing once its
+//! [`Scratch`] has grown to the household's size: every buffer is reused.
+//! It never panics: every failure is an [`EvalError`].
+
+pub mod error;
+mod expr;
+
+use crate::check::types::Entity;
+use crate::check::{OutcomeDef, Target};
+use crate::compile::{Program, Step};
+use crate::ir::{Layer, ParamId, ProgId, RuleId};
+use crate::model::Household;
+use crate::value::Value;
+use chrono::{Datelike, NaiveDate};
+pub use error::EvalError;
+use rust_decimal::Decimal;
+
+/// The default step budget of one assessment.
+pub const DEFAULT_BUDGET: u64 = 10_000_000;
+
+/// Per-programme state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProgState {
+    /// An `eligible` outcome fired (what `eligible(P)` reads).
+    pub eligible: bool,
+    /// Any outcome for the programme fired.
+    pub any: bool,
+    /// A flag fired.
+    pub flag: bool,
+    /// Summed amount, if any amount was defined.
+    pub amount: Option<Decimal>,
+    /// Assigned symbol.
+    pub assign: Option<u32>,
+}
+
+/// A rule that fired for a subject, for a programme (the reasons).
+#[derive(Debug, Clone, Copy)]
+pub struct Fired {
+    /// Programme.
+    pub program: ProgId,
+    /// Rule.
+    pub rule: RuleId,
+    /// Subject.
+    pub subject: Value,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    target: Target,
+    subject: Value,
+    rule: RuleId,
+    value: Value,
+    won: bool,
+}
+
+/// One claim's layers.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimState {
+    /// Member index.
+    pub member: u32,
+    /// Claim index within the member.
+    pub claim: u32,
+    /// Layers (indexed by [`Layer`]).
+    pub layers: [Decimal; 6],
+    /// Out-of-pocket.
+    pub out_of_pocket: Decimal,
+}
+
+/// Reusable buffers for evaluation. Create one per thread with
+/// [`Scratch::new`] and pass it to every evaluation.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    pub(crate) active: Vec<bool>,
+    pub(crate) params: Vec<Option<Value>>,
+    pub(crate) globals: Vec<Option<Value>>,
+    pub(crate) frame: Vec<Value>,
+    pub(crate) progs: Vec<ProgState>,
+    pub(crate) fired: Vec<Fired>,
+    cands: Vec<Cand>,
+    pub(crate) claims: Vec<ClaimState>,
+    order: Vec<(NaiveDate, u32, u32)>,
+    tallies: Vec<(u32, i32, u32, Decimal)>,
+    pending_tallies: Vec<(u32, Decimal)>,
+    pay_cands: Vec<(Layer, RuleId, Decimal, bool)>,
+    pub(crate) claim_fired: Vec<(u32, RuleId)>,
+    /// Parameter overrides (tests, what-if analysis): applied above every policy.
+    pub overrides: Vec<(ParamId, Value)>,
+    /// Trace events, when tracing is on.
+    pub(crate) trace: Option<Vec<crate::assessment::TraceEvent>>,
+    pub(crate) params_traced: Vec<bool>,
+    fuel: u64,
+    /// Step budget per evaluation.
+    pub budget: u64,
+}
+
+impl Scratch {
+    /// Buffers sized for a program.
+    pub fn new(p: &Program) -> Scratch {
+        let m = &p.module;
+        Scratch {
+            active: vec![false; m.policies.len()],
+            params: vec![None; m.params.len()],
+            globals: vec![None; m.globals.len()],
+            frame: vec![Value::ZERO; p.frame.max(1)],
+            progs: vec![ProgState::default(); m.programs.len()],
+            fired: Vec::with_capacity(64),
+            cands: Vec::with_capacity(64),
+            claims: Vec::with_capacity(8),
+            order: Vec::with_capacity(8),
+            tallies: Vec::with_capacity(16),
+            pending_tallies: Vec::with_capacity(8),
+            pay_cands: Vec::with_capacity(16),
+            claim_fired: Vec::with_capacity(16),
+            overrides: Vec::new(),
+            trace: None,
+            params_traced: vec![false; m.params.len()],
+            fuel: 0,
+            budget: DEFAULT_BUDGET,
+        }
+    }
+
+    /// Turn tracing on or off for the following evaluations.
+    pub fn set_trace(&mut self, on: bool) {
+        self.trace = if on { Some(Vec::new()) } else { None };
+    }
+
+    /// Programme states of the last evaluation.
+    pub fn programs(&self) -> &[ProgState] {
+        &self.progs
+    }
+
+    /// Claim states of the last evaluation (date order).
+    pub fn claim_states(&self) -> &[ClaimState] {
+        &self.claims
+    }
+}
+
+pub(crate) struct Ev<'a> {
+    pub p: &'a Program,
+    pub h: &'a Household,
+    pub as_of: NaiveDate,
+    pub s: &'a mut Scratch,
+    /// Current claim index in `s.claims`.
+    pub claim: Option<usize>,
+    /// `previous` context: (param, def index, date the current entry starts).
+    pub prev: Option<(ParamId, usize, NaiveDate)>,
+    /// Date parameters are read on inside a parameter expression.
+    pub param_date: Option<NaiveDate>,
+    /// Frame base for locals.
+    pub base: usize,
+    /// Nesting of global evaluations.
+    pub global_depth: usize,
+}
+
+/// Evaluate `program` for `h` on `as_of` into `s`. The household must have
+/// been validated (see [`crate::model::validate`]).
+pub fn evaluate(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<(), EvalError> {
+    reset(p, h, as_of, s);
+    let mut ev = Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0 };
+    for step in &p.schedule {
+        match *step {
+            Step::Rule(r) => ev.run_rule_all(r)?,
+            Step::Resolve(t) => ev.resolve(t)?,
+            Step::Claims => ev.claims()?,
+        }
+    }
+    Ok(())
+}
+
+fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
+    for (a, pol) in s.active.iter_mut().zip(&p.module.policies) {
+        *a = pol.applies(&h.region, as_of);
+    }
+    s.params.iter_mut().for_each(|v| *v = None);
+    s.globals.iter_mut().for_each(|v| *v = None);
+    s.progs.iter_mut().for_each(|v| *v = ProgState::default());
+    s.params_traced.iter_mut().for_each(|v| *v = false);
+    s.fired.clear();
+    s.cands.clear();
+    s.claims.clear();
+    s.order.clear();
+    s.tallies.clear();
+    s.claim_fired.clear();
+    if let Some(t) = &mut s.trace {
+        t.clear();
+    }
+    s.fuel = s.budget;
+}
+
+impl<'a> Ev<'a> {
+    fn rule_active(&self, r: RuleId) -> bool {
+        let pol = self.p.module.rules[r as usize].policy;
+        self.s.active.get(pol as usize).copied().unwrap_or(false)
+    }
+
+    fn run_rule_all(&mut self, r: RuleId) -> Result<(), EvalError> {
+        if !self.rule_active(r) {
+            return Ok(());
+        }
+        let h = self.h;
+        match self.p.module.rules[r as usize].subject {
+            Entity::Household => self.run_rule(r, Value::Household),
+            Entity::Member => {
+                for i in 0..h.members.len() {
+                    self.run_rule(r, Value::Member(i as u32))?;
+                }
+                Ok(())
+            }
+            Entity::Loan => {
+                for i in 0..h.loans.len() {
+                    self.run_rule(r, Value::Loan(i as u32))?;
+                }
+                Ok(())
+            }
+            Entity::Claim => Ok(()),
+        }
+    }
+
+    fn run_rule(&mut self, r: RuleId, subject: Value) -> Result<(), EvalError> {
+        let p = self.p;
+        let rule = &p.module.rules[r as usize];
+        self.base = 0;
+        if let Some(slot) = self.frame_index(rule.subject_slot) {
+            self.s.frame[slot] = subject;
+        }
+        let tracing = self.s.trace.is_some();
+        let mut values: Vec<(String, String)> = Vec::new();
+        for l in &rule.pre {
+            let v = self.eval(&l.expr)?;
+            if let Some(i) = self.frame_index(l.slot) {
+                self.s.frame[i] = v;
+            }
+            if tracing {
+                values.push((l.name.clone(), self.show(v, l.expr.ty)));
+            }
+        }
+        if let Some(c) = &rule.cond {
+            let v = self.eval(c)?;
+            if v != Value::Bool(true) {
+                if tracing {
+                    self.trace_rule(r, subject, false, values);
+                }
+                return Ok(());
+            }
+        }
+        for l in &rule.post {
+            let v = self.eval(&l.expr)?;
+            if let Some(i) = self.frame_index(l.slot) {
+                self.s.frame[i] = v;
+            }
+            if tracing {
+                values.push((l.name.clone(), self.show(v, l.expr.ty)));
+            }
+        }
+        for o in &rule.outcomes {
+            match o {
+                OutcomeDef::Eligible(pg) => {
+                    let st = &mut self.s.progs[*pg as usize];
+                    st.eligible = true;
+                    st.any = true;
+                    self.s.fired.push(Fired { program: *pg, rule: r, subject });
+                    if tracing {
+                        values.push(("eligible".into(), p.module.programs[*pg as usize].id.clone()));
+                    }
+                }
+                OutcomeDef::Flag(pg) => {
+                    let st = &mut self.s.progs[*pg as usize];
+                    st.flag = true;
+                    st.any = true;
+                    self.s.fired.push(Fired { program: *pg, rule: r, subject });
+                    if tracing {
+                        values.push(("flag".into(), p.module.programs[*pg as usize].id.clone()));
+                    }
+                }
+                OutcomeDef::Amount(pg, e) => {
+                    let v = self.eval(e)?;
+                    if tracing {
+                        values.push((format!("amount {}", p.module.programs[*pg as usize].id), self.show(v, e.ty)));
+                    }
+                    self.s.cands.push(Cand { target: Target::Amount(*pg), subject, rule: r, value: v, won: false });
+                }
+                OutcomeDef::Assign(pg, sym) => {
+                    if tracing {
+                        values.push((format!("assign {}", p.module.programs[*pg as usize].id), p.module.symbols.get(*sym as usize).cloned().unwrap_or_default()));
+                    }
+                    self.s.cands.push(Cand { target: Target::Assign(*pg), subject, rule: r, value: Value::Sym(*sym), won: false });
+                }
+                OutcomeDef::Pay(l, e) => {
+                    let v = self.eval(e)?;
+                    let d = num(v);
+                    if tracing {
+                        values.push((format!("pay {}", l.name()), d.to_string()));
+                    }
+                    self.s.pay_cands.push((*l, r, d, false));
+                }
+                OutcomeDef::AddTally(t, e) => {
+                    let v = self.eval(e)?;
+                    if tracing {
+                        values.push((format!("tally {} +=", p.module.tallies[*t as usize].name), num(v).to_string()));
+                    }
+                    self.s.pending_tallies.push((*t, num(v)));
+                }
+            }
+        }
+        if tracing {
+            self.trace_rule(r, subject, true, values);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn frame_index(&self, slot: u16) -> Option<usize> {
+        let i = self.base + slot as usize;
+        (i < self.s.frame.len()).then_some(i)
+    }
+
+    fn trace_rule(&mut self, r: RuleId, subject: Value, fired: bool, values: Vec<(String, String)>) {
+        let rule = &self.p.module.rules[r as usize];
+        let ev = crate::assessment::TraceEvent::Rule { rule: rule.id.clone(), citation: rule.cite.clone(), subject: self.describe(subject), fired, values };
+        if let Some(t) = &mut self.s.trace {
+            t.push(ev);
+        }
+    }
+
+    /// A readable subject (`household`, `member m2`, `claim c1 of m2`, `loan l1`).
+    pub(crate) fn describe(&self, v: Value) -> String {
+        describe_subject(self.h, v)
+    }
+
+    /// Pick winners per subject among the candidates for a value target.
+    fn resolve(&mut self, t: Target) -> Result<(), EvalError> {
+        let n = self.s.cands.len();
+        for i in 0..n {
+            let c = self.s.cands[i];
+            if c.target != t {
+                continue;
+            }
+            let mut wins = true;
+            for j in 0..n {
+                if i == j {
+                    continue;
+                }
+                let d = self.s.cands[j];
+                if d.target != t || d.subject != c.subject {
+                    continue;
+                }
+                if self.p.beats(d.rule, c.rule) {
+                    wins = false;
+                    if let Some(tr) = &mut self.s.trace {
+                        let m = &self.p.module;
+                        tr.push(crate::assessment::TraceEvent::Overridden {
+                            target: crate::compile::target_name(m, t),
+                            winner: m.rules[d.rule as usize].id.clone(),
+                            loser: m.rules[c.rule as usize].id.clone(),
+                        });
+                    }
+                    break;
+                }
+                if !self.p.beats(c.rule, d.rule) && j < i {
+                    return Err(self.conflict(t, c.subject, d.rule, c.rule));
+                }
+            }
+            if !wins {
+                continue;
+            }
+            self.s.cands[i].won = true;
+            match t {
+                Target::Amount(pg) => {
+                    let st = &mut self.s.progs[pg as usize];
+                    let add = num(c.value);
+                    st.amount = Some(match st.amount {
+                        None => add,
+                        Some(a) => a.checked_add(add).ok_or(EvalError::Overflow { loc: self.p.module.rules[c.rule as usize].loc })?,
+                    });
+                    st.any = true;
+                    self.s.fired.push(Fired { program: pg, rule: c.rule, subject: c.subject });
+                }
+                Target::Assign(pg) => {
+                    let st = &mut self.s.progs[pg as usize];
+                    if let (Some(prev), Value::Sym(new)) = (st.assign, c.value) {
+                        if prev != new {
+                            let other = self.s.fired.iter().rev().find(|f| f.program == pg).map(|f| f.rule).unwrap_or(c.rule);
+                            return Err(self.conflict(t, c.subject, other, c.rule));
+                        }
+                    }
+                    if let Value::Sym(sym) = c.value {
+                        st.assign = Some(sym);
+                    }
+                    st.any = true;
+                    self.s.fired.push(Fired { program: pg, rule: c.rule, subject: c.subject });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn conflict(&self, t: Target, subject: Value, a: RuleId, b: RuleId) -> EvalError {
+        let m = &self.p.module;
+        let (ra, rb) = (&m.rules[a as usize], &m.rules[b as usize]);
+        EvalError::Conflict {
+            target: crate::compile::target_name(m, t),
+            subject: if subject == Value::Household { None } else { Some(self.describe(subject)) },
+            rule_a: ra.id.clone(),
+            cite_a: ra.cite.clone(),
+            rule_b: rb.id.clone(),
+            cite_b: rb.cite.clone(),
+            loc: Some(rb.loc),
+        }
+    }
+
+    /// Assess every claim in date order.
+    fn claims(&mut self) -> Result<(), EvalError> {
+        let h = self.h;
+        for (mi, m) in h.members.iter().enumerate() {
+            for (ci, c) in m.claims.iter().enumerate() {
+                self.s.order.push((c.date, mi as u32, ci as u32));
+            }
+        }
+        self.s.order.sort_unstable();
+        for k in 0..self.s.order.len() {
+            let (date, mi, ci) = self.s.order[k];
+            let Some(claim) = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)) else { continue };
+            self.s.claims.push(ClaimState { member: mi, claim: ci, layers: [Decimal::ZERO; 6], out_of_pocket: claim.total_cost });
+            let idx = self.s.claims.len() - 1;
+            self.claim = Some(idx);
+            self.s.pay_cands.clear();
+            self.s.pending_tallies.clear();
+            let subject = Value::Claim(mi, ci);
+            for step in &self.p.claim_schedule {
+                match *step {
+                    Step::Rule(r) => {
+                        if self.rule_active(r) {
+                            self.run_rule(r, subject)?;
+                        }
+                    }
+                    Step::Resolve(Target::Pay(l)) => self.resolve_pay(l, idx, subject)?,
+                    _ => {}
+                }
+            }
+            // tallies
+            let year = date.year();
+            for i in 0..self.s.pending_tallies.len() {
+                let (t, v) = self.s.pending_tallies[i];
+                let key_member = match self.p.module.tallies.get(t as usize).map(|x| x.scope) {
+                    Some(crate::syntax::ast::TallyScope::HouseholdYear) => u32::MAX,
+                    _ => mi,
+                };
+                match self.s.tallies.iter_mut().find(|(m, y, tt, _)| *m == key_member && *y == year && *tt == t) {
+                    Some(e) => e.3 = e.3.checked_add(v).ok_or(EvalError::Layers { claim: describe_subject(h, subject), message: "tally overflow".into() })?,
+                    None => self.s.tallies.push((key_member, year, t, v)),
+                }
+            }
+            // conservation
+            let st = self.s.claims[idx];
+            let mut paid = Decimal::ZERO;
+            for l in Layer::ALL {
+                let v = st.layers[l as usize];
+                if v.is_sign_negative() && !v.is_zero() {
+                    return Err(EvalError::Layers { claim: describe_subject(h, subject), message: format!("layer {} is negative ({v})", l.name()) });
+                }
+                if l != Layer::Deductible {
+                    paid = paid.checked_add(v).ok_or(EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
+                }
+            }
+            if paid > claim.total_cost {
+                return Err(EvalError::Layers { claim: describe_subject(h, subject), message: format!("layers pay {paid}, more than the total cost {}", claim.total_cost) });
+            }
+            let oop = claim.total_cost - paid;
+            // The deductible reported is the part of out-of-pocket that was deductible:
+            // later layers (assistance) may have covered some of what the policy set.
+            let ded = &mut self.s.claims[idx].layers[Layer::Deductible as usize];
+            *ded = (*ded).min(oop);
+            self.s.claims[idx].out_of_pocket = oop;
+            for l in Layer::PAYING {
+                if let Some(pg) = self.p.layer_programs[l as usize] {
+                    let v = st.layers[l as usize];
+                    let won = self.s.pay_cands.iter().any(|c| c.0 == l && c.3);
+                    if won {
+                        let ps = &mut self.s.progs[pg as usize];
+                        ps.amount = Some(ps.amount.unwrap_or(Decimal::ZERO).checked_add(v).ok_or(EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?);
+                        ps.any = true;
+                    }
+                }
+            }
+        }
+        self.claim = None;
+        Ok(())
+    }
+
+    fn resolve_pay(&mut self, l: Layer, idx: usize, subject: Value) -> Result<(), EvalError> {
+        let n = self.s.pay_cands.len();
+        for i in 0..n {
+            let c = self.s.pay_cands[i];
+            if c.0 != l {
+                continue;
+            }
+            let mut wins = true;
+            for j in 0..n {
+                let d = self.s.pay_cands[j];
+                if i == j || d.0 != l {
+                    continue;
+                }
+                if self.p.beats(d.1, c.1) {
+                    wins = false;
+                    break;
+                }
+                if !self.p.beats(c.1, d.1) && j < i {
+                    return Err(self.conflict(Target::Pay(l), subject, d.1, c.1));
+                }
+            }
+            if wins {
+                self.s.pay_cands[i].3 = true;
+                self.s.claims[idx].layers[l as usize] = c.2;
+                self.s.claim_fired.push((idx as u32, c.1));
+                if let Some(pg) = self.p.layer_programs[l as usize] {
+                    self.s.fired.push(Fired { program: pg, rule: c.1, subject });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tally total for the current claim's member (or household) and year, before this claim.
+    pub(crate) fn tally(&self, t: u32) -> Decimal {
+        let Some(idx) = self.claim else { return Decimal::ZERO };
+        let Some(st) = self.s.claims.get(idx) else { return Decimal::ZERO };
+        let Some(&(date, _, _)) = self.s.order.iter().find(|o| o.1 == st.member && o.2 == st.claim) else { return Decimal::ZERO };
+        let key = match self.p.module.tallies.get(t as usize).map(|x| x.scope) {
+            Some(crate::syntax::ast::TallyScope::HouseholdYear) => u32::MAX,
+            _ => st.member,
+        };
+        let y = date.year();
+        self.s.tallies.iter().find(|(m, yy, tt, _)| *m == key && *yy == y && *tt == t).map(|e| e.3).unwrap_or(Decimal::ZERO)
+    }
+}
+
+/// The numeric content of a value (zero for non-numbers, which the checker rules out).
+pub(crate) fn num(v: Value) -> Decimal {
+    match v {
+        Value::Num(d) => d,
+        _ => Decimal::ZERO,
+    }
+}
+
+/// A readable subject.
+pub fn describe_subject(h: &Household, v: Value) -> String {
+    match v {
+        Value::Household => "household".into(),
+        Value::Member(i) => h.members.get(i as usize).map(|m| format!("member {}", m.id)).unwrap_or_default(),
+        Value::Claim(m, c) => {
+            let mem = h.members.get(m as usize);
+            let cid = mem.and_then(|x| x.claims.get(c as usize)).and_then(|c| c.id.clone()).unwrap_or_else(|| format!("#{}", c + 1));
+            format!("claim {cid} of member {}", mem.map(|x| x.id.as_str()).unwrap_or("?"))
+        }
+        Value::Loan(i) => h.loans.get(i as usize).map(|l| format!("loan {}", l.id.clone().unwrap_or_else(|| format!("#{}", i + 1)))).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// Read one parameter for a household's region on a date: (shown value, policy, citation).
+pub fn read_param(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch, param: ParamId) -> Result<(String, String, Option<String>), EvalError> {
+    reset(p, h, as_of, s);
+    let mut ev = Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0 };
+    let at = p.module.params.get(param as usize).and_then(|x| x.defs.first()).map(|d| d.loc).unwrap_or(crate::ir::Loc { file: 0, span: Default::default() });
+    let v = ev.param_at(param, as_of, 0, at)?;
+    let slot = &p.module.params[param as usize];
+    let (policy, cite) = match ev.s.trace.as_ref().and_then(|t| t.iter().rev().find_map(|e| match e {
+        crate::assessment::TraceEvent::Parameter { name, policy, citation, .. } if *name == slot.name => Some((policy.clone(), citation.clone())),
+        _ => None,
+    })) {
+        Some(x) => x,
+        None => (slot.declared_by.clone(), None),
+    };
+    Ok((ev.show(v, slot.ty), policy, cite))
+}

@@ -1,0 +1,76 @@
+//! With the trace off, evaluation allocates nothing once the scratch buffers
+//! have grown: a counting allocator proves it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: delegates every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    COUNT.with(|c| c.get())
+}
+
+const OVERLAY: &str = r#"
+policy deploy.pingshan {
+  title "平山县 deployment parameters (test)"
+  region 130131
+  in_force 2016-01-01 ..
+  version "test"
+  extends cn.hebei.shijiazhuang
+  overlay
+}
+override param basic_deductible { always: 500 }
+override param basic_rate { always: 75% }
+override param basic_annual_cap { always: 150000 }
+override param major_illness_deductible { always: 15000 }
+override param major_illness_rate { always: 60% }
+override param assistance_annual_limit { always: 50000 }
+"#;
+
+#[test]
+fn evaluation_allocates_nothing_with_the_trace_off() {
+    let engine = fupin::Engine::builder().embedded().source("overlay.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in ["examples/households/pingshan-dibao.json", "examples/households/pingshan-medical.json"] {
+        let text = std::fs::read_to_string(root.join(file)).expect("example household");
+        let h = fupin::model::parse_household(&text, Some(as_of)).expect("valid household");
+        let mut s = engine.scratch();
+        engine.evaluate(&h, as_of, &mut s).expect("evaluates");
+        let before = allocations();
+        for _ in 0..10 {
+            engine.evaluate(&h, as_of, &mut s).expect("evaluates");
+        }
+        let n = allocations() - before;
+        assert_eq!(n, 0, "{file}: {n} allocations in 10 evaluations");
+        // and it did real work
+        let dibao = engine.program_index("dibao").expect("dibao programme");
+        assert!(s.programs()[dibao].any, "{file}: dibao should be assessed eligible");
+    }
+}
