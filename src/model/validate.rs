@@ -1,7 +1,8 @@
 //! Reading and validating household JSON (DESIGN §3, §7).
 //!
-//! [`parse_household`] reads a household with serde (unknown fields, wrong
-//! types, unknown enum variants, malformed JSON, impossible dates such as
+//! [`parse_household`] reads a household with serde (unknown fields, repeated
+//! keys, missing required fields, wrong types, an array where the model has an
+//! object, unknown enum variants, malformed JSON, impossible dates such as
 //! `2018-02-30`, money that is not an exact decimal or is out of the decimal
 //! range, and trailing characters after the document are all rejected), then
 //! runs [`validate`]. Every error carries the JSON path of the offending value
@@ -81,7 +82,11 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
             };
             from_serde(path, e.inner(), json)
         })
-        .and_then(|h| de.end().map(|()| h).map_err(|e| from_serde(String::new(), &e, json)));
+        .and_then(|h| {
+            de.end()
+                .map(|()| h)
+                .map_err(|e| from_serde(String::new(), &e, json))
+        });
 
     // serde accepts a JSON array in place of a struct (fields by position);
     // a household's objects must be objects. Report whichever problem comes first.
@@ -195,14 +200,42 @@ fn from_serde(path: String, e: &serde_json::Error, text: &str) -> HouseholdError
         }
         None => (path, bare.to_string()),
     };
-    let message = if line > 0 { format!("{bare}{suffix}") } else { bare };
+    let message = if line > 0 {
+        format!("{bare}{suffix}")
+    } else {
+        bare
+    };
     // serde_path_to_error writes `?` for a step it could not name (where a syntax error stopped it).
     let mut path = path.as_str();
     while let Some(parent) = path.strip_suffix(".?").or_else(|| path.strip_suffix('?')) {
         path = parent;
     }
-    let path = if path.is_empty() || path == "." { ROOT.to_string() } else { path.to_string() };
-    HouseholdError { path, message, line, column }
+    let mut path = if path == "." {
+        String::new()
+    } else {
+        path.to_string()
+    };
+    // serde reports a repeated key at its object; point at the key itself.
+    if let Some(field) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|m| m.split('`').next())
+    {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(field);
+    }
+    let path = if path.is_empty() {
+        ROOT.to_string()
+    } else {
+        path
+    };
+    HouseholdError {
+        path,
+        message,
+        line,
+        column,
+    }
 }
 
 /// What kind of JSON value starts at the 1-based `line` and `column`, when it is a valid value start.
@@ -220,7 +253,10 @@ fn found_at(text: &str, line: usize, column: usize) -> Option<&'static str> {
 
 fn with_position(mut err: HouseholdError, text: &str, offset: usize) -> HouseholdError {
     let before = text.as_bytes().get(..offset).unwrap_or_default();
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
     err.line = 1 + before.iter().filter(|&&b| b == b'\n').count();
     err.column = offset - line_start + 1;
     err.message = format!("{} at line {} column {}", err.message, err.line, err.column);
@@ -257,7 +293,12 @@ fn render(segs: &[Seg]) -> String {
 }
 
 fn error(segs: &[Seg], message: String) -> HouseholdError {
-    HouseholdError { path: render(segs), message, line: 0, column: 0 }
+    HouseholdError {
+        path: render(segs),
+        message,
+        line: 0,
+        column: 0,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -302,23 +343,33 @@ impl Checker<'_, '_> {
 }
 
 fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
-    let mut c = Checker { path: Vec::new(), sink, go_on: true };
+    let mut c = Checker {
+        path: Vec::new(),
+        sink,
+        go_on: true,
+    };
 
-    c.at(&[Seg::Key("id")], !h.id.trim().is_empty(), || "household id must not be empty".to_string());
+    c.at(&[Seg::Key("id")], !h.id.trim().is_empty(), || {
+        "household id must not be empty".to_string()
+    });
     c.at(
         &[Seg::Key("region")],
         h.region.len() == 6 && h.region.bytes().all(|b| b.is_ascii_digit()),
         || format!("region code must be exactly six ASCII digits (GB/T 2260, e.g. \"130131\"), got {:?}", h.region),
     );
     if let (Some(reg), Some(exit)) = (h.poverty.registered_on, h.poverty.exited_on) {
-        c.at(&[Seg::Key("poverty"), Seg::Key("exited_on")], exit >= reg, || {
-            format!("exit date {exit} is before the registration date {reg}")
-        });
+        c.at(
+            &[Seg::Key("poverty"), Seg::Key("exited_on")],
+            exit >= reg,
+            || format!("exit date {exit} is before the registration date {reg}"),
+        );
     }
     c.money("income", "income", h.income);
-    c.at(&[Seg::Key("forest_mu")], h.forest_mu >= Decimal::ZERO, || {
-        format!("forest area must not be negative, got {} mu", h.forest_mu)
-    });
+    c.at(
+        &[Seg::Key("forest_mu")],
+        h.forest_mu >= Decimal::ZERO,
+        || format!("forest area must not be negative, got {} mu", h.forest_mu),
+    );
 
     c.at(&[Seg::Key("members")], !h.members.is_empty(), || {
         "a household must have at least one member".to_string()
@@ -332,59 +383,121 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     for (k, loan) in h.loans.iter().enumerate() {
         c.enter(&[Seg::Key("loans"), Seg::Index(k)]);
         c.money("principal", "principal", loan.principal);
-        c.at(&[Seg::Key("maturity_date")], loan.maturity_date >= loan.start_date, || {
-            format!("maturity date {} is before the start date {}", loan.maturity_date, loan.start_date)
-        });
+        c.at(
+            &[Seg::Key("maturity_date")],
+            loan.maturity_date >= loan.start_date,
+            || {
+                format!(
+                    "maturity date {} is before the start date {}",
+                    loan.maturity_date, loan.start_date
+                )
+            },
+        );
         let rate = loan.rate;
         c.at(&[Seg::Key("rate")], rate >= Decimal::ZERO && rate < Decimal::ONE, || {
             format!("rate must be an annual fraction at least 0 and below 1 (e.g. 0.0435 for 4.35%), got {rate}")
         });
         if let Some(ext) = loan.extended_to {
-            c.at(&[Seg::Key("extended_to")], ext >= loan.maturity_date, || {
-                format!("extended maturity {ext} is before the maturity date {}", loan.maturity_date)
-            });
+            c.at(
+                &[Seg::Key("extended_to")],
+                ext >= loan.maturity_date,
+                || {
+                    format!(
+                        "extended maturity {ext} is before the maturity date {}",
+                        loan.maturity_date
+                    )
+                },
+            );
         }
         c.leave(2);
     }
 }
 
-fn check_member(c: &mut Checker<'_, '_>, h: &Household, i: usize, m: &Member, as_of: Option<NaiveDate>) {
-    c.at(&[Seg::Key("id")], !m.id.trim().is_empty(), || "member id must not be empty".to_string());
-    let earlier = h.members.iter().take(i).position(|other| other.id == m.id);
-    c.at(&[Seg::Key("id")], earlier.is_none() || m.id.trim().is_empty(), || {
-        format!("duplicate member id {:?} (also members[{}].id)", m.id, earlier.unwrap_or_default())
+fn check_member(
+    c: &mut Checker<'_, '_>,
+    h: &Household,
+    i: usize,
+    m: &Member,
+    as_of: Option<NaiveDate>,
+) {
+    c.at(&[Seg::Key("id")], !m.id.trim().is_empty(), || {
+        "member id must not be empty".to_string()
     });
+    let earlier = h.members.iter().take(i).position(|other| other.id == m.id);
+    c.at(
+        &[Seg::Key("id")],
+        earlier.is_none() || m.id.trim().is_empty(),
+        || {
+            format!(
+                "duplicate member id {:?} (also members[{}].id)",
+                m.id,
+                earlier.unwrap_or_default()
+            )
+        },
+    );
     if let Some(date) = as_of {
         c.at(&[Seg::Key("birth_date")], m.birth_date <= date, || {
-            format!("birth date {} is after the assessment date {date}", m.birth_date)
+            format!(
+                "birth date {} is after the assessment date {date}",
+                m.birth_date
+            )
         });
     }
     if let Some(d) = &m.disability {
-        c.at(&[Seg::Key("disability"), Seg::Key("grade")], (1..=4).contains(&d.grade), || {
-            format!("disability grade must be 1 (most severe) to 4, got {}", d.grade)
-        });
+        c.at(
+            &[Seg::Key("disability"), Seg::Key("grade")],
+            (1..=4).contains(&d.grade),
+            || {
+                format!(
+                    "disability grade must be 1 (most severe) to 4, got {}",
+                    d.grade
+                )
+            },
+        );
     }
-    c.at(&[Seg::Key("employment"), Seg::Key("wage_tier")], m.employment.wage_tier <= 4, || {
-        format!("minimum-wage tier must be 1 to 4 (or 0 when unknown), got {}", m.employment.wage_tier)
-    });
+    c.at(
+        &[Seg::Key("employment"), Seg::Key("wage_tier")],
+        m.employment.wage_tier <= 4,
+        || {
+            format!(
+                "minimum-wage tier must be 1 to 4 (or 0 when unknown), got {}",
+                m.employment.wage_tier
+            )
+        },
+    );
 
     for (j, cl) in m.claims.iter().enumerate() {
         c.enter(&[Seg::Key("claims"), Seg::Index(j)]);
         c.at(&[Seg::Key("date")], cl.date >= m.birth_date, || {
-            format!("claim date {} is before the member's birth date {}", cl.date, m.birth_date)
+            format!(
+                "claim date {} is before the member's birth date {}",
+                cl.date, m.birth_date
+            )
         });
         c.money("total_cost", "total cost", cl.total_cost);
         c.money("in_policy_cost", "in-policy cost", cl.in_policy_cost);
         if cl.in_policy_cost >= Decimal::ZERO {
-            c.at(&[Seg::Key("in_policy_cost")], cl.in_policy_cost <= cl.total_cost || cl.total_cost < Decimal::ZERO, || {
-                format!("in-policy cost {} is above the total cost {}", cl.in_policy_cost, cl.total_cost)
-            });
+            c.at(
+                &[Seg::Key("in_policy_cost")],
+                cl.in_policy_cost <= cl.total_cost || cl.total_cost < Decimal::ZERO,
+                || {
+                    format!(
+                        "in-policy cost {} is above the total cost {}",
+                        cl.in_policy_cost, cl.total_cost
+                    )
+                },
+            );
         }
-        c.money("essential_medicine_cost", "essential-medicine cost", cl.essential_medicine_cost);
+        c.money(
+            "essential_medicine_cost",
+            "essential-medicine cost",
+            cl.essential_medicine_cost,
+        );
         if cl.essential_medicine_cost >= Decimal::ZERO {
             c.at(
                 &[Seg::Key("essential_medicine_cost")],
-                cl.essential_medicine_cost <= cl.in_policy_cost || cl.in_policy_cost < Decimal::ZERO,
+                cl.essential_medicine_cost <= cl.in_policy_cost
+                    || cl.in_policy_cost < Decimal::ZERO,
                 || {
                     format!(
                         "essential-medicine cost {} is above the in-policy cost {}",
@@ -493,7 +606,10 @@ fn skip_value(b: &[u8], mut pos: usize) -> Option<usize> {
                 pos += 1;
             }
             _ if depth == 0 => {
-                while !matches!(b.get(pos), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
+                while !matches!(
+                    b.get(pos),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                ) {
                     pos += 1;
                 }
                 return Some(pos);
@@ -547,7 +663,10 @@ fn shape_error(text: &str) -> Option<HouseholdError> {
     let mut path = Vec::new();
     match scan(b, skip_ws(b, 0), &HOUSEHOLD, &mut path) {
         Scan::Bad(offset, name) => {
-            let err = error(&path, format!("invalid type: sequence, expected struct {name}"));
+            let err = error(
+                &path,
+                format!("invalid type: sequence, expected struct {name}"),
+            );
             Some(with_position(err, text, offset))
         }
         Scan::Ok(_) | Scan::GiveUp => None,
@@ -576,7 +695,9 @@ fn scan(b: &[u8], pos: usize, shape: &Shape, path: &mut Vec<Seg>) -> Scan {
                     if b.get(pos) != Some(&b'"') {
                         return Scan::GiveUp;
                     }
-                    let Some(end) = skip_string(b, pos) else { return Scan::GiveUp };
+                    let Some(end) = skip_string(b, pos) else {
+                        return Scan::GiveUp;
+                    };
                     let key = b.get(pos + 1..end - 1).unwrap_or_default();
                     let field = fields.iter().find(|(f, _)| f.as_bytes() == key);
                     pos = skip_ws(b, end);
@@ -640,6 +761,176 @@ fn scan(b: &[u8], pos: usize, shape: &Shape, path: &mut Vec<Seg>) -> Scan {
                     _ => return Scan::GiveUp,
                 }
                 index += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::from_str(s).unwrap_or_default()
+    }
+
+    /// A minimal household with the given income (JSON text) and extra top-level fields.
+    fn household(income: &str, extra: &str) -> String {
+        format!(
+            r#"{{"id": "h1", "region": "130131", "income": {income}{extra},
+                "members": [{{"id": "m1", "birth_date": "1960-01-01", "sex": "male"}}]}}"#
+        )
+    }
+
+    fn income(json_value: &str) -> Decimal {
+        match parse_household(&household(json_value, ""), None) {
+            Ok(h) => h.income,
+            Err(e) => panic!("{json_value}: {e}"),
+        }
+    }
+
+    #[test]
+    fn money_from_a_json_number_is_exact() {
+        let d = income("0.1");
+        assert_eq!(d, Decimal::new(1, 1));
+        assert_eq!(d.to_string(), "0.1");
+        // The float 0.1 + 0.2 is not 0.3; the decimals are.
+        assert_eq!(income("0.1") + income("0.2"), income("0.3"));
+    }
+
+    #[test]
+    fn money_from_a_json_string_is_exact() {
+        let d = income(r#""5639760033.34""#);
+        assert_eq!(d, Decimal::new(563_976_003_334, 2));
+        assert_eq!(d.to_string(), "5639760033.34");
+        // The same digits as a JSON number, beyond f64's exact integers.
+        assert_eq!(income("5639760033.34"), d);
+        assert_eq!(
+            income("12345678901234567890.12").to_string(),
+            "12345678901234567890.12"
+        );
+    }
+
+    #[test]
+    fn money_keeps_its_scale_and_accepts_exponents() {
+        assert_eq!(income(r#""6000.00""#).to_string(), "6000.00");
+        assert_eq!(income("1e3"), Decimal::from(1000));
+        assert_eq!(income("-0"), Decimal::ZERO);
+    }
+
+    #[test]
+    fn negative_zero_is_not_negative() {
+        assert!(parse_household(&household(r#""-0.00""#, ""), None).is_ok());
+    }
+
+    #[test]
+    fn negative_money_is_rejected_with_its_path() {
+        let err = parse_household(&household("-0.01", ""), None).err();
+        let err = err.map(|e| (e.path, e.line, e.column));
+        assert_eq!(err, Some(("income".to_string(), 1, 44)));
+    }
+
+    #[test]
+    fn display_is_path_colon_message() {
+        let err = parse_household(&household("1", r#", "region2": 1"#), None)
+            .err()
+            .map(|e| e.to_string());
+        let text = err.unwrap_or_default();
+        assert!(
+            text.starts_with("region2: unknown field `region2`, expected one of `id`, `region`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_a_whole_document_error() {
+        let err = parse_household("{\"id\": ", None).err();
+        let err = err.map(|e| (e.path, e.message));
+        assert_eq!(
+            err,
+            Some((
+                "$".to_string(),
+                "EOF while parsing a value at line 1 column 7".to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn validate_without_text_has_no_position_and_is_in_model_order() {
+        let json = household("-5", r#", "forest_mu": -1"#);
+        // Read through serde without validation, then validate.
+        let h: Household = match serde_json::from_str(&json) {
+            Ok(h) => h,
+            Err(e) => panic!("{e}: {json}"),
+        };
+        let all = validate_all(&h, None);
+        let paths: Vec<&str> = all.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["income", "forest_mu"]);
+        assert!(all.iter().all(|e| e.line == 0 && e.column == 0));
+        assert_eq!(validate(&h, None).err().as_ref(), all.first());
+    }
+
+    #[test]
+    fn parse_reports_the_error_earliest_in_the_text() {
+        // forest_mu comes before income in this text, after it in the model.
+        let json = r#"{"forest_mu": -1, "id": "h1", "region": "130131", "income": -5,
+            "members": [{"id": "m1", "birth_date": "1960-01-01", "sex": "male"}]}"#;
+        let err = parse_household(json, None).err().map(|e| e.path);
+        assert_eq!(err.as_deref(), Some("forest_mu"));
+    }
+
+    #[test]
+    fn birth_date_is_only_checked_against_a_given_assessment_date() {
+        let json = r#"{"id": "h1", "region": "130131", "income": 1,
+            "members": [{"id": "m1", "birth_date": "2019-01-01", "sex": "male"}]}"#;
+        assert!(parse_household(json, None).is_ok());
+        assert!(parse_household(json, Some(date("2019-01-01"))).is_ok());
+        let err = parse_household(json, Some(date("2018-12-31")))
+            .err()
+            .map(|e| e.path);
+        assert_eq!(err.as_deref(), Some("members[0].birth_date"));
+    }
+
+    #[test]
+    fn locate_finds_nested_values_and_escaped_keys() {
+        let text = r#"{"a": [1, {"x": "]}"}], "m\u0065mbers": [{}, {"claims": [ {"b": 2} ]}]}"#;
+        let segs = [
+            Seg::Key("members"),
+            Seg::Index(1),
+            Seg::Key("claims"),
+            Seg::Index(0),
+            Seg::Key("b"),
+        ];
+        let at = locate(text, &segs);
+        assert_eq!(at.and_then(|p| text.get(p..p + 1)), Some("2"));
+        assert_eq!(locate(text, &[Seg::Key("members"), Seg::Index(2)]), None);
+        assert_eq!(locate(text, &[Seg::Key("zzz")]), None);
+    }
+
+    #[test]
+    fn render_paths() {
+        assert_eq!(render(&[]), "$");
+        let segs = [
+            Seg::Key("members"),
+            Seg::Index(2),
+            Seg::Key("claims"),
+            Seg::Index(0),
+            Seg::Key("in_policy_cost"),
+        ];
+        assert_eq!(render(&segs), "members[2].claims[0].in_policy_cost");
+    }
+
+    #[test]
+    fn nothing_panics_on_prefixes_of_a_household() {
+        let json = household(
+            r#""6000.00""#,
+            r#", "loans": [{"kind": "microcredit", "principal": 1, "start_date": "2018-01-01", "maturity_date": "2019-01-01", "rate": 0.04}]"#,
+        );
+        for end in 0..=json.len() {
+            if let Some(prefix) = json.get(..end) {
+                let _ = parse_household(prefix, Some(date("2018-06-01")));
+                let _ = shape_error(prefix);
             }
         }
     }
