@@ -122,7 +122,7 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
 
 /// Reject impossible values; returns the first error in document order.
 ///
-/// See the [module documentation](self) for the list of checks. Errors from
+/// The checks are listed in the documentation of `src/model/validate.rs`. Errors from
 /// `validate` have no line or column (there is no text).
 pub fn validate(h: &Household, as_of: Option<NaiveDate>) -> Result<(), HouseholdError> {
     let mut first = None;
