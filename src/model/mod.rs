@@ -6,7 +6,7 @@
 
 mod validate;
 
-pub use validate::{parse_household, validate, HouseholdError};
+pub use validate::{parse_household, validate, validate_all, HouseholdError};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -34,6 +34,8 @@ macro_rules! model_enum {
         }
     };
 }
+#[allow(unused_imports)] // for other modules that declare model enums
+pub(crate) use model_enum;
 
 model_enum!(
     /// 户口: rural or urban household registration.

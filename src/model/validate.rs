@@ -1,39 +1,937 @@
-//! Reading and validating household JSON.
+//! Reading and validating household JSON (DESIGN §3, §7).
+//!
+//! [`parse_household`] reads a household with serde (unknown fields, repeated
+//! keys, missing required fields, wrong types, an array where the model has an
+//! object, unknown enum variants, malformed JSON, impossible dates such as
+//! `2018-02-30`, money that is not an exact decimal or is out of the decimal
+//! range, and trailing characters after the document are all rejected), then
+//! runs [`validate`]. Every error carries the JSON path of the offending value
+//! (`members[2].claims[0].in_policy_cost`), or `$` for the whole document, and
+//! its line and column when known.
+//!
+//! [`validate`] checks, in document order:
+//!
+//! | path | check |
+//! | --- | --- |
+//! | `id` | not empty |
+//! | `region` | exactly six ASCII digits (GB/T 2260) |
+//! | `poverty.exited_on` | not before `poverty.registered_on` |
+//! | `income` | not negative |
+//! | `forest_mu` | not negative |
+//! | `members` | at least one member |
+//! | `members[i].id` | not empty; unique in the household |
+//! | `members[i].birth_date` | not after the assessment date (when one is given) |
+//! | `members[i].disability.grade` | 1 to 4 |
+//! | `members[i].employment.wage_tier` | 0 (unknown) to 4 |
+//! | `members[i].claims[j].date` | not before the member's birth date |
+//! | `members[i].claims[j].total_cost` | not negative |
+//! | `members[i].claims[j].in_policy_cost` | not negative; not above `total_cost` |
+//! | `members[i].claims[j].essential_medicine_cost` | not negative; not above `in_policy_cost` |
+//! | `loans[k].principal` | not negative |
+//! | `loans[k].maturity_date` | not before `start_date` |
+//! | `loans[k].rate` | an annual fraction: at least 0 and below 1 (`0.0435`, not `4.35`) |
+//! | `loans[k].extended_to` | not before `maturity_date` |
+//!
+//! Deliberately *not* rejected, because real registries contain them: claim
+//! dates after the assessment date (claims are assessed later), registration
+//! or loan dates after the assessment date, an `exited` status without
+//! `exited_on` (and the reverse), 低保 `since` without `enrolled`, pension
+//! tier 0 while enrolled, a loan `borrower` who is no longer a member, a
+//! `major` claim without a `disease`, zero costs and zero principal.
 
-use super::Household;
+use super::{Household, Member};
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde_json::error::Category;
 
 /// A household record that could not be read or is impossible.
+///
+/// Displays as `PATH: MESSAGE`, for example
+/// `members[0].claims[1].in_policy_cost: in-policy cost 1200 is above the total cost 1000 at line 30 column 29`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct HouseholdError {
-    /// JSON path of the offending value (`members[2].birth_date`), or empty for the whole document.
+    /// JSON path of the offending value (`members[2].birth_date`), or `$` for
+    /// the whole document (malformed JSON, trailing characters, a document
+    /// that is not an object).
     pub path: String,
-    /// What is wrong.
+    /// What is wrong. When the position in the JSON text is known, the message
+    /// ends with `at line L column C`, as serde_json's messages do.
     pub message: String,
-    /// 1-based line in the JSON text, when known.
+    /// 1-based line in the JSON text, or 0 when unknown.
     pub line: usize,
-    /// 1-based column in the JSON text, when known.
+    /// 1-based column (in bytes) in the JSON text, or 0 when unknown.
     pub column: usize,
 }
 
+/// Path of the whole document.
+const ROOT: &str = "$";
+
 /// Parse a household from JSON text and validate it (see [`validate`]).
+///
+/// `as_of` is the assessment date; when given, members born after it are
+/// rejected. When the record has several problems, the one earliest in the
+/// text is reported.
 pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let h: Household = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let inner = e.inner();
-        HouseholdError {
-            path: e.path().to_string(),
-            message: inner.to_string(),
-            line: inner.line(),
-            column: inner.column(),
+    let parsed: Result<Household, HouseholdError> = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| {
+            let path = match e.inner().classify() {
+                Category::Eof | Category::Io => String::new(),
+                Category::Syntax | Category::Data => e.path().to_string(),
+            };
+            from_serde(path, e.inner(), json)
+        })
+        .and_then(|h| {
+            de.end()
+                .map(|()| h)
+                .map_err(|e| from_serde(String::new(), &e, json))
+        });
+
+    // serde accepts a JSON array in place of a struct (fields by position);
+    // a household's objects must be objects. Report whichever problem comes first.
+    if let Some(shape_err) = shape_error(json) {
+        let earlier = match &parsed {
+            Ok(_) => true,
+            Err(e) => e.line == 0 || (shape_err.line, shape_err.column) <= (e.line, e.column),
+        };
+        if earlier {
+            return Err(shape_err);
         }
-    })?;
-    validate(&h, as_of)?;
-    Ok(h)
+    }
+    let h = parsed?;
+
+    // Report the error earliest in the text; unlocated ones (defaulted fields) last.
+    let mut best: Option<(usize, HouseholdError)> = None;
+    for (segs, err) in validate_all_segs(&h, as_of) {
+        let at = locate(json, &segs);
+        let key = at.unwrap_or(usize::MAX);
+        if best.as_ref().map_or(true, |(k, _)| key < *k) {
+            let err = match at {
+                Some(offset) => with_position(err, json, offset),
+                None => err,
+            };
+            best = Some((key, err));
+        }
+    }
+    match best {
+        Some((_, err)) => Err(err),
+        None => Ok(h),
+    }
 }
 
-/// Reject impossible values.
-pub fn validate(_h: &Household, _as_of: Option<NaiveDate>) -> Result<(), HouseholdError> {
-    Ok(())
+/// Reject impossible values; returns the first error in document order.
+///
+/// The checks are listed in the documentation of `src/model/validate.rs`. Errors from
+/// `validate` have no line or column (there is no text).
+pub fn validate(h: &Household, as_of: Option<NaiveDate>) -> Result<(), HouseholdError> {
+    let mut first = None;
+    check(h, as_of, &mut |segs, message| {
+        if first.is_none() {
+            first = Some(error(segs, message));
+        }
+        false
+    });
+    match first {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Every impossible value in the household, in document order (see [`validate`]).
+pub fn validate_all(h: &Household, as_of: Option<NaiveDate>) -> Vec<HouseholdError> {
+    let mut all = Vec::new();
+    check(h, as_of, &mut |segs, message| {
+        all.push(error(segs, message));
+        true
+    });
+    all
+}
+
+/// Like [`validate_all`], keeping the structured paths for locating them in the text.
+fn validate_all_segs(h: &Household, as_of: Option<NaiveDate>) -> Vec<(Vec<Seg>, HouseholdError)> {
+    let mut all = Vec::new();
+    check(h, as_of, &mut |segs, message| {
+        all.push((segs.to_vec(), error(segs, message)));
+        true
+    });
+    all
+}
+
+// ---------------------------------------------------------------------------
+// Errors from serde
+
+/// Messages chrono gives for a date string it cannot read.
+const CHRONO_MESSAGES: &[&str] = &[
+    "input is out of range",
+    "no possible date and time matching input",
+    "input is not enough for unique date and time",
+    "input contains invalid characters",
+    "premature end of input",
+    "trailing input",
+    "bad or unsupported format string",
+];
+
+/// The key serde_json uses to pass arbitrary-precision numbers through serde.
+const NUMBER_TOKEN: &str = ".$serde_json::private::Number";
+
+fn from_serde(path: String, e: &serde_json::Error, text: &str) -> HouseholdError {
+    let (line, column) = (e.line(), e.column());
+    let full = e.to_string();
+    let suffix = format!(" at line {line} column {column}");
+    let bare = full.strip_suffix(&suffix).unwrap_or(&full);
+    let (path, bare) = match path.strip_suffix(NUMBER_TOKEN) {
+        // rust_decimal could not represent a JSON number.
+        Some(field) => (
+            field.to_string(),
+            "invalid value: number out of range (at most 28 significant digits, magnitude below 7.9e28), \
+             expected a Decimal type representing a fixed-point number"
+                .to_string(),
+        ),
+        None if CHRONO_MESSAGES.contains(&bare) => {
+            (path, format!("invalid date ({bare}); expected a calendar date YYYY-MM-DD"))
+        }
+        // serde_json's message when an enum is given something other than a string.
+        None if bare == "expected value" && e.classify() == Category::Syntax => {
+            match found_at(text, line, column) {
+                Some(found) => (path, format!("invalid type: {found}, expected a string naming a variant")),
+                None => (path, bare.to_string()),
+            }
+        }
+        None => (path, bare.to_string()),
+    };
+    let message = if line > 0 {
+        format!("{bare}{suffix}")
+    } else {
+        bare
+    };
+    // serde_path_to_error writes `?` for a step it could not name (where a syntax error stopped it).
+    let mut path = path.as_str();
+    while let Some(parent) = path.strip_suffix(".?").or_else(|| path.strip_suffix('?')) {
+        path = parent;
+    }
+    let mut path = if path == "." {
+        String::new()
+    } else {
+        path.to_string()
+    };
+    // serde reports a repeated key at its object; point at the key itself.
+    if let Some(field) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|m| m.split('`').next())
+    {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(field);
+    }
+    let path = if path.is_empty() {
+        ROOT.to_string()
+    } else {
+        path
+    };
+    HouseholdError {
+        path,
+        message,
+        line,
+        column,
+    }
+}
+
+/// What kind of JSON value starts at the 1-based `line` and `column`, when it is a valid value start.
+fn found_at(text: &str, line: usize, column: usize) -> Option<&'static str> {
+    let line_text = text.split('\n').nth(line.checked_sub(1)?)?;
+    let byte = *line_text.as_bytes().get(column.checked_sub(1)?)?;
+    Some(match byte {
+        b'0'..=b'9' | b'-' => "number",
+        b't' | b'f' => "boolean",
+        b'n' => "null",
+        b'[' => "sequence",
+        _ => return None,
+    })
+}
+
+fn with_position(mut err: HouseholdError, text: &str, offset: usize) -> HouseholdError {
+    let before = text.as_bytes().get(..offset).unwrap_or_default();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    err.line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    err.column = offset - line_start + 1;
+    err.message = format!("{} at line {} column {}", err.message, err.line, err.column);
+    err
+}
+
+// ---------------------------------------------------------------------------
+// Paths
+
+/// One step of a JSON path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seg {
+    Key(&'static str),
+    Index(usize),
+}
+
+fn render(segs: &[Seg]) -> String {
+    if segs.is_empty() {
+        return ROOT.to_string();
+    }
+    let mut out = String::new();
+    for seg in segs {
+        match seg {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn error(segs: &[Seg], message: String) -> HouseholdError {
+    HouseholdError {
+        path: render(segs),
+        message,
+        line: 0,
+        column: 0,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The checks
+
+/// Receives each error (path, message); returns whether to go on.
+type Sink<'a> = dyn FnMut(&[Seg], String) -> bool + 'a;
+
+/// Walks the household in document order, reporting errors to `sink`.
+/// Paths are only rendered into strings when there is an error.
+struct Checker<'s, 'a> {
+    path: Vec<Seg>,
+    sink: &'s mut Sink<'a>,
+    go_on: bool,
+}
+
+impl Checker<'_, '_> {
+    fn at(&mut self, segs: &[Seg], ok: bool, message: impl FnOnce() -> String) {
+        if ok || !self.go_on {
+            return;
+        }
+        let depth = self.path.len();
+        self.path.extend_from_slice(segs);
+        self.go_on = (self.sink)(&self.path, message());
+        self.path.truncate(depth);
+    }
+
+    fn money(&mut self, key: &'static str, what: &str, value: Decimal) {
+        self.at(&[Seg::Key(key)], value >= Decimal::ZERO, || {
+            format!("{what} must not be negative, got {value}")
+        });
+    }
+
+    fn enter(&mut self, segs: &[Seg]) {
+        self.path.extend_from_slice(segs);
+    }
+
+    fn leave(&mut self, n: usize) {
+        let len = self.path.len().saturating_sub(n);
+        self.path.truncate(len);
+    }
+}
+
+fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
+    let mut c = Checker {
+        path: Vec::new(),
+        sink,
+        go_on: true,
+    };
+
+    c.at(&[Seg::Key("id")], !h.id.trim().is_empty(), || {
+        "household id must not be empty".to_string()
+    });
+    c.at(
+        &[Seg::Key("region")],
+        h.region.len() == 6 && h.region.bytes().all(|b| b.is_ascii_digit()),
+        || format!("region code must be exactly six ASCII digits (GB/T 2260, e.g. \"130131\"), got {:?}", h.region),
+    );
+    if let (Some(reg), Some(exit)) = (h.poverty.registered_on, h.poverty.exited_on) {
+        c.at(
+            &[Seg::Key("poverty"), Seg::Key("exited_on")],
+            exit >= reg,
+            || format!("exit date {exit} is before the registration date {reg}"),
+        );
+    }
+    c.money("income", "income", h.income);
+    c.at(
+        &[Seg::Key("forest_mu")],
+        h.forest_mu >= Decimal::ZERO,
+        || format!("forest area must not be negative, got {} mu", h.forest_mu),
+    );
+
+    c.at(&[Seg::Key("members")], !h.members.is_empty(), || {
+        "a household must have at least one member".to_string()
+    });
+    for (i, m) in h.members.iter().enumerate() {
+        c.enter(&[Seg::Key("members"), Seg::Index(i)]);
+        check_member(&mut c, h, i, m, as_of);
+        c.leave(2);
+    }
+
+    for (k, loan) in h.loans.iter().enumerate() {
+        c.enter(&[Seg::Key("loans"), Seg::Index(k)]);
+        c.money("principal", "principal", loan.principal);
+        c.at(
+            &[Seg::Key("maturity_date")],
+            loan.maturity_date >= loan.start_date,
+            || {
+                format!(
+                    "maturity date {} is before the start date {}",
+                    loan.maturity_date, loan.start_date
+                )
+            },
+        );
+        let rate = loan.rate;
+        c.at(&[Seg::Key("rate")], rate >= Decimal::ZERO && rate < Decimal::ONE, || {
+            format!("rate must be an annual fraction at least 0 and below 1 (e.g. 0.0435 for 4.35%), got {rate}")
+        });
+        if let Some(ext) = loan.extended_to {
+            c.at(
+                &[Seg::Key("extended_to")],
+                ext >= loan.maturity_date,
+                || {
+                    format!(
+                        "extended maturity {ext} is before the maturity date {}",
+                        loan.maturity_date
+                    )
+                },
+            );
+        }
+        c.leave(2);
+    }
+}
+
+fn check_member(
+    c: &mut Checker<'_, '_>,
+    h: &Household,
+    i: usize,
+    m: &Member,
+    as_of: Option<NaiveDate>,
+) {
+    c.at(&[Seg::Key("id")], !m.id.trim().is_empty(), || {
+        "member id must not be empty".to_string()
+    });
+    let earlier = h.members.iter().take(i).position(|other| other.id == m.id);
+    c.at(
+        &[Seg::Key("id")],
+        earlier.is_none() || m.id.trim().is_empty(),
+        || {
+            format!(
+                "duplicate member id {:?} (also members[{}].id)",
+                m.id,
+                earlier.unwrap_or_default()
+            )
+        },
+    );
+    if let Some(date) = as_of {
+        c.at(&[Seg::Key("birth_date")], m.birth_date <= date, || {
+            format!(
+                "birth date {} is after the assessment date {date}",
+                m.birth_date
+            )
+        });
+    }
+    if let Some(d) = &m.disability {
+        c.at(
+            &[Seg::Key("disability"), Seg::Key("grade")],
+            (1..=4).contains(&d.grade),
+            || {
+                format!(
+                    "disability grade must be 1 (most severe) to 4, got {}",
+                    d.grade
+                )
+            },
+        );
+    }
+    c.at(
+        &[Seg::Key("employment"), Seg::Key("wage_tier")],
+        m.employment.wage_tier <= 4,
+        || {
+            format!(
+                "minimum-wage tier must be 1 to 4 (or 0 when unknown), got {}",
+                m.employment.wage_tier
+            )
+        },
+    );
+
+    for (j, cl) in m.claims.iter().enumerate() {
+        c.enter(&[Seg::Key("claims"), Seg::Index(j)]);
+        c.at(&[Seg::Key("date")], cl.date >= m.birth_date, || {
+            format!(
+                "claim date {} is before the member's birth date {}",
+                cl.date, m.birth_date
+            )
+        });
+        c.money("total_cost", "total cost", cl.total_cost);
+        c.money("in_policy_cost", "in-policy cost", cl.in_policy_cost);
+        if cl.in_policy_cost >= Decimal::ZERO {
+            c.at(
+                &[Seg::Key("in_policy_cost")],
+                cl.in_policy_cost <= cl.total_cost || cl.total_cost < Decimal::ZERO,
+                || {
+                    format!(
+                        "in-policy cost {} is above the total cost {}",
+                        cl.in_policy_cost, cl.total_cost
+                    )
+                },
+            );
+        }
+        c.money(
+            "essential_medicine_cost",
+            "essential-medicine cost",
+            cl.essential_medicine_cost,
+        );
+        if cl.essential_medicine_cost >= Decimal::ZERO {
+            c.at(
+                &[Seg::Key("essential_medicine_cost")],
+                cl.essential_medicine_cost <= cl.in_policy_cost
+                    || cl.in_policy_cost < Decimal::ZERO,
+                || {
+                    format!(
+                        "essential-medicine cost {} is above the in-policy cost {}",
+                        cl.essential_medicine_cost, cl.in_policy_cost
+                    )
+                },
+            );
+        }
+        c.leave(2);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Locating a path in the JSON text (only on the error path)
+
+/// Byte offset of the value at `segs` in `text`, which is valid JSON.
+fn locate(text: &str, segs: &[Seg]) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut pos = skip_ws(b, 0);
+    for seg in segs {
+        match *seg {
+            Seg::Key(key) => {
+                if b.get(pos) != Some(&b'{') {
+                    return None;
+                }
+                pos += 1;
+                loop {
+                    pos = skip_ws(b, pos);
+                    if b.get(pos) != Some(&b'"') {
+                        return None;
+                    }
+                    let end = skip_string(b, pos)?;
+                    let raw = text.get(pos..end)?;
+                    let matches = if raw.contains('\\') {
+                        serde_json::from_str::<String>(raw).is_ok_and(|k| k == key)
+                    } else {
+                        raw.get(1..raw.len() - 1) == Some(key)
+                    };
+                    pos = skip_ws(b, end);
+                    if b.get(pos) != Some(&b':') {
+                        return None;
+                    }
+                    pos = skip_ws(b, pos + 1);
+                    if matches {
+                        break;
+                    }
+                    pos = skip_ws(b, skip_value(b, pos)?);
+                    match b.get(pos) {
+                        Some(b',') => pos += 1,
+                        _ => return None,
+                    }
+                }
+            }
+            Seg::Index(index) => {
+                if b.get(pos) != Some(&b'[') {
+                    return None;
+                }
+                pos = skip_ws(b, pos + 1);
+                for _ in 0..index {
+                    pos = skip_ws(b, skip_value(b, pos)?);
+                    match b.get(pos) {
+                        Some(b',') => pos = skip_ws(b, pos + 1),
+                        _ => return None,
+                    }
+                }
+                if matches!(b.get(pos), None | Some(b']')) {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(pos)
+}
+
+fn skip_ws(b: &[u8], mut pos: usize) -> usize {
+    while matches!(b.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        pos += 1;
+    }
+    pos
+}
+
+/// `b[pos]` is `"`; returns the offset just after the closing quote.
+fn skip_string(b: &[u8], mut pos: usize) -> Option<usize> {
+    pos += 1;
+    loop {
+        match b.get(pos)? {
+            b'"' => return Some(pos + 1),
+            b'\\' => pos += 2,
+            _ => pos += 1,
+        }
+    }
+}
+
+/// Returns the offset just after the value starting at `pos` (no recursion).
+fn skip_value(b: &[u8], mut pos: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match b.get(pos)? {
+            b'"' => pos = skip_string(b, pos)?,
+            b'{' | b'[' => {
+                depth += 1;
+                pos += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                pos += 1;
+            }
+            _ if depth == 0 => {
+                while !matches!(
+                    b.get(pos),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                ) {
+                    pos += 1;
+                }
+                return Some(pos);
+            }
+            _ => pos += 1,
+        }
+        if depth == 0 {
+            return Some(pos);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Objects given as arrays
+
+/// Where the model has structs (other fields are left to serde).
+enum Shape {
+    /// A struct (its name, and its fields that are structs or lists of structs).
+    Struct(&'static str, &'static [(&'static str, Shape)]),
+    /// A list of the given shape.
+    List(&'static Shape),
+}
+
+const CLAIM: Shape = Shape::Struct("Claim", &[]);
+const LOAN: Shape = Shape::Struct("Loan", &[]);
+const MEMBER: Shape = Shape::Struct(
+    "Member",
+    &[
+        ("disability", Shape::Struct("Disability", &[])),
+        ("schooling", Shape::Struct("Schooling", &[])),
+        ("employment", Shape::Struct("Employment", &[])),
+        ("pension", Shape::Struct("Pension", &[])),
+        ("claims", Shape::List(&CLAIM)),
+    ],
+);
+const HOUSEHOLD: Shape = Shape::Struct(
+    "Household",
+    &[
+        ("poverty", Shape::Struct("PovertyRecord", &[])),
+        ("dibao", Shape::Struct("DibaoRecord", &[])),
+        ("housing", Shape::Struct("Housing", &[])),
+        ("members", Shape::List(&MEMBER)),
+        ("loans", Shape::List(&LOAN)),
+    ],
+);
+
+/// The first array given where the model has a struct, if any. Gives up
+/// silently (leaving the diagnosis to serde) on anything else unexpected.
+fn shape_error(text: &str) -> Option<HouseholdError> {
+    let b = text.as_bytes();
+    let mut path = Vec::new();
+    match scan(b, skip_ws(b, 0), &HOUSEHOLD, &mut path) {
+        Scan::Bad(offset, name) => {
+            let err = error(
+                &path,
+                format!("invalid type: sequence, expected struct {name}"),
+            );
+            Some(with_position(err, text, offset))
+        }
+        Scan::Ok(_) | Scan::GiveUp => None,
+    }
+}
+
+enum Scan {
+    /// Well-shaped; the offset after the value.
+    Ok(usize),
+    /// An array at this offset where the named struct belongs; `path` is left pointing at it.
+    Bad(usize, &'static str),
+    /// Not JSON this scan understands.
+    GiveUp,
+}
+
+fn scan(b: &[u8], pos: usize, shape: &Shape, path: &mut Vec<Seg>) -> Scan {
+    match shape {
+        Shape::Struct(name, fields) => match b.get(pos) {
+            Some(b'[') => Scan::Bad(pos, name),
+            Some(b'{') => {
+                let mut pos = skip_ws(b, pos + 1);
+                if b.get(pos) == Some(&b'}') {
+                    return Scan::Ok(pos + 1);
+                }
+                loop {
+                    if b.get(pos) != Some(&b'"') {
+                        return Scan::GiveUp;
+                    }
+                    let Some(end) = skip_string(b, pos) else {
+                        return Scan::GiveUp;
+                    };
+                    let key = b.get(pos + 1..end - 1).unwrap_or_default();
+                    let field = fields.iter().find(|(f, _)| f.as_bytes() == key);
+                    pos = skip_ws(b, end);
+                    if b.get(pos) != Some(&b':') {
+                        return Scan::GiveUp;
+                    }
+                    pos = skip_ws(b, pos + 1);
+                    pos = match field {
+                        Some((f, inner)) => {
+                            path.push(Seg::Key(f));
+                            match scan(b, pos, inner, path) {
+                                Scan::Ok(next) => {
+                                    path.pop();
+                                    next
+                                }
+                                other => return other,
+                            }
+                        }
+                        None => match skip_value(b, pos) {
+                            Some(next) => next,
+                            None => return Scan::GiveUp,
+                        },
+                    };
+                    pos = skip_ws(b, pos);
+                    match b.get(pos) {
+                        Some(b',') => pos = skip_ws(b, pos + 1),
+                        Some(b'}') => return Scan::Ok(pos + 1),
+                        _ => return Scan::GiveUp,
+                    }
+                }
+            }
+            _ => match skip_value(b, pos) {
+                Some(next) => Scan::Ok(next),
+                None => Scan::GiveUp,
+            },
+        },
+        Shape::List(element) => {
+            if b.get(pos) != Some(&b'[') {
+                return match skip_value(b, pos) {
+                    Some(next) => Scan::Ok(next),
+                    None => Scan::GiveUp,
+                };
+            }
+            let mut pos = skip_ws(b, pos + 1);
+            if b.get(pos) == Some(&b']') {
+                return Scan::Ok(pos + 1);
+            }
+            let mut index = 0;
+            loop {
+                path.push(Seg::Index(index));
+                pos = match scan(b, pos, element, path) {
+                    Scan::Ok(next) => {
+                        path.pop();
+                        skip_ws(b, next)
+                    }
+                    other => return other,
+                };
+                match b.get(pos) {
+                    Some(b',') => pos = skip_ws(b, pos + 1),
+                    Some(b']') => return Scan::Ok(pos + 1),
+                    _ => return Scan::GiveUp,
+                }
+                index += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::from_str(s).unwrap_or_default()
+    }
+
+    /// A minimal household with the given income (JSON text) and extra top-level fields.
+    fn household(income: &str, extra: &str) -> String {
+        format!(
+            r#"{{"id": "h1", "region": "130131", "income": {income}{extra},
+                "members": [{{"id": "m1", "birth_date": "1960-01-01", "sex": "male"}}]}}"#
+        )
+    }
+
+    fn income(json_value: &str) -> Decimal {
+        match parse_household(&household(json_value, ""), None) {
+            Ok(h) => h.income,
+            Err(e) => panic!("{json_value}: {e}"),
+        }
+    }
+
+    #[test]
+    fn money_from_a_json_number_is_exact() {
+        let d = income("0.1");
+        assert_eq!(d, Decimal::new(1, 1));
+        assert_eq!(d.to_string(), "0.1");
+        // The float 0.1 + 0.2 is not 0.3; the decimals are.
+        assert_eq!(income("0.1") + income("0.2"), income("0.3"));
+    }
+
+    #[test]
+    fn money_from_a_json_string_is_exact() {
+        let d = income(r#""5639760033.34""#);
+        assert_eq!(d, Decimal::new(563_976_003_334, 2));
+        assert_eq!(d.to_string(), "5639760033.34");
+        // The same digits as a JSON number, beyond f64's exact integers.
+        assert_eq!(income("5639760033.34"), d);
+        assert_eq!(
+            income("12345678901234567890.12").to_string(),
+            "12345678901234567890.12"
+        );
+    }
+
+    #[test]
+    fn money_keeps_its_scale_and_accepts_exponents() {
+        assert_eq!(income(r#""6000.00""#).to_string(), "6000.00");
+        assert_eq!(income("1e3"), Decimal::from(1000));
+        assert_eq!(income("-0"), Decimal::ZERO);
+    }
+
+    #[test]
+    fn negative_zero_is_not_negative() {
+        assert!(parse_household(&household(r#""-0.00""#, ""), None).is_ok());
+    }
+
+    #[test]
+    fn negative_money_is_rejected_with_its_path() {
+        let err = parse_household(&household("-0.01", ""), None).err();
+        let err = err.map(|e| (e.path, e.line, e.column));
+        assert_eq!(err, Some(("income".to_string(), 1, 44)));
+    }
+
+    #[test]
+    fn display_is_path_colon_message() {
+        let err = parse_household(&household("1", r#", "region2": 1"#), None)
+            .err()
+            .map(|e| e.to_string());
+        let text = err.unwrap_or_default();
+        assert!(
+            text.starts_with("region2: unknown field `region2`, expected one of `id`, `region`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_a_whole_document_error() {
+        let err = parse_household("{\"id\": ", None).err();
+        let err = err.map(|e| (e.path, e.message));
+        assert_eq!(
+            err,
+            Some((
+                "$".to_string(),
+                "EOF while parsing a value at line 1 column 7".to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn validate_without_text_has_no_position_and_is_in_model_order() {
+        let json = household("-5", r#", "forest_mu": -1"#);
+        // Read through serde without validation, then validate.
+        let h: Household = match serde_json::from_str(&json) {
+            Ok(h) => h,
+            Err(e) => panic!("{e}: {json}"),
+        };
+        let all = validate_all(&h, None);
+        let paths: Vec<&str> = all.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["income", "forest_mu"]);
+        assert!(all.iter().all(|e| e.line == 0 && e.column == 0));
+        assert_eq!(validate(&h, None).err().as_ref(), all.first());
+    }
+
+    #[test]
+    fn parse_reports_the_error_earliest_in_the_text() {
+        // forest_mu comes before income in this text, after it in the model.
+        let json = r#"{"forest_mu": -1, "id": "h1", "region": "130131", "income": -5,
+            "members": [{"id": "m1", "birth_date": "1960-01-01", "sex": "male"}]}"#;
+        let err = parse_household(json, None).err().map(|e| e.path);
+        assert_eq!(err.as_deref(), Some("forest_mu"));
+    }
+
+    #[test]
+    fn birth_date_is_only_checked_against_a_given_assessment_date() {
+        let json = r#"{"id": "h1", "region": "130131", "income": 1,
+            "members": [{"id": "m1", "birth_date": "2019-01-01", "sex": "male"}]}"#;
+        assert!(parse_household(json, None).is_ok());
+        assert!(parse_household(json, Some(date("2019-01-01"))).is_ok());
+        let err = parse_household(json, Some(date("2018-12-31")))
+            .err()
+            .map(|e| e.path);
+        assert_eq!(err.as_deref(), Some("members[0].birth_date"));
+    }
+
+    #[test]
+    fn locate_finds_nested_values_and_escaped_keys() {
+        let text = r#"{"a": [1, {"x": "]}"}], "m\u0065mbers": [{}, {"claims": [ {"b": 2} ]}]}"#;
+        let segs = [
+            Seg::Key("members"),
+            Seg::Index(1),
+            Seg::Key("claims"),
+            Seg::Index(0),
+            Seg::Key("b"),
+        ];
+        let at = locate(text, &segs);
+        assert_eq!(at.and_then(|p| text.get(p..p + 1)), Some("2"));
+        assert_eq!(locate(text, &[Seg::Key("members"), Seg::Index(2)]), None);
+        assert_eq!(locate(text, &[Seg::Key("zzz")]), None);
+    }
+
+    #[test]
+    fn render_paths() {
+        assert_eq!(render(&[]), "$");
+        let segs = [
+            Seg::Key("members"),
+            Seg::Index(2),
+            Seg::Key("claims"),
+            Seg::Index(0),
+            Seg::Key("in_policy_cost"),
+        ];
+        assert_eq!(render(&segs), "members[2].claims[0].in_policy_cost");
+    }
+
+    #[test]
+    fn nothing_panics_on_prefixes_of_a_household() {
+        let json = household(
+            r#""6000.00""#,
+            r#", "loans": [{"kind": "microcredit", "principal": 1, "start_date": "2018-01-01", "maturity_date": "2019-01-01", "rate": 0.04}]"#,
+        );
+        for end in 0..=json.len() {
+            if let Some(prefix) = json.get(..end) {
+                let _ = parse_household(prefix, Some(date("2018-06-01")));
+                let _ = shape_error(prefix);
+            }
+        }
+    }
 }
