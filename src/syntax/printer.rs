@@ -291,28 +291,51 @@ fn binop_prec(op: BinOp) -> u8 {
     }
 }
 
-fn is_prefix(e: &Expr) -> bool {
-    matches!(&*e.kind, ExprKind::Unary(..))
-}
-
-fn paren_if(cond: bool, e: &Expr) -> String {
-    if cond {
-        format!("({})", expr(e))
-    } else {
-        expr(e)
+fn unop_prec(op: UnOp) -> u8 {
+    match op {
+        UnOp::Not => 4,
+        UnOp::Neg => 8,
     }
 }
 
-/// The left operand of an operator of strength `p`: a prefix operator
-/// reaches right over any operator at least as strong as itself.
-fn left(e: &Expr, p: u8) -> String {
-    let q = prec(e);
-    paren_if(q < p || (is_prefix(e) && q <= p), e)
+/// Whether `e` needs parentheses as an operand that must bind at least as
+/// strongly as `min` and is followed by an operator of strength `tail`
+/// (0 when a delimiter follows).
+///
+/// A prefix operator reaches right over every following operator at least
+/// as strong as itself (`not a == b` is `not (a == b)`), whatever its
+/// position; an `if` reaches right over everything.
+fn needs_parens(e: &Expr, min: u8, tail: u8) -> bool {
+    match &*e.kind {
+        ExprKind::Unary(op, _) => tail >= unop_prec(*op),
+        ExprKind::If(..) => true,
+        _ => prec(e) < min,
+    }
 }
 
-/// The right operand of a left-associative operator of strength `p`.
-fn right(e: &Expr, p: u8) -> String {
-    paren_if(prec(e) <= p, e)
+/// Prints an operand, parenthesised if needed.
+fn operand(e: &Expr, min: u8, tail: u8) -> String {
+    if needs_parens(e, min, tail) {
+        format!("({})", expr_t(e, 0))
+    } else {
+        expr_t(e, tail)
+    }
+}
+
+/// Whether `e` printed bare has an `at` outside parentheses: a band's lower
+/// bound stops at `at`, so such a bound needs parentheses.
+fn has_bare_at(e: &Expr) -> bool {
+    match &*e.kind {
+        ExprKind::Binary(BinOp::At, ..) => true,
+        ExprKind::Binary(op, l, r) => {
+            let p = binop_prec(*op);
+            (!needs_parens(l, p, p) && has_bare_at(l))
+                || (!needs_parens(r, p + 1, 0) && has_bare_at(r))
+        }
+        ExprKind::Unary(op, x) => !needs_parens(x, unop_prec(*op), 0) && has_bare_at(x),
+        ExprKind::In(x, _) => !needs_parens(x, 5, 5) && has_bare_at(x),
+        _ => false,
+    }
 }
 
 fn list(items: &[Expr]) -> String {
@@ -321,6 +344,11 @@ fn list(items: &[Expr]) -> String {
 
 /// Prints an expression in a context that takes any expression.
 fn expr(e: &Expr) -> String {
+    expr_t(e, 0)
+}
+
+/// Prints an expression followed by an operator of strength `tail`.
+fn expr_t(e: &Expr, tail: u8) -> String {
     match &*e.kind {
         ExprKind::Number(d) => d.to_string(),
         ExprKind::Percent(d) => percent(*d),
@@ -329,8 +357,7 @@ fn expr(e: &Expr) -> String {
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Path(parts) => names(parts, "."),
         ExprKind::Unary(op, x) => {
-            let p = prec(e);
-            let operand = paren_if(prec(x) < p, x);
+            let operand = operand(x, unop_prec(*op), tail);
             match op {
                 UnOp::Neg => format!("-{operand}"),
                 UnOp::Not => format!("not {operand}"),
@@ -342,9 +369,9 @@ fn expr(e: &Expr) -> String {
                 BinOp::Mul => "*",
                 other => other.as_str(),
             };
-            format!("{} {sym} {}", left(l, p), right(r, p))
+            format!("{} {sym} {}", operand(l, p, p), operand(r, p + 1, tail))
         }
-        ExprKind::In(x, items) => format!("{} in [{}]", left(x, 5), list(items)),
+        ExprKind::In(x, items) => format!("{} in [{}]", operand(x, 5, 5), list(items)),
         ExprKind::If(c, a, b) => {
             // An `if` in the else branch continues an `else if` chain.
             format!("if {} then {} else {}", expr(c), expr(a), expr(b))
@@ -391,13 +418,13 @@ fn expr(e: &Expr) -> String {
         ExprKind::Banded { value, bands } => {
             let mut s = format!("banded({}", expr(value));
             for (from, rate) in bands {
-                // The lower bound stops at `at`: parenthesise all but primaries.
-                let _ = write!(
-                    s,
-                    ", from {} at {}",
-                    paren_if(prec(from) < 10, from),
-                    expr(rate)
-                );
+                // The lower bound stops at `at`.
+                let from = if matches!(&*from.kind, ExprKind::If(..)) || has_bare_at(from) {
+                    format!("({})", expr(from))
+                } else {
+                    expr(from)
+                };
+                let _ = write!(s, ", from {from} at {}", expr(rate));
             }
             s.push(')');
             s
