@@ -48,7 +48,10 @@ pub(super) fn parse_file(source: &str) -> Result<File, Vec<SyntaxError>> {
             Rule::next_item
         };
         first = false;
-        let rest = &source[pos..];
+        let Some(rest) = source.get(pos..) else {
+            errors.push(internal(Span::new(pos, pos), "resumed inside a character"));
+            break;
+        };
         match PolicyParser::parse(entry, rest) {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else {
@@ -255,6 +258,7 @@ fn found_at(src: &str, pos: usize) -> (String, Span) {
         rest.find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
             .unwrap_or(rest.len())
     } else if c == '"' {
+        // `"` is one byte, so `1..` is a character boundary.
         match rest[1..].find(['"', '\n', '\r']) {
             Some(i) if rest.as_bytes().get(i + 1) == Some(&b'"') => i + 2,
             Some(i) => i + 1,
