@@ -1,0 +1,188 @@
+//! Syntax errors: what went wrong ([`SyntaxErrorKind`]) and where ([`Span`]).
+//!
+//! Errors are plain data; rendering them with the source line and a caret is
+//! the caller's business (the CLI uses `codespan-reporting`).
+
+use std::fmt;
+
+use super::ast::Span;
+
+/// One syntax error: a kind and the span of the offending text.
+///
+/// At the end of the file the span is zero-width, at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// What went wrong.
+    pub kind: SyntaxErrorKind,
+    /// Where, as byte offsets into the whole file.
+    pub span: Span,
+}
+
+impl SyntaxError {
+    /// An error of `kind` at `span`.
+    pub fn new(kind: SyntaxErrorKind, span: Span) -> SyntaxError {
+        SyntaxError { kind, span }
+    }
+
+    /// A hint on how to fix the error, where one helps.
+    pub fn help(&self) -> Option<String> {
+        self.kind.help()
+    }
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+/// The kinds of syntax error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyntaxErrorKind {
+    /// The parser met something it did not expect.
+    #[error("expected {}, found {found}", list(expected))]
+    Unexpected {
+        /// What would have been accepted, as human names
+        /// (`an expression`, `` `}` ``), in the parser's order.
+        expected: Vec<String>,
+        /// What was found: `` `)` `` or `end of file`.
+        found: String,
+    },
+    /// A date literal that is not a calendar date (`2018-02-30`).
+    #[error("`{text}` is not a valid date")]
+    InvalidDate {
+        /// The literal as written.
+        text: String,
+    },
+    /// A number literal that cannot be represented exactly.
+    #[error("`{text}` is not a valid number")]
+    InvalidNumber {
+        /// The literal as written.
+        text: String,
+    },
+    /// The file is larger than [`super::limits::MAX_FILE_SIZE`].
+    #[error("the file is {size} bytes long; the limit is {limit} bytes")]
+    FileTooLarge {
+        /// The file's size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Brackets or expressions nested too deeply.
+    #[error("nesting is too deep: {depth} levels, the limit is {limit}")]
+    TooDeep {
+        /// The depth reached when the limit was passed.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An identifier longer than [`super::limits::MAX_IDENT_LEN`] characters.
+    #[error("this name is {len} characters long; the limit is {limit}")]
+    IdentTooLong {
+        /// Its length in characters.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More than [`super::limits::MAX_ITEMS`] items in one file.
+    #[error("too many items in one file: the limit is {limit}")]
+    TooManyItems {
+        /// The limit.
+        limit: usize,
+    },
+    /// An escape other than `\"`, `\\` and `\n` in a string.
+    #[error("unknown escape `{text}` in a string")]
+    InvalidEscape {
+        /// The escape as written (`\t`).
+        text: String,
+    },
+    /// A bug in the parser: it reached a state its grammar should rule out.
+    #[error("internal parser error: {message}")]
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Words the grammar reserves; they cannot be used as names.
+const RESERVED: &[&str] = &[
+    "and", "or", "not", "if", "then", "else", "case", "true", "false", "in", "at", "from", "where",
+];
+
+impl SyntaxErrorKind {
+    /// A hint on how to fix the error, where one helps.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            SyntaxErrorKind::Unexpected { expected, found } => {
+                let wants = |s: &str| expected.iter().any(|e| e == s);
+                if found == "`=`" && (wants("an operator") || wants("`==`")) {
+                    Some("use `==` to compare two values".into())
+                } else if found == "end of file" && wants("`}`") {
+                    Some("a `{` is not closed".into())
+                } else if wants("`}`")
+                    && [
+                        "`rule`",
+                        "`param`",
+                        "`override`",
+                        "`program`",
+                        "`test`",
+                        "`policy`",
+                    ]
+                    .contains(&found.as_str())
+                {
+                    Some("is a `}` missing before this item?".into())
+                } else if found == "end of file" && wants("`)`") {
+                    Some("a `(` is not closed".into())
+                } else if found == "`if`" && wants("an expression") {
+                    Some("an `if` expression used as an operand needs parentheses: `1 + (if c then a else b)`".into())
+                } else if (wants("an identifier") || wants("a rule id"))
+                    && RESERVED.iter().any(|r| found == &format!("`{r}`"))
+                {
+                    Some(format!(
+                        "{found} is a reserved word and cannot be used as a name"
+                    ))
+                } else if wants("an item") && !wants("an expression") {
+                    Some(
+                        "a policy file holds `policy`, `param`, `override param`, `let`, \
+                         `tally`, `program`, `rule` and `test` items"
+                            .into(),
+                    )
+                } else {
+                    None
+                }
+            }
+            SyntaxErrorKind::InvalidDate { .. } => {
+                Some("dates are written YYYY-MM-DD and must exist in the calendar".into())
+            }
+            SyntaxErrorKind::InvalidNumber { .. } => {
+                Some("numbers are exact decimals with at most 28 significant digits".into())
+            }
+            SyntaxErrorKind::FileTooLarge { .. } | SyntaxErrorKind::TooManyItems { .. } => {
+                Some("split the policy into several files".into())
+            }
+            SyntaxErrorKind::TooDeep { .. } => {
+                Some("name intermediate values with `let` to flatten the expression".into())
+            }
+            SyntaxErrorKind::IdentTooLong { .. } => Some("use a shorter name".into()),
+            SyntaxErrorKind::InvalidEscape { .. } => {
+                Some(r#"the escapes in strings are `\"`, `\\` and `\n`"#.into())
+            }
+            SyntaxErrorKind::Internal { .. } => {
+                Some("please report this with the file that caused it".into())
+            }
+        }
+    }
+}
+
+/// `a`, `a or b`, `one of a, b, or c`.
+fn list(items: &[String]) -> String {
+    match items {
+        [] => "something else".into(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} or {b}"),
+        [init @ .., last] => format!("one of {}, or {last}", init.join(", ")),
+    }
+}

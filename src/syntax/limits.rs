@@ -1,0 +1,253 @@
+//! Limits that keep the parser from exhausting memory or the stack.
+//!
+//! The file size and the nesting depth are checked before the grammar runs:
+//! [`check_nesting`] is a cheap scan over the bytes (skipping strings and
+//! comments the way the grammar does), so 100,000 nested parentheses give a
+//! [`SyntaxErrorKind::TooDeep`] error instead of a stack overflow.
+//! Identifier length, item count and the depth of the built expression tree
+//! are checked while the AST is built.
+
+use super::ast::Span;
+use super::error::{SyntaxError, SyntaxErrorKind};
+
+/// Largest accepted file, in bytes (4 MiB).
+pub const MAX_FILE_SIZE: usize = 4 * 1024 * 1024;
+
+/// Deepest accepted nesting of `( [ {`, `if` expressions and prefix
+/// operators, as measured by [`check_nesting`].
+pub const MAX_NESTING: usize = 64;
+
+/// Deepest accepted expression tree (a chain `a + b + c + …` is as deep as it
+/// is long).
+pub const MAX_EXPR_DEPTH: usize = 256;
+
+/// Longest accepted identifier, in characters.
+pub const MAX_IDENT_LEN: usize = 128;
+
+/// Most items (parameters, lets, tallies, programmes, rules, tests) in one file.
+pub const MAX_ITEMS: usize = 10_000;
+
+/// Rejects a file larger than [`MAX_FILE_SIZE`].
+pub fn check_size(source: &str) -> Result<(), SyntaxError> {
+    if source.len() > MAX_FILE_SIZE {
+        return Err(SyntaxError::new(
+            SyntaxErrorKind::FileTooLarge {
+                size: source.len(),
+                limit: MAX_FILE_SIZE,
+            },
+            Span::new(0, 0),
+        ));
+    }
+    Ok(())
+}
+
+/// Nesting state of one bracket level.
+#[derive(Default)]
+struct Level {
+    /// `if` expressions opened at this level whose end has not been seen.
+    ifs: usize,
+    /// Prefix operators (`-`, `not`) waiting for their operand.
+    prefixes: usize,
+}
+
+/// Scans the bytes of `source` and rejects nesting deeper than
+/// [`MAX_NESTING`].
+///
+/// The measure bounds the recursion of the grammar and of the expression
+/// builder: every bracket level, every `if` (an `else if` continues a chain
+/// and does not count) and every pending prefix operator counts one. An `if`
+/// stops counting at the end of its expression, which the scan approximates
+/// by `,` `:` `=` `=>`, a closing bracket, or a word that cannot continue an
+/// expression after an operand (`let`, `then eligible …`). Strings end at
+/// the end of their line, as in the grammar.
+pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
+    let bytes = source.as_bytes();
+    let mut levels: Vec<Level> = vec![Level::default()];
+    // Sum of `ifs + prefixes` over all levels.
+    let mut pending = 0usize;
+    // The previous token ends an operand (a name, literal or closing bracket).
+    let mut after_operand = false;
+    // The previous token was the word `else`.
+    let mut after_else = false;
+    let mut i = 0;
+    let too_deep = |depth: usize, at: usize| {
+        SyntaxError::new(
+            SyntaxErrorKind::TooDeep {
+                depth,
+                limit: MAX_NESTING,
+            },
+            Span::new(at, at + 1),
+        )
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        let start = i;
+        let mut was_else = false;
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\n' | b'\r' => break,
+                        b'\\' => match bytes.get(i + 1) {
+                            Some(b'\n' | b'\r') | None => {
+                                i += 1;
+                                break;
+                            }
+                            Some(_) => i += 2,
+                        },
+                        _ => i += 1,
+                    }
+                }
+                operand_done(&mut levels, &mut pending);
+                after_operand = true;
+            }
+            b'(' | b'[' | b'{' => {
+                i += 1;
+                levels.push(Level::default());
+                let depth = levels.len() - 1 + pending;
+                if depth > MAX_NESTING {
+                    return Err(too_deep(depth, start));
+                }
+                after_operand = false;
+            }
+            b')' | b']' | b'}' => {
+                i += 1;
+                if levels.len() > 1 {
+                    if let Some(level) = levels.pop() {
+                        pending = pending.saturating_sub(level.ifs + level.prefixes);
+                    }
+                }
+                operand_done(&mut levels, &mut pending);
+                after_operand = true;
+            }
+            b',' | b':' => {
+                i += 1;
+                end_expression(&mut levels, &mut pending);
+                after_operand = false;
+            }
+            b'=' => {
+                if bytes.get(i + 1) == Some(&b'=') {
+                    i += 2;
+                } else {
+                    // `=` and `=>` end the expression before them.
+                    i += if bytes.get(i + 1) == Some(&b'>') {
+                        2
+                    } else {
+                        1
+                    };
+                    end_expression(&mut levels, &mut pending);
+                }
+                after_operand = false;
+            }
+            b'-' if !after_operand => {
+                i += 1;
+                if let Some(level) = levels.last_mut() {
+                    level.prefixes += 1;
+                }
+                pending += 1;
+                let depth = levels.len() - 1 + pending;
+                if depth > MAX_NESTING {
+                    return Err(too_deep(depth, start));
+                }
+            }
+            b'0'..=b'9' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                operand_done(&mut levels, &mut pending);
+                after_operand = true;
+            }
+            b'%' => {
+                // After a number: still an operand.
+                i += 1;
+            }
+            _ if b == b'_' || b.is_ascii_alphabetic() || b >= 0x80 => {
+                while i < bytes.len()
+                    && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                let word = &bytes[start..i];
+                match word {
+                    b"if" => {
+                        if !after_else {
+                            if let Some(level) = levels.last_mut() {
+                                level.ifs += 1;
+                            }
+                            pending += 1;
+                            let depth = levels.len() - 1 + pending;
+                            if depth > MAX_NESTING {
+                                return Err(too_deep(depth, start));
+                            }
+                        }
+                        after_operand = false;
+                    }
+                    b"not" => {
+                        if let Some(level) = levels.last_mut() {
+                            level.prefixes += 1;
+                        }
+                        pending += 1;
+                        let depth = levels.len() - 1 + pending;
+                        if depth > MAX_NESTING {
+                            return Err(too_deep(depth, start));
+                        }
+                        after_operand = false;
+                    }
+                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"case"
+                    | b"from" => {
+                        was_else = word == b"else";
+                        after_operand = false;
+                    }
+                    _ => {
+                        if after_operand {
+                            // A word after an operand that is not an operator
+                            // starts something new.
+                            end_expression(&mut levels, &mut pending);
+                        }
+                        operand_done(&mut levels, &mut pending);
+                        after_operand = true;
+                    }
+                }
+            }
+            _ => {
+                // Other operators and punctuation: `+ * / < > ! .` and stray bytes.
+                i += 1;
+                after_operand = false;
+            }
+        }
+        after_else = was_else;
+    }
+    Ok(())
+}
+
+/// An operand is complete: the prefix operators before it are applied.
+fn operand_done(levels: &mut [Level], pending: &mut usize) {
+    if let Some(level) = levels.last_mut() {
+        *pending = pending.saturating_sub(level.prefixes);
+        level.prefixes = 0;
+    }
+}
+
+/// The expression at the current level has ended.
+fn end_expression(levels: &mut [Level], pending: &mut usize) {
+    if let Some(level) = levels.last_mut() {
+        *pending = pending.saturating_sub(level.ifs + level.prefixes);
+        level.ifs = 0;
+        level.prefixes = 0;
+    }
+}
