@@ -302,6 +302,15 @@ impl Checker {
             }
             _ => {}
         }
+        // In a context that expects an enumeration, its variant names win over
+        // parameters and values (`household.hukou == rural` with a value `rural`).
+        if rest.is_empty() {
+            if let Some(Ty::Enum(en)) = expected {
+                if let Some(v) = en.variant(name) {
+                    return mk(ExprKind::Const(Value::Enum(v)), Ty::Enum(en), at);
+                }
+            }
+        }
         if let Some(p) = self.find_param(cx.policy, name) {
             if let Some(cur) = cx.param {
                 if let Some(d) = self.param_deps.get_mut(cur as usize) {
