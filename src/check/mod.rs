@@ -283,6 +283,25 @@ pub struct Module {
     pub symbols: Vec<String>,
     /// Tests, as written, with their file.
     pub tests: Vec<(FileId, ast::Test)>,
+    /// Catalogue rules kept as metadata (village and administrative targets).
+    pub indicators: Vec<IndicatorInfo>,
+}
+
+/// A catalogue rule kept as metadata, not evaluated per household.
+#[derive(Debug, Clone)]
+pub struct IndicatorInfo {
+    /// Catalogue id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Citations.
+    pub cites: Vec<String>,
+    /// Notes.
+    pub notes: Vec<String>,
+    /// Policy.
+    pub policy: PolicyId,
+    /// Where.
+    pub loc: Loc,
 }
 
 impl Module {
@@ -427,6 +446,23 @@ impl Checker {
             for item in &input.ast.items {
                 if let ast::Item::Program(p) = item {
                     self.declare_program(p, input.file);
+                }
+                if let (ast::Item::Indicator(i), Some(pol)) = (item, pol) {
+                    if self.module.indicators.iter().any(|x| x.policy == *pol && x.id == i.id.name) {
+                        self.err(CheckErrorKind::Duplicate { what: "indicator", name: i.id.name.clone() }, loc(input.file, i.id.span));
+                    } else {
+                        if i.cites.is_empty() {
+                            self.err(CheckErrorKind::MissingCitation { rule: i.id.name.clone() }, loc(input.file, i.id.span));
+                        }
+                        self.module.indicators.push(IndicatorInfo {
+                            id: i.id.name.clone(),
+                            title: i.title.value.clone(),
+                            cites: i.cites.iter().map(|c| c.value.clone()).collect(),
+                            notes: i.notes.iter().map(|c| c.value.clone()).collect(),
+                            policy: *pol,
+                            loc: loc(input.file, i.id.span),
+                        });
+                    }
                 }
                 if let (ast::Item::Test(t), _) = (item, pol) {
                     self.module.tests.push((input.file, t.clone()));
@@ -1063,6 +1099,7 @@ fn item_span(i: &ast::Item) -> ast::Span {
         ast::Item::Let(l) => l.span,
         ast::Item::Tally(t) => t.span,
         ast::Item::Program(p) => p.span,
+        ast::Item::Indicator(i) => i.span,
         ast::Item::Rule(r) => r.span,
         ast::Item::Test(t) => t.span,
     }

@@ -144,6 +144,8 @@ pub enum Item {
     Tally(TallyDecl),
     /// A programme declaration: `program ID "title"`.
     Program(ProgramDecl),
+    /// A catalogue rule kept as metadata: `indicator ID "title" { cite …; note … }`.
+    Indicator(IndicatorDecl),
     /// A rule.
     Rule(Rule),
     /// A test.
@@ -280,6 +282,22 @@ pub struct ProgramDecl {
     pub span: Span,
 }
 
+/// `indicator ID "title" { cite "…" note "…" }`: a village or
+/// administrative target kept as metadata, not evaluated per household.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorDecl {
+    /// Catalogue id (`SJZ-15`).
+    pub id: Ident,
+    /// Title.
+    pub title: StrLit,
+    /// Citations, in order.
+    pub cites: Vec<StrLit>,
+    /// Notes, in order.
+    pub notes: Vec<StrLit>,
+    /// Where.
+    pub span: Span,
+}
+
 /// What a rule ranges over.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Subject {
@@ -403,6 +421,8 @@ pub enum ExpectValue {
     Null,
     /// `contains RULE-ID`
     Contains(Ident),
+    /// `lacks RULE-ID`: the rule did not fire for the programme.
+    Lacks(Ident),
 }
 
 /// Binary operators.

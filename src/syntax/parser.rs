@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use super::ast::{
     AggKind, BinOp, DateLit, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind,
     File, HeaderField, Ident, Item, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader,
-    ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope,
+    IndicatorDecl, ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope,
     Test, TestEntry, TypeAnn, TypeExpr, UnOp,
 };
 use super::error::{SyntaxError, SyntaxErrorKind};
@@ -131,7 +131,7 @@ fn skip_trivia(src: &str, mut pos: usize) -> usize {
 /// Words that start a top-level item. `let` and `tally` also start entries
 /// inside rules, so only a line at brace depth 0 counts for them.
 const ITEM_WORDS: &[&str] = &[
-    "rule", "param", "override", "let", "tally", "program", "test", "policy",
+    "rule", "param", "override", "let", "tally", "program", "indicator", "test", "policy",
 ];
 
 /// Where to resume after a syntax error in the item starting at `item_start`:
@@ -331,6 +331,7 @@ fn describe(r: Rule) -> &'static str {
         let_decl | re_let => "`let`",
         tally_decl | o_tally => "`tally`",
         program_decl => "`program`",
+        indicator_decl => "`indicator`",
         rule_decl => "`rule`",
         re_note => "`note`",
         re_subject => "`for`",
@@ -372,6 +373,8 @@ fn describe(r: Rule) -> &'static str {
         kw_household => "`household`",
         kw_year => "`year`",
         kw_program => "`program`",
+        kw_indicator => "`indicator`",
+        kw_lacks => "`lacks`",
         kw_rule => "`rule`",
         kw_for => "`for`",
         kw_each => "`each`",
@@ -471,6 +474,7 @@ fn is_token(r: Rule) -> bool {
             | kw_expect
             | kw_error
             | kw_contains
+            | kw_indicator
             | kw_claims
             | kw_if
             | kw_else
@@ -606,6 +610,7 @@ impl Builder {
             Rule::let_decl => Ok(Item::Let(self.let_decl(p)?)),
             Rule::tally_decl => Ok(Item::Tally(self.tally_decl(p)?)),
             Rule::program_decl => Ok(Item::Program(self.program_decl(p)?)),
+            Rule::indicator_decl => Ok(Item::Indicator(self.indicator_decl(p)?)),
             Rule::rule_decl => Ok(Item::Rule(self.rule_decl(p)?)),
             Rule::test_decl => Ok(Item::Test(self.test_decl(p)?)),
             _ => Err(self.bug(&p)),
@@ -745,6 +750,26 @@ impl Builder {
             scope,
             span,
         })
+    }
+
+    fn indicator_decl(&self, p: Pair<'_, Rule>) -> Res<IndicatorDecl> {
+        let span = self.span(&p);
+        let mut kids = self.kids(p);
+        let id = self.rule_id(kids.next()?)?;
+        let title = self.string(kids.next()?)?;
+        let mut cites = Vec::new();
+        let mut notes = Vec::new();
+        for k in kids.items {
+            let is_cite = k.as_rule() == Rule::re_cite;
+            let mut inner = self.kids(k);
+            let s = self.string(inner.next()?)?;
+            if is_cite {
+                cites.push(s);
+            } else {
+                notes.push(s);
+            }
+        }
+        Ok(IndicatorDecl { id, title, cites, notes, span })
     }
 
     fn program_decl(&self, p: Pair<'_, Rule>) -> Res<ProgramDecl> {
@@ -905,12 +930,15 @@ impl Builder {
             Rule::t_expect_error => TestEntry::ExpectError(self.string(kids.next()?)?),
             Rule::t_expect_contains => {
                 let path = self.expect_path(kids.next()?)?;
-                let id = self.rule_id(kids.next()?)?;
-                TestEntry::Expect(Expectation {
-                    path,
-                    value: ExpectValue::Contains(id),
-                    span,
-                })
+                // `contains` is a token (filtered out); `lacks` is kept to tell them apart
+                let mut next = kids.next()?;
+                let lacks = next.as_rule() == Rule::kw_lacks;
+                if lacks {
+                    next = kids.next()?;
+                }
+                let id = self.rule_id(next)?;
+                let value = if lacks { ExpectValue::Lacks(id) } else { ExpectValue::Contains(id) };
+                TestEntry::Expect(Expectation { path, value, span })
             }
             Rule::t_expect => {
                 let path = self.expect_path(kids.next()?)?;

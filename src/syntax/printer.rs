@@ -123,6 +123,16 @@ impl Printer {
                     &format!("program {} {}", dotted(&d.id), string(&d.title.value)),
                 );
             }
+            Item::Indicator(d) => {
+                self.line(0, &format!("indicator {} {} {{", d.id.name, string(&d.title.value)));
+                for c in &d.cites {
+                    self.line(1, &format!("cite {}", string(&c.value)));
+                }
+                for n in &d.notes {
+                    self.line(1, &format!("note {}", string(&n.value)));
+                }
+                self.line(0, "}");
+            }
             Item::Rule(r) => self.rule(r),
             Item::Test(t) => {
                 self.line(0, &format!("test {} {{", string(&t.name.value)));
@@ -201,6 +211,7 @@ fn expectation(x: &Expectation) -> String {
     };
     let value = match &x.value {
         ExpectValue::Contains(id) => return format!("expect {path} contains {}", id.name),
+        ExpectValue::Lacks(id) => return format!("expect {path} lacks {}", id.name),
         ExpectValue::Bool(b) => b.to_string(),
         ExpectValue::Number(d) => d.to_string(),
         ExpectValue::Text(s) => string(s),
