@@ -17,3 +17,4 @@ pub use assessment::Assessment;
 pub use engine::{Engine, EngineBuilder};
 pub use eval::{EvalError, Scratch};
 pub use model::Household;
+pub mod testing;

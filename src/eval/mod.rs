@@ -449,7 +449,7 @@ impl<'a> Ev<'a> {
                     _ => mi,
                 };
                 match self.s.tallies.iter_mut().find(|(m, y, tt, _)| *m == key_member && *y == year && *tt == t) {
-                    Some(e) => e.3 = e.3.checked_add(v).ok_or(EvalError::Layers { claim: describe_subject(h, subject), message: "tally overflow".into() })?,
+                    Some(e) => e.3 = e.3.checked_add(v).ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "tally overflow".into() })?,
                     None => self.s.tallies.push((key_member, year, t, v)),
                 }
             }
@@ -462,7 +462,7 @@ impl<'a> Ev<'a> {
                     return Err(EvalError::Layers { claim: describe_subject(h, subject), message: format!("layer {} is negative ({v})", l.name()) });
                 }
                 if l != Layer::Deductible {
-                    paid = paid.checked_add(v).ok_or(EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
+                    paid = paid.checked_add(v).ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
                 }
             }
             if paid > claim.total_cost {
@@ -480,7 +480,7 @@ impl<'a> Ev<'a> {
                     let won = self.s.pay_cands.iter().any(|c| c.0 == l && c.3);
                     if won {
                         let ps = &mut self.s.progs[pg as usize];
-                        ps.amount = Some(ps.amount.unwrap_or(Decimal::ZERO).checked_add(v).ok_or(EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?);
+                        ps.amount = Some(ps.amount.unwrap_or(Decimal::ZERO).checked_add(v).ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?);
                         ps.any = true;
                     }
                 }
