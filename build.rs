@@ -26,7 +26,8 @@ fn main() {
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
-    let mut src = String::from("/// Every shipped policy file: (path relative to the crate, text).\npub static EMBEDDED: &[(&str, &str)] = &[\n");
+    let mut src =
+        String::from("/// Every shipped policy file: (path relative to the crate, text).\npub static EMBEDDED: &[(&str, &str)] = &[\n");
     for f in &files {
         let rel = f.strip_prefix(&root).unwrap_or(f).to_string_lossy().replace('\\', "/");
         src.push_str(&format!("    ({:?}, include_str!({:?})),\n", rel, f.to_string_lossy()));

@@ -9,9 +9,7 @@
 #[path = "workload/mod.rs"]
 mod workload;
 
-use criterion::{
-    black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput,
-};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use rust_decimal::Decimal;
 use workload::RefHousehold;
 
@@ -75,11 +73,7 @@ fn reference_workload(c: &mut Criterion) {
 /// workload's rules in the policy language; inside it, evaluate every household
 /// (single thread, trace off) and accumulate the dibao count and
 /// Σ out_of_pocket exactly like the other benchmarks above.
-fn bench_fupin(
-    _group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    _households: &[RefHousehold],
-) {
-}
+fn bench_fupin(_group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, _households: &[RefHousehold]) {}
 
 criterion_group!(benches, reference_workload);
 criterion_main!(benches);

@@ -153,7 +153,10 @@ impl Assessment {
             for e in trace {
                 match e {
                     TraceEvent::Parameter { name, value, policy, citation, overrides } => {
-                        s.push_str(&format!("param {name} = {value}  [{policy}{}]", citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default()));
+                        s.push_str(&format!(
+                            "param {name} = {value}  [{policy}{}]",
+                            citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default()
+                        ));
                         if !overrides.is_empty() {
                             s.push_str(&format!("  (overrides {})", overrides.join(", ")));
                         }

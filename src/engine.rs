@@ -163,10 +163,19 @@ impl Engine {
         let m = &p.module;
         let mut active: Vec<usize> = (0..m.policies.len()).filter(|i| s.active[*i]).collect();
         active.sort_by_key(|i| (m.policies[*i].rank(), *i));
-        let policies = active.iter().map(|i| PolicyRef { id: m.policies[*i].id.clone(), version: m.policies[*i].version.clone(), hash: p.hashes[*i].clone() }).collect();
+        let policies = active
+            .iter()
+            .map(|i| PolicyRef { id: m.policies[*i].id.clone(), version: m.policies[*i].version.clone(), hash: p.hashes[*i].clone() })
+            .collect();
         let reason = |r: RuleId, subjects: Vec<String>| {
             let rule = &m.rules[r as usize];
-            Reason { rule: rule.id.clone(), title: rule.title.clone(), citation: rule.cite.clone(), policy: m.policies[rule.policy as usize].id.clone(), subjects }
+            Reason {
+                rule: rule.id.clone(),
+                title: rule.title.clone(),
+                citation: rule.cite.clone(),
+                policy: m.policies[rule.policy as usize].id.clone(),
+                subjects,
+            }
         };
         let mut programs = BTreeMap::new();
         for (pi, prog) in m.programs.iter().enumerate() {
@@ -181,7 +190,10 @@ impl Engine {
                     Value::Household => None,
                     v => Some(eval::describe_subject(h, v)),
                 };
-                match reasons.iter_mut().find(|x| x.rule == m.rules[f.rule as usize].id && x.policy == m.policies[m.rules[f.rule as usize].policy as usize].id) {
+                match reasons
+                    .iter_mut()
+                    .find(|x| x.rule == m.rules[f.rule as usize].id && x.policy == m.policies[m.rules[f.rule as usize].policy as usize].id)
+                {
                     Some(x) => {
                         if let Some(sj) = subj {
                             if !x.subjects.contains(&sj) {

@@ -51,7 +51,8 @@ pub enum Layer {
 
 impl Layer {
     /// All layers.
-    pub const ALL: [Layer; 6] = [Layer::Basic, Layer::MajorIllness, Layer::Supplementary, Layer::Assistance, Layer::Other, Layer::Deductible];
+    pub const ALL: [Layer; 6] =
+        [Layer::Basic, Layer::MajorIllness, Layer::Supplementary, Layer::Assistance, Layer::Other, Layer::Deductible];
     /// Paying layers (those that reduce out-of-pocket).
     pub const PAYING: [Layer; 5] = [Layer::Basic, Layer::MajorIllness, Layer::Supplementary, Layer::Assistance, Layer::Other];
     /// Name in the language and in assessments.

@@ -1,17 +1,17 @@
 //! fupin (扶贫): an embeddable rules engine for China's targeted poverty-alleviation policies.
 #![forbid(unsafe_code)]
 
-pub mod model;
-pub mod syntax;
-pub mod check;
-pub mod diagnostic;
-pub mod ir;
-pub mod value;
-pub mod compile;
 pub mod assessment;
-pub mod eval;
+pub mod check;
+pub mod compile;
+pub mod diagnostic;
 pub mod engine;
+pub mod eval;
+pub mod ir;
+pub mod model;
 pub mod policy;
+pub mod syntax;
+pub mod value;
 
 pub use assessment::Assessment;
 pub use engine::{Engine, EngineBuilder};

@@ -103,7 +103,9 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
         r.failures.push("a test needs a `household` and an `as_of` date".into());
         return r;
     };
-    let result = crate::model::parse_household(&text, Some(as_of)).map_err(crate::EvalError::from).and_then(|h| engine.assess_with(&h, as_of, &mut s));
+    let result = crate::model::parse_household(&text, Some(as_of))
+        .map_err(crate::EvalError::from)
+        .and_then(|h| engine.assess_with(&h, as_of, &mut s));
     let expected_error = t.entries.iter().find_map(|e| if let TestEntry::ExpectError(s) = e { Some(s.value.clone()) } else { None });
     match (result, expected_error) {
         (Err(e), Some(frag)) => {
@@ -205,7 +207,9 @@ pub fn check_expectation(a: &Assessment, x: &ast::Expectation) -> Option<String>
             (!ok).then(|| format!("{what}: expected {}, got {actual}", show_expected(&x.value)))
         }
         ExpectPath::Claim(n, field) => {
-            let Some(c) = a.claims.get(*n as usize) else { return Some(format!("claims[{n}]: the household has only {} claim(s)", a.claims.len())) };
+            let Some(c) = a.claims.get(*n as usize) else {
+                return Some(format!("claims[{n}]: the household has only {} claim(s)", a.claims.len()));
+            };
             let got = match field.name.as_str() {
                 "basic" => c.basic,
                 "major_illness" => c.major_illness,

@@ -23,7 +23,12 @@ fn render(path: &Path) -> String {
 fn check_cases() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/check");
     let bless = std::env::var("FUPIN_BLESS").is_ok();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("cases dir").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "policy")).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("cases dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "policy"))
+        .collect();
     entries.sort();
     assert!(!entries.is_empty(), "no check cases found");
     let mut failures = Vec::new();

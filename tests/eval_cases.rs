@@ -26,8 +26,9 @@ fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 fn find<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     // `programs.<dotted id>.field`: the programme id may contain dots
     if let Some(rest) = path.strip_prefix("programs.") {
-        let (id, field) = rest.rsplit_once('.')?;
-        return v.get("programs")?.get(id)?.get(field);
+        let programs = v.get("programs")?.as_object()?;
+        let id = programs.keys().filter(|k| rest.starts_with(&format!("{k}."))).max_by_key(|k| k.len())?;
+        return lookup(programs.get(id)?, &rest[id.len() + 1..]);
     }
     lookup(v, path)
 }
@@ -62,7 +63,12 @@ fn engine_for(case: &Value) -> Engine {
 fn eval_cases() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/cases/eval");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("cases dir").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("cases dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
     entries.sort();
     assert!(!entries.is_empty(), "no eval cases");
     let mut failures = Vec::new();
@@ -74,7 +80,9 @@ fn eval_cases() {
             v => v.to_string(),
         };
         let engine = engine_for(&case);
-        let result = fupin::model::parse_household(&household_text, Some(as_of)).map_err(fupin::EvalError::from).and_then(|h| engine.assess(&h, as_of));
+        let result = fupin::model::parse_household(&household_text, Some(as_of))
+            .map_err(fupin::EvalError::from)
+            .and_then(|h| engine.assess(&h, as_of));
         match (result, case.get("expect_error")) {
             (Err(e), Some(Value::String(frag))) => {
                 if !e.to_string().contains(frag.as_str()) {
@@ -90,7 +98,11 @@ fn eval_cases() {
                     match find(&got, path) {
                         Some(g) if same(want, g) => {}
                         Some(g) => failures.push(format!("{}: {path}: expected {want}, got {g}", p.display())),
-                        None => failures.push(format!("{}: {path}: missing in {}", p.display(), serde_json::to_string_pretty(&got).unwrap_or_default())),
+                        None => failures.push(format!(
+                            "{}: {path}: missing in {}",
+                            p.display(),
+                            serde_json::to_string_pretty(&got).unwrap_or_default()
+                        )),
                     }
                 }
                 // money conservation on every claim

@@ -32,11 +32,7 @@ fn bad_households_give_the_expected_errors() {
     let bless = std::env::var("FUPIN_BLESS").is_ok_and(|v| v == "1");
     let as_of = Some(date("2018-06-01"));
     let files = json_files(&dir);
-    assert!(
-        files.len() >= 22,
-        "expected at least 22 bad households, found {}",
-        files.len()
-    );
+    assert!(files.len() >= 22, "expected at least 22 bad households, found {}", files.len());
 
     let mut failures = Vec::new();
     for file in &files {
@@ -50,68 +46,36 @@ fn bad_households_give_the_expected_errors() {
             fs::write(&expected_path, format!("{actual}\n")).expect("write .expected");
             continue;
         }
-        let expected = fs::read_to_string(&expected_path)
-            .unwrap_or_else(|_| panic!("missing {}", expected_path.display()));
+        let expected = fs::read_to_string(&expected_path).unwrap_or_else(|_| panic!("missing {}", expected_path.display()));
         if expected.trim_end() != actual {
-            failures.push(format!(
-                "{}\n  expected: {}\n  actual:   {actual}",
-                file.display(),
-                expected.trim_end()
-            ));
+            failures.push(format!("{}\n  expected: {}\n  actual:   {actual}", file.display(), expected.trim_end()));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches (bless with FUPIN_BLESS=1):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} mismatches (bless with FUPIN_BLESS=1):\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
 fn every_example_household_parses_and_validates() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/households");
     let files = json_files(&dir);
-    assert!(
-        files.len() >= 6,
-        "expected at least 6 example households, found {}",
-        files.len()
-    );
+    assert!(files.len() >= 6, "expected at least 6 example households, found {}", files.len());
     for file in &files {
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         // 三明's document is the 2020 work plan; the others are assessed mid-2018.
-        let as_of = date(if name.starts_with("sanming") {
-            "2020-06-01"
-        } else {
-            "2018-06-01"
-        });
+        let as_of = date(if name.starts_with("sanming") { "2020-06-01" } else { "2018-06-01" });
         let text = fs::read_to_string(file).expect("read example");
-        let h = parse_household(&text, Some(as_of))
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let h = parse_household(&text, Some(as_of)).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert_eq!(validate(&h, Some(as_of)), Ok(()), "{}", file.display());
         // Round trip: what we write we read back identically.
         let again = serde_json::to_string(&h).expect("serialize");
-        assert_eq!(
-            parse_household(&again, Some(as_of)).as_ref(),
-            Ok(&h),
-            "{}",
-            file.display()
-        );
+        assert_eq!(parse_household(&again, Some(as_of)).as_ref(), Ok(&h), "{}", file.display());
     }
 }
 
 #[test]
 fn the_main_job_household_is_as_documented() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/households/pingshan-dibao.json");
-    let h = parse_household(
-        &fs::read_to_string(path).expect("read"),
-        Some(date("2018-06-01")),
-    )
-    .expect("parse");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/households/pingshan-dibao.json");
+    let h = parse_household(&fs::read_to_string(path).expect("read"), Some(date("2018-06-01"))).expect("parse");
     assert_eq!(h.region, "130131");
     assert_eq!(h.members.len(), 3);
     // 低保 补差 under a 4,400 yuan/person/year standard is positive.

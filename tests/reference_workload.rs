@@ -8,15 +8,10 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use workload::{Error, RefHousehold, CHECKSUM_DIBAO, CHECKSUM_HOUSEHOLDS};
 
 /// Runs `assess` over the checksum households; returns (dibao count, Σ out_of_pocket).
-fn checksums(
-    mut assess: impl FnMut(&RefHousehold) -> Result<(bool, Decimal), Error>,
-) -> (u32, Decimal) {
+fn checksums(mut assess: impl FnMut(&RefHousehold) -> Result<(bool, Decimal), Error>) -> (u32, Decimal) {
     let mut dibao = 0;
     let mut total = Decimal::ZERO;
-    for (i, h) in workload::Households::default()
-        .take(CHECKSUM_HOUSEHOLDS)
-        .enumerate()
-    {
+    for (i, h) in workload::Households::default().take(CHECKSUM_HOUSEHOLDS).enumerate() {
         let (d, oop) = assess(&h).unwrap_or_else(|e| panic!("household {i}: {e}"));
         dibao += u32::from(d);
         total += oop;
@@ -31,11 +26,7 @@ fn assert_checksums(name: &str, (dibao, total): (u32, Decimal)) {
         workload::checksum_out_of_pocket(),
         "{name}: sum of out_of_pocket to the fen"
     );
-    assert_eq!(
-        total,
-        workload::checksum_out_of_pocket_exact(),
-        "{name}: exact sum of out_of_pocket"
-    );
+    assert_eq!(total, workload::checksum_out_of_pocket_exact(), "{name}: exact sum of out_of_pocket");
 }
 
 #[test]
@@ -56,10 +47,7 @@ fn generator_is_as_specified() {
 
 #[test]
 fn handwritten_checksums() {
-    assert_checksums(
-        "handwritten",
-        checksums(|h| Ok(workload::handwritten::assess(h))),
-    );
+    assert_checksums("handwritten", checksums(|h| Ok(workload::handwritten::assess(h))));
 }
 
 #[test]
@@ -81,16 +69,12 @@ fn to_household_is_valid() {
     for (i, h) in workload::Households::default().take(2000).enumerate() {
         let household = workload::to_household(&h, i);
         for as_of in [None, as_of] {
-            fupin::model::validate(&household, as_of)
-                .unwrap_or_else(|e| panic!("household {i}: {e}"));
+            fupin::model::validate(&household, as_of).unwrap_or_else(|e| panic!("household {i}: {e}"));
         }
         assert_eq!(household.members.len(), h.size as usize);
         assert_eq!(household.income, h.income);
         assert_eq!(household.members[0].claims[0].in_policy_cost, h.cost);
-        assert_eq!(
-            household.poverty.status == fupin::model::PovertyStatus::Registered,
-            h.poor
-        );
+        assert_eq!(household.poverty.status == fupin::model::PovertyStatus::Registered, h.poor);
         // Round-trips through JSON, the form the policy-language workload reads.
         let json = serde_json::to_string(&household).unwrap();
         let parsed = fupin::model::parse_household(&json, None).unwrap();

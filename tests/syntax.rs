@@ -191,9 +191,7 @@ fn errs(src: &str) -> Vec<SyntaxError> {
 fn render(src: &str, errs: &[SyntaxError]) -> String {
     errs.iter()
         .map(|e| {
-            let text = src
-                .get(e.span.start as usize..e.span.end as usize)
-                .unwrap_or("?");
+            let text = src.get(e.span.start as usize..e.span.end as usize).unwrap_or("?");
             format!("{e} at {}..{} `{text}`\n", e.span.start, e.span.end)
         })
         .collect()
@@ -217,50 +215,24 @@ fn sx(e: &Expr) -> String {
         ExprKind::Date(d) => d.to_string(),
         ExprKind::Str(s) => format!("{s:?}"),
         ExprKind::Bool(b) => b.to_string(),
-        ExprKind::Path(p) => p
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect::<Vec<_>>()
-            .join("."),
+        ExprKind::Path(p) => p.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("."),
         ExprKind::Unary(UnOp::Neg, x) => format!("(neg {})", sx(x)),
         ExprKind::Unary(UnOp::Not, x) => format!("(not {})", sx(x)),
         ExprKind::Binary(op, l, r) => format!("({} {} {})", op.as_str(), sx(l), sx(r)),
         ExprKind::In(x, items) => format!("(in {} [{}])", sx(x), list(items)),
         ExprKind::If(c, a, b) => format!("(if {} {} {})", sx(c), sx(a), sx(b)),
-        ExprKind::Case {
-            scrutinee,
-            arms,
-            default,
-        } => {
-            let arms: Vec<String> = arms
-                .iter()
-                .map(|(p, v)| format!("{}=>{}", sx(p), sx(v)))
-                .collect();
-            let d = default
-                .as_ref()
-                .map(|d| format!(" else=>{}", sx(d)))
-                .unwrap_or_default();
+        ExprKind::Case { scrutinee, arms, default } => {
+            let arms: Vec<String> = arms.iter().map(|(p, v)| format!("{}=>{}", sx(p), sx(v))).collect();
+            let d = default.as_ref().map(|d| format!(" else=>{}", sx(d))).unwrap_or_default();
             format!("(case {} {}{d})", sx(scrutinee), arms.join(" "))
         }
         ExprKind::Call(f, args) => format!("({} {})", f.name, list(args)),
-        ExprKind::Aggregate {
-            kind,
-            var,
-            collection,
-            filter,
-            body,
-        } => {
-            let f = filter
-                .as_ref()
-                .map(|f| format!(" where {}", sx(f)))
-                .unwrap_or_default();
+        ExprKind::Aggregate { kind, var, collection, filter, body } => {
+            let f = filter.as_ref().map(|f| format!(" where {}", sx(f))).unwrap_or_default();
             format!("({kind:?} {} {}{f} {})", var.name, sx(collection), sx(body))
         }
         ExprKind::Banded { value, bands } => {
-            let b: Vec<String> = bands
-                .iter()
-                .map(|(f, r)| format!("{}@{}", sx(f), sx(r)))
-                .collect();
+            let b: Vec<String> = bands.iter().map(|(f, r)| format!("{}@{}", sx(f), sx(r))).collect();
             format!("(banded {} {})", sx(value), b.join(" "))
         }
         ExprKind::Round(x, u, m) => format!("(round {} {u:?} {m:?})", sx(x)),
@@ -279,10 +251,7 @@ fn roundtrip(src: &str) {
     let printed = print(&first);
     let second = match parse(&printed) {
         Ok(f) => f,
-        Err(e) => panic!(
-            "printed text does not parse:\n{printed}\n{}",
-            render(&printed, &e)
-        ),
+        Err(e) => panic!("printed text does not parse:\n{printed}\n{}", render(&printed, &e)),
     };
     assert_eq!(first, second, "printed:\n{printed}");
     // Printing is stable.
@@ -318,34 +287,22 @@ fn example_from_the_reference_parses() {
     assert!(matches!(&h.fields[6], HeaderField::Extends(d) if d.joined() == "cn.hebei"));
     assert_eq!(f.items.len(), 6);
 
-    let Item::Param(p) = &f.items[0] else {
-        panic!()
-    };
+    let Item::Param(p) = &f.items[0] else { panic!() };
     assert!(p.is_override);
     assert_eq!(p.name.name, "dibao_standard");
     assert!(p.ty.is_none());
     assert_eq!(p.entries.len(), 5);
     match &p.entries[1] {
-        ParamEntry::From {
-            date,
-            value,
-            cite: Some(cite),
-            ..
-        } => {
+        ParamEntry::From { date, value, cite: Some(cite), .. } => {
             assert_eq!(date.value.to_string(), "2017-01-01");
             assert_eq!(sx(value), "4000");
-            assert_eq!(
-                cite.value,
-                "石家庄 notice reported by 中国经济网 2017-03-25"
-            );
+            assert_eq!(cite.value, "石家庄 notice reported by 中国经济网 2017-03-25");
         }
         other => panic!("{other:?}"),
     }
     assert!(matches!(&p.entries[4], ParamEntry::Floor(e) if sx(e) == "poverty_line"));
 
-    let Item::Param(p) = &f.items[2] else {
-        panic!()
-    };
+    let Item::Param(p) = &f.items[2] else { panic!() };
     assert_eq!(p.ty.as_ref().map(|t| t.ty), Some(TypeExpr::YuanPerYear));
     assert!(matches!(p.entries[1], ParamEntry::Required(_)));
 
@@ -353,10 +310,7 @@ fn example_from_the_reference_parses() {
     assert_eq!(sx(&l.value), "(Count m household.members true)");
 
     let r = rule_named(&f, "SJZ-1");
-    assert_eq!(
-        r.title.value,
-        "完全或部分丧失劳动能力的建档立卡农村贫困人口纳入农村低保"
-    );
+    assert_eq!(r.title.value, "完全或部分丧失劳动能力的建档立卡农村贫困人口纳入农村低保");
     assert!(matches!(&r.entries[1], RuleEntry::Subject(Subject::Member(m), _) if m.name == "m"));
     match &r.entries[2] {
         RuleEntry::When(e) => assert_eq!(
@@ -369,10 +323,7 @@ fn example_from_the_reference_parses() {
     assert!(matches!(&r.outcomes[..], [Outcome::Eligible(d)] if d.joined() == "dibao"));
 
     let r = rule_named(&f, "SJZ-2");
-    assert!(matches!(
-        r.entries[1],
-        RuleEntry::Subject(Subject::Household, _)
-    ));
+    assert!(matches!(r.entries[1], RuleEntry::Subject(Subject::Household, _)));
     assert!(matches!(&r.entries[2], RuleEntry::When(e) if sx(e) == "(eligible dibao)"));
     assert!(matches!(&r.entries[3], RuleEntry::Let(n, e)
         if n.name == "gap" && sx(e) == "(- (* dibao_standard members) household.income)"));
@@ -392,17 +343,10 @@ fn spans_point_at_the_text() {
     assert!(at(EXAMPLE, r.span).starts_with("rule SJZ-2"));
     assert!(at(EXAMPLE, r.span).ends_with("half_up)\n}"));
     assert_eq!(at(EXAMPLE, r.id.span), "SJZ-2");
-    let RuleEntry::Let(name, e) = &r.entries[3] else {
-        panic!()
-    };
+    let RuleEntry::Let(name, e) = &r.entries[3] else { panic!() };
     assert_eq!(at(EXAMPLE, name.span), "gap");
-    assert_eq!(
-        at(EXAMPLE, e.span),
-        "dibao_standard * members - household.income"
-    );
-    let ExprKind::Binary(_, l, _) = &*e.kind else {
-        panic!()
-    };
+    assert_eq!(at(EXAMPLE, e.span), "dibao_standard * members - household.income");
+    let ExprKind::Binary(_, l, _) = &*e.kind else { panic!() };
     assert_eq!(at(EXAMPLE, l.span), "dibao_standard * members");
     let h = f.header.as_ref().unwrap();
     assert_eq!(at(EXAMPLE, h.id.span), "cn.hebei.shijiazhuang");
@@ -415,24 +359,16 @@ fn every_form_parses() {
     assert!(matches!(&h.fields[1], HeaderField::InForce(_, None)));
     assert!(matches!(h.fields[3], HeaderField::Overlay(_)));
 
-    let Item::Param(p) = &f.items[0] else {
-        panic!()
-    };
+    let Item::Param(p) = &f.items[0] else { panic!() };
     assert_eq!(p.name.name, "救助上限");
     assert!(!p.is_override);
     assert!(matches!(&p.entries[0], ParamEntry::Title(t) if t.value == "住院救助年度封顶线"));
-    assert!(
-        matches!(&p.entries[2], ParamEntry::Always { value, cite: Some(_), .. } if sx(value) == "50000")
-    );
+    assert!(matches!(&p.entries[2], ParamEntry::Always { value, cite: Some(_), .. } if sx(value) == "50000"));
     assert!(matches!(&p.entries[3], ParamEntry::Cap(e) if sx(e) == "major_illness_cap"));
 
-    let Item::Param(p) = &f.items[1] else {
-        panic!()
-    };
+    let Item::Param(p) = &f.items[1] else { panic!() };
     assert_eq!(p.ty.as_ref().unwrap().ty, TypeExpr::YuanPerMonth);
-    assert!(
-        matches!(&p.entries[1], ParamEntry::From { value, .. } if sx(value) == "(* previous 1.06r)")
-    );
+    assert!(matches!(&p.entries[1], ParamEntry::From { value, .. } if sx(value) == "(* previous 1.06r)"));
     assert!(matches!(&p.entries[2], ParamEntry::From { value, .. }
         if sx(value) == "(max (* previous 1.065) (at poverty_line 2019-01-01))"));
 
@@ -445,49 +381,24 @@ fn every_form_parses() {
         .collect();
     use TypeExpr::*;
     assert_eq!(types, [Rate, Bool, Int, Decimal, Date, Days, Text, Yuan]);
-    let Item::Param(p) = &f.items[2] else {
-        panic!()
-    };
-    assert!(
-        matches!(&p.entries[0], ParamEntry::From { value, .. } if *value.kind == ExprKind::Percent(dec("0.0435")))
-    );
-    let Item::Param(p) = &f.items[8] else {
-        panic!()
-    };
+    let Item::Param(p) = &f.items[2] else { panic!() };
+    assert!(matches!(&p.entries[0], ParamEntry::From { value, .. } if *value.kind == ExprKind::Percent(dec("0.0435"))));
+    let Item::Param(p) = &f.items[8] else { panic!() };
     assert!(matches!(&p.entries[0], ParamEntry::Always { value, .. }
         if *value.kind == ExprKind::Str("文本 with \"quotes\", a \\ and a\nnewline".into())));
-    let Item::Param(p) = &f.items[9] else {
-        panic!()
-    };
-    assert!(
-        matches!(&p.entries[0], ParamEntry::Always { value, .. } if *value.kind == ExprKind::Number(dec("1000.50")))
-    );
+    let Item::Param(p) = &f.items[9] else { panic!() };
+    assert!(matches!(&p.entries[0], ParamEntry::Always { value, .. } if *value.kind == ExprKind::Number(dec("1000.50"))));
 
     let Item::Let(l) = &f.items[10] else { panic!() };
     assert_eq!(l.ty.as_ref().map(|t| t.ty), Some(Int));
-    assert_eq!(
-        sx(&l.value),
-        "(Count m household.members where (>= (age m.birth_date) 18) true)"
-    );
+    assert_eq!(sx(&l.value), "(Count m household.members where (>= (age m.birth_date) 18) true)");
 
-    let Item::Tally(t) = &f.items[14] else {
-        panic!()
-    };
-    assert_eq!(
-        (t.name.name.as_str(), t.ty.ty, t.scope),
-        ("deductible_used", Yuan, TallyScope::MemberYear)
-    );
-    let Item::Tally(t) = &f.items[15] else {
-        panic!()
-    };
+    let Item::Tally(t) = &f.items[14] else { panic!() };
+    assert_eq!((t.name.name.as_str(), t.ty.ty, t.scope), ("deductible_used", Yuan, TallyScope::MemberYear));
+    let Item::Tally(t) = &f.items[15] else { panic!() };
     assert_eq!(t.scope, TallyScope::HouseholdYear);
-    let Item::Program(p) = &f.items[16] else {
-        panic!()
-    };
-    assert_eq!(
-        (p.id.joined().as_str(), p.title.value.as_str()),
-        ("medical.assistance", "医疗救助")
-    );
+    let Item::Program(p) = &f.items[16] else { panic!() };
+    assert_eq!((p.id.joined().as_str(), p.title.value.as_str()), ("medical.assistance", "医疗救助"));
 
     let r = rule_named(&f, "低保-3");
     assert!(matches!(&r.entries[1], RuleEntry::When(e) if sx(e) == "(< 人均收入 4000)"));
@@ -503,40 +414,22 @@ fn every_form_parses() {
     assert!(matches!(&r.entries[6], RuleEntry::Let(_, e)
         if sx(e) == "(case m.disability none=>0 grade_1=>200 grade_2=>100 else=>50)"));
     assert_eq!(r.outcomes.len(), 4);
-    assert!(
-        matches!(&r.outcomes[1], Outcome::Amount(_, e) if sx(e) == "(round (* base extra) Yuan HalfUp)")
-    );
-    assert!(
-        matches!(&r.outcomes[2], Outcome::Flag(d) if d.joined() == "housing.safety_inspection")
-    );
-    assert!(
-        matches!(&r.outcomes[3], Outcome::Assign(d, v) if d.joined() == "route" && v.name == "relocation")
-    );
+    assert!(matches!(&r.outcomes[1], Outcome::Amount(_, e) if sx(e) == "(round (* base extra) Yuan HalfUp)"));
+    assert!(matches!(&r.outcomes[2], Outcome::Flag(d) if d.joined() == "housing.safety_inspection"));
+    assert!(matches!(&r.outcomes[3], Outcome::Assign(d, v) if d.joined() == "route" && v.name == "relocation"));
 
     let r = rule_named(&f, "MED-1");
-    assert!(matches!(
-        r.entries[0],
-        RuleEntry::Subject(Subject::Claim(_), _)
-    ));
-    assert!(
-        matches!(&r.outcomes[0], Outcome::Pay(l, e) if l.name == "basic"
-        && sx(e) == "(banded (- in_policy deductible_used) 0@0.50r 50000@0.60r 100000@0.70r)")
-    );
+    assert!(matches!(r.entries[0], RuleEntry::Subject(Subject::Claim(_), _)));
+    assert!(matches!(&r.outcomes[0], Outcome::Pay(l, e) if l.name == "basic"
+        && sx(e) == "(banded (- in_policy deductible_used) 0@0.50r 50000@0.60r 100000@0.70r)"));
     assert!(matches!(&r.outcomes[1], Outcome::Pay(_, e)
         if sx(e) == "(min (* (max (- (- in_policy paid.basic) 15000) 0) 0.50r) major_illness_cap)"));
-    assert!(
-        matches!(&r.outcomes[3], Outcome::AddTally(n, e) if n.name == "deductible_used" && sx(e) == "(min in_policy 1000)")
-    );
+    assert!(matches!(&r.outcomes[3], Outcome::AddTally(n, e) if n.name == "deductible_used" && sx(e) == "(min in_policy 1000)"));
 
     let r = rule_named(&f, "LOAN-1");
-    assert!(matches!(
-        r.entries[0],
-        RuleEntry::Subject(Subject::Loan(_), _)
-    ));
-    assert!(
-        matches!(&r.outcomes[0], Outcome::Amount(p, e) if p.joined() == "loan.subsidy"
-        && sx(e) == "(interest l.principal (at benchmark_1y l.start_date) l.start_date as_of)")
-    );
+    assert!(matches!(r.entries[0], RuleEntry::Subject(Subject::Loan(_), _)));
+    assert!(matches!(&r.outcomes[0], Outcome::Amount(p, e) if p.joined() == "loan.subsidy"
+        && sx(e) == "(interest l.principal (at benchmark_1y l.start_date) l.start_date as_of)"));
 
     let r = rule_named(&f, "ROUND");
     assert!(r.entries.is_empty());
@@ -548,29 +441,13 @@ fn every_form_parses() {
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(
-        sxs[..3],
-        [
-            "(round x Fen HalfUp)".to_string(),
-            "(round x Jiao Up)".to_string(),
-            "(round (neg x) Yuan Down)".to_string(),
-        ]
-    );
+    assert_eq!(sxs[..3], ["(round x Fen HalfUp)".to_string(), "(round x Jiao Up)".to_string(), "(round (neg x) Yuan Down)".to_string(),]);
 
-    let Some(Item::Test(t)) = f.items.iter().rev().nth(1) else {
-        panic!()
-    };
-    assert_eq!(
-        t.name.value,
-        "平山县 household with a member who lost labour capacity"
-    );
-    assert!(
-        matches!(&t.entries[0], TestEntry::HouseholdFile(s) if s.value.ends_with("pingshan-dibao.json"))
-    );
+    let Some(Item::Test(t)) = f.items.iter().rev().nth(1) else { panic!() };
+    assert_eq!(t.name.value, "平山县 household with a member who lost labour capacity");
+    assert!(matches!(&t.entries[0], TestEntry::HouseholdFile(s) if s.value.ends_with("pingshan-dibao.json")));
     assert!(matches!(&t.entries[1], TestEntry::AsOf(d) if d.value.to_string() == "2018-06-01"));
-    assert!(
-        matches!(&t.entries[2], TestEntry::Set(n, e) if n.name == "inpatient_assistance_limit" && sx(e) == "50000")
-    );
+    assert!(matches!(&t.entries[2], TestEntry::Set(n, e) if n.name == "inpatient_assistance_limit" && sx(e) == "50000"));
     let expects: Vec<(ExpectPath, ExpectValue)> = t
         .entries
         .iter()
@@ -589,13 +466,9 @@ fn every_form_parses() {
     assert!(matches!(&expects[2].1, ExpectValue::Contains(id) if id.name == "SJZ-1"));
     assert_eq!(prog(&expects[3].0), "claims[0].assistance");
     assert_eq!(expects[3].1, ExpectValue::Number(dec("12345.60")));
-    assert!(
-        matches!(t.entries.last(), Some(TestEntry::ExpectError(s)) if s.value == "inpatient_assistance_limit")
-    );
+    assert!(matches!(t.entries.last(), Some(TestEntry::ExpectError(s)) if s.value == "inpatient_assistance_limit"));
 
-    let Some(Item::Test(t)) = f.items.last() else {
-        panic!()
-    };
+    let Some(Item::Test(t)) = f.items.last() else { panic!() };
     match &t.entries[0] {
         TestEntry::HouseholdInline(json) => {
             assert!(json.value.starts_with('{') && json.value.ends_with('}'));
@@ -616,18 +489,9 @@ fn every_form_parses() {
     assert_eq!(
         values,
         [
-            (
-                "medical.assistance.paid".to_string(),
-                ExpectValue::Number(dec("-1.5"))
-            ),
-            (
-                "route.value".to_string(),
-                ExpectValue::Text("relocation".into())
-            ),
-            (
-                "dibao.unit".to_string(),
-                ExpectValue::Text("yuan/month".into())
-            ),
+            ("medical.assistance.paid".to_string(), ExpectValue::Number(dec("-1.5"))),
+            ("route.value".to_string(), ExpectValue::Text("relocation".into())),
+            ("dibao.unit".to_string(), ExpectValue::Text("yuan/month".into())),
             ("dibao.value".to_string(), ExpectValue::Null),
             ("dibao.flag".to_string(), ExpectValue::Bool(false)),
         ]
@@ -645,20 +509,8 @@ test \"a\" { as_of 2018-01-01 expect dibao.eligible == false }
 
 #[test]
 fn empty_file_is_empty() {
-    assert_eq!(
-        ok(""),
-        File {
-            header: None,
-            items: vec![]
-        }
-    );
-    assert_eq!(
-        ok("  // nothing\n\n"),
-        File {
-            header: None,
-            items: vec![]
-        }
-    );
+    assert_eq!(ok(""), File { header: None, items: vec![] });
+    assert_eq!(ok("  // nothing\n\n"), File { header: None, items: vec![] });
 }
 
 // ------------------------------------------------------------------ expressions
@@ -679,15 +531,9 @@ fn precedence() {
         ("-a * b", "(* (neg a) b)"),
         ("- -a", "(neg (neg a))"),
         ("-p at d", "(neg (at p d))"),
-        (
-            "benchmark_1y at l.start_date",
-            "(at benchmark_1y l.start_date)",
-        ),
+        ("benchmark_1y at l.start_date", "(at benchmark_1y l.start_date)"),
         ("p at 2018-01-01 * 2", "(* (at p 2018-01-01) 2)"),
-        (
-            "a != b and c <= d and e >= f and g > h",
-            "(and (and (and (!= a b) (<= c d)) (>= e f)) (> g h))",
-        ),
+        ("a != b and c <= d and e >= f and g > h", "(and (and (and (!= a b) (<= c d)) (>= e f)) (> g h))"),
         ("(a or b) and c", "(and (or a b) c)"),
         ("x in []", "(in x [])"),
         ("if a then b else c", "(if a b c)"),
@@ -743,31 +589,16 @@ fn calls_and_special_forms() {
         ("round(x)", "(round x)"),
         ("round + 1", "(+ round 1)"),
         ("banded(x, from 0 at 60%)", "(banded x 0@0.60r)"),
-        (
-            "banded(x, from a + 1 at r at d)",
-            "(banded x (+ a 1)@(at r d))",
-        ),
-        (
-            "banded(x, from (a at d) at 5%)",
-            "(banded x (at a d)@0.05r)",
-        ),
-        (
-            "sum(v in household.members where v.age > 3: v.income * 2)",
-            "(Sum v household.members where (> v.age 3) (* v.income 2))",
-        ),
-        (
-            "any(l in household.loans: l.active)",
-            "(Any l household.loans l.active)",
-        ),
+        ("banded(x, from a + 1 at r at d)", "(banded x (+ a 1)@(at r d))"),
+        ("banded(x, from (a at d) at 5%)", "(banded x (at a d)@0.05r)"),
+        ("sum(v in household.members where v.age > 3: v.income * 2)", "(Sum v household.members where (> v.age 3) (* v.income 2))"),
+        ("any(l in household.loans: l.active)", "(Any l household.loans l.active)"),
         ("all(c in m.claims: true)", "(All c m.claims true)"),
         ("count(x)", "(count x)"),
         ("case x { a => 1 }", "(case x a=>1)"),
         ("case x { else => 1 }", "(case x  else=>1)"),
         ("case x { a => 1, b => 2, }", "(case x a=>1 b=>2)"),
-        (
-            "eligible(dibao) and amount(dibao) > 0",
-            "(and (eligible dibao) (> (amount dibao) 0))",
-        ),
+        ("eligible(dibao) and amount(dibao) > 0", "(and (eligible dibao) (> (amount dibao) 0))"),
     ];
     for (src, want) in cases {
         assert_eq!(ex(src), want, "{src}");
@@ -808,11 +639,7 @@ fn print_then_parse_gives_the_same_tree() {
 fn one_error(src: &str) -> (String, String, Option<String>) {
     let e = errs(src);
     assert_eq!(e.len(), 1, "{}", render(src, &e));
-    (
-        e[0].to_string(),
-        at(src, e[0].span).to_string(),
-        e[0].help(),
-    )
+    (e[0].to_string(), at(src, e[0].span).to_string(), e[0].help())
 }
 
 #[test]
@@ -823,13 +650,7 @@ fn missing_operand() {
     assert_eq!(e[0].to_string(), "expected an expression, found `}`");
     assert_eq!(e[0].span, Span::new(22, 23));
     assert_eq!((e[0].span.start, e[0].span.end), (22, 23));
-    assert_eq!(
-        e[0].kind,
-        SyntaxErrorKind::Unexpected {
-            expected: vec!["an expression".into()],
-            found: "`}`".into()
-        }
-    );
+    assert_eq!(e[0].kind, SyntaxErrorKind::Unexpected { expected: vec!["an expression".into()], found: "`}`".into() });
 }
 
 #[test]
@@ -842,41 +663,26 @@ fn error_messages() {
     assert_eq!((e[0].span.start, e[0].span.end), (14, 14));
 
     let (msg, _, _) = one_error("let x = max(1, 2");
-    assert_eq!(
-        msg,
-        "expected one of an operator, `)`, or `,`, found end of file"
-    );
+    assert_eq!(msg, "expected one of an operator, `)`, or `,`, found end of file");
 
     let (msg, text, help) = one_error(r#"rule X "t" { when a = b then eligible x }"#);
-    assert!(
-        msg.starts_with("expected one of an operator, `cite`"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("expected one of an operator, `cite`"), "{msg}");
     assert!(msg.ends_with("or `then`, found `=`"), "{msg}");
     assert_eq!(text, "=");
     assert_eq!(help.as_deref(), Some("use `==` to compare two values"));
 
     let (msg, text, _) = one_error(r#"rule X "t" { foo }"#);
-    assert_eq!(
-        msg,
-        "expected one of `cite`, `let`, `for`, `exception`, `note`, `when`, or `then`, found `foo`"
-    );
+    assert_eq!(msg, "expected one of `cite`, `let`, `for`, `exception`, `note`, `when`, or `then`, found `foo`");
     assert_eq!(text, "foo");
 
     let (msg, text, _) = one_error(r#"rule X "t" { when a then }"#);
-    assert_eq!(
-        msg,
-        "expected one of `tally`, `eligible`, `amount`, `flag`, `assign`, `pay`, or `{`, found `}`"
-    );
+    assert_eq!(msg, "expected one of `tally`, `eligible`, `amount`, `flag`, `assign`, `pay`, or `{`, found `}`");
     assert_eq!(text, "}");
 
     let (msg, text, help) = one_error("let and = 5");
     assert_eq!(msg, "expected an identifier, found `and`");
     assert_eq!(text, "and");
-    assert_eq!(
-        help.as_deref(),
-        Some("`and` is a reserved word and cannot be used as a name")
-    );
+    assert_eq!(help.as_deref(), Some("`and` is a reserved word and cannot be used as a name"));
 
     let (msg, text, help) = one_error("foo = 1");
     assert_eq!(msg, "expected an item, found `foo`");
@@ -914,22 +720,14 @@ fn literal_errors() {
     assert_eq!(text, "2018-02-30");
     assert!(help.unwrap().contains("YYYY-MM-DD"));
     let e = errs(src);
-    assert_eq!(
-        e[0].kind,
-        SyntaxErrorKind::InvalidDate {
-            text: "2018-02-30".into()
-        }
-    );
+    assert_eq!(e[0].kind, SyntaxErrorKind::InvalidDate { text: "2018-02-30".into() });
 
     let (msg, text, _) = one_error(r#"let x = "a\tb""#);
     assert_eq!(msg, r"unknown escape `\t` in a string");
     assert_eq!(text, r"\t");
 
     let (msg, text, _) = one_error("let x = 123456789012345678901234567890");
-    assert_eq!(
-        msg,
-        "`123456789012345678901234567890` is not a valid number"
-    );
+    assert_eq!(msg, "`123456789012345678901234567890` is not a valid number");
     assert_eq!(text, "123456789012345678901234567890");
 
     let (msg, _, _) = one_error("test \"t\" { expect claims[99999999999].paid == 1 }");
@@ -939,13 +737,7 @@ fn literal_errors() {
     let src = format!("let {long} = 1");
     let e = errs(&src);
     assert_eq!(e.len(), 1);
-    assert_eq!(
-        e[0].kind,
-        SyntaxErrorKind::IdentTooLong {
-            len: MAX_IDENT_LEN + 1,
-            limit: MAX_IDENT_LEN
-        }
-    );
+    assert_eq!(e[0].kind, SyntaxErrorKind::IdentTooLong { len: MAX_IDENT_LEN + 1, limit: MAX_IDENT_LEN });
     assert_eq!(at(&src, e[0].span), long);
     let ok_len = "名".repeat(MAX_IDENT_LEN);
     ok(&format!("let {ok_len} = 1"));
@@ -977,18 +769,9 @@ rule D "fine" { then eligible d }
     assert_eq!(e.len(), 3, "{}", render(src, &e));
     assert_eq!(e[0].to_string(), "expected an expression, found `then`");
     assert_eq!(at(src, e[0].span), "then");
-    assert_eq!(
-        e[0].span.start as usize,
-        src.find("then eligible a").unwrap()
-    );
-    assert_eq!(
-        e[1].to_string(),
-        "expected an operator or `)`, found `then`"
-    );
-    assert_eq!(
-        e[1].span.start as usize,
-        src.find("then eligible b").unwrap()
-    );
+    assert_eq!(e[0].span.start as usize, src.find("then eligible a").unwrap());
+    assert_eq!(e[1].to_string(), "expected an operator or `)`, found `then`");
+    assert_eq!(e[1].span.start as usize, src.find("then eligible b").unwrap());
     assert_eq!(e[2].to_string(), "expected an identifier, found `}`");
     assert_eq!(e[2].span.start as usize, src.rfind("}\n\nrule D").unwrap());
 }
@@ -999,14 +782,8 @@ fn unclosed_rule_resumes_at_the_next_rule() {
     let e = errs(src);
     assert_eq!(e.len(), 2, "{}", render(src, &e));
     assert_eq!(e[0].to_string(), "expected `}`, found `rule`");
-    assert_eq!(
-        e[0].help().as_deref(),
-        Some("is a `}` missing before this item?")
-    );
-    assert_eq!(
-        e[1].to_string(),
-        "expected a new item or an operator, found `2`"
-    );
+    assert_eq!(e[0].help().as_deref(), Some("is a `}` missing before this item?"));
+    assert_eq!(e[1].to_string(), "expected a new item or an operator, found `2`");
 }
 
 #[test]
@@ -1060,10 +837,7 @@ fn long_chains_are_limited_by_tree_depth() {
         format!("let x = 1{}", " + 1".repeat(n)),
         format!("let x = a{}", " at b".repeat(n)),
         format!("let x = a{}", " in [b]".repeat(n)),
-        format!(
-            "let x = if a then b {} else c",
-            "else if a then b ".repeat(n)
-        ),
+        format!("let x = if a then b {} else c", "else if a then b ".repeat(n)),
     ] {
         match deep_kind(&src) {
             SyntaxErrorKind::TooDeep { depth, limit } => {
@@ -1075,27 +849,15 @@ fn long_chains_are_limited_by_tree_depth() {
     }
     // Up to the limits, fine.
     roundtrip(&format!("let x = 1{}", " + 1".repeat(MAX_EXPR_DEPTH - 1)));
-    roundtrip(&format!(
-        "let x = {}1{}",
-        "(".repeat(MAX_NESTING),
-        ")".repeat(MAX_NESTING)
-    ));
+    roundtrip(&format!("let x = {}1{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING)));
     roundtrip(&format!("let x = {}1", "-".repeat(MAX_NESTING)));
-    roundtrip(&format!(
-        "rule R \"t\" {{ then amount x = {}1{} }}",
-        "f(".repeat(MAX_NESTING - 1),
-        ")".repeat(MAX_NESTING - 1)
-    ));
+    roundtrip(&format!("rule R \"t\" {{ then amount x = {}1{} }}", "f(".repeat(MAX_NESTING - 1), ")".repeat(MAX_NESTING - 1)));
 }
 
 #[test]
 fn strings_and_comments_do_not_count_as_nesting() {
     let n = 10_000;
-    ok(&format!(
-        "let x = \"{}\" // {}\n",
-        "(".repeat(n),
-        "{".repeat(n)
-    ));
+    ok(&format!("let x = \"{}\" // {}\n", "(".repeat(n), "{".repeat(n)));
 }
 
 #[test]
@@ -1103,35 +865,18 @@ fn huge_file_is_rejected() {
     let src = format!("let x = 1\n{}", " ".repeat(MAX_FILE_SIZE));
     let e = errs(&src);
     assert_eq!(e.len(), 1);
-    assert_eq!(
-        e[0].kind,
-        SyntaxErrorKind::FileTooLarge {
-            size: src.len(),
-            limit: MAX_FILE_SIZE
-        }
-    );
-    assert_eq!(
-        e[0].to_string(),
-        format!(
-            "the file is {} bytes long; the limit is 4194304 bytes",
-            src.len()
-        )
-    );
+    assert_eq!(e[0].kind, SyntaxErrorKind::FileTooLarge { size: src.len(), limit: MAX_FILE_SIZE });
+    assert_eq!(e[0].to_string(), format!("the file is {} bytes long; the limit is 4194304 bytes", src.len()));
 }
 
 #[test]
 fn too_many_items() {
-    let src: String = (0..MAX_ITEMS)
-        .map(|i| format!("let x{i} = {i}\n"))
-        .collect();
+    let src: String = (0..MAX_ITEMS).map(|i| format!("let x{i} = {i}\n")).collect();
     assert_eq!(ok(&src).items.len(), MAX_ITEMS);
     let src = format!("{src}let last = 1\n");
     let e = errs(&src);
     assert_eq!(e.len(), 1);
-    assert_eq!(
-        e[0].kind,
-        SyntaxErrorKind::TooManyItems { limit: MAX_ITEMS }
-    );
+    assert_eq!(e[0].kind, SyntaxErrorKind::TooManyItems { limit: MAX_ITEMS });
     assert_eq!(at(&src, e[0].span).trim(), "let last = 1");
 }
 
@@ -1143,33 +888,15 @@ mod props {
     use proptest::prelude::*;
 
     fn mk(kind: ExprKind) -> Expr {
-        Expr {
-            kind: Box::new(kind),
-            span: Span::default(),
-        }
+        Expr { kind: Box::new(kind), span: Span::default() }
     }
 
     fn id(name: &str) -> Ident {
-        Ident {
-            name: name.to_string(),
-            span: Span::default(),
-        }
+        Ident { name: name.to_string(), span: Span::default() }
     }
 
     fn name() -> impl Strategy<Value = Ident> {
-        prop::sample::select(vec![
-            "a",
-            "b",
-            "m",
-            "household",
-            "收入",
-            "x_1",
-            "as_of",
-            "previous",
-            "_t",
-            "nullish",
-        ])
-        .prop_map(id)
+        prop::sample::select(vec!["a", "b", "m", "household", "收入", "x_1", "as_of", "previous", "_t", "nullish"]).prop_map(id)
     }
 
     fn decimal() -> impl Strategy<Value = Decimal> {
@@ -1180,9 +907,7 @@ mod props {
         prop_oneof![
             decimal().prop_map(|d| mk(ExprKind::Number(d))),
             (0i64..100_000, 2u32..6).prop_map(|(m, s)| mk(ExprKind::Percent(Decimal::new(m, s)))),
-            (1900i32..2100, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| mk(ExprKind::Date(
-                NaiveDate::from_ymd_opt(y, m, d).unwrap()
-            ))),
+            (1900i32..2100, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| mk(ExprKind::Date(NaiveDate::from_ymd_opt(y, m, d).unwrap()))),
             "[a-z 中文\"\\\\\n\t{}()]{0,8}".prop_map(|s| mk(ExprKind::Str(s))),
             any::<bool>().prop_map(|b| mk(ExprKind::Bool(b))),
             prop::collection::vec(name(), 1..4).prop_map(|p| mk(ExprKind::Path(p))),
@@ -1191,70 +916,33 @@ mod props {
 
     fn binop() -> impl Strategy<Value = BinOp> {
         use BinOp::*;
-        prop::sample::select(vec![
-            Or, And, Eq, Ne, Lt, Le, Gt, Ge, Add, Sub, Mul, Div, At,
-        ])
+        prop::sample::select(vec![Or, And, Eq, Ne, Lt, Le, Gt, Ge, Add, Sub, Mul, Div, At])
     }
 
     pub(super) fn expr() -> impl Strategy<Value = Expr> {
         leaf().prop_recursive(5, 48, 4, |e| {
             let list = prop::collection::vec(e.clone(), 0..3);
             prop_oneof![
-                (prop::sample::select(vec![UnOp::Neg, UnOp::Not]), e.clone())
-                    .prop_map(|(op, x)| mk(ExprKind::Unary(op, x))),
-                (binop(), e.clone(), e.clone())
-                    .prop_map(|(op, l, r)| mk(ExprKind::Binary(op, l, r))),
-                (binop(), e.clone(), e.clone())
-                    .prop_map(|(op, l, r)| mk(ExprKind::Binary(op, l, r))),
+                (prop::sample::select(vec![UnOp::Neg, UnOp::Not]), e.clone()).prop_map(|(op, x)| mk(ExprKind::Unary(op, x))),
+                (binop(), e.clone(), e.clone()).prop_map(|(op, l, r)| mk(ExprKind::Binary(op, l, r))),
+                (binop(), e.clone(), e.clone()).prop_map(|(op, l, r)| mk(ExprKind::Binary(op, l, r))),
                 (e.clone(), list.clone()).prop_map(|(x, l)| mk(ExprKind::In(x, l))),
                 (e.clone(), e.clone(), e.clone()).prop_map(|(c, a, b)| mk(ExprKind::If(c, a, b))),
-                (
-                    e.clone(),
-                    prop::collection::vec((e.clone(), e.clone()), 0..3),
-                    prop::option::of(e.clone())
-                )
-                    .prop_map(|(s, arms, d)| {
-                        let default = if arms.is_empty() {
-                            Some(d.unwrap_or_else(|| s.clone()))
-                        } else {
-                            d
-                        };
-                        mk(ExprKind::Case {
-                            scrutinee: s,
-                            arms,
-                            default,
-                        })
-                    }),
-                (
-                    prop::sample::select(vec!["f", "max", "min", "eligible", "age_on"]),
-                    list
-                )
+                (e.clone(), prop::collection::vec((e.clone(), e.clone()), 0..3), prop::option::of(e.clone())).prop_map(|(s, arms, d)| {
+                    let default = if arms.is_empty() { Some(d.unwrap_or_else(|| s.clone())) } else { d };
+                    mk(ExprKind::Case { scrutinee: s, arms, default })
+                }),
+                (prop::sample::select(vec!["f", "max", "min", "eligible", "age_on"]), list)
                     .prop_map(|(f, args)| mk(ExprKind::Call(id(f), args))),
                 (
-                    prop::sample::select(vec![
-                        AggKind::Any,
-                        AggKind::All,
-                        AggKind::Count,
-                        AggKind::Sum
-                    ]),
+                    prop::sample::select(vec![AggKind::Any, AggKind::All, AggKind::Count, AggKind::Sum]),
                     name(),
                     e.clone(),
                     prop::option::of(e.clone()),
                     e.clone()
                 )
-                    .prop_map(|(kind, var, collection, filter, body)| {
-                        mk(ExprKind::Aggregate {
-                            kind,
-                            var,
-                            collection,
-                            filter,
-                            body,
-                        })
-                    }),
-                (
-                    e.clone(),
-                    prop::collection::vec((e.clone(), e.clone()), 1..3)
-                )
+                    .prop_map(|(kind, var, collection, filter, body)| { mk(ExprKind::Aggregate { kind, var, collection, filter, body }) }),
+                (e.clone(), prop::collection::vec((e.clone(), e.clone()), 1..3))
                     .prop_map(|(value, bands)| mk(ExprKind::Banded { value, bands })),
                 (
                     e,
@@ -1268,53 +956,27 @@ mod props {
 
     fn items() -> impl Strategy<Value = Vec<Item>> {
         let item = prop_oneof![
-            (
-                name(),
-                prop::option::of(prop::sample::select(vec![
-                    TypeExpr::Int,
-                    TypeExpr::YuanPerYear
-                ])),
-                expr()
-            )
-                .prop_map(|(name, ty, value)| Item::Let(LetDecl {
+            (name(), prop::option::of(prop::sample::select(vec![TypeExpr::Int, TypeExpr::YuanPerYear])), expr()).prop_map(
+                |(name, ty, value)| Item::Let(LetDecl {
                     name,
-                    ty: ty.map(|ty| TypeAnn {
-                        ty,
-                        span: Span::default()
-                    }),
+                    ty: ty.map(|ty| TypeAnn { ty, span: Span::default() }),
                     value,
                     span: Span::default(),
-                })),
+                })
+            ),
             (any::<bool>(), name(), expr(), expr(), expr()).prop_map(|(ov, name, a, b, c)| {
                 Item::Param(ParamDecl {
                     is_override: ov,
                     name,
-                    ty: if ov {
-                        None
-                    } else {
-                        Some(TypeAnn {
-                            ty: TypeExpr::Yuan,
-                            span: Span::default(),
-                        })
-                    },
+                    ty: if ov { None } else { Some(TypeAnn { ty: TypeExpr::Yuan, span: Span::default() }) },
                     entries: vec![
                         ParamEntry::From {
-                            date: DateLit {
-                                value: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(),
-                                span: Span::default(),
-                            },
+                            date: DateLit { value: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(), span: Span::default() },
                             value: a,
-                            cite: Some(StrLit {
-                                value: "c \"q\"".into(),
-                                span: Span::default(),
-                            }),
+                            cite: Some(StrLit { value: "c \"q\"".into(), span: Span::default() }),
                             span: Span::default(),
                         },
-                        ParamEntry::Always {
-                            value: b,
-                            cite: None,
-                            span: Span::default(),
-                        },
+                        ParamEntry::Always { value: b, cite: None, span: Span::default() },
                         ParamEntry::Floor(c.clone()),
                         ParamEntry::Cap(c),
                     ],
@@ -1324,10 +986,7 @@ mod props {
             (expr(), expr(), prop::collection::vec(expr(), 0..3)).prop_map(|(w, l, outs)| {
                 Item::Rule(Rule {
                     id: id("R-1"),
-                    title: StrLit {
-                        value: "标题".into(),
-                        span: Span::default(),
-                    },
+                    title: StrLit { value: "标题".into(), span: Span::default() },
                     entries: vec![
                         RuleEntry::Subject(Subject::Member(id("m")), Span::default()),
                         RuleEntry::Let(id("v"), l),
@@ -1337,13 +996,7 @@ mod props {
                         .into_iter()
                         .enumerate()
                         .map(|(i, e)| match i {
-                            0 => Outcome::Amount(
-                                DottedName {
-                                    parts: vec![id("dibao")],
-                                    span: Span::default(),
-                                },
-                                e,
-                            ),
+                            0 => Outcome::Amount(DottedName { parts: vec![id("dibao")], span: Span::default() }, e),
                             1 => Outcome::Pay(id("basic"), e),
                             _ => Outcome::AddTally(id("t"), e),
                         })
@@ -1352,10 +1005,7 @@ mod props {
                 })
             }),
             expr().prop_map(|e| Item::Test(Test {
-                name: StrLit {
-                    value: "t".into(),
-                    span: Span::default()
-                },
+                name: StrLit { value: "t".into(), span: Span::default() },
                 entries: vec![TestEntry::Set(id("p"), e)],
                 span: Span::default(),
             })),
@@ -1430,66 +1080,25 @@ fn every_construct_nests_up_to_the_limit() {
     // Each builder makes a text nested `k` levels deep.
     type Make = fn(usize) -> String;
     let cases: [(&str, Make); 13] = [
-        ("parens", |k| {
-            format!("let x = {}1{}", "(".repeat(k), ")".repeat(k))
-        }),
-        ("calls", |k| {
-            format!("let x = {}1{}", "f(".repeat(k), ")".repeat(k))
-        }),
-        ("in lists", |k| {
-            format!("let x = a{}{}", " in [a".repeat(k), "]".repeat(k))
-        }),
-        ("case", |k| {
-            format!("let x = {}1{}", "case a { b => ".repeat(k), " }".repeat(k))
-        }),
-        ("aggregates", |k| {
-            format!(
-                "let x = {}1{}",
-                "any(v in c where d: ".repeat(k),
-                ")".repeat(k)
-            )
-        }),
-        ("round", |k| {
-            format!("let x = {}1{}", "round(".repeat(k), ", fen)".repeat(k))
-        }),
-        ("if", |k| {
-            format!("let x = {}1{}", "if a then ".repeat(k), " else 2".repeat(k))
-        }),
+        ("parens", |k| format!("let x = {}1{}", "(".repeat(k), ")".repeat(k))),
+        ("calls", |k| format!("let x = {}1{}", "f(".repeat(k), ")".repeat(k))),
+        ("in lists", |k| format!("let x = a{}{}", " in [a".repeat(k), "]".repeat(k))),
+        ("case", |k| format!("let x = {}1{}", "case a { b => ".repeat(k), " }".repeat(k))),
+        ("aggregates", |k| format!("let x = {}1{}", "any(v in c where d: ".repeat(k), ")".repeat(k))),
+        ("round", |k| format!("let x = {}1{}", "round(".repeat(k), ", fen)".repeat(k))),
+        ("if", |k| format!("let x = {}1{}", "if a then ".repeat(k), " else 2".repeat(k))),
         ("not", |k| format!("let x = {}a", "not ".repeat(k))),
         ("neg", |k| format!("let x = {}a", "-".repeat(k))),
-        ("not neg", |k| {
-            format!("let x = {}a", "not -".repeat(k / 2) + &"-".repeat(k % 2))
-        }),
-        ("neg not", |k| {
-            format!("let x = {}a", "-not ".repeat(k / 2) + &"-".repeat(k % 2))
-        }),
-        ("rule calls", |k| {
-            format!(
-                "rule R \"t\" {{ then amount x = {}1{} }}",
-                "f(".repeat(k - 1),
-                ")".repeat(k - 1)
-            )
-        }),
-        ("json", |k| {
-            format!(
-                "test \"t\" {{ household {{\"a\": {}1{}}} }}",
-                "[".repeat(k - 2),
-                "]".repeat(k - 2)
-            )
-        }),
+        ("not neg", |k| format!("let x = {}a", "not -".repeat(k / 2) + &"-".repeat(k % 2))),
+        ("neg not", |k| format!("let x = {}a", "-not ".repeat(k / 2) + &"-".repeat(k % 2))),
+        ("rule calls", |k| format!("rule R \"t\" {{ then amount x = {}1{} }}", "f(".repeat(k - 1), ")".repeat(k - 1))),
+        ("json", |k| format!("test \"t\" {{ household {{\"a\": {}1{}}} }}", "[".repeat(k - 2), "]".repeat(k - 2))),
     ];
     for (what, make) in cases {
         roundtrip(&make(MAX_NESTING));
         let deeper = make(MAX_NESTING + 1);
         match parse(&deeper) {
-            Err(e) => assert_eq!(
-                e[0].kind,
-                SyntaxErrorKind::TooDeep {
-                    depth: MAX_NESTING + 1,
-                    limit: MAX_NESTING
-                },
-                "{what}"
-            ),
+            Err(e) => assert_eq!(e[0].kind, SyntaxErrorKind::TooDeep { depth: MAX_NESTING + 1, limit: MAX_NESTING }, "{what}"),
             Ok(_) => panic!("{what}: one level deeper should fail"),
         }
     }

@@ -64,13 +64,7 @@ pub enum Labor {
 }
 
 impl Labor {
-    const TABLE: [Labor; 5] = [
-        Labor::Able,
-        Labor::Able,
-        Labor::Able,
-        Labor::Partial,
-        Labor::Lost,
-    ];
+    const TABLE: [Labor; 5] = [Labor::Able, Labor::Able, Labor::Able, Labor::Partial, Labor::Lost];
 
     /// The workload's name: `able`, `partial`, `lost`.
     pub fn as_str(self) -> &'static str {
@@ -138,15 +132,7 @@ impl Iterator for Households {
         let income = Decimal::new(rng.next(6_000_000) as i64, 2);
         let cost = Decimal::new(rng.next(40_000_000) as i64, 2);
         let level = 1 + rng.next(3) as u8;
-        Some(RefHousehold {
-            size,
-            ages,
-            labor,
-            poor,
-            income,
-            cost,
-            level,
-        })
+        Some(RefHousehold { size, ages, labor, poor, income, cost, level })
     }
 }
 
@@ -181,11 +167,7 @@ pub fn to_household(h: &RefHousehold, index: usize) -> fupin::model::Household {
             id: format!("m{}", i + 1),
             birth_date: date(2020 - age as i32, 1, 1),
             sex: if i % 2 == 0 { Sex::Male } else { Sex::Female },
-            relation: if i == 0 {
-                Relation::Head
-            } else {
-                Relation::Other
-            },
+            relation: if i == 0 { Relation::Head } else { Relation::Other },
             labour: match labor {
                 Labor::Able => Labour::Full,
                 Labor::Partial => Labour::PartialLoss,
@@ -222,14 +204,7 @@ pub fn to_household(h: &RefHousehold, index: usize) -> fupin::model::Household {
         id: format!("ref-{index:06}"),
         region: "130131".to_string(),
         hukou: Hukou::Rural,
-        poverty: PovertyRecord {
-            status: if h.poor {
-                PovertyStatus::Registered
-            } else {
-                PovertyStatus::None
-            },
-            ..PovertyRecord::default()
-        },
+        poverty: PovertyRecord { status: if h.poor { PovertyStatus::Registered } else { PovertyStatus::None }, ..PovertyRecord::default() },
         dibao: DibaoRecord::default(),
         tekun: Tekun::None,
         income: h.income,
@@ -274,9 +249,7 @@ pub mod handwritten {
     pub fn assess(h: &RefHousehold) -> (bool, Decimal) {
         // `income / size < 4000` ⇔ `income < 4000 × size` (size > 0), exactly,
         // without a decimal division.
-        let dibao = h.poor
-            && h.income < DIBAO_LINE * Decimal::from(h.size)
-            && h.labor().iter().any(|&l| l != Labor::Able);
+        let dibao = h.poor && h.income < DIBAO_LINE * Decimal::from(h.size) && h.labor().iter().any(|&l| l != Labor::Able);
 
         let (ded, rate) = match h.level {
             1 => (dec(200, 0), dec(85, 2)),
@@ -285,21 +258,13 @@ pub mod handwritten {
         };
         let cost = h.cost;
         let basic = ((cost - ded).max(Decimal::ZERO) * rate).min(BASIC_CAP);
-        let threshold = if h.poor {
-            THRESHOLD_POOR
-        } else {
-            THRESHOLD_OTHER
-        };
+        let threshold = if h.poor { THRESHOLD_POOR } else { THRESHOLD_OTHER };
         let x = (cost - basic - threshold).max(Decimal::ZERO);
         let major = (x.min(BAND) * MAJOR_RATE1
             + (x - BAND).max(Decimal::ZERO).min(BAND) * MAJOR_RATE2
             + (x - BAND2_END).max(Decimal::ZERO) * MAJOR_RATE3)
             .min(MAJOR_CAP);
-        let assist = if h.poor {
-            ((cost - basic - major) * ASSIST_RATE).min(ASSIST_CAP)
-        } else {
-            Decimal::ZERO
-        };
+        let assist = if h.poor { ((cost - basic - major) * ASSIST_RATE).min(ASSIST_CAP) } else { Decimal::ZERO };
         (dibao, cost - basic - major - assist)
     }
 }
@@ -359,19 +324,11 @@ out_of_pocket = cost - basic - major - assist";
             context.insert(k_income.clone(), Variable::Number(h.income));
             context.insert(k_cost.clone(), Variable::Number(h.cost));
             context.insert(k_level.clone(), Variable::Number(h.level.into()));
-            let output = self
-                .expression
-                .evaluate_with(Variable::from_object(context), &mut self.vm)?;
+            let output = self.expression.evaluate_with(Variable::from_object(context), &mut self.vm)?;
             let object = output.as_object().ok_or("zen: output is not an object")?;
             let object = object.borrow();
-            let dibao = object
-                .get_str("dibao")
-                .and_then(Variable::as_bool)
-                .ok_or("zen: no boolean dibao")?;
-            let out_of_pocket = object
-                .get_str("out_of_pocket")
-                .and_then(Variable::as_number)
-                .ok_or("zen: no number out_of_pocket")?;
+            let dibao = object.get_str("dibao").and_then(Variable::as_bool).ok_or("zen: no boolean dibao")?;
+            let out_of_pocket = object.get_str("out_of_pocket").and_then(Variable::as_number).ok_or("zen: no number out_of_pocket")?;
             Ok((dibao, out_of_pocket))
         }
     }
@@ -417,23 +374,14 @@ let out_of_pocket = cost - basic - major - assist;
         pub fn new() -> Result<Self, Error> {
             let engine = Engine::new();
             let ast = engine.compile(SOURCE)?;
-            Ok(Workload {
-                engine,
-                ast,
-                scope: Scope::new(),
-                labor: ["able", "partial", "lost"].map(ImmutableString::from),
-            })
+            Ok(Workload { engine, ast, scope: Scope::new(), labor: ["able", "partial", "lost"].map(ImmutableString::from) })
         }
 
         /// `(dibao, out_of_pocket)` of one household: fills the scope, runs
         /// the AST, reads the two results back from the scope.
         pub fn assess(&mut self, h: &RefHousehold) -> Result<(bool, Decimal), Error> {
             let mut labor = Array::with_capacity(MAX_MEMBERS);
-            labor.extend(
-                h.labor()
-                    .iter()
-                    .map(|l| Dynamic::from(self.labor[l.index()].clone())),
-            );
+            labor.extend(h.labor().iter().map(|l| Dynamic::from(self.labor[l.index()].clone())));
             let scope = &mut self.scope;
             scope.clear();
             scope
@@ -444,13 +392,8 @@ let out_of_pocket = cost - basic - major - assist;
                 .push("cost", h.cost)
                 .push("level", h.level as INT);
             self.engine.run_ast_with_scope(scope, &self.ast)?;
-            let dibao = scope
-                .get_value::<bool>("dibao")
-                .ok_or("rhai: no boolean dibao")?;
-            let out_of_pocket = scope
-                .get("out_of_pocket")
-                .ok_or("rhai: no out_of_pocket")?
-                .as_decimal()?;
+            let dibao = scope.get_value::<bool>("dibao").ok_or("rhai: no boolean dibao")?;
+            let out_of_pocket = scope.get("out_of_pocket").ok_or("rhai: no out_of_pocket")?.as_decimal()?;
             Ok((dibao, out_of_pocket))
         }
     }

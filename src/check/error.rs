@@ -295,10 +295,14 @@ impl CheckErrorKind {
             CheckErrorKind::UnknownVariant { variants, .. } => Some(format!("expected one of: {}", variants.join(", "))),
             CheckErrorKind::BadOperands { hint, .. } => hint.clone(),
             CheckErrorKind::Shadowing { .. } => Some("write `override param` to replace the inherited value".into()),
-            CheckErrorKind::PossibleConflict { .. } => Some("declare one rule an `exception to` the other, or make their conditions exclusive".into()),
+            CheckErrorKind::PossibleConflict { .. } => {
+                Some("declare one rule an `exception to` the other, or make their conditions exclusive".into())
+            }
             CheckErrorKind::MissingCitation { .. } => Some("add `cite \"document clause\"`, e.g. `cite \"石发〔2016〕4号 二(六)\"`".into()),
             CheckErrorKind::ParamWithoutCitation { .. } => Some("add `cite \"…\"` naming the clause or source of the value".into()),
-            CheckErrorKind::MissingSubject { .. } => Some("add `for household`, `for each member m`, `for each claim c` or `for each loan l`".into()),
+            CheckErrorKind::MissingSubject { .. } => {
+                Some("add `for household`, `for each member m`, `for each claim c` or `for each loan l`".into())
+            }
             CheckErrorKind::BadRegion { .. } => Some("e.g. `130100` for 石家庄市, `130131` for 平山县, `000000` for national".into()),
             CheckErrorKind::Syntax { help, .. } => help.clone(),
             _ => None,

@@ -56,7 +56,8 @@ impl Ctx {
 }
 
 const BUILTINS: &[&str] = &[
-    "min", "max", "clamp", "abs", "age", "age_on", "days", "months", "years", "year", "date", "monthly", "yearly", "yuan", "interest", "eligible", "amount",
+    "min", "max", "clamp", "abs", "age", "age_on", "days", "months", "years", "year", "date", "monthly", "yearly", "yuan", "interest",
+    "eligible", "amount",
 ];
 
 fn mk(kind: ExprKind, ty: Ty, at: Loc) -> ir::Expr {
@@ -182,7 +183,13 @@ impl Checker {
                     (ExprKind::Field(base, _), Ty::EnumList(en)) => (Collection::MajorDiseases, base.clone(), Ty::Enum(en)),
                     (_, Ty::Error) => return error_expr(at),
                     (_, t) => {
-                        self.err(CheckErrorKind::TypeMismatch { expected: "a list (household.members, household.loans, m.claims, m.major_diseases)".into(), found: t }, c.loc);
+                        self.err(
+                            CheckErrorKind::TypeMismatch {
+                                expected: "a list (household.members, household.loans, m.claims, m.major_diseases)".into(),
+                                found: t,
+                            },
+                            c.loc,
+                        );
                         return error_expr(at);
                     }
                 };
@@ -230,7 +237,13 @@ impl Checker {
                     if let ExprKind::Const(Value::Num(d)) = l.kind {
                         if let Some(p) = last {
                             if d <= p {
-                                self.err(CheckErrorKind::NotAllowed { what: "a band that does not start above the previous one".into(), context: "in `banded`".into() }, l.loc);
+                                self.err(
+                                    CheckErrorKind::NotAllowed {
+                                        what: "a band that does not start above the previous one".into(),
+                                        context: "in `banded`".into(),
+                                    },
+                                    l.loc,
+                                );
                             }
                         }
                         last = Some(d);
@@ -270,13 +283,22 @@ impl Checker {
             }
             "as_of" if rest.is_empty() => {
                 if !cx.household_allowed() {
-                    self.err(CheckErrorKind::NotAllowed { what: "`as_of`".into(), context: "in a parameter value (parameters are read on the assessment date already)".into() }, at);
+                    self.err(
+                        CheckErrorKind::NotAllowed {
+                            what: "`as_of`".into(),
+                            context: "in a parameter value (parameters are read on the assessment date already)".into(),
+                        },
+                        at,
+                    );
                 }
                 return mk(ExprKind::AsOf, Ty::Date, at);
             }
             "previous" if rest.is_empty() => {
                 if cx.mode != Mode::Param(true) {
-                    self.err(CheckErrorKind::NotAllowed { what: "`previous`".into(), context: "outside a parameter's `from` value".into() }, at);
+                    self.err(
+                        CheckErrorKind::NotAllowed { what: "`previous`".into(), context: "outside a parameter's `from` value".into() },
+                        at,
+                    );
                     return error_expr(at);
                 }
                 let ty = cx.param.map(|p| self.module.params[p as usize].ty).unwrap_or(Ty::Error);
@@ -328,7 +350,10 @@ impl Checker {
         }
         if let Some(g) = self.find_global(cx.policy, name) {
             if matches!(cx.mode, Mode::Param(_)) {
-                self.err(CheckErrorKind::NotAllowed { what: format!("the household value `{name}`"), context: "in a parameter value".into() }, at);
+                self.err(
+                    CheckErrorKind::NotAllowed { what: format!("the household value `{name}`"), context: "in a parameter value".into() },
+                    at,
+                );
                 return error_expr(at);
             }
             let ty = match self.global_state[g as usize] {
@@ -395,7 +420,10 @@ impl Checker {
         while i < rest.len() {
             let Ty::Entity(ent) = base.ty else {
                 if base.ty != Ty::Error {
-                    self.err(CheckErrorKind::TypeMismatch { expected: "a household, member, claim or loan".into(), found: base.ty }, base.loc);
+                    self.err(
+                        CheckErrorKind::TypeMismatch { expected: "a household, member, claim or loan".into(), found: base.ty },
+                        base.loc,
+                    );
                 }
                 return error_expr(at);
             };
@@ -502,7 +530,10 @@ impl Checker {
                     }
                     _ => {
                         if l.ty != Ty::Error {
-                            self.err(CheckErrorKind::NotAllowed { what: "`at`".into(), context: "after anything but a parameter name".into() }, l.loc);
+                            self.err(
+                                CheckErrorKind::NotAllowed { what: "`at`".into(), context: "after anything but a parameter name".into() },
+                                l.loc,
+                            );
                         }
                         error_expr(at)
                     }
@@ -513,7 +544,13 @@ impl Checker {
                 let hint = if l.ty == Ty::Num { None } else { Some(l.ty) };
                 let r = self.expr(b, cx, hint);
                 // a bare literal on the left adopts the right's type
-                let (l, r) = if l.ty == Ty::Num && r.ty != Ty::Num { let l2 = self.unify_cmp(&r, l, "compare"); (l2, r) } else { let r2 = self.unify_cmp(&l, r, "compare"); (l, r2) };
+                let (l, r) = if l.ty == Ty::Num && r.ty != Ty::Num {
+                    let l2 = self.unify_cmp(&r, l, "compare");
+                    (l2, r)
+                } else {
+                    let r2 = self.unify_cmp(&l, r, "compare");
+                    (l, r2)
+                };
                 let ordered = !matches!(op, BinOp::Eq | BinOp::Ne);
                 if ordered && l.ty != Ty::Error && !(l.ty.is_numeric() || l.ty == Ty::Date) {
                     self.err(CheckErrorKind::BadOperands { verb: "order", left: l.ty, right: r.ty, hint: None }, at);
@@ -543,7 +580,11 @@ impl Checker {
                 };
                 match arith_type(aop, l.ty, r.ty) {
                     Ok(t) => {
-                        let t = if t == Ty::Num { expected.filter(|e| e.is_numeric() && matches!(aop, ArithOp::Add | ArithOp::Sub)).unwrap_or(Ty::Num) } else { t };
+                        let t = if t == Ty::Num {
+                            expected.filter(|e| e.is_numeric() && matches!(aop, ArithOp::Add | ArithOp::Sub)).unwrap_or(Ty::Num)
+                        } else {
+                            t
+                        };
                         mk(ExprKind::Arith(aop, Box::new(l), Box::new(r)), t, at)
                     }
                     Err(hint) => {
@@ -579,7 +620,10 @@ impl Checker {
                     return error_expr(at);
                 }
                 let ast::ExprKind::Path(parts) = &*args[0].kind else {
-                    self.err(CheckErrorKind::TypeMismatch { expected: "a programme id".into(), found: Ty::Error }, loc(cx.file, args[0].span));
+                    self.err(
+                        CheckErrorKind::TypeMismatch { expected: "a programme id".into(), found: Ty::Error },
+                        loc(cx.file, args[0].span),
+                    );
                     return error_expr(at);
                 };
                 let dn = ast::DottedName { parts: parts.clone(), span: args[0].span };
@@ -649,7 +693,10 @@ impl Checker {
                     out.push(e);
                     let last = out.last().map(|e| e.ty).unwrap_or(Ty::Error);
                     if !last.is_numeric() && last != Ty::Date && last != Ty::Error {
-                        self.err(CheckErrorKind::TypeMismatch { expected: "a number, money or a date".into(), found: last }, out.last().map(|e| e.loc).unwrap_or(at));
+                        self.err(
+                            CheckErrorKind::TypeMismatch { expected: "a number, money or a date".into(), found: last },
+                            out.last().map(|e| e.loc).unwrap_or(at),
+                        );
                     }
                     if last != Ty::Num {
                         ty = Some(ty.map_or(last, |t| if t == Ty::Num { last } else { t }));
@@ -662,7 +709,10 @@ impl Checker {
                         if e.ty == Ty::Num {
                             fin.push(self.coerce(e, t));
                         } else {
-                            self.err(CheckErrorKind::BadOperands { verb: "compare", left: t, right: e.ty, hint: unit_hint(t, e.ty) }, e.loc);
+                            self.err(
+                                CheckErrorKind::BadOperands { verb: "compare", left: t, right: e.ty, hint: unit_hint(t, e.ty) },
+                                e.loc,
+                            );
                             fin.push(e);
                         }
                     } else {
@@ -786,7 +836,9 @@ fn arith_type(op: ArithOp, l: Ty, r: Ty) -> Result<Ty, Option<String>> {
             _ => Err(None),
         },
         ArithOp::Mul => match (l, r) {
-            (Money(_), Money(_)) => Err(Some("multiplying two amounts of money has no meaning; multiply money by a rate or a count".into())),
+            (Money(_), Money(_)) => {
+                Err(Some("multiplying two amounts of money has no meaning; multiply money by a rate or a count".into()))
+            }
             (Money(_), _) => Ok(l),
             (_, Money(_)) => Ok(r),
             (Rate, Rate) => Ok(Rate),

@@ -65,7 +65,10 @@ impl PolicyInfo {
     /// Whether the policy applies to a household region on a date.
     pub fn applies(&self, region: &str, date: NaiveDate) -> bool {
         let n = self.prefix_len as usize;
-        region.len() >= n && self.region.as_bytes()[..n] == region.as_bytes()[..n] && self.from <= date && self.to.map_or(true, |t| date <= t)
+        region.len() >= n
+            && self.region.as_bytes()[..n] == region.as_bytes()[..n]
+            && self.from <= date
+            && self.to.map_or(true, |t| date <= t)
     }
 }
 
@@ -508,7 +511,10 @@ impl Checker {
         }
         if self.module.rules.len() > limits::MAX_RULES {
             let n = self.module.rules.len();
-            self.err(CheckErrorKind::TooMany { what: "rules", count: n, limit: limits::MAX_RULES }, self.module.rules[limits::MAX_RULES].loc);
+            self.err(
+                CheckErrorKind::TooMany { what: "rules", count: n, limit: limits::MAX_RULES },
+                self.module.rules[limits::MAX_RULES].loc,
+            );
         }
         self.exceptions(&rule_asts);
         for ps in &mut self.module.params {
@@ -622,7 +628,12 @@ impl Checker {
                     let end_a = pa.to.unwrap_or(NaiveDate::MAX);
                     let end_b = pb.to.unwrap_or(NaiveDate::MAX);
                     if start <= end_a.min(end_b) {
-                        let k = CheckErrorKind::OverlappingVersions { id: pa.id.clone(), a: pa.version.clone(), b: pb.version.clone(), day: start.to_string() };
+                        let k = CheckErrorKind::OverlappingVersions {
+                            id: pa.id.clone(),
+                            a: pa.version.clone(),
+                            b: pb.version.clone(),
+                            day: start.to_string(),
+                        };
                         let e = k.at(pb.loc).related(pa.loc, "the other version");
                         self.errors.push(e);
                     }
@@ -641,7 +652,11 @@ impl Checker {
                     let par = &self.module.policies[pp as usize];
                     let n = par.prefix_len as usize;
                     if par.region.as_bytes()[..n] != p.region.as_bytes()[..n] || (par.prefix_len > p.prefix_len) {
-                        let k = CheckErrorKind::RegionNotContained { child: p.region.clone(), parent: parent.clone(), parent_region: par.region.clone() };
+                        let k = CheckErrorKind::RegionNotContained {
+                            child: p.region.clone(),
+                            parent: parent.clone(),
+                            parent_region: par.region.clone(),
+                        };
                         self.err(k, p.loc);
                     }
                     self.parents.insert(p.id.clone(), parent.clone());
@@ -735,7 +750,10 @@ impl Checker {
                             let declared = self.module.params[slot as usize].ty;
                             let written = Ty::from_ast(t.ty);
                             if written != declared {
-                                self.err(CheckErrorKind::TypeMismatch { expected: declared.to_string(), found: written }, loc(file, t.span));
+                                self.err(
+                                    CheckErrorKind::TypeMismatch { expected: declared.to_string(), found: written },
+                                    loc(file, t.span),
+                                );
                             }
                         }
                         self.module.params[slot as usize].defs.push(def);
@@ -779,8 +797,16 @@ impl Checker {
                         continue;
                     }
                     let id = self.module.globals.len() as GlobalId;
-                    let placeholder = ir::Expr { kind: ir::ExprKind::Const(crate::value::Value::ZERO), ty: Ty::Error, loc: loc(file, l.span) };
-                    self.module.globals.push(GlobalDef { name: l.name.name.clone(), policy: pol, expr: placeholder, reads: Reads::default(), frame: 0, loc: loc(file, l.name.span) });
+                    let placeholder =
+                        ir::Expr { kind: ir::ExprKind::Const(crate::value::Value::ZERO), ty: Ty::Error, loc: loc(file, l.span) };
+                    self.module.globals.push(GlobalDef {
+                        name: l.name.name.clone(),
+                        policy: pol,
+                        expr: placeholder,
+                        reads: Reads::default(),
+                        frame: 0,
+                        loc: loc(file, l.name.span),
+                    });
                     self.global_state.push(GlobalState::Unchecked);
                     self.pending_globals.push(Some((file, l.clone())));
                     self.global_names.insert(key, id);
@@ -808,7 +834,10 @@ impl Checker {
                     ast::ParamEntry::From { date, value, cite, span } => {
                         if let Some(prev) = last {
                             if date.value <= prev {
-                                self.err(CheckErrorKind::SeriesOrder { date: date.value.to_string(), previous: prev.to_string() }, loc(file, date.span));
+                                self.err(
+                                    CheckErrorKind::SeriesOrder { date: date.value.to_string(), previous: prev.to_string() },
+                                    loc(file, date.span),
+                                );
                             }
                         }
                         last = Some(date.value);
@@ -952,7 +981,10 @@ impl Checker {
             }
         }
         if cx.max_slot as usize > limits::MAX_LOCALS {
-            self.err(CheckErrorKind::TooMany { what: "local values in a rule", count: cx.max_slot as usize, limit: limits::MAX_LOCALS }, at);
+            self.err(
+                CheckErrorKind::TooMany { what: "local values in a rule", count: cx.max_slot as usize, limit: limits::MAX_LOCALS },
+                at,
+            );
         }
         let id = self.module.rules.len() as RuleId;
         self.module.rules.push(RuleDef {
@@ -980,7 +1012,10 @@ impl Checker {
         let file = cx.file;
         let claim_only = |this: &mut Self, what: &str, span: ast::Span| {
             if entity != Entity::Claim {
-                this.err(CheckErrorKind::NotAllowed { what: what.to_string(), context: "outside a claim rule (`for each claim c`)".into() }, loc(file, span));
+                this.err(
+                    CheckErrorKind::NotAllowed { what: what.to_string(), context: "outside a claim rule (`for each claim c`)".into() },
+                    loc(file, span),
+                );
                 false
             } else {
                 true
@@ -992,7 +1027,10 @@ impl Checker {
             ast::Outcome::Assign(p, v) => {
                 let pid = self.program_id(p, file)?;
                 if entity != Entity::Household {
-                    self.err(CheckErrorKind::NotAllowed { what: "`assign`".into(), context: "outside a household rule".into() }, loc(file, p.span));
+                    self.err(
+                        CheckErrorKind::NotAllowed { what: "`assign`".into(), context: "outside a household rule".into() },
+                        loc(file, p.span),
+                    );
                 }
                 let s = self.intern(&v.name);
                 Some(OutcomeDef::Assign(pid, s))
@@ -1054,7 +1092,14 @@ impl Checker {
                 let ast::RuleEntry::ExceptionTo(ids) = e else { continue };
                 for id in ids {
                     // same policy version first, then the chain of policy ids
-                    let same: Vec<RuleId> = self.module.rules.iter().enumerate().filter(|(_, x)| x.policy == pol && x.id == id.name).map(|(i, _)| i as RuleId).collect();
+                    let same: Vec<RuleId> = self
+                        .module
+                        .rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, x)| x.policy == pol && x.id == id.name)
+                        .map(|(i, _)| i as RuleId)
+                        .collect();
                     let found: Vec<RuleId> = if !same.is_empty() {
                         same
                     } else {

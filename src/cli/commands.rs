@@ -77,7 +77,12 @@ pub fn check(paths: &[PathBuf], standalone: bool) -> i32 {
     match EngineBuilder::default().sources(sources).build() {
         Ok(e) => {
             let m = &e.program().module;
-            eprintln!("checked {n} file(s): {} policies, {} parameters, {} rules, no errors", m.policies.len(), m.params.len(), m.rules.len());
+            eprintln!(
+                "checked {n} file(s): {} policies, {} parameters, {} rules, no errors",
+                m.policies.len(),
+                m.params.len(),
+                m.rules.len()
+            );
             0
         }
         Err(d) => {
@@ -173,4 +178,58 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
         println!("{} = {}  ({}; {})", p.name, p.value, p.policy, p.citation.as_deref().unwrap_or("no citation"));
     }
     0
+}
+
+pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
+    let mut b = EngineBuilder::default();
+    if paths.is_empty() {
+        b = b.embedded();
+    } else {
+        for p in paths {
+            b = match b.path(p) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+        }
+        // the shipped library is context for test files and policies that extend it
+        let user: Vec<PathBuf> = b.collected().iter().map(|s| PathBuf::from(&s.name)).collect();
+        for (n, t) in policy::embedded() {
+            if !is_same_file(&user, n) {
+                b = b.source(n.to_string(), t.to_string());
+            }
+        }
+    }
+    let engine = match b.build() {
+        Ok(e) => e,
+        Err(d) => {
+            eprint!("{}", d.render());
+            eprintln!("error: could not build the policy set ({} error(s))", d.error_count());
+            return 1;
+        }
+    };
+    let results = fupin::testing::run_all(&engine);
+    let mut failed = 0;
+    for r in &results {
+        if r.passed() {
+            println!("ok     {}  ({})", r.name, r.location);
+        } else {
+            failed += 1;
+            println!("FAILED {}  ({})", r.name, r.location);
+            for f in &r.failures {
+                println!("    {f}");
+            }
+            if verbose {
+                if let Some(a) = &r.assessment {
+                    for line in a.explain().lines() {
+                        println!("      | {line}");
+                    }
+                }
+            }
+        }
+    }
+    println!("{} passed, {} failed", results.len() - failed, failed);
+    i32::from(failed > 0)
 }

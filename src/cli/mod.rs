@@ -50,6 +50,14 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Run the tests in policy files (default: the embedded policies).
+    Test {
+        /// Files or directories holding policies and tests.
+        paths: Vec<PathBuf>,
+        /// Print the trace of each failing test.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// List every parameter in force for a region on a date, with its citation.
     Params {
         /// GB/T 2260 region code, e.g. 130131.
@@ -80,5 +88,6 @@ pub fn run() -> i32 {
         Command::Check { paths, standalone } => commands::check(&paths, standalone),
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
+        Command::Test { paths, verbose } => commands::test(&paths, verbose),
     }
 }

@@ -62,7 +62,8 @@ pub(crate) fn exclusive(a: Option<&ast::Expr>, b: Option<&ast::Expr>) -> bool {
 }
 
 fn literal(e: &ast::Expr) -> bool {
-    matches!(&*e.kind, ExprKind::Number(_) | ExprKind::Percent(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Date(_)) || matches!(&*e.kind, ExprKind::Path(p) if p.len() == 1)
+    matches!(&*e.kind, ExprKind::Number(_) | ExprKind::Percent(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Date(_))
+        || matches!(&*e.kind, ExprKind::Path(p) if p.len() == 1)
 }
 
 fn contradict(x: &ast::Expr, y: &ast::Expr) -> bool {
@@ -93,7 +94,15 @@ fn contradict(x: &ast::Expr, y: &ast::Expr) -> bool {
     if let (ExprKind::Binary(o1, l1, r1), ExprKind::Binary(o2, l2, r2)) = (&*x.kind, &*y.kind) {
         if l1 == l2 && r1 == r2 {
             let pair = (*o1, *o2);
-            return matches!(pair, (BinOp::Lt, BinOp::Ge) | (BinOp::Ge, BinOp::Lt) | (BinOp::Le, BinOp::Gt) | (BinOp::Gt, BinOp::Le) | (BinOp::Eq, BinOp::Ne) | (BinOp::Ne, BinOp::Eq));
+            return matches!(
+                pair,
+                (BinOp::Lt, BinOp::Ge)
+                    | (BinOp::Ge, BinOp::Lt)
+                    | (BinOp::Le, BinOp::Gt)
+                    | (BinOp::Gt, BinOp::Le)
+                    | (BinOp::Eq, BinOp::Ne)
+                    | (BinOp::Ne, BinOp::Eq)
+            );
         }
     }
     false

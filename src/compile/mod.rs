@@ -272,7 +272,18 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
             }
         }
     }
-    let program = Program { module, sources, hashes, schedule, claim_schedule, beats, frame, global_frame: (rule_frame, global_frame), writers: prog_writers, layer_programs };
+    let program = Program {
+        module,
+        sources,
+        hashes,
+        schedule,
+        claim_schedule,
+        beats,
+        frame,
+        global_frame: (rule_frame, global_frame),
+        writers: prog_writers,
+        layer_programs,
+    };
     conflict::check(&program, &writers, &mut errors);
     (program, errors)
 }
@@ -321,6 +332,10 @@ fn topo(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
         return Ok(out);
     }
     // report one cycle among the remaining nodes
-    let cycles = crate::check::find_cycles(n, |i| if indeg[i] > 0 { deps[i].iter().copied().filter(|d| indeg[*d] > 0).collect() } else { Vec::new() });
+    let cycles =
+        crate::check::find_cycles(
+            n,
+            |i| if indeg[i] > 0 { deps[i].iter().copied().filter(|d| indeg[*d] > 0).collect() } else { Vec::new() },
+        );
     Err(cycles.into_iter().next().unwrap_or_else(|| (0..n).filter(|i| indeg[*i] > 0).collect()))
 }

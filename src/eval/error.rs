@@ -100,7 +100,11 @@ impl EvalError {
     pub fn loc(&self) -> Option<Loc> {
         match self {
             EvalError::MissingParameter { loc, .. } | EvalError::Conflict { loc, .. } => *loc,
-            EvalError::Overflow { loc } | EvalError::DivisionByZero { loc } | EvalError::DateOutOfRange { loc } | EvalError::Absent { loc, .. } | EvalError::Invalid { loc, .. } => Some(*loc),
+            EvalError::Overflow { loc }
+            | EvalError::DivisionByZero { loc }
+            | EvalError::DateOutOfRange { loc }
+            | EvalError::Absent { loc, .. }
+            | EvalError::Invalid { loc, .. } => Some(*loc),
             _ => None,
         }
     }

@@ -29,7 +29,9 @@ impl<'a> Ev<'a> {
                 self.param_at(*p, d, 0, loc)?
             }
             ExprKind::Previous => {
-                let Some((p, di, from)) = self.prev else { return Err(EvalError::Invalid { message: "`previous` outside a parameter series".into(), loc }) };
+                let Some((p, di, from)) = self.prev else {
+                    return Err(EvalError::Invalid { message: "`previous` outside a parameter series".into(), loc });
+                };
                 let day_before = from.checked_sub_days(Days::new(1)).ok_or(EvalError::DateOutOfRange { loc })?;
                 self.param_at(p, day_before, di, loc)?
             }
@@ -89,7 +91,9 @@ impl<'a> Ev<'a> {
                 }
             }
             ExprKind::Call(b, args) => self.call(*b, args, loc)?,
-            ExprKind::Agg { kind, slot, coll, base, filter, body } => self.aggregate(*kind, *slot, *coll, base, filter.as_deref(), body, e.ty, loc)?,
+            ExprKind::Agg { kind, slot, coll, base, filter, body } => {
+                self.aggregate(*kind, *slot, *coll, base, filter.as_deref(), body, e.ty, loc)?
+            }
             ExprKind::Banded(v, bands) => {
                 let x = num(self.eval(v)?);
                 let mut total = Decimal::ZERO;
@@ -174,7 +178,9 @@ impl<'a> Ev<'a> {
     /// A parameter on `date`, looking at definitions from `start` (most specific first).
     pub(crate) fn param_at(&mut self, p: ParamId, date: NaiveDate, start: usize, loc: Loc) -> Result<Value, EvalError> {
         let prog = self.p;
-        let Some(slot) = prog.module.params.get(p as usize) else { return Err(EvalError::Invalid { message: "unknown parameter".into(), loc }) };
+        let Some(slot) = prog.module.params.get(p as usize) else {
+            return Err(EvalError::Invalid { message: "unknown parameter".into(), loc });
+        };
         if start == 0 {
             if let Some((_, v)) = self.s.overrides.iter().find(|(q, _)| *q == p) {
                 return Ok(*v);
@@ -208,7 +214,8 @@ impl<'a> Ev<'a> {
             }
             (self.prev, self.param_date) = saved;
             let v = r?;
-            if self.s.trace.is_some() && start == 0 && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true) {
+            if self.s.trace.is_some() && start == 0 && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true)
+            {
                 if let Some(t) = self.s.params_traced.get_mut(p as usize) {
                     *t = true;
                 }
@@ -275,7 +282,9 @@ impl<'a> Ev<'a> {
                     F::Relation => Value::Enum(m.relation.ordinal()),
                     F::Labour => Value::Enum(m.labour.ordinal()),
                     F::Disabled => Value::Bool(m.disability.is_some()),
-                    F::DisabilityCategory => Value::Enum(m.disability.as_ref().ok_or_else(|| absent(self, "disability.category"))?.category.ordinal()),
+                    F::DisabilityCategory => {
+                        Value::Enum(m.disability.as_ref().ok_or_else(|| absent(self, "disability.category"))?.category.ordinal())
+                    }
                     F::DisabilityGrade => ni(m.disability.as_ref().ok_or_else(|| absent(self, "disability.grade"))?.grade as i64),
                     F::DisabilityCertified => Value::Bool(m.disability.as_ref().is_some_and(|d| d.certified)),
                     F::ChronicDisease => Value::Bool(m.chronic_disease),
@@ -342,7 +351,17 @@ impl<'a> Ev<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn aggregate(&mut self, kind: AggKind, slot: u16, coll: Collection, base: &Expr, filter: Option<&Expr>, body: &Expr, ty: Ty, loc: Loc) -> Result<Value, EvalError> {
+    fn aggregate(
+        &mut self,
+        kind: AggKind,
+        slot: u16,
+        coll: Collection,
+        base: &Expr,
+        filter: Option<&Expr>,
+        body: &Expr,
+        ty: Ty,
+        loc: Loc,
+    ) -> Result<Value, EvalError> {
         let b = self.eval(base)?;
         let h = self.h;
         let n = match (coll, b) {
@@ -474,7 +493,13 @@ impl<'a> Ev<'a> {
                 let y = num(arg(self, 0)?);
                 let m = num(arg(self, 1)?);
                 let d = num(arg(self, 2)?);
-                let to_i = |x: Decimal| -> Option<i64> { if x.fract().is_zero() { i64::try_from(x.mantissa() / 10i128.pow(x.scale())).ok() } else { None } };
+                let to_i = |x: Decimal| -> Option<i64> {
+                    if x.fract().is_zero() {
+                        i64::try_from(x.mantissa() / 10i128.pow(x.scale())).ok()
+                    } else {
+                        None
+                    }
+                };
                 let (Some(y), Some(m), Some(d)) = (to_i(y), to_i(m), to_i(d)) else { return Err(EvalError::DateOutOfRange { loc }) };
                 let dt = i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(d).ok()?));
                 Value::Date(dt.ok_or(EvalError::DateOutOfRange { loc })?)

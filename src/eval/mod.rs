@@ -284,7 +284,10 @@ impl<'a> Ev<'a> {
                 }
                 OutcomeDef::Assign(pg, sym) => {
                     if tracing {
-                        values.push((format!("assign {}", p.module.programs[*pg as usize].id), p.module.symbols.get(*sym as usize).cloned().unwrap_or_default()));
+                        values.push((
+                            format!("assign {}", p.module.programs[*pg as usize].id),
+                            p.module.symbols.get(*sym as usize).cloned().unwrap_or_default(),
+                        ));
                     }
                     self.s.cands.push(Cand { target: Target::Assign(*pg), subject, rule: r, value: Value::Sym(*sym), won: false });
                 }
@@ -318,7 +321,13 @@ impl<'a> Ev<'a> {
 
     fn trace_rule(&mut self, r: RuleId, subject: Value, fired: bool, values: Vec<(String, String)>) {
         let rule = &self.p.module.rules[r as usize];
-        let ev = crate::assessment::TraceEvent::Rule { rule: rule.id.clone(), citation: rule.cite.clone(), subject: self.describe(subject), fired, values };
+        let ev = crate::assessment::TraceEvent::Rule {
+            rule: rule.id.clone(),
+            citation: rule.cite.clone(),
+            subject: self.describe(subject),
+            fired,
+            values,
+        };
         if let Some(t) = &mut self.s.trace {
             t.push(ev);
         }
@@ -449,7 +458,12 @@ impl<'a> Ev<'a> {
                     _ => mi,
                 };
                 match self.s.tallies.iter_mut().find(|(m, y, tt, _)| *m == key_member && *y == year && *tt == t) {
-                    Some(e) => e.3 = e.3.checked_add(v).ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "tally overflow".into() })?,
+                    Some(e) => {
+                        e.3 = e
+                            .3
+                            .checked_add(v)
+                            .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "tally overflow".into() })?
+                    }
                     None => self.s.tallies.push((key_member, year, t, v)),
                 }
             }
@@ -459,14 +473,22 @@ impl<'a> Ev<'a> {
             for l in Layer::ALL {
                 let v = st.layers[l as usize];
                 if v.is_sign_negative() && !v.is_zero() {
-                    return Err(EvalError::Layers { claim: describe_subject(h, subject), message: format!("layer {} is negative ({v})", l.name()) });
+                    return Err(EvalError::Layers {
+                        claim: describe_subject(h, subject),
+                        message: format!("layer {} is negative ({v})", l.name()),
+                    });
                 }
                 if l != Layer::Deductible {
-                    paid = paid.checked_add(v).ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
+                    paid = paid
+                        .checked_add(v)
+                        .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
                 }
             }
             if paid > claim.total_cost {
-                return Err(EvalError::Layers { claim: describe_subject(h, subject), message: format!("layers pay {paid}, more than the total cost {}", claim.total_cost) });
+                return Err(EvalError::Layers {
+                    claim: describe_subject(h, subject),
+                    message: format!("layers pay {paid}, more than the total cost {}", claim.total_cost),
+                });
             }
             let oop = claim.total_cost - paid;
             // The deductible reported is the part of out-of-pocket that was deductible:
@@ -480,7 +502,12 @@ impl<'a> Ev<'a> {
                     let won = self.s.pay_cands.iter().any(|c| c.0 == l && c.3);
                     if won {
                         let ps = &mut self.s.progs[pg as usize];
-                        ps.amount = Some(ps.amount.unwrap_or(Decimal::ZERO).checked_add(v).ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?);
+                        ps.amount = Some(
+                            ps.amount
+                                .unwrap_or(Decimal::ZERO)
+                                .checked_add(v)
+                                .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?,
+                        );
                         ps.any = true;
                     }
                 }
@@ -555,22 +582,40 @@ pub fn describe_subject(h: &Household, v: Value) -> String {
             let cid = mem.and_then(|x| x.claims.get(c as usize)).and_then(|c| c.id.clone()).unwrap_or_else(|| format!("#{}", c + 1));
             format!("claim {cid} of member {}", mem.map(|x| x.id.as_str()).unwrap_or("?"))
         }
-        Value::Loan(i) => h.loans.get(i as usize).map(|l| format!("loan {}", l.id.clone().unwrap_or_else(|| format!("#{}", i + 1)))).unwrap_or_default(),
+        Value::Loan(i) => {
+            h.loans.get(i as usize).map(|l| format!("loan {}", l.id.clone().unwrap_or_else(|| format!("#{}", i + 1)))).unwrap_or_default()
+        }
         _ => String::new(),
     }
 }
 
 /// Read one parameter for a household's region on a date: (shown value, policy, citation).
-pub fn read_param(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch, param: ParamId) -> Result<(String, String, Option<String>), EvalError> {
+pub fn read_param(
+    p: &Program,
+    h: &Household,
+    as_of: NaiveDate,
+    s: &mut Scratch,
+    param: ParamId,
+) -> Result<(String, String, Option<String>), EvalError> {
     reset(p, h, as_of, s);
     let mut ev = Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0 };
-    let at = p.module.params.get(param as usize).and_then(|x| x.defs.first()).map(|d| d.loc).unwrap_or(crate::ir::Loc { file: 0, span: Default::default() });
+    let at = p
+        .module
+        .params
+        .get(param as usize)
+        .and_then(|x| x.defs.first())
+        .map(|d| d.loc)
+        .unwrap_or(crate::ir::Loc { file: 0, span: Default::default() });
     let v = ev.param_at(param, as_of, 0, at)?;
     let slot = &p.module.params[param as usize];
-    let (policy, cite) = match ev.s.trace.as_ref().and_then(|t| t.iter().rev().find_map(|e| match e {
-        crate::assessment::TraceEvent::Parameter { name, policy, citation, .. } if *name == slot.name => Some((policy.clone(), citation.clone())),
-        _ => None,
-    })) {
+    let (policy, cite) = match ev.s.trace.as_ref().and_then(|t| {
+        t.iter().rev().find_map(|e| match e {
+            crate::assessment::TraceEvent::Parameter { name, policy, citation, .. } if *name == slot.name => {
+                Some((policy.clone(), citation.clone()))
+            }
+            _ => None,
+        })
+    }) {
         Some(x) => x,
         None => (slot.declared_by.clone(), None),
     };

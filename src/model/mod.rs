@@ -234,18 +234,42 @@ pub struct Household {
     pub loans: Vec<Loan>,
 }
 
-fn default_hukou() -> Hukou { Hukou::Rural }
-fn default_tekun() -> Tekun { Tekun::None }
-fn default_relocation() -> Relocation { Relocation::None }
-fn default_hardship() -> Hardship { Hardship::None }
-fn default_status() -> PovertyStatus { PovertyStatus::None }
-fn default_structure() -> Structure { Structure::BrickConcrete }
-fn default_grade() -> SafetyGrade { SafetyGrade::A }
-fn default_labour() -> Labour { Labour::Full }
-fn default_relation() -> Relation { Relation::Other }
-fn default_emp_status() -> EmploymentStatus { EmploymentStatus::None }
-fn default_employer() -> EmployerKind { EmployerKind::None }
-fn default_true() -> bool { true }
+fn default_hukou() -> Hukou {
+    Hukou::Rural
+}
+fn default_tekun() -> Tekun {
+    Tekun::None
+}
+fn default_relocation() -> Relocation {
+    Relocation::None
+}
+fn default_hardship() -> Hardship {
+    Hardship::None
+}
+fn default_status() -> PovertyStatus {
+    PovertyStatus::None
+}
+fn default_structure() -> Structure {
+    Structure::BrickConcrete
+}
+fn default_grade() -> SafetyGrade {
+    SafetyGrade::A
+}
+fn default_labour() -> Labour {
+    Labour::Full
+}
+fn default_relation() -> Relation {
+    Relation::Other
+}
+fn default_emp_status() -> EmploymentStatus {
+    EmploymentStatus::None
+}
+fn default_employer() -> EmployerKind {
+    EmployerKind::None
+}
+fn default_true() -> bool {
+    true
+}
 
 /// 建档立卡 record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -481,7 +505,9 @@ pub struct Claim {
     pub disease: Option<MajorDisease>,
 }
 
-fn default_category() -> ClaimCategory { ClaimCategory::General }
+fn default_category() -> ClaimCategory {
+    ClaimCategory::General
+}
 
 /// A loan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -82,11 +82,7 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
             };
             from_serde(path, e.inner(), json)
         })
-        .and_then(|h| {
-            de.end()
-                .map(|()| h)
-                .map_err(|e| from_serde(String::new(), &e, json))
-        });
+        .and_then(|h| de.end().map(|()| h).map_err(|e| from_serde(String::new(), &e, json)));
 
     // serde accepts a JSON array in place of a struct (fields by position);
     // a household's objects must be objects. Report whichever problem comes first.
@@ -188,54 +184,30 @@ fn from_serde(path: String, e: &serde_json::Error, text: &str) -> HouseholdError
              expected a Decimal type representing a fixed-point number"
                 .to_string(),
         ),
-        None if CHRONO_MESSAGES.contains(&bare) => {
-            (path, format!("invalid date ({bare}); expected a calendar date YYYY-MM-DD"))
-        }
+        None if CHRONO_MESSAGES.contains(&bare) => (path, format!("invalid date ({bare}); expected a calendar date YYYY-MM-DD")),
         // serde_json's message when an enum is given something other than a string.
-        None if bare == "expected value" && e.classify() == Category::Syntax => {
-            match found_at(text, line, column) {
-                Some(found) => (path, format!("invalid type: {found}, expected a string naming a variant")),
-                None => (path, bare.to_string()),
-            }
-        }
+        None if bare == "expected value" && e.classify() == Category::Syntax => match found_at(text, line, column) {
+            Some(found) => (path, format!("invalid type: {found}, expected a string naming a variant")),
+            None => (path, bare.to_string()),
+        },
         None => (path, bare.to_string()),
     };
-    let message = if line > 0 {
-        format!("{bare}{suffix}")
-    } else {
-        bare
-    };
+    let message = if line > 0 { format!("{bare}{suffix}") } else { bare };
     // serde_path_to_error writes `?` for a step it could not name (where a syntax error stopped it).
     let mut path = path.as_str();
     while let Some(parent) = path.strip_suffix(".?").or_else(|| path.strip_suffix('?')) {
         path = parent;
     }
-    let mut path = if path == "." {
-        String::new()
-    } else {
-        path.to_string()
-    };
+    let mut path = if path == "." { String::new() } else { path.to_string() };
     // serde reports a repeated key at its object; point at the key itself.
-    if let Some(field) = message
-        .strip_prefix("duplicate field `")
-        .and_then(|m| m.split('`').next())
-    {
+    if let Some(field) = message.strip_prefix("duplicate field `").and_then(|m| m.split('`').next()) {
         if !path.is_empty() {
             path.push('.');
         }
         path.push_str(field);
     }
-    let path = if path.is_empty() {
-        ROOT.to_string()
-    } else {
-        path
-    };
-    HouseholdError {
-        path,
-        message,
-        line,
-        column,
-    }
+    let path = if path.is_empty() { ROOT.to_string() } else { path };
+    HouseholdError { path, message, line, column }
 }
 
 /// What kind of JSON value starts at the 1-based `line` and `column`, when it is a valid value start.
@@ -253,10 +225,7 @@ fn found_at(text: &str, line: usize, column: usize) -> Option<&'static str> {
 
 fn with_position(mut err: HouseholdError, text: &str, offset: usize) -> HouseholdError {
     let before = text.as_bytes().get(..offset).unwrap_or_default();
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     err.line = 1 + before.iter().filter(|&&b| b == b'\n').count();
     err.column = offset - line_start + 1;
     err.message = format!("{} at line {} column {}", err.message, err.line, err.column);
@@ -293,12 +262,7 @@ fn render(segs: &[Seg]) -> String {
 }
 
 fn error(segs: &[Seg], message: String) -> HouseholdError {
-    HouseholdError {
-        path: render(segs),
-        message,
-        line: 0,
-        column: 0,
-    }
+    HouseholdError { path: render(segs), message, line: 0, column: 0 }
 }
 
 // ---------------------------------------------------------------------------
@@ -327,9 +291,7 @@ impl Checker<'_, '_> {
     }
 
     fn money(&mut self, key: &'static str, what: &str, value: Decimal) {
-        self.at(&[Seg::Key(key)], value >= Decimal::ZERO, || {
-            format!("{what} must not be negative, got {value}")
-        });
+        self.at(&[Seg::Key(key)], value >= Decimal::ZERO, || format!("{what} must not be negative, got {value}"));
     }
 
     fn enter(&mut self, segs: &[Seg]) {
@@ -343,37 +305,21 @@ impl Checker<'_, '_> {
 }
 
 fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
-    let mut c = Checker {
-        path: Vec::new(),
-        sink,
-        go_on: true,
-    };
+    let mut c = Checker { path: Vec::new(), sink, go_on: true };
 
-    c.at(&[Seg::Key("id")], !h.id.trim().is_empty(), || {
-        "household id must not be empty".to_string()
+    c.at(&[Seg::Key("id")], !h.id.trim().is_empty(), || "household id must not be empty".to_string());
+    c.at(&[Seg::Key("region")], h.region.len() == 6 && h.region.bytes().all(|b| b.is_ascii_digit()), || {
+        format!("region code must be exactly six ASCII digits (GB/T 2260, e.g. \"130131\"), got {:?}", h.region)
     });
-    c.at(
-        &[Seg::Key("region")],
-        h.region.len() == 6 && h.region.bytes().all(|b| b.is_ascii_digit()),
-        || format!("region code must be exactly six ASCII digits (GB/T 2260, e.g. \"130131\"), got {:?}", h.region),
-    );
     if let (Some(reg), Some(exit)) = (h.poverty.registered_on, h.poverty.exited_on) {
-        c.at(
-            &[Seg::Key("poverty"), Seg::Key("exited_on")],
-            exit >= reg,
-            || format!("exit date {exit} is before the registration date {reg}"),
-        );
+        c.at(&[Seg::Key("poverty"), Seg::Key("exited_on")], exit >= reg, || {
+            format!("exit date {exit} is before the registration date {reg}")
+        });
     }
     c.money("income", "income", h.income);
-    c.at(
-        &[Seg::Key("forest_mu")],
-        h.forest_mu >= Decimal::ZERO,
-        || format!("forest area must not be negative, got {} mu", h.forest_mu),
-    );
+    c.at(&[Seg::Key("forest_mu")], h.forest_mu >= Decimal::ZERO, || format!("forest area must not be negative, got {} mu", h.forest_mu));
 
-    c.at(&[Seg::Key("members")], !h.members.is_empty(), || {
-        "a household must have at least one member".to_string()
-    });
+    c.at(&[Seg::Key("members")], !h.members.is_empty(), || "a household must have at least one member".to_string());
     for (i, m) in h.members.iter().enumerate() {
         c.enter(&[Seg::Key("members"), Seg::Index(i)]);
         check_member(&mut c, h, i, m, as_of);
@@ -383,127 +329,60 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     for (k, loan) in h.loans.iter().enumerate() {
         c.enter(&[Seg::Key("loans"), Seg::Index(k)]);
         c.money("principal", "principal", loan.principal);
-        c.at(
-            &[Seg::Key("maturity_date")],
-            loan.maturity_date >= loan.start_date,
-            || {
-                format!(
-                    "maturity date {} is before the start date {}",
-                    loan.maturity_date, loan.start_date
-                )
-            },
-        );
+        c.at(&[Seg::Key("maturity_date")], loan.maturity_date >= loan.start_date, || {
+            format!("maturity date {} is before the start date {}", loan.maturity_date, loan.start_date)
+        });
         let rate = loan.rate;
         c.at(&[Seg::Key("rate")], rate >= Decimal::ZERO && rate < Decimal::ONE, || {
             format!("rate must be an annual fraction at least 0 and below 1 (e.g. 0.0435 for 4.35%), got {rate}")
         });
         if let Some(ext) = loan.extended_to {
-            c.at(
-                &[Seg::Key("extended_to")],
-                ext >= loan.maturity_date,
-                || {
-                    format!(
-                        "extended maturity {ext} is before the maturity date {}",
-                        loan.maturity_date
-                    )
-                },
-            );
+            c.at(&[Seg::Key("extended_to")], ext >= loan.maturity_date, || {
+                format!("extended maturity {ext} is before the maturity date {}", loan.maturity_date)
+            });
         }
         c.leave(2);
     }
 }
 
-fn check_member(
-    c: &mut Checker<'_, '_>,
-    h: &Household,
-    i: usize,
-    m: &Member,
-    as_of: Option<NaiveDate>,
-) {
-    c.at(&[Seg::Key("id")], !m.id.trim().is_empty(), || {
-        "member id must not be empty".to_string()
-    });
+fn check_member(c: &mut Checker<'_, '_>, h: &Household, i: usize, m: &Member, as_of: Option<NaiveDate>) {
+    c.at(&[Seg::Key("id")], !m.id.trim().is_empty(), || "member id must not be empty".to_string());
     let earlier = h.members.iter().take(i).position(|other| other.id == m.id);
-    c.at(
-        &[Seg::Key("id")],
-        earlier.is_none() || m.id.trim().is_empty(),
-        || {
-            format!(
-                "duplicate member id {:?} (also members[{}].id)",
-                m.id,
-                earlier.unwrap_or_default()
-            )
-        },
-    );
+    c.at(&[Seg::Key("id")], earlier.is_none() || m.id.trim().is_empty(), || {
+        format!("duplicate member id {:?} (also members[{}].id)", m.id, earlier.unwrap_or_default())
+    });
     if let Some(date) = as_of {
         c.at(&[Seg::Key("birth_date")], m.birth_date <= date, || {
-            format!(
-                "birth date {} is after the assessment date {date}",
-                m.birth_date
-            )
+            format!("birth date {} is after the assessment date {date}", m.birth_date)
         });
     }
     if let Some(d) = &m.disability {
-        c.at(
-            &[Seg::Key("disability"), Seg::Key("grade")],
-            (1..=4).contains(&d.grade),
-            || {
-                format!(
-                    "disability grade must be 1 (most severe) to 4, got {}",
-                    d.grade
-                )
-            },
-        );
+        c.at(&[Seg::Key("disability"), Seg::Key("grade")], (1..=4).contains(&d.grade), || {
+            format!("disability grade must be 1 (most severe) to 4, got {}", d.grade)
+        });
     }
-    c.at(
-        &[Seg::Key("employment"), Seg::Key("wage_tier")],
-        m.employment.wage_tier <= 4,
-        || {
-            format!(
-                "minimum-wage tier must be 1 to 4 (or 0 when unknown), got {}",
-                m.employment.wage_tier
-            )
-        },
-    );
+    c.at(&[Seg::Key("employment"), Seg::Key("wage_tier")], m.employment.wage_tier <= 4, || {
+        format!("minimum-wage tier must be 1 to 4 (or 0 when unknown), got {}", m.employment.wage_tier)
+    });
 
     for (j, cl) in m.claims.iter().enumerate() {
         c.enter(&[Seg::Key("claims"), Seg::Index(j)]);
         c.at(&[Seg::Key("date")], cl.date >= m.birth_date, || {
-            format!(
-                "claim date {} is before the member's birth date {}",
-                cl.date, m.birth_date
-            )
+            format!("claim date {} is before the member's birth date {}", cl.date, m.birth_date)
         });
         c.money("total_cost", "total cost", cl.total_cost);
         c.money("in_policy_cost", "in-policy cost", cl.in_policy_cost);
         if cl.in_policy_cost >= Decimal::ZERO {
-            c.at(
-                &[Seg::Key("in_policy_cost")],
-                cl.in_policy_cost <= cl.total_cost || cl.total_cost < Decimal::ZERO,
-                || {
-                    format!(
-                        "in-policy cost {} is above the total cost {}",
-                        cl.in_policy_cost, cl.total_cost
-                    )
-                },
-            );
+            c.at(&[Seg::Key("in_policy_cost")], cl.in_policy_cost <= cl.total_cost || cl.total_cost < Decimal::ZERO, || {
+                format!("in-policy cost {} is above the total cost {}", cl.in_policy_cost, cl.total_cost)
+            });
         }
-        c.money(
-            "essential_medicine_cost",
-            "essential-medicine cost",
-            cl.essential_medicine_cost,
-        );
+        c.money("essential_medicine_cost", "essential-medicine cost", cl.essential_medicine_cost);
         if cl.essential_medicine_cost >= Decimal::ZERO {
             c.at(
                 &[Seg::Key("essential_medicine_cost")],
-                cl.essential_medicine_cost <= cl.in_policy_cost
-                    || cl.in_policy_cost < Decimal::ZERO,
-                || {
-                    format!(
-                        "essential-medicine cost {} is above the in-policy cost {}",
-                        cl.essential_medicine_cost, cl.in_policy_cost
-                    )
-                },
+                cl.essential_medicine_cost <= cl.in_policy_cost || cl.in_policy_cost < Decimal::ZERO,
+                || format!("essential-medicine cost {} is above the in-policy cost {}", cl.essential_medicine_cost, cl.in_policy_cost),
             );
         }
         c.leave(2);
@@ -606,10 +485,7 @@ fn skip_value(b: &[u8], mut pos: usize) -> Option<usize> {
                 pos += 1;
             }
             _ if depth == 0 => {
-                while !matches!(
-                    b.get(pos),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-                ) {
+                while !matches!(b.get(pos), None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')) {
                     pos += 1;
                 }
                 return Some(pos);
@@ -663,10 +539,7 @@ fn shape_error(text: &str) -> Option<HouseholdError> {
     let mut path = Vec::new();
     match scan(b, skip_ws(b, 0), &HOUSEHOLD, &mut path) {
         Scan::Bad(offset, name) => {
-            let err = error(
-                &path,
-                format!("invalid type: sequence, expected struct {name}"),
-            );
+            let err = error(&path, format!("invalid type: sequence, expected struct {name}"));
             Some(with_position(err, text, offset))
         }
         Scan::Ok(_) | Scan::GiveUp => None,
@@ -806,10 +679,7 @@ mod tests {
         assert_eq!(d.to_string(), "5639760033.34");
         // The same digits as a JSON number, beyond f64's exact integers.
         assert_eq!(income("5639760033.34"), d);
-        assert_eq!(
-            income("12345678901234567890.12").to_string(),
-            "12345678901234567890.12"
-        );
+        assert_eq!(income("12345678901234567890.12").to_string(), "12345678901234567890.12");
     }
 
     #[test]
@@ -833,27 +703,16 @@ mod tests {
 
     #[test]
     fn display_is_path_colon_message() {
-        let err = parse_household(&household("1", r#", "region2": 1"#), None)
-            .err()
-            .map(|e| e.to_string());
+        let err = parse_household(&household("1", r#", "region2": 1"#), None).err().map(|e| e.to_string());
         let text = err.unwrap_or_default();
-        assert!(
-            text.starts_with("region2: unknown field `region2`, expected one of `id`, `region`"),
-            "{text}"
-        );
+        assert!(text.starts_with("region2: unknown field `region2`, expected one of `id`, `region`"), "{text}");
     }
 
     #[test]
     fn malformed_json_is_a_whole_document_error() {
         let err = parse_household("{\"id\": ", None).err();
         let err = err.map(|e| (e.path, e.message));
-        assert_eq!(
-            err,
-            Some((
-                "$".to_string(),
-                "EOF while parsing a value at line 1 column 7".to_string()
-            ))
-        );
+        assert_eq!(err, Some(("$".to_string(), "EOF while parsing a value at line 1 column 7".to_string())));
     }
 
     #[test]
@@ -886,22 +745,14 @@ mod tests {
             "members": [{"id": "m1", "birth_date": "2019-01-01", "sex": "male"}]}"#;
         assert!(parse_household(json, None).is_ok());
         assert!(parse_household(json, Some(date("2019-01-01"))).is_ok());
-        let err = parse_household(json, Some(date("2018-12-31")))
-            .err()
-            .map(|e| e.path);
+        let err = parse_household(json, Some(date("2018-12-31"))).err().map(|e| e.path);
         assert_eq!(err.as_deref(), Some("members[0].birth_date"));
     }
 
     #[test]
     fn locate_finds_nested_values_and_escaped_keys() {
         let text = r#"{"a": [1, {"x": "]}"}], "m\u0065mbers": [{}, {"claims": [ {"b": 2} ]}]}"#;
-        let segs = [
-            Seg::Key("members"),
-            Seg::Index(1),
-            Seg::Key("claims"),
-            Seg::Index(0),
-            Seg::Key("b"),
-        ];
+        let segs = [Seg::Key("members"), Seg::Index(1), Seg::Key("claims"), Seg::Index(0), Seg::Key("b")];
         let at = locate(text, &segs);
         assert_eq!(at.and_then(|p| text.get(p..p + 1)), Some("2"));
         assert_eq!(locate(text, &[Seg::Key("members"), Seg::Index(2)]), None);
@@ -911,13 +762,7 @@ mod tests {
     #[test]
     fn render_paths() {
         assert_eq!(render(&[]), "$");
-        let segs = [
-            Seg::Key("members"),
-            Seg::Index(2),
-            Seg::Key("claims"),
-            Seg::Index(0),
-            Seg::Key("in_policy_cost"),
-        ];
+        let segs = [Seg::Key("members"), Seg::Index(2), Seg::Key("claims"), Seg::Index(0), Seg::Key("in_policy_cost")];
         assert_eq!(render(&segs), "members[2].claims[0].in_policy_cost");
     }
 

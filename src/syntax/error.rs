@@ -108,9 +108,7 @@ pub enum SyntaxErrorKind {
 }
 
 /// Words the grammar reserves; they cannot be used as names.
-const RESERVED: &[&str] = &[
-    "and", "or", "not", "if", "then", "else", "case", "true", "false", "in", "at", "from", "where",
-];
+const RESERVED: &[&str] = &["and", "or", "not", "if", "then", "else", "case", "true", "false", "in", "at", "from", "where"];
 
 impl SyntaxErrorKind {
     /// A hint on how to fix the error, where one helps.
@@ -122,28 +120,14 @@ impl SyntaxErrorKind {
                     Some("use `==` to compare two values".into())
                 } else if found == "end of file" && wants("`}`") {
                     Some("a `{` is not closed".into())
-                } else if wants("`}`")
-                    && [
-                        "`rule`",
-                        "`param`",
-                        "`override`",
-                        "`program`",
-                        "`test`",
-                        "`policy`",
-                    ]
-                    .contains(&found.as_str())
-                {
+                } else if wants("`}`") && ["`rule`", "`param`", "`override`", "`program`", "`test`", "`policy`"].contains(&found.as_str()) {
                     Some("is a `}` missing before this item?".into())
                 } else if found == "end of file" && wants("`)`") {
                     Some("a `(` is not closed".into())
                 } else if found == "`if`" && wants("an expression") {
                     Some("an `if` expression used as an operand needs parentheses: `1 + (if c then a else b)`".into())
-                } else if (wants("an identifier") || wants("a rule id"))
-                    && RESERVED.iter().any(|r| found == &format!("`{r}`"))
-                {
-                    Some(format!(
-                        "{found} is a reserved word and cannot be used as a name"
-                    ))
+                } else if (wants("an identifier") || wants("a rule id")) && RESERVED.iter().any(|r| found == &format!("`{r}`")) {
+                    Some(format!("{found} is a reserved word and cannot be used as a name"))
                 } else if wants("an item") && !wants("an expression") {
                     Some(
                         "a policy file holds `policy`, `param`, `override param`, `let`, \
@@ -154,25 +138,15 @@ impl SyntaxErrorKind {
                     None
                 }
             }
-            SyntaxErrorKind::InvalidDate { .. } => {
-                Some("dates are written YYYY-MM-DD and must exist in the calendar".into())
-            }
-            SyntaxErrorKind::InvalidNumber { .. } => {
-                Some("numbers are exact decimals with at most 28 significant digits".into())
-            }
+            SyntaxErrorKind::InvalidDate { .. } => Some("dates are written YYYY-MM-DD and must exist in the calendar".into()),
+            SyntaxErrorKind::InvalidNumber { .. } => Some("numbers are exact decimals with at most 28 significant digits".into()),
             SyntaxErrorKind::FileTooLarge { .. } | SyntaxErrorKind::TooManyItems { .. } => {
                 Some("split the policy into several files".into())
             }
-            SyntaxErrorKind::TooDeep { .. } => {
-                Some("name intermediate values with `let` to flatten the expression".into())
-            }
+            SyntaxErrorKind::TooDeep { .. } => Some("name intermediate values with `let` to flatten the expression".into()),
             SyntaxErrorKind::IdentTooLong { .. } => Some("use a shorter name".into()),
-            SyntaxErrorKind::InvalidEscape { .. } => {
-                Some(r#"the escapes in strings are `\"`, `\\` and `\n`"#.into())
-            }
-            SyntaxErrorKind::Internal { .. } => {
-                Some("please report this with the file that caused it".into())
-            }
+            SyntaxErrorKind::InvalidEscape { .. } => Some(r#"the escapes in strings are `\"`, `\\` and `\n`"#.into()),
+            SyntaxErrorKind::Internal { .. } => Some("please report this with the file that caused it".into()),
         }
     }
 }

@@ -30,13 +30,7 @@ pub const MAX_ITEMS: usize = 10_000;
 /// Rejects a file larger than [`MAX_FILE_SIZE`].
 pub fn check_size(source: &str) -> Result<(), SyntaxError> {
     if source.len() > MAX_FILE_SIZE {
-        return Err(SyntaxError::new(
-            SyntaxErrorKind::FileTooLarge {
-                size: source.len(),
-                limit: MAX_FILE_SIZE,
-            },
-            Span::new(0, 0),
-        ));
+        return Err(SyntaxError::new(SyntaxErrorKind::FileTooLarge { size: source.len(), limit: MAX_FILE_SIZE }, Span::new(0, 0)));
     }
     Ok(())
 }
@@ -70,15 +64,8 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
     // The previous token was the word `else`.
     let mut after_else = false;
     let mut i = 0;
-    let too_deep = |depth: usize, at: usize| {
-        SyntaxError::new(
-            SyntaxErrorKind::TooDeep {
-                depth,
-                limit: MAX_NESTING,
-            },
-            Span::new(at, at + 1),
-        )
-    };
+    let too_deep =
+        |depth: usize, at: usize| SyntaxError::new(SyntaxErrorKind::TooDeep { depth, limit: MAX_NESTING }, Span::new(at, at + 1));
     while i < bytes.len() {
         let b = bytes[i];
         let start = i;
@@ -145,11 +132,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                     i += 2;
                 } else {
                     // `=` and `=>` end the expression before them.
-                    i += if bytes.get(i + 1) == Some(&b'>') {
-                        2
-                    } else {
-                        1
-                    };
+                    i += if bytes.get(i + 1) == Some(&b'>') { 2 } else { 1 };
                     end_expression(&mut levels, &mut pending);
                 }
                 after_operand = false;
@@ -177,9 +160,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 i += 1;
             }
             _ if b == b'_' || b.is_ascii_alphabetic() || b >= 0x80 => {
-                while i < bytes.len()
-                    && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80)
-                {
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
                     i += 1;
                 }
                 let word = &bytes[start..i];
@@ -208,8 +189,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                         }
                         after_operand = false;
                     }
-                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"case"
-                    | b"from" => {
+                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"case" | b"from" => {
                         was_else = word == b"else";
                         after_operand = false;
                     }

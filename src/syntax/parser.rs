@@ -15,10 +15,9 @@ use pest::Parser as _;
 use rust_decimal::Decimal;
 
 use super::ast::{
-    AggKind, BinOp, DateLit, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind,
-    File, HeaderField, Ident, Item, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader,
-    IndicatorDecl, ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope,
-    Test, TestEntry, TypeAnn, TypeExpr, UnOp,
+    AggKind, BinOp, DateLit, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, File, HeaderField, Ident, IndicatorDecl,
+    Item, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader, ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject,
+    TallyDecl, TallyScope, Test, TestEntry, TypeAnn, TypeExpr, UnOp,
 };
 use super::error::{SyntaxError, SyntaxErrorKind};
 use super::limits;
@@ -42,11 +41,7 @@ pub(super) fn parse_file(source: &str) -> Result<File, Vec<SyntaxError>> {
     let mut pos = skip_trivia(source, 0);
     let mut first = true;
     while pos < source.len() {
-        let entry = if first {
-            Rule::first_item
-        } else {
-            Rule::next_item
-        };
+        let entry = if first { Rule::first_item } else { Rule::next_item };
         first = false;
         let Some(rest) = source.get(pos..) else {
             errors.push(internal(Span::new(pos, pos), "resumed inside a character"));
@@ -64,12 +59,7 @@ pub(super) fn parse_file(source: &str) -> Result<File, Vec<SyntaxError>> {
                     Ok(Top::Header(h)) => header = Some(h),
                     Ok(Top::Item(item)) => {
                         if items.len() >= limits::MAX_ITEMS {
-                            errors.push(SyntaxError::new(
-                                SyntaxErrorKind::TooManyItems {
-                                    limit: limits::MAX_ITEMS,
-                                },
-                                Span::new(pos, end),
-                            ));
+                            errors.push(SyntaxError::new(SyntaxErrorKind::TooManyItems { limit: limits::MAX_ITEMS }, Span::new(pos, end)));
                             break;
                         }
                         items.push(item);
@@ -101,12 +91,9 @@ pub(super) fn parse_file(source: &str) -> Result<File, Vec<SyntaxError>> {
 pub(super) fn parse_expr(source: &str) -> Result<Expr, Vec<SyntaxError>> {
     limits::check_size(source).map_err(|e| vec![e])?;
     limits::check_nesting(source).map_err(|e| vec![e])?;
-    let mut pairs = PolicyParser::parse(Rule::expr_entry, source)
-        .map_err(|e| vec![pest_error(&e, 0, source)])?;
+    let mut pairs = PolicyParser::parse(Rule::expr_entry, source).map_err(|e| vec![pest_error(&e, 0, source)])?;
     let builder = Builder { base: 0 };
-    let pair = pairs
-        .next()
-        .ok_or_else(|| vec![internal(Span::new(0, 0), "no expression")])?;
+    let pair = pairs.next().ok_or_else(|| vec![internal(Span::new(0, 0), "no expression")])?;
     let mut kids = builder.kids(pair);
     let expr = kids.next().map_err(|e| vec![e])?;
     builder.expr(expr).map(|ex| ex.e).map_err(|e| vec![e])
@@ -130,9 +117,7 @@ fn skip_trivia(src: &str, mut pos: usize) -> usize {
 
 /// Words that start a top-level item. `let` and `tally` also start entries
 /// inside rules, so only a line at brace depth 0 counts for them.
-const ITEM_WORDS: &[&str] = &[
-    "rule", "param", "override", "let", "tally", "program", "indicator", "test", "policy",
-];
+const ITEM_WORDS: &[&str] = &["rule", "param", "override", "let", "tally", "program", "indicator", "test", "policy"];
 
 /// Where to resume after a syntax error in the item starting at `item_start`:
 /// the first later line that starts with an item keyword and either is at
@@ -141,10 +126,7 @@ const ITEM_WORDS: &[&str] = &[
 /// there is none.
 fn resync(src: &str, item_start: usize, err_pos: usize) -> usize {
     let bytes = src.as_bytes();
-    let err_line = src
-        .get(..err_pos)
-        .and_then(|s| s.rfind('\n'))
-        .map_or(0, |i| i + 1);
+    let err_line = src.get(..err_pos).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
     let mut depth = 0usize;
     let mut i = item_start;
     while i < bytes.len() {
@@ -154,9 +136,7 @@ fn resync(src: &str, item_start: usize, err_pos: usize) -> usize {
                 let line = i;
                 let rest = src.get(line..).unwrap_or("");
                 let word_start = rest.trim_start_matches([' ', '\t', '\r']);
-                let word_len = word_start
-                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .unwrap_or(word_start.len());
+                let word_len = word_start.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(word_start.len());
                 let word = &word_start[..word_len];
                 if ITEM_WORDS.contains(&word) {
                     let strong = word != "let" && word != "tally";
@@ -168,11 +148,7 @@ fn resync(src: &str, item_start: usize, err_pos: usize) -> usize {
             b'"' => {
                 i += 1;
                 while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
-                    i += if bytes[i] == b'\\' && !matches!(bytes.get(i + 1), Some(b'\n' | b'\r')) {
-                        2
-                    } else {
-                        1
-                    };
+                    i += if bytes[i] == b'\\' && !matches!(bytes.get(i + 1), Some(b'\n' | b'\r')) { 2 } else { 1 };
                 }
                 if i < bytes.len() && bytes[i] == b'"' {
                     i += 1;
@@ -200,12 +176,7 @@ fn resync(src: &str, item_start: usize, err_pos: usize) -> usize {
 // ------------------------------------------------------------------ errors
 
 fn internal(span: Span, message: &str) -> SyntaxError {
-    SyntaxError::new(
-        SyntaxErrorKind::Internal {
-            message: message.to_string(),
-        },
-        span,
-    )
+    SyntaxError::new(SyntaxErrorKind::Internal { message: message.to_string() }, span)
 }
 
 /// Converts a pest error on the text starting at `base`.
@@ -231,13 +202,7 @@ fn pest_error(e: &pest::error::Error<Rule>, base: usize, src: &str) -> SyntaxErr
             // pest's own call and stack limits ("stack limit reached").
             let span = Span::new(pos, pos);
             if message.contains("limit") {
-                SyntaxError::new(
-                    SyntaxErrorKind::TooDeep {
-                        depth: limits::MAX_NESTING + 1,
-                        limit: limits::MAX_NESTING,
-                    },
-                    span,
-                )
+                SyntaxError::new(SyntaxErrorKind::TooDeep { depth: limits::MAX_NESTING + 1, limit: limits::MAX_NESTING }, span)
             } else {
                 internal(span, message)
             }
@@ -255,8 +220,7 @@ fn found_at(src: &str, pos: usize) -> (String, Span) {
         return ("end of file".to_string(), Span::new(src.len(), src.len()));
     };
     let len = if c.is_alphanumeric() || c == '_' {
-        rest.find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
-            .unwrap_or(rest.len())
+        rest.find(|ch: char| !(ch.is_alphanumeric() || ch == '_')).unwrap_or(rest.len())
     } else if c == '"' {
         // `"` is one byte, so `1..` is a character boundary.
         match rest[1..].find(['"', '\n', '\r']) {
@@ -264,20 +228,14 @@ fn found_at(src: &str, pos: usize) -> (String, Span) {
             Some(i) => i + 1,
             None => rest.len(),
         }
-    } else if ["==", "!=", "<=", ">=", "=>", "+=", "..", "//"]
-        .iter()
-        .any(|op| rest.starts_with(op))
-    {
+    } else if ["==", "!=", "<=", ">=", "=>", "+=", "..", "//"].iter().any(|op| rest.starts_with(op)) {
         2
     } else {
         c.len_utf8()
     };
     let text = &rest[..len];
-    let shown: String = if text.chars().count() > 40 {
-        text.chars().take(40).chain(std::iter::once('…')).collect()
-    } else {
-        text.to_string()
-    };
+    let shown: String =
+        if text.chars().count() > 40 { text.chars().take(40).chain(std::iter::once('…')).collect() } else { text.to_string() };
     (format!("`{shown}`"), Span::new(pos, pos + len))
 }
 
@@ -288,10 +246,11 @@ fn describe(r: Rule) -> &'static str {
         first_item | next_item | item => "an item",
         item_start => "a new item",
         header => "`policy`",
-        expr | expr_entry | operand | if_expr | band_bound | paren | case_expr | round_call
-        | banded_call | aggregate | call | path => "an expression",
-        infix | infix_no_at | in_list | op_or | op_and | op_eq | op_ne | op_le | op_lt | op_ge
-        | op_gt | op_add | op_sub | op_mul | op_div | op_at | op_in => "an operator",
+        expr | expr_entry | operand | if_expr | band_bound | paren | case_expr | round_call | banded_call | aggregate | call | path => {
+            "an expression"
+        }
+        infix | infix_no_at | in_list | op_or | op_and | op_eq | op_ne | op_le | op_lt | op_ge | op_gt | op_add | op_sub | op_mul
+        | op_div | op_at | op_in => "an operator",
         op_not => "`not`",
         op_neg => "`-`",
         case_arm => "a case arm",
@@ -526,9 +485,7 @@ struct Kids<'i> {
 impl<'i> Kids<'i> {
     /// The next child; the grammar guarantees it, so its absence is a bug.
     fn next(&mut self) -> Res<Pair<'i, Rule>> {
-        self.items
-            .next()
-            .ok_or_else(|| internal(self.span, "a child the grammar guarantees is missing"))
+        self.items.next().ok_or_else(|| internal(self.span, "a child the grammar guarantees is missing"))
     }
 
     /// The next child if it is a `rule`.
@@ -578,10 +535,7 @@ impl Builder {
     fn kids<'i>(&self, p: Pair<'i, Rule>) -> Kids<'i> {
         let span = self.span(&p);
         let items: Vec<_> = p.into_inner().filter(|k| !is_token(k.as_rule())).collect();
-        Kids {
-            items: items.into_iter().peekable(),
-            span,
-        }
+        Kids { items: items.into_iter().peekable(), span }
     }
 
     fn bug(&self, p: &Pair<'_, Rule>) -> SyntaxError {
@@ -621,10 +575,7 @@ impl Builder {
         let span = self.span(&p);
         let mut kids = self.kids(p);
         let id = self.dotted(kids.next()?)?;
-        let fields = kids
-            .rest()
-            .map(|f| self.header_field(f))
-            .collect::<Res<Vec<_>>>()?;
+        let fields = kids.rest().map(|f| self.header_field(f)).collect::<Res<Vec<_>>>()?;
         Ok(PolicyHeader { id, fields, span })
     }
 
@@ -638,10 +589,7 @@ impl Builder {
             Rule::h_issued => HeaderField::Issued(self.date(kids.next()?)?),
             Rule::h_region => {
                 let code = kids.next()?;
-                HeaderField::Region(StrLit {
-                    value: code.as_str().to_string(),
-                    span: self.span(&code),
-                })
+                HeaderField::Region(StrLit { value: code.as_str().to_string(), span: self.span(&code) })
             }
             Rule::h_in_force => {
                 let from = self.date(kids.next()?)?;
@@ -671,13 +619,7 @@ impl Builder {
             }
         }
         let name = name.ok_or_else(|| internal(span, "parameter without a name"))?;
-        Ok(ParamDecl {
-            is_override,
-            name,
-            ty,
-            entries,
-            span,
-        })
+        Ok(ParamDecl { is_override, name, ty, entries, span })
     }
 
     fn param_entry(&self, p: Pair<'_, Rule>) -> Res<ParamEntry> {
@@ -691,23 +633,12 @@ impl Builder {
             Rule::pe_from => {
                 let date = self.date(kids.next()?)?;
                 let value = self.expr(kids.next()?)?.e;
-                let cite = kids
-                    .next_if(Rule::string)
-                    .map(|s| self.string(s))
-                    .transpose()?;
-                ParamEntry::From {
-                    date,
-                    value,
-                    cite,
-                    span,
-                }
+                let cite = kids.next_if(Rule::string).map(|s| self.string(s)).transpose()?;
+                ParamEntry::From { date, value, cite, span }
             }
             Rule::pe_always => {
                 let value = self.expr(kids.next()?)?.e;
-                let cite = kids
-                    .next_if(Rule::string)
-                    .map(|s| self.string(s))
-                    .transpose()?;
+                let cite = kids.next_if(Rule::string).map(|s| self.string(s)).transpose()?;
                 ParamEntry::Always { value, cite, span }
             }
             Rule::pe_floor => ParamEntry::Floor(self.expr(kids.next()?)?.e),
@@ -722,12 +653,7 @@ impl Builder {
         let name = self.ident(kids.next()?)?;
         let ty = kids.next_if(Rule::ty).map(|t| self.ty(t)).transpose()?;
         let value = self.expr(kids.next()?)?.e;
-        Ok(LetDecl {
-            name,
-            ty,
-            value,
-            span,
-        })
+        Ok(LetDecl { name, ty, value, span })
     }
 
     fn tally_decl(&self, p: Pair<'_, Rule>) -> Res<TallyDecl> {
@@ -736,20 +662,12 @@ impl Builder {
         let name = self.ident(kids.next()?)?;
         let ty = self.ty(kids.next()?)?;
         let scope_pair = kids.next()?;
-        let scope = if scope_pair
-            .into_inner()
-            .any(|k| k.as_rule() == Rule::kw_household)
-        {
+        let scope = if scope_pair.into_inner().any(|k| k.as_rule() == Rule::kw_household) {
             TallyScope::HouseholdYear
         } else {
             TallyScope::MemberYear
         };
-        Ok(TallyDecl {
-            name,
-            ty,
-            scope,
-            span,
-        })
+        Ok(TallyDecl { name, ty, scope, span })
     }
 
     fn indicator_decl(&self, p: Pair<'_, Rule>) -> Res<IndicatorDecl> {
@@ -809,22 +727,13 @@ impl Builder {
         let mut outcomes = Vec::new();
         for k in kids.rest() {
             match k.as_rule() {
-                Rule::o_eligible
-                | Rule::o_amount
-                | Rule::o_flag
-                | Rule::o_assign
-                | Rule::o_pay
-                | Rule::o_tally => outcomes.push(self.outcome(k)?),
+                Rule::o_eligible | Rule::o_amount | Rule::o_flag | Rule::o_assign | Rule::o_pay | Rule::o_tally => {
+                    outcomes.push(self.outcome(k)?)
+                }
                 _ => entries.push(self.rule_entry(k)?),
             }
         }
-        Ok(super::ast::Rule {
-            id,
-            title,
-            entries,
-            outcomes,
-            span,
-        })
+        Ok(super::ast::Rule { id, title, entries, outcomes, span })
     }
 
     fn rule_entry(&self, p: Pair<'_, Rule>) -> Res<RuleEntry> {
@@ -835,9 +744,7 @@ impl Builder {
             Rule::re_cite => RuleEntry::Cite(self.string(kids.next()?)?),
             Rule::re_note => RuleEntry::Note(self.string(kids.next()?)?),
             Rule::re_subject => RuleEntry::Subject(self.subject(kids.next()?)?, span),
-            Rule::re_exception => {
-                RuleEntry::ExceptionTo(kids.rest().map(|k| self.rule_id(k)).collect::<Res<_>>()?)
-            }
+            Rule::re_exception => RuleEntry::ExceptionTo(kids.rest().map(|k| self.rule_id(k)).collect::<Res<_>>()?),
             Rule::re_let => {
                 let name = self.ident(kids.next()?)?;
                 RuleEntry::Let(name, self.expr(kids.next()?)?.e)
@@ -895,15 +802,8 @@ impl Builder {
         let span = self.span(&p);
         let mut kids = self.kids(p);
         let name = self.string(kids.next()?)?;
-        let entries = kids
-            .rest()
-            .map(|k| self.test_entry(k))
-            .collect::<Res<Vec<_>>>()?;
-        Ok(Test {
-            name,
-            entries,
-            span,
-        })
+        let entries = kids.rest().map(|k| self.test_entry(k)).collect::<Res<Vec<_>>>()?;
+        Ok(Test { name, entries, span })
     }
 
     fn test_entry(&self, p: Pair<'_, Rule>) -> Res<TestEntry> {
@@ -914,10 +814,7 @@ impl Builder {
             Rule::t_household => {
                 let k = kids.next()?;
                 if k.as_rule() == Rule::json_object {
-                    TestEntry::HouseholdInline(StrLit {
-                        value: k.as_str().to_string(),
-                        span: self.span(&k),
-                    })
+                    TestEntry::HouseholdInline(StrLit { value: k.as_str().to_string(), span: self.span(&k) })
                 } else {
                     TestEntry::HouseholdFile(self.string(k)?)
                 }
@@ -956,33 +853,20 @@ impl Builder {
         match kind {
             Rule::claim_path => {
                 let n = kids.next()?;
-                let index = n.as_str().parse::<u32>().map_err(|_| {
-                    SyntaxError::new(
-                        SyntaxErrorKind::InvalidNumber {
-                            text: n.as_str().to_string(),
-                        },
-                        self.span(&n),
-                    )
-                })?;
+                let index = n
+                    .as_str()
+                    .parse::<u32>()
+                    .map_err(|_| SyntaxError::new(SyntaxErrorKind::InvalidNumber { text: n.as_str().to_string() }, self.span(&n)))?;
                 Ok(ExpectPath::Claim(index, self.ident(kids.next()?)?))
             }
             Rule::program_path => {
-                let mut parts = kids
-                    .rest()
-                    .map(|k| self.ident(k))
-                    .collect::<Res<Vec<_>>>()?;
+                let mut parts = kids.rest().map(|k| self.ident(k)).collect::<Res<Vec<_>>>()?;
                 let field = parts.pop().ok_or_else(|| internal(span, "empty path"))?;
                 let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
                     return Err(internal(span, "a programme path needs two parts"));
                 };
                 let prog_span = first.span.to(last.span);
-                Ok(ExpectPath::Program(
-                    DottedName {
-                        parts,
-                        span: prog_span,
-                    },
-                    field,
-                ))
+                Ok(ExpectPath::Program(DottedName { parts, span: prog_span }, field))
             }
             _ => Err(internal(span, "unknown expectation path")),
         }
@@ -1007,18 +891,9 @@ impl Builder {
         let name = p.as_str();
         let len = name.chars().count();
         if len > limits::MAX_IDENT_LEN {
-            return Err(SyntaxError::new(
-                SyntaxErrorKind::IdentTooLong {
-                    len,
-                    limit: limits::MAX_IDENT_LEN,
-                },
-                span,
-            ));
+            return Err(SyntaxError::new(SyntaxErrorKind::IdentTooLong { len, limit: limits::MAX_IDENT_LEN }, span));
         }
-        Ok(Ident {
-            name: name.to_string(),
-            span,
-        })
+        Ok(Ident { name: name.to_string(), span })
     }
 
     fn rule_id(&self, p: Pair<'_, Rule>) -> Res<Ident> {
@@ -1027,11 +902,7 @@ impl Builder {
 
     fn dotted(&self, p: Pair<'_, Rule>) -> Res<DottedName> {
         let span = self.span(&p);
-        let parts = self
-            .kids(p)
-            .rest()
-            .map(|k| self.ident(k))
-            .collect::<Res<Vec<_>>>()?;
+        let parts = self.kids(p).rest().map(|k| self.ident(k)).collect::<Res<Vec<_>>>()?;
         Ok(DottedName { parts, span })
     }
 
@@ -1054,9 +925,7 @@ impl Builder {
                 other => {
                     let end = other.map_or(i + 1, |(j, e)| j + e.len_utf8());
                     return Err(SyntaxError::new(
-                        SyntaxErrorKind::InvalidEscape {
-                            text: raw[i..end].to_string(),
-                        },
+                        SyntaxErrorKind::InvalidEscape { text: raw[i..end].to_string() },
                         Span::new(start + i, start + end),
                     ));
                 }
@@ -1068,18 +937,9 @@ impl Builder {
     fn date(&self, p: Pair<'_, Rule>) -> Res<DateLit> {
         let span = self.span(&p);
         let text = p.as_str();
-        let invalid = || {
-            SyntaxError::new(
-                SyntaxErrorKind::InvalidDate {
-                    text: text.to_string(),
-                },
-                span,
-            )
-        };
+        let invalid = || SyntaxError::new(SyntaxErrorKind::InvalidDate { text: text.to_string() }, span);
         let mut parts = text.split('-').map(|n| n.parse::<u32>().ok());
-        let (Some(Some(y)), Some(Some(m)), Some(Some(d))) =
-            (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(Some(y)), Some(Some(m)), Some(Some(d))) = (parts.next(), parts.next(), parts.next()) else {
             return Err(invalid());
         };
         let y = i32::try_from(y).map_err(|_| invalid())?;
@@ -1090,14 +950,7 @@ impl Builder {
     /// An exact decimal from a literal with optional `_` separators.
     fn decimal(&self, text: &str, span: Span) -> Res<Decimal> {
         let clean: String = text.chars().filter(|c| *c != '_').collect();
-        Decimal::from_str_exact(&clean).map_err(|_| {
-            SyntaxError::new(
-                SyntaxErrorKind::InvalidNumber {
-                    text: text.to_string(),
-                },
-                span,
-            )
-        })
+        Decimal::from_str_exact(&clean).map_err(|_| SyntaxError::new(SyntaxErrorKind::InvalidNumber { text: text.to_string() }, span))
     }
 
     // ---------------------------------------------------------- expressions
@@ -1105,21 +958,9 @@ impl Builder {
     /// An expression node, unless the tree gets too deep.
     fn node(&self, kind: ExprKind, span: Span, depth: usize) -> Res<Ex> {
         if depth > limits::MAX_EXPR_DEPTH {
-            return Err(SyntaxError::new(
-                SyntaxErrorKind::TooDeep {
-                    depth,
-                    limit: limits::MAX_EXPR_DEPTH,
-                },
-                span,
-            ));
+            return Err(SyntaxError::new(SyntaxErrorKind::TooDeep { depth, limit: limits::MAX_EXPR_DEPTH }, span));
         }
-        Ok(Ex {
-            e: Expr {
-                kind: Box::new(kind),
-                span,
-            },
-            depth,
-        })
+        Ok(Ex { e: Expr { kind: Box::new(kind), span }, depth })
     }
 
     fn leaf(&self, kind: ExprKind, p: &Pair<'_, Rule>) -> Res<Ex> {
@@ -1205,15 +1046,10 @@ impl Builder {
                 _ => {}
             }
         }
-        let mut acc = parts
-            .pop()
-            .ok_or_else(|| internal(span, "`if` without `else`"))?;
+        let mut acc = parts.pop().ok_or_else(|| internal(span, "`if` without `else`"))?;
         while let (Some(then), Some(cond), Some(start)) = (parts.pop(), parts.pop(), starts.pop()) {
             let depth = cond.depth.max(then.depth).max(acc.depth) + 1;
-            let span = Span {
-                start,
-                end: acc.e.span.end,
-            };
+            let span = Span { start, end: acc.e.span.end };
             acc = self.node(ExprKind::If(cond.e, then.e, acc.e), span, depth)?;
         }
         if !parts.is_empty() {
@@ -1248,14 +1084,9 @@ impl Builder {
                 let text = p.as_str();
                 let digits = text.strip_suffix('%').unwrap_or(text);
                 let mut value = self.decimal(digits, span)?;
-                value.set_scale(value.scale() + 2).map_err(|_| {
-                    SyntaxError::new(
-                        SyntaxErrorKind::InvalidNumber {
-                            text: text.to_string(),
-                        },
-                        span,
-                    )
-                })?;
+                value
+                    .set_scale(value.scale() + 2)
+                    .map_err(|_| SyntaxError::new(SyntaxErrorKind::InvalidNumber { text: text.to_string() }, span))?;
                 self.node(ExprKind::Percent(value), span, 1)
             }
             Rule::number => {
@@ -1268,11 +1099,7 @@ impl Builder {
             }
             Rule::bool_lit => self.leaf(ExprKind::Bool(p.as_str() == "true"), &p),
             Rule::path => {
-                let parts = self
-                    .kids(p)
-                    .rest()
-                    .map(|k| self.ident(k))
-                    .collect::<Res<Vec<_>>>()?;
+                let parts = self.kids(p).rest().map(|k| self.ident(k)).collect::<Res<Vec<_>>>()?;
                 self.node(ExprKind::Path(parts), span, 1)
             }
             _ => Err(self.bug(&p)),
@@ -1309,15 +1136,7 @@ impl Builder {
                 _ => return Err(internal(span, "malformed case arm")),
             }
         }
-        self.node(
-            ExprKind::Case {
-                scrutinee: scrutinee.e,
-                arms,
-                default,
-            },
-            span,
-            depth + 1,
-        )
+        self.node(ExprKind::Case { scrutinee: scrutinee.e, arms, default }, span, depth + 1)
     }
 
     fn round_call(&self, p: Pair<'_, Rule>) -> Res<Ex> {
@@ -1352,14 +1171,7 @@ impl Builder {
             depth = depth.max(from.depth).max(rate.depth);
             bands.push((from.e, rate.e));
         }
-        self.node(
-            ExprKind::Banded {
-                value: value.e,
-                bands,
-            },
-            span,
-            depth + 1,
-        )
+        self.node(ExprKind::Banded { value: value.e, bands }, span, depth + 1)
     }
 
     fn aggregate(&self, p: Pair<'_, Rule>) -> Res<Ex> {
@@ -1380,16 +1192,6 @@ impl Builder {
             (Some(c), Some(f), Some(b)) => (c, Some(f), b),
             _ => return Err(internal(span, "malformed aggregation")),
         };
-        self.node(
-            ExprKind::Aggregate {
-                kind,
-                var,
-                collection,
-                filter,
-                body,
-            },
-            span,
-            depth + 1,
-        )
+        self.node(ExprKind::Aggregate { kind, var, collection, filter, body }, span, depth + 1)
     }
 }

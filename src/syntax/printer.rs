@@ -9,9 +9,8 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 
 use super::ast::{
-    AggKind, BinOp, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, File,
-    HeaderField, Ident, Item, Outcome, ParamEntry, RoundMode, RoundUnit, Rule, RuleEntry, Subject,
-    TallyScope, TestEntry, TypeExpr, UnOp,
+    AggKind, BinOp, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, File, HeaderField, Ident, Item, Outcome, ParamEntry,
+    RoundMode, RoundUnit, Rule, RuleEntry, Subject, TallyScope, TestEntry, TypeExpr, UnOp,
 };
 
 /// Prints a file as policy source.
@@ -82,9 +81,7 @@ impl Printer {
                         ParamEntry::Title(s) => format!("title {}", string(&s.value)),
                         ParamEntry::Cite(s) => format!("cite {}", string(&s.value)),
                         ParamEntry::Required(_) => "required".to_string(),
-                        ParamEntry::From {
-                            date, value, cite, ..
-                        } => {
+                        ParamEntry::From { date, value, cite, .. } => {
                             format!("from {}: {}{}", date.value, expr(value), cite_suffix(cite))
                         }
                         ParamEntry::Always { value, cite, .. } => {
@@ -98,30 +95,18 @@ impl Printer {
                 self.line(0, "}");
             }
             Item::Let(d) => {
-                let ann =
-                    d.ty.as_ref()
-                        .map(|t| format!(": {}", ty(t.ty)))
-                        .unwrap_or_default();
-                self.line(
-                    0,
-                    &format!("let {}{} = {}", d.name.name, ann, expr(&d.value)),
-                );
+                let ann = d.ty.as_ref().map(|t| format!(": {}", ty(t.ty))).unwrap_or_default();
+                self.line(0, &format!("let {}{} = {}", d.name.name, ann, expr(&d.value)));
             }
             Item::Tally(d) => {
                 let scope = match d.scope {
                     TallyScope::MemberYear => "per member per year",
                     TallyScope::HouseholdYear => "per household per year",
                 };
-                self.line(
-                    0,
-                    &format!("tally {}: {} {}", d.name.name, ty(d.ty.ty), scope),
-                );
+                self.line(0, &format!("tally {}: {} {}", d.name.name, ty(d.ty.ty), scope));
             }
             Item::Program(d) => {
-                self.line(
-                    0,
-                    &format!("program {} {}", dotted(&d.id), string(&d.title.value)),
-                );
+                self.line(0, &format!("program {} {}", dotted(&d.id), string(&d.title.value)));
             }
             Item::Indicator(d) => {
                 self.line(0, &format!("indicator {} {} {{", d.id.name, string(&d.title.value)));
@@ -153,10 +138,7 @@ impl Printer {
     }
 
     fn rule(&mut self, r: &Rule) {
-        self.line(
-            0,
-            &format!("rule {} {} {{", r.id.name, string(&r.title.value)),
-        );
+        self.line(0, &format!("rule {} {} {{", r.id.name, string(&r.title.value)));
         for e in &r.entries {
             let text = match e {
                 RuleEntry::Cite(s) => format!("cite {}", string(&s.value)),
@@ -188,9 +170,7 @@ impl Printer {
 }
 
 fn cite_suffix(cite: &Option<super::ast::StrLit>) -> String {
-    cite.as_ref()
-        .map(|c| format!(" cite {}", string(&c.value)))
-        .unwrap_or_default()
+    cite.as_ref().map(|c| format!(" cite {}", string(&c.value))).unwrap_or_default()
 }
 
 fn outcome(o: &Outcome) -> String {
@@ -236,10 +216,7 @@ fn ty(t: TypeExpr) -> &'static str {
 }
 
 fn names(ids: &[Ident], sep: &str) -> String {
-    ids.iter()
-        .map(|i| i.name.as_str())
-        .collect::<Vec<_>>()
-        .join(sep)
+    ids.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(sep)
 }
 
 fn dotted(d: &DottedName) -> String {
@@ -340,8 +317,7 @@ fn has_bare_at(e: &Expr) -> bool {
         ExprKind::Binary(BinOp::At, ..) => true,
         ExprKind::Binary(op, l, r) => {
             let p = binop_prec(*op);
-            (!needs_parens(l, p, p) && has_bare_at(l))
-                || (!needs_parens(r, p + 1, 0) && has_bare_at(r))
+            (!needs_parens(l, p, p) && has_bare_at(l)) || (!needs_parens(r, p + 1, 0) && has_bare_at(r))
         }
         ExprKind::Unary(op, x) => !needs_parens(x, unop_prec(*op), 0) && has_bare_at(x),
         ExprKind::In(x, _) => !needs_parens(x, 5, 5) && has_bare_at(x),
@@ -387,54 +363,30 @@ fn expr_t(e: &Expr, tail: u8) -> String {
             // An `if` in the else branch continues an `else if` chain.
             format!("if {} then {} else {}", expr(c), expr(a), expr(b))
         }
-        ExprKind::Case {
-            scrutinee,
-            arms,
-            default,
-        } => {
-            let mut parts: Vec<String> = arms
-                .iter()
-                .map(|(p, v)| format!("{} => {}", expr(p), expr(v)))
-                .collect();
+        ExprKind::Case { scrutinee, arms, default } => {
+            let mut parts: Vec<String> = arms.iter().map(|(p, v)| format!("{} => {}", expr(p), expr(v))).collect();
             if let Some(d) = default {
                 parts.push(format!("else => {}", expr(d)));
             }
             format!("case {} {{ {} }}", expr(scrutinee), parts.join(", "))
         }
         ExprKind::Call(name, args) => format!("{}({})", name.name, list(args)),
-        ExprKind::Aggregate {
-            kind,
-            var,
-            collection,
-            filter,
-            body,
-        } => {
+        ExprKind::Aggregate { kind, var, collection, filter, body } => {
             let k = match kind {
                 AggKind::Any => "any",
                 AggKind::All => "all",
                 AggKind::Count => "count",
                 AggKind::Sum => "sum",
             };
-            let filter = filter
-                .as_ref()
-                .map(|f| format!(" where {}", expr(f)))
-                .unwrap_or_default();
-            format!(
-                "{k}({} in {}{filter}: {})",
-                var.name,
-                expr(collection),
-                expr(body)
-            )
+            let filter = filter.as_ref().map(|f| format!(" where {}", expr(f))).unwrap_or_default();
+            format!("{k}({} in {}{filter}: {})", var.name, expr(collection), expr(body))
         }
         ExprKind::Banded { value, bands } => {
             let mut s = format!("banded({}", expr(value));
             for (from, rate) in bands {
                 // The lower bound stops at `at`.
-                let from = if matches!(&*from.kind, ExprKind::If(..)) || has_bare_at(from) {
-                    format!("({})", expr(from))
-                } else {
-                    expr(from)
-                };
+                let from =
+                    if matches!(&*from.kind, ExprKind::If(..)) || has_bare_at(from) { format!("({})", expr(from)) } else { expr(from) };
                 let _ = write!(s, ", from {from} at {}", expr(rate));
             }
             s.push(')');
