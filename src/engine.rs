@@ -20,6 +20,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Engine {
     program: Arc<Program>,
+    warnings: Arc<Vec<Diagnostic>>,
 }
 
 /// Collects policy sources, then builds an [`Engine`].
@@ -84,12 +85,13 @@ fn build(sources: Vec<Source>) -> Result<Engine, Diagnostics> {
     if !items.is_empty() {
         return Err(Diagnostics { items, sources: map });
     }
-    let (program, errors) = compile::compile(module, map, hashes);
+    let (program, errors, warnings) = compile::compile(module, map, hashes);
     if !errors.is_empty() {
-        let items = errors.iter().map(|e| e.to_diagnostic()).collect();
+        let mut items: Vec<Diagnostic> = errors.iter().map(|e| e.to_diagnostic()).collect();
+        items.extend(warnings);
         return Err(Diagnostics { items, sources: program.sources });
     }
-    Ok(Engine { program: Arc::new(program) })
+    Ok(Engine { program: Arc::new(program), warnings: Arc::new(warnings) })
 }
 
 /// A parameter in force for a region on a date.
@@ -116,6 +118,11 @@ impl Engine {
     /// The shipped policies.
     pub fn embedded() -> Result<Engine, Diagnostics> {
         EngineBuilder::default().embedded().build()
+    }
+
+    /// Warnings found while building (rules that may conflict on some households).
+    pub fn warnings(&self) -> Diagnostics {
+        Diagnostics { items: self.warnings.as_ref().clone(), sources: self.program.sources.clone() }
     }
 
     /// The compiled program.

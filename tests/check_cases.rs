@@ -14,7 +14,7 @@ fn render(path: &Path) -> String {
     // the shipped library is context (a case may extend `cn.hebei.shijiazhuang`)
     b = b.sources(policy::embedded().iter().map(|(n, t)| Source { name: n.to_string(), text: t.to_string() }));
     match b.build() {
-        Ok(_) => "ok\n".to_string(),
+        Ok(e) => format!("{}ok\n", e.warnings().render()),
         Err(d) => d.render(),
     }
 }

@@ -6,11 +6,12 @@
 use super::Program;
 use crate::check::error::{CheckError, CheckErrorKind};
 use crate::check::Target;
+use crate::diagnostic::Diagnostic;
 use crate::ir::RuleId;
 use crate::syntax::ast::{self, BinOp, ExprKind, UnOp};
 use std::collections::HashMap;
 
-pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors: &mut Vec<CheckError>) {
+pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors: &mut Vec<CheckError>, warnings: &mut Vec<Diagnostic>) {
     let m = &p.module;
     let mut keys: Vec<&Target> = writers.keys().filter(|t| matches!(t, Target::Amount(_) | Target::Assign(_) | Target::Pay(_))).collect();
     keys.sort();
@@ -31,11 +32,27 @@ pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors:
                 if pa.region.as_bytes()[..n] != pb.region.as_bytes()[..n] {
                     continue;
                 }
-                if exclusive(ra.cond_ast.as_ref(), rb.cond_ast.as_ref()) {
-                    continue;
+                match overlap(ra.cond_ast.as_ref(), rb.cond_ast.as_ref()) {
+                    Overlap::Exclusive => {}
+                    Overlap::Certain => {
+                        let k = CheckErrorKind::PossibleConflict { target: super::target_name(m, *t), a: ra.id.clone(), b: rb.id.clone() };
+                        errors.push(k.at(rb.loc).related(ra.loc, format!("`{}` also defines it", ra.id)));
+                    }
+                    Overlap::Unknown => {
+                        let d = Diagnostic::warning(
+                            format!(
+                                "rules `{}` and `{}` may both define {} for some households, and neither takes precedence",
+                                ra.id,
+                                rb.id,
+                                super::target_name(m, *t)
+                            ),
+                            Some(rb.loc),
+                        )
+                        .with_secondary(ra.loc, format!("`{}` also defines it", ra.id))
+                        .with_help(Some("if both apply, the assessment fails with a conflict naming both rules; declare one an `exception to` the other, or make their conditions exclusive".into()));
+                        warnings.push(d);
+                    }
                 }
-                let k = CheckErrorKind::PossibleConflict { target: super::target_name(m, *t), a: ra.id.clone(), b: rb.id.clone() };
-                errors.push(k.at(rb.loc).related(ra.loc, format!("`{}` also defines it", ra.id)));
             }
         }
     }
@@ -51,14 +68,32 @@ fn conjuncts<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
     }
 }
 
-/// Whether two conditions can never hold together (a sound, incomplete test).
-pub(crate) fn exclusive(a: Option<&ast::Expr>, b: Option<&ast::Expr>) -> bool {
-    let (Some(a), Some(b)) = (a, b) else { return false };
+/// How two rule conditions relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Overlap {
+    /// They can never hold together (a sound, incomplete test).
+    Exclusive,
+    /// Whenever one holds, the other does too: one is unconditional, or its
+    /// conjuncts are a subset of the other's.
+    Certain,
+    /// Neither proven: a conflict, if any, is found at evaluation.
+    Unknown,
+}
+
+/// Classify two conditions (`None`: unconditional).
+pub(crate) fn overlap(a: Option<&ast::Expr>, b: Option<&ast::Expr>) -> Overlap {
+    let (Some(a), Some(b)) = (a, b) else { return Overlap::Certain };
     let mut ca = Vec::new();
     let mut cb = Vec::new();
     conjuncts(a, &mut ca);
     conjuncts(b, &mut cb);
-    ca.iter().any(|x| cb.iter().any(|y| contradict(x, y)))
+    if ca.iter().any(|x| cb.iter().any(|y| contradict(x, y))) {
+        return Overlap::Exclusive;
+    }
+    if ca.iter().all(|x| cb.contains(x)) || cb.iter().all(|y| ca.contains(y)) {
+        return Overlap::Certain;
+    }
+    Overlap::Unknown
 }
 
 fn literal(e: &ast::Expr) -> bool {

@@ -68,7 +68,7 @@ enum Node {
 }
 
 /// Build the program; errors are cycles and possible conflicts.
-pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Program, Vec<CheckError>) {
+pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Program, Vec<CheckError>, Vec<crate::diagnostic::Diagnostic>) {
     let mut errors = Vec::new();
     let n_rules = module.rules.len();
 
@@ -284,8 +284,9 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         writers: prog_writers,
         layer_programs,
     };
-    conflict::check(&program, &writers, &mut errors);
-    (program, errors)
+    let mut warnings = Vec::new();
+    conflict::check(&program, &writers, &mut errors, &mut warnings);
+    (program, errors, warnings)
 }
 
 /// A readable name for a target (`amount dibao`).
