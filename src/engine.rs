@@ -277,11 +277,20 @@ impl Engine {
         let mut s = self.scratch();
         s.set_trace(true);
         let mut out = Vec::new();
-        for (i, slot) in m.params.iter().enumerate() {
+        let mut order: Vec<usize> = (0..m.params.len()).collect();
+        // general to specific, then declaration order
+        order.sort_by_key(|i| m.params[*i].defs.last().map(|d| m.policies[d.policy as usize].rank()).unwrap_or(0));
+        for i in order {
+            let slot = &m.params[i];
             let Some(def) = slot.defs.iter().find(|d| m.policies[d.policy as usize].applies(region, as_of)) else { continue };
             let (value, policy, citation) = match eval::read_param(p, &h, as_of, &mut s, i as u32) {
                 Ok((v, pol, cite)) => (v, pol, cite),
-                Err(e) => (format!("<{e}>"), m.policies[def.policy as usize].id.clone(), def.cite.clone()),
+                Err(EvalError::MissingParameter { .. }) => (
+                    "(required: not supplied; give it in an overlay)".to_string(),
+                    m.policies[def.policy as usize].id.clone(),
+                    def.cite.clone(),
+                ),
+                Err(e) => (format!("(cannot be read: {e})"), m.policies[def.policy as usize].id.clone(), def.cite.clone()),
             };
             out.push(ParamInForce { name: slot.name.clone(), value, ty: slot.ty.to_string(), policy, citation });
         }

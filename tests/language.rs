@@ -8,6 +8,7 @@ fn language_feature_tests() {
     let results = fupin::testing::run_all(&engine);
     let ours: Vec<_> = results.iter().filter(|r| r.location.contains("tests/cases/lang")).collect();
     assert!(ours.len() >= 5, "expected the language tests to run, found {}", ours.len());
-    let failed: Vec<String> = ours.iter().filter(|r| !r.passed()).map(|r| format!("{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "))).collect();
+    let failed: Vec<String> =
+        ours.iter().filter(|r| !r.passed()).map(|r| format!("{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "))).collect();
     assert!(failed.is_empty(), "{} language test(s) failed:\n{}", failed.len(), failed.join("\n"));
 }

@@ -175,7 +175,8 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
         return 0;
     }
     for p in &list {
-        println!("{} = {}  ({}; {})", p.name, p.value, p.policy, p.citation.as_deref().unwrap_or("no citation"));
+        println!("{} = {}", p.name, p.value);
+        println!("    from {}: {}", p.policy, p.citation.as_deref().unwrap_or("no citation"));
     }
     0
 }
