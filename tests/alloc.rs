@@ -51,6 +51,11 @@ override param basic_annual_cap { always: 150000 }
 override param major_illness_deductible { always: 15000 }
 override param major_illness_rate { always: 60% }
 override param assistance_annual_limit { always: 50000 }
+override param premium_subsidy { always: 220 }
+override param deep_mountain_living_allowance { always: 1000 }
+override param outpatient_assistance_threshold { always: 2000 }
+override param outpatient_assistance_rate { always: 50% }
+override param outpatient_assistance_limit { always: 3000 }
 "#;
 
 #[test]
