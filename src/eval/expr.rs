@@ -183,7 +183,8 @@ impl<'a> Ev<'a> {
         };
         if start == 0 {
             if let Some((_, v)) = self.s.overrides.iter().find(|(q, _)| *q == p) {
-                return Ok(*v);
+                let v = *v;
+                return self.bound(p, date, 0, v);
             }
         }
         let mut required_by: Option<usize> = None;
@@ -203,17 +204,9 @@ impl<'a> Ev<'a> {
             let saved = (self.prev, self.param_date);
             self.prev = Some((p, di, entry.from.unwrap_or(NaiveDate::MIN)));
             self.param_date = Some(date);
-            let mut r = self.eval(&entry.value);
-            if let (Ok(v), Some(f)) = (&r, &def.floor) {
-                let v = *v;
-                r = self.eval(f).map(|fl| if num(fl) > num(v) { fl } else { v });
-            }
-            if let (Ok(v), Some(c)) = (&r, &def.cap) {
-                let v = *v;
-                r = self.eval(c).map(|cp| if num(cp) < num(v) { cp } else { v });
-            }
+            let r = self.eval(&entry.value);
             (self.prev, self.param_date) = saved;
-            let v = r?;
+            let v = self.bound(p, date, di, r?)?;
             if self.s.trace.is_some() && start == 0 && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true)
             {
                 if let Some(t) = self.s.params_traced.get_mut(p as usize) {
@@ -242,6 +235,44 @@ impl<'a> Ev<'a> {
             None => (None, slot.declared_by.clone()),
         };
         Err(EvalError::MissingParameter { name: slot.name.clone(), cite, policy, date: date.to_string(), loc: Some(loc) })
+    }
+
+    /// Apply the floors and caps of definition `from` and of every less
+    /// specific active definition: a document's "不低于" binds whatever refines it.
+    fn bound(&mut self, p: ParamId, date: NaiveDate, from: usize, mut v: Value) -> Result<Value, EvalError> {
+        let prog = self.p;
+        let Some(slot) = prog.module.params.get(p as usize) else { return Ok(v) };
+        let saved = (self.prev, self.param_date);
+        self.prev = None;
+        self.param_date = Some(date);
+        let mut result = Ok(());
+        for def in slot.defs.iter().skip(from) {
+            if !self.s.active.get(def.policy as usize).copied().unwrap_or(false) {
+                continue;
+            }
+            if let Some(f) = &def.floor {
+                match self.eval(f) {
+                    Ok(fl) if num(fl) > num(v) => v = fl,
+                    Ok(_) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(c) = &def.cap {
+                match self.eval(c) {
+                    Ok(cp) if num(cp) < num(v) => v = cp,
+                    Ok(_) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        (self.prev, self.param_date) = saved;
+        result.map(|()| v)
     }
 
     fn field(&mut self, b: Value, f: Field, loc: Loc) -> Result<Value, EvalError> {

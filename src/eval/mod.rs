@@ -302,7 +302,7 @@ impl<'a> Ev<'a> {
                 OutcomeDef::AddTally(t, e) => {
                     let v = self.eval(e)?;
                     if tracing {
-                        values.push((format!("tally {} +=", p.module.tallies[*t as usize].name), num(v).to_string()));
+                        values.push((format!("tally {} +", p.module.tallies[*t as usize].name), num(v).to_string()));
                     }
                     self.s.pending_tallies.push((*t, num(v)));
                 }
