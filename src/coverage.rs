@@ -196,10 +196,7 @@ pub fn encodes(rule: &str, id: &str) -> bool {
 fn catalogue_shaped(id: &str) -> bool {
     let Some((p, rest)) = id.split_once('-') else { return false };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    !p.is_empty()
-        && p.bytes().all(|b| b.is_ascii_uppercase())
-        && digits > 0
-        && rest.bytes().skip(digits).all(|b| b.is_ascii_lowercase())
+    !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase()) && digits > 0 && rest.bytes().skip(digits).all(|b| b.is_ascii_lowercase())
 }
 
 struct Row {

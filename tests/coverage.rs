@@ -27,8 +27,7 @@ fn catalogue_coverage() {
     // ways; every V/A id of a checked document must at least be encoded.
     let missing: Vec<&str> =
         report.for_documents(CHECKED).filter(|e| e.household_level && e.status == Status::Missing).map(|e| e.id.as_str()).collect();
-    let untested: Vec<&str> =
-        report.for_documents(CHECKED).filter(|e| e.status == Status::EncodedOnly).map(|e| e.id.as_str()).collect();
+    let untested: Vec<&str> = report.for_documents(CHECKED).filter(|e| e.status == Status::EncodedOnly).map(|e| e.id.as_str()).collect();
     let missing_metadata: Vec<&str> =
         report.for_documents(CHECKED).filter(|e| !e.household_level && e.status == Status::Missing).map(|e| e.id.as_str()).collect();
     assert!(missing.is_empty(), "H/M/C/L/E ids not encoded ({CHECKED:?}): {missing:?}");
@@ -53,11 +52,12 @@ fn every_catalogue_id_is_reported_once() {
 fn tested_means_a_positive_and_a_negative_expectation() {
     // A one-rule library with one positive test only: encoded, not tested.
     let policy = r#"
-        policy t { region 000000 in_force 2000-01-01 .. version "1" }
+        policy t { title "t" region 000000 in_force 2000-01-01 .. version "1" }
         rule XX-1a "r" { cite "c" for household when household.income < 100 then eligible dibao }
         indicator XX-2 "i" { cite "c" }
         test "pos" {
-          household { "id": "h", "region": "110000", "income": "1", "members": [] }
+          household { "id": "h", "region": "110000", "income": "1",
+                      "members": [{"id": "a", "birth_date": "1950-01-01", "sex": "male"}] }
           as_of 2020-01-01
           expect dibao.reasons contains XX-1a
           expect tekun.reasons lacks XX-1a
@@ -75,4 +75,15 @@ fn tested_means_a_positive_and_a_negative_expectation() {
     let engine = fupin::Engine::builder().source("t.policy", with_negative).build().unwrap_or_else(|d| panic!("{}", d.render()));
     let r = coverage::report(&engine, catalogue);
     assert_eq!(r.entries[0].status, Status::Tested);
+}
+
+#[test]
+fn suffixed_rule_ids_encode_their_catalogue_id() {
+    assert!(coverage::encodes("HB-9", "HB-9"));
+    assert!(coverage::encodes("HB-9a", "HB-9"));
+    assert!(coverage::encodes("HB-9ab", "HB-9"));
+    assert!(!coverage::encodes("HB-90", "HB-9"));
+    assert!(!coverage::encodes("SJZ-10", "SJZ-1"));
+    assert!(!coverage::encodes("HB-9-a", "HB-9"));
+    assert!(!coverage::encodes("HB-9A", "HB-9"));
 }
