@@ -4,6 +4,7 @@
 pub mod assessment;
 pub mod check;
 pub mod compile;
+pub mod coverage;
 pub mod diagnostic;
 pub mod engine;
 pub mod eval;

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod commands;
+mod coverage;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -72,6 +73,17 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Show which catalogued rules are encoded and tested; exit 1 while an H/M/C/L/E id is missing.
+    Coverage {
+        /// Catalogue file (default: the shipped policies/catalogue.tsv).
+        #[arg(long, value_name = "FILE")]
+        catalogue: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
 }
 
 /// Run the CLI; returns the exit code.
@@ -89,5 +101,6 @@ pub fn run() -> i32 {
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
         Command::Test { paths, verbose } => commands::test(&paths, verbose),
+        Command::Coverage { catalogue, json, policy } => coverage::coverage(catalogue.as_deref(), json, &policy),
     }
 }
