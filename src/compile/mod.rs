@@ -32,10 +32,8 @@ pub struct Program {
     pub sources: SourceMap,
     /// Content hash of each policy (same index as `module.policies`).
     pub hashes: Vec<String>,
-    /// Household-level schedule.
-    pub schedule: Vec<Step>,
-    /// Per-claim schedule.
-    pub claim_schedule: Vec<Step>,
+    /// Evaluation schedules, one per region context, most specific first.
+    pub contexts: Vec<Context>,
     /// For each rule, the rules it beats through `exception to` (sorted).
     pub beats: Vec<Vec<RuleId>>,
     /// Local frame size.
@@ -48,7 +46,31 @@ pub struct Program {
     pub layer_programs: [Option<ProgId>; 6],
 }
 
+/// The schedules for households of one region: only the rules of policies
+/// that can be in force together are ordered against each other, so rules of
+/// unrelated regions never form false cycles.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The policy region this context is for.
+    pub region: String,
+    /// How many leading digits must match.
+    pub prefix_len: u8,
+    /// Household-level schedule.
+    pub schedule: Vec<Step>,
+    /// Per-claim schedule.
+    pub claim_schedule: Vec<Step>,
+}
+
 impl Program {
+    /// The context for a household region: the most specific policy region containing it.
+    pub fn context_for(&self, region: &str) -> Option<&Context> {
+        let b = region.as_bytes();
+        self.contexts.iter().find(|c| {
+            let n = c.prefix_len as usize;
+            b.len() >= n && b[..n] == c.region.as_bytes()[..n]
+        })
+    }
+
     /// Whether rule `a` takes precedence over rule `b`.
     pub fn beats(&self, a: RuleId, b: RuleId) -> bool {
         let ra = &self.module.rules[a as usize];
@@ -98,160 +120,30 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
     }
     let layer_programs = Layer::ALL.map(|l| l.program().and_then(|p| module.program(p)));
 
-    // --- household-level graph ---
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut index: HashMap<Node, usize> = HashMap::new();
-    let mut add = |n: Node, nodes: &mut Vec<Node>| -> usize {
-        *index.entry(n).or_insert_with(|| {
-            nodes.push(n);
-            nodes.len() - 1
-        })
-    };
-    let has_claim_rules = module.rules.iter().any(|r| r.subject == Entity::Claim);
-    for (i, r) in module.rules.iter().enumerate() {
-        if r.subject != Entity::Claim {
-            add(Node::Rule(i as RuleId), &mut nodes);
-        }
-    }
-    if has_claim_rules {
-        add(Node::Claims, &mut nodes);
-    }
-    let mut targets: Vec<Target> = writers.keys().copied().filter(|t| !matches!(t, Target::Pay(_) | Target::Tally(_))).collect();
-    targets.sort();
-    for t in &targets {
-        add(Node::Target(*t), &mut nodes);
-    }
-    for g in 0..module.globals.len() {
-        add(Node::Global(g as u32), &mut nodes);
-    }
-    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    let node_of_rule = |r: RuleId| if module.rules[r as usize].subject == Entity::Claim { Node::Claims } else { Node::Rule(r) };
-    let reads_deps = |reads: &Reads, out: &mut Vec<Node>| {
-        for p in &reads.eligible {
-            out.push(Node::Target(Target::Eligible(*p)));
-        }
-        for p in &reads.amount {
-            out.push(Node::Target(Target::Amount(*p)));
-            if layer_programs.contains(&Some(*p)) && has_claim_rules {
-                out.push(Node::Claims);
+    // --- schedules, one per context of policies that can be in force together ---
+    let mut contexts: Vec<Context> = Vec::new();
+    let mut regions: Vec<(String, u8)> = module.policies.iter().map(|p| (p.region.clone(), p.prefix_len)).collect();
+    regions.sort();
+    regions.dedup();
+    for (region, prefix_len) in regions {
+        // the policies a household in `region` can see: those whose region contains it
+        let visible: Vec<bool> = module
+            .policies
+            .iter()
+            .map(|p| region.as_bytes()[..p.prefix_len as usize] == p.region.as_bytes()[..p.prefix_len as usize])
+            .collect();
+        let included = |r: RuleId| visible[module.rules[r as usize].policy as usize];
+        let mut errs = Vec::new();
+        let (schedule, claim_schedule) = schedules(&module, &writers, &layer_programs, &included, &mut errs);
+        for e in errs {
+            if !errors.contains(&e) {
+                errors.push(e);
             }
         }
-        for g in &reads.globals {
-            out.push(Node::Global(*g));
-        }
-    };
-    for (ni, n) in nodes.iter().enumerate() {
-        let mut d: Vec<Node> = Vec::new();
-        match n {
-            Node::Rule(r) => reads_deps(&module.rules[*r as usize].reads, &mut d),
-            Node::Global(g) => reads_deps(&module.globals[*g as usize].reads, &mut d),
-            Node::Claims => {
-                for r in module.rules.iter().filter(|r| r.subject == Entity::Claim) {
-                    reads_deps(&r.reads, &mut d);
-                }
-            }
-            Node::Target(t) => {
-                for w in writers.get(t).map(|v| v.as_slice()).unwrap_or(&[]) {
-                    d.push(node_of_rule(*w));
-                }
-            }
-        }
-        let mut ds: Vec<usize> = d.iter().filter_map(|x| index.get(x).copied()).filter(|x| *x != ni).collect();
-        ds.sort_unstable();
-        ds.dedup();
-        // the claims block reading a target written by claim rules is resolved inside the block
-        if matches!(n, Node::Claims) {
-            ds.retain(|x| !matches!(nodes[*x], Node::Target(t) if writers.get(&t).is_some_and(|w| w.iter().all(|r| module.rules[*r as usize].subject == Entity::Claim))));
-        }
-        deps[ni] = ds;
+        contexts.push(Context { region, prefix_len, schedule, claim_schedule });
     }
-    let describe = |n: &Node| -> String {
-        match n {
-            Node::Rule(r) => format!("rule {}", module.rules[*r as usize].id),
-            Node::Claims => "the claim rules".into(),
-            Node::Target(t) => target_name(&module, *t),
-            Node::Global(g) => format!("value {}", module.globals[*g as usize].name),
-        }
-    };
-    let order = match topo(&deps) {
-        Ok(o) => o,
-        Err(cycle) => {
-            let mut path: Vec<String> = cycle.iter().map(|i| describe(&nodes[*i])).collect();
-            path.push(path[0].clone());
-            let at = cycle
-                .iter()
-                .find_map(|i| match nodes[*i] {
-                    Node::Rule(r) => Some(module.rules[r as usize].loc),
-                    Node::Global(g) => Some(module.globals[g as usize].loc),
-                    _ => None,
-                })
-                .or_else(|| module.rules.first().map(|r| r.loc));
-            if let Some(at) = at {
-                errors.push(CheckErrorKind::Cycle { path }.at(at));
-            }
-            (0..nodes.len()).collect()
-        }
-    };
-    let mut schedule = Vec::new();
-    for i in order {
-        match nodes[i] {
-            Node::Rule(r) => schedule.push(Step::Rule(r)),
-            Node::Claims => schedule.push(Step::Claims),
-            Node::Target(t @ (Target::Amount(_) | Target::Assign(_))) => schedule.push(Step::Resolve(t)),
-            _ => {}
-        }
-    }
-
-    // --- per-claim graph: claim rules and pay targets ---
-    let claim_rules: Vec<RuleId> = (0..n_rules as RuleId).filter(|r| module.rules[*r as usize].subject == Entity::Claim).collect();
-    let mut cnodes: Vec<Step> = claim_rules.iter().map(|r| Step::Rule(*r)).collect();
-    let pay_layers: Vec<Layer> = Layer::ALL.into_iter().filter(|l| writers.contains_key(&Target::Pay(*l))).collect();
-    for l in &pay_layers {
-        cnodes.push(Step::Resolve(Target::Pay(*l)));
-    }
-    let pos = |s: Step| cnodes.iter().position(|x| *x == s);
-    let mut cdeps: Vec<Vec<usize>> = vec![Vec::new(); cnodes.len()];
-    for (i, s) in cnodes.iter().enumerate() {
-        match s {
-            Step::Rule(r) => {
-                for l in &module.rules[*r as usize].reads.paid {
-                    if let Some(p) = pos(Step::Resolve(Target::Pay(*l))) {
-                        cdeps[i].push(p);
-                    }
-                }
-            }
-            Step::Resolve(t) => {
-                for w in writers.get(t).map(|v| v.as_slice()).unwrap_or(&[]) {
-                    if let Some(p) = pos(Step::Rule(*w)) {
-                        cdeps[i].push(p);
-                    }
-                }
-            }
-            Step::Claims => {}
-        }
-    }
-    let claim_schedule = match topo(&cdeps) {
-        Ok(o) => o.into_iter().map(|i| cnodes[i]).collect(),
-        Err(cycle) => {
-            let mut path: Vec<String> = cycle
-                .iter()
-                .map(|i| match cnodes[*i] {
-                    Step::Rule(r) => format!("rule {}", module.rules[r as usize].id),
-                    Step::Resolve(t) => target_name(&module, t),
-                    Step::Claims => String::new(),
-                })
-                .collect();
-            path.push(path[0].clone());
-            let at = cycle.iter().find_map(|i| match cnodes[*i] {
-                Step::Rule(r) => Some(module.rules[r as usize].loc),
-                _ => None,
-            });
-            if let Some(at) = at {
-                errors.push(CheckErrorKind::Cycle { path }.at(at));
-            }
-            cnodes.clone()
-        }
-    };
+    // most specific first, so the first match is the household's context
+    contexts.sort_by(|a, b| b.prefix_len.cmp(&a.prefix_len).then(a.region.cmp(&b.region)));
 
     let rule_frame = module.rules.iter().map(|r| r.frame as usize).max().unwrap_or(0);
     let global_frame = module.globals.iter().map(|g| g.frame as usize).max().unwrap_or(0);
@@ -276,8 +168,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         module,
         sources,
         hashes,
-        schedule,
-        claim_schedule,
+        contexts,
         beats,
         frame,
         global_frame: (rule_frame, global_frame),
@@ -339,4 +230,177 @@ fn topo(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
             |i| if indeg[i] > 0 { deps[i].iter().copied().filter(|d| indeg[*d] > 0).collect() } else { Vec::new() },
         );
     Err(cycles.into_iter().next().unwrap_or_else(|| (0..n).filter(|i| indeg[*i] > 0).collect()))
+}
+
+/// The household-level and per-claim schedules over the rules `included`
+/// (the rules of policies that can be in force together).
+fn schedules(
+    module: &Module,
+    all_writers: &HashMap<Target, Vec<RuleId>>,
+    layer_programs: &[Option<ProgId>; 6],
+    included: &dyn Fn(RuleId) -> bool,
+    errors: &mut Vec<CheckError>,
+) -> (Vec<Step>, Vec<Step>) {
+    let writers: HashMap<Target, Vec<RuleId>> = all_writers
+        .iter()
+        .map(|(t, w)| (*t, w.iter().copied().filter(|r| included(*r)).collect::<Vec<_>>()))
+        .filter(|(_, w)| !w.is_empty())
+        .collect();
+    // --- household-level graph ---
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut index: HashMap<Node, usize> = HashMap::new();
+    let mut add = |n: Node, nodes: &mut Vec<Node>| -> usize {
+        *index.entry(n).or_insert_with(|| {
+            nodes.push(n);
+            nodes.len() - 1
+        })
+    };
+    let has_claim_rules = module.rules.iter().enumerate().any(|(i, r)| included(i as RuleId) && r.subject == Entity::Claim);
+    for (i, r) in module.rules.iter().enumerate() {
+        if included(i as RuleId) && r.subject != Entity::Claim {
+            add(Node::Rule(i as RuleId), &mut nodes);
+        }
+    }
+    if has_claim_rules {
+        add(Node::Claims, &mut nodes);
+    }
+    let mut targets: Vec<Target> = writers.keys().copied().filter(|t| !matches!(t, Target::Pay(_) | Target::Tally(_))).collect();
+    targets.sort();
+    for t in &targets {
+        add(Node::Target(*t), &mut nodes);
+    }
+    for g in 0..module.globals.len() {
+        add(Node::Global(g as u32), &mut nodes);
+    }
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let node_of_rule = |r: RuleId| if module.rules[r as usize].subject == Entity::Claim { Node::Claims } else { Node::Rule(r) };
+    let reads_deps = |reads: &Reads, out: &mut Vec<Node>| {
+        for p in &reads.eligible {
+            out.push(Node::Target(Target::Eligible(*p)));
+        }
+        for p in &reads.amount {
+            out.push(Node::Target(Target::Amount(*p)));
+            if layer_programs.contains(&Some(*p)) && has_claim_rules {
+                out.push(Node::Claims);
+            }
+        }
+        for g in &reads.globals {
+            out.push(Node::Global(*g));
+        }
+    };
+    for (ni, n) in nodes.iter().enumerate() {
+        let mut d: Vec<Node> = Vec::new();
+        match n {
+            Node::Rule(r) => reads_deps(&module.rules[*r as usize].reads, &mut d),
+            Node::Global(g) => reads_deps(&module.globals[*g as usize].reads, &mut d),
+            Node::Claims => {
+                for (_, r) in module.rules.iter().enumerate().filter(|(i, r)| included(*i as RuleId) && r.subject == Entity::Claim) {
+                    reads_deps(&r.reads, &mut d);
+                }
+            }
+            Node::Target(t) => {
+                for w in writers.get(t).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    d.push(node_of_rule(*w));
+                }
+            }
+        }
+        let mut ds: Vec<usize> = d.iter().filter_map(|x| index.get(x).copied()).filter(|x| *x != ni).collect();
+        ds.sort_unstable();
+        ds.dedup();
+        // the claims block reading a target written by claim rules is resolved inside the block
+        if matches!(n, Node::Claims) {
+            ds.retain(|x| !matches!(nodes[*x], Node::Target(t) if writers.get(&t).is_some_and(|w| w.iter().all(|r| module.rules[*r as usize].subject == Entity::Claim))));
+        }
+        deps[ni] = ds;
+    }
+    let describe = |n: &Node| -> String {
+        match n {
+            Node::Rule(r) => format!("rule {}", module.rules[*r as usize].id),
+            Node::Claims => "the claim rules".into(),
+            Node::Target(t) => target_name(&module, *t),
+            Node::Global(g) => format!("value {}", module.globals[*g as usize].name),
+        }
+    };
+    let order = match topo(&deps) {
+        Ok(o) => o,
+        Err(cycle) => {
+            let mut path: Vec<String> = cycle.iter().map(|i| describe(&nodes[*i])).collect();
+            path.push(path[0].clone());
+            let at = cycle
+                .iter()
+                .find_map(|i| match nodes[*i] {
+                    Node::Rule(r) => Some(module.rules[r as usize].loc),
+                    Node::Global(g) => Some(module.globals[g as usize].loc),
+                    _ => None,
+                })
+                .or_else(|| module.rules.first().map(|r| r.loc));
+            if let Some(at) = at {
+                errors.push(CheckErrorKind::Cycle { path }.at(at));
+            }
+            (0..nodes.len()).collect()
+        }
+    };
+    let mut schedule = Vec::new();
+    for i in order {
+        match nodes[i] {
+            Node::Rule(r) => schedule.push(Step::Rule(r)),
+            Node::Claims => schedule.push(Step::Claims),
+            Node::Target(t @ (Target::Amount(_) | Target::Assign(_))) => schedule.push(Step::Resolve(t)),
+            _ => {}
+        }
+    }
+
+    // --- per-claim graph: claim rules and pay targets ---
+    let claim_rules: Vec<RuleId> =
+        (0..module.rules.len() as RuleId).filter(|r| included(*r) && module.rules[*r as usize].subject == Entity::Claim).collect();
+    let mut cnodes: Vec<Step> = claim_rules.iter().map(|r| Step::Rule(*r)).collect();
+    let pay_layers: Vec<Layer> = Layer::ALL.into_iter().filter(|l| writers.contains_key(&Target::Pay(*l))).collect();
+    for l in &pay_layers {
+        cnodes.push(Step::Resolve(Target::Pay(*l)));
+    }
+    let pos = |s: Step| cnodes.iter().position(|x| *x == s);
+    let mut cdeps: Vec<Vec<usize>> = vec![Vec::new(); cnodes.len()];
+    for (i, s) in cnodes.iter().enumerate() {
+        match s {
+            Step::Rule(r) => {
+                for l in &module.rules[*r as usize].reads.paid {
+                    if let Some(p) = pos(Step::Resolve(Target::Pay(*l))) {
+                        cdeps[i].push(p);
+                    }
+                }
+            }
+            Step::Resolve(t) => {
+                for w in writers.get(t).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    if let Some(p) = pos(Step::Rule(*w)) {
+                        cdeps[i].push(p);
+                    }
+                }
+            }
+            Step::Claims => {}
+        }
+    }
+    let claim_schedule = match topo(&cdeps) {
+        Ok(o) => o.into_iter().map(|i| cnodes[i]).collect(),
+        Err(cycle) => {
+            let mut path: Vec<String> = cycle
+                .iter()
+                .map(|i| match cnodes[*i] {
+                    Step::Rule(r) => format!("rule {}", module.rules[r as usize].id),
+                    Step::Resolve(t) => target_name(&module, t),
+                    Step::Claims => String::new(),
+                })
+                .collect();
+            path.push(path[0].clone());
+            let at = cycle.iter().find_map(|i| match cnodes[*i] {
+                Step::Rule(r) => Some(module.rules[r as usize].loc),
+                _ => None,
+            });
+            if let Some(at) = at {
+                errors.push(CheckErrorKind::Cycle { path }.at(at));
+            }
+            cnodes.clone()
+        }
+    };
+
+    (schedule, claim_schedule)
 }

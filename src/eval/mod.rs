@@ -153,14 +153,18 @@ pub(crate) struct Ev<'a> {
     pub base: usize,
     /// Nesting of global evaluations.
     pub global_depth: usize,
+    /// The per-claim schedule of the household's context.
+    pub claim_schedule: &'a [Step],
 }
 
 /// Evaluate `program` for `h` on `as_of` into `s`. The household must have
 /// been validated (see [`crate::model::validate`]).
 pub fn evaluate(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<(), EvalError> {
     reset(p, h, as_of, s);
-    let mut ev = Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0 };
-    for step in &p.schedule {
+    let Some(ctx) = p.context_for(&h.region) else { return Ok(()) };
+    let mut ev =
+        Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &ctx.claim_schedule };
+    for step in &ctx.schedule {
         match *step {
             Step::Rule(r) => ev.run_rule_all(r)?,
             Step::Resolve(t) => ev.resolve(t)?,
@@ -438,7 +442,7 @@ impl<'a> Ev<'a> {
             self.s.pay_cands.clear();
             self.s.pending_tallies.clear();
             let subject = Value::Claim(mi, ci);
-            for step in &self.p.claim_schedule {
+            for step in self.claim_schedule {
                 match *step {
                     Step::Rule(r) => {
                         if self.rule_active(r) {
@@ -598,7 +602,7 @@ pub fn read_param(
     param: ParamId,
 ) -> Result<(String, String, Option<String>), EvalError> {
     reset(p, h, as_of, s);
-    let mut ev = Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0 };
+    let mut ev = Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &[] };
     let at = p
         .module
         .params
