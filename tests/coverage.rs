@@ -3,10 +3,7 @@
 
 use fupin::coverage::{self, Status};
 
-/// The documents whose coverage this test enforces, by catalogue prefix.
-/// 石家庄 (SJZ) and 辽宁 (LN) are being encoded in parallel: once they are
-/// All five documents are checked:
-/// `&["SJZ", "LN", "HH", "SM", "HB"]`.
+/// The documents whose coverage this test enforces, by catalogue prefix: all five.
 // ---------------------------------------------------------------------------
 const CHECKED: &[&str] = &["SJZ", "LN", "HH", "SM", "HB"];
 // ---------------------------------------------------------------------------
