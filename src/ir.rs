@@ -115,6 +115,18 @@ pub enum Builtin {
     Yuan,
     /// interest(principal, rate, from, to)
     Interest,
+    /// month(d)
+    Month,
+    /// day(d)
+    Day,
+    /// add_days(d, n)
+    AddDays,
+    /// add_months(d, n) (the day is clamped to the month's end)
+    AddMonths,
+    /// add_years(d, n) (29 February becomes 28 February)
+    AddYears,
+    /// present(field): whether an optional field is recorded
+    Present,
 }
 
 /// What an aggregation iterates.

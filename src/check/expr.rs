@@ -661,6 +661,12 @@ impl Checker {
                     "yearly" => Builtin::Yearly,
                     "yuan" => Builtin::Yuan,
                     "interest" => Builtin::Interest,
+                    "month" => Builtin::Month,
+                    "day" => Builtin::Day,
+                    "add_days" => Builtin::AddDays,
+                    "add_months" => Builtin::AddMonths,
+                    "add_years" => Builtin::AddYears,
+                    "present" => Builtin::Present,
                     _ => {
                         let suggestion = suggest(n, BUILTINS.iter().copied());
                         self.err(CheckErrorKind::UnknownFunction { name: n.into(), suggestion }, loc(cx.file, name.span));
@@ -729,7 +735,31 @@ impl Checker {
                 let t = e.ty;
                 mk(ExprKind::Call(b, vec![e].into_boxed_slice()), t, at)
             }
-            Builtin::Age | Builtin::Year => {
+            Builtin::Present => {
+                if args.len() != 1 {
+                    return count_err(self, "1");
+                }
+                let e = self.expr(&args[0], cx, None);
+                if !matches!(e.kind, ExprKind::Field(..)) && e.ty != Ty::Error {
+                    self.err(
+                        CheckErrorKind::TypeMismatch {
+                            expected: "a field of the household, a member, a claim or a loan".into(),
+                            found: e.ty,
+                        },
+                        e.loc,
+                    );
+                }
+                mk(ExprKind::Call(b, vec![e].into_boxed_slice()), Ty::Bool, at)
+            }
+            Builtin::AddDays | Builtin::AddMonths | Builtin::AddYears => {
+                if args.len() != 2 {
+                    return count_err(self, "2");
+                }
+                let d = typed(self, cx, 0, Ty::Date);
+                let n = typed(self, cx, 1, Ty::Int);
+                mk(ExprKind::Call(b, vec![d, n].into_boxed_slice()), Ty::Date, at)
+            }
+            Builtin::Age | Builtin::Year | Builtin::Month | Builtin::Day => {
                 if args.len() != 1 {
                     return count_err(self, "1");
                 }

@@ -520,6 +520,40 @@ impl<'a> Ev<'a> {
                 Value::Num(Decimal::from(whole_months(a, c)))
             }
             Builtin::Year => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.year())),
+            Builtin::Month => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.month())),
+            Builtin::Day => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.day())),
+            Builtin::Present => match arg(self, 0) {
+                Ok(_) => Value::Bool(true),
+                Err(EvalError::Absent { .. }) => Value::Bool(false),
+                Err(e) => return Err(e),
+            },
+            Builtin::AddDays | Builtin::AddMonths | Builtin::AddYears => {
+                let d = date(arg(self, 0)?, loc)?;
+                let n = num(arg(self, 1)?);
+                let n =
+                    i64::try_from(n.trunc().mantissa() / 10i128.pow(n.trunc().scale())).map_err(|_| EvalError::DateOutOfRange { loc })?;
+                let out = match b {
+                    Builtin::AddDays => {
+                        if n >= 0 {
+                            d.checked_add_days(Days::new(n as u64))
+                        } else {
+                            d.checked_sub_days(Days::new(n.unsigned_abs()))
+                        }
+                    }
+                    _ => {
+                        let months = if b == Builtin::AddYears { n.checked_mul(12) } else { Some(n) };
+                        months.and_then(|m| {
+                            let m32 = u32::try_from(m.unsigned_abs()).ok()?;
+                            if m >= 0 {
+                                d.checked_add_months(chrono::Months::new(m32))
+                            } else {
+                                d.checked_sub_months(chrono::Months::new(m32))
+                            }
+                        })
+                    }
+                };
+                Value::Date(out.ok_or(EvalError::DateOutOfRange { loc })?)
+            }
             Builtin::MakeDate => {
                 let y = num(arg(self, 0)?);
                 let m = num(arg(self, 1)?);
@@ -606,8 +640,12 @@ fn compare(op: CmpOp, x: Value, y: Value) -> bool {
     }
 }
 
-/// Whole years from `a` to `b` (age on `b` of someone born on `a`).
+/// Whole years from `a` to `b` (age on `b` of someone born on `a`);
+/// negative, truncated toward zero, when `b` is before `a`.
 pub(crate) fn whole_years(a: NaiveDate, b: NaiveDate) -> i64 {
+    if b < a {
+        return -whole_years(b, a);
+    }
     let mut y = (b.year() - a.year()) as i64;
     if (b.month(), b.day()) < (a.month(), a.day()) {
         y -= 1;
@@ -615,8 +653,11 @@ pub(crate) fn whole_years(a: NaiveDate, b: NaiveDate) -> i64 {
     y
 }
 
-/// Whole months from `a` to `b`.
+/// Whole months from `a` to `b`; negative, truncated toward zero, when `b` is before `a`.
 pub(crate) fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
+    if b < a {
+        return -whole_months(b, a);
+    }
     let mut m = (b.year() - a.year()) as i64 * 12 + (b.month() as i64 - a.month() as i64);
     if b.day() < a.day() {
         m -= 1;
