@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod commands;
+mod pin;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -58,6 +59,19 @@ pub enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Write fupin.lock (id, version and content hash of every policy), or check it.
+    Lock {
+        /// Check the lockfile instead of writing it: fail when a policy changed without a new version,
+        /// a locked version is missing, or a version is not locked.
+        #[arg(long)]
+        check: bool,
+        /// Lock the policies under DIR instead of the embedded ones.
+        #[arg(long, value_name = "DIR")]
+        policies: Option<PathBuf>,
+        /// The lockfile (default: fupin.lock).
+        #[arg(long, value_name = "PATH")]
+        lockfile: Option<PathBuf>,
+    },
     /// List every parameter in force for a region on a date, with its citation.
     Params {
         /// GB/T 2260 region code, e.g. 130131.
@@ -89,5 +103,6 @@ pub fn run() -> i32 {
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
         Command::Test { paths, verbose } => commands::test(&paths, verbose),
+        Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
     }
 }
