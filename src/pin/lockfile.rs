@@ -99,10 +99,9 @@ pub enum Drift {
 impl fmt::Display for Drift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Drift::Changed { id, version, file, locked, found } => write!(
-                f,
-                "policy `{id}` version `{version}` ({file}) changed without a new version: locked {locked}, found {found}"
-            ),
+            Drift::Changed { id, version, file, locked, found } => {
+                write!(f, "policy `{id}` version `{version}` ({file}) changed without a new version: locked {locked}, found {found}")
+            }
             Drift::Missing { id, version } => write!(f, "locked policy `{id}` version `{version}` is missing"),
             Drift::Unlocked { id, version, file } => write!(f, "policy `{id}` version `{version}` ({file}) is new: not in the lockfile"),
         }
