@@ -182,6 +182,7 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
 
 pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
     let mut b = EngineBuilder::default();
+    let mut b_names: Vec<String> = Vec::new();
     if paths.is_empty() {
         b = b.embedded();
     } else {
@@ -195,6 +196,7 @@ pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
             };
         }
         // the shipped library is context for test files and policies that extend it
+        b_names = b.collected().iter().map(|s| s.name.clone()).collect();
         let user: Vec<PathBuf> = b.collected().iter().map(|s| PathBuf::from(&s.name)).collect();
         for (n, t) in policy::embedded() {
             if !is_same_file(&user, n) {
@@ -210,7 +212,13 @@ pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
             return 1;
         }
     };
-    let results = fupin::testing::run_all(&engine);
+    // with paths, run the tests in the files given (the library is only context)
+    let results = if paths.is_empty() {
+        fupin::testing::run_all(&engine)
+    } else {
+        let user: Vec<String> = b_names;
+        fupin::testing::run_matching(&engine, |name| user.iter().any(|u| u == name))
+    };
     let mut failed = 0;
     for r in &results {
         if r.passed() {
@@ -218,8 +226,16 @@ pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
         } else {
             failed += 1;
             println!("FAILED {}  ({})", r.name, r.location);
-            for f in &r.failures {
-                println!("    {f}");
+            for f in &r.details {
+                match &f.location {
+                    Some(at) => println!("    {at}: {}", f.message),
+                    None => println!("    {}", f.message),
+                }
+                if !verbose {
+                    for line in &f.trace {
+                        println!("      | {line}");
+                    }
+                }
             }
             if verbose {
                 if let Some(a) = &r.assessment {
