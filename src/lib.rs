@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod check;
 pub mod compile;
 pub mod diagnostic;
+pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod ir;

@@ -354,6 +354,8 @@ pub(crate) struct Checker {
     pub(crate) param_deps: Vec<Vec<ParamId>>,
     /// symbol interning
     symbol_ids: HashMap<String, u32>,
+    /// declared programme id → (declaring policy id, policy index), so versions of one policy may each declare it
+    program_owners: HashMap<String, (Option<String>, PolicyId)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -448,7 +450,7 @@ impl Checker {
         for (input, pol) in inputs.iter().zip(&file_policy) {
             for item in &input.ast.items {
                 if let ast::Item::Program(p) = item {
-                    self.declare_program(p, input.file);
+                    self.declare_program(p, input.file, *pol);
                 }
                 if let (ast::Item::Indicator(i), Some(pol)) = (item, pol) {
                     if self.module.indicators.iter().any(|x| x.policy == *pol && x.id == i.id.name) {
@@ -686,13 +688,19 @@ impl Checker {
         }
     }
 
-    fn declare_program(&mut self, p: &ast::ProgramDecl, file: FileId) {
+    fn declare_program(&mut self, p: &ast::ProgramDecl, file: FileId, pol: Option<PolicyId>) {
         let id = p.id.joined();
+        let owner = pol.and_then(|x| self.module.policies.get(x as usize)).map(|p| p.id.clone());
         if self.module.program(&id).is_some() {
-            if programs::BUILTIN.iter().all(|(b, _, _)| *b != id) {
+            // another version of the same policy may declare it again
+            let same_policy = owner.is_some() && self.program_owners.get(&id).is_some_and(|(o, v)| *o == owner && Some(*v) != pol);
+            if programs::BUILTIN.iter().all(|(b, _, _)| *b != id) && !same_policy {
                 self.err(CheckErrorKind::Duplicate { what: "programme", name: id }, loc(file, p.id.span));
             }
             return;
+        }
+        if let Some(v) = pol {
+            self.program_owners.insert(id.clone(), (owner, v));
         }
         self.module.programs.push(ProgramInfo { id, title: p.title.value.clone(), amount: Some(Ty::Money(types::Per::None)) });
     }

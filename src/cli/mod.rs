@@ -72,6 +72,19 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         lockfile: Option<PathBuf>,
     },
+    /// List the parameters and rules added, removed or changed between two versions of a policy.
+    /// Exit status: 0 no changes, 1 changes, 2 trouble.
+    Diff {
+        /// OLD NEW: two policy files, or two directories (policies matched by id). With --policy:
+        /// the files or directories holding the versions (default: the embedded policies).
+        paths: Vec<PathBuf>,
+        /// Compare the versions of this policy id found in one set, oldest first.
+        #[arg(long, value_name = "ID")]
+        policy: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List every parameter in force for a region on a date, with its citation.
     Params {
         /// GB/T 2260 region code, e.g. 130131.
@@ -104,5 +117,6 @@ pub fn run() -> i32 {
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
         Command::Test { paths, verbose } => commands::test(&paths, verbose),
         Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
+        Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
     }
 }
