@@ -180,7 +180,7 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
     0
 }
 
-pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
+pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
     let mut b = EngineBuilder::default();
     let mut b_names: Vec<String> = Vec::new();
     if paths.is_empty() {
@@ -199,7 +199,7 @@ pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
         b_names = b.collected().iter().map(|s| s.name.clone()).collect();
         let user: Vec<PathBuf> = b.collected().iter().map(|s| PathBuf::from(&s.name)).collect();
         for (n, t) in policy::embedded() {
-            if !is_same_file(&user, n) {
+            if !standalone && !is_same_file(&user, n) {
                 b = b.source(n.to_string(), t.to_string());
             }
         }

@@ -58,6 +58,9 @@ pub enum Command {
         /// Print the trace of each failing test.
         #[arg(long)]
         verbose: bool,
+        /// Use only the given files, without the embedded library as context.
+        #[arg(long)]
+        standalone: bool,
     },
     /// Write fupin.lock (id, version and content hash of every policy), or check it.
     Lock {
@@ -115,7 +118,7 @@ pub fn run() -> i32 {
         Command::Check { paths, standalone } => commands::check(&paths, standalone),
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
-        Command::Test { paths, verbose } => commands::test(&paths, verbose),
+        Command::Test { paths, verbose, standalone } => commands::test(&paths, verbose, standalone),
         Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
     }
