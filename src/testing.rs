@@ -154,9 +154,10 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
         r.fail(Failure::new("a test needs a `household` and an `as_of` date"));
         return r;
     };
-    let result = crate::model::parse_household(&text, Some(as_of))
-        .map_err(crate::EvalError::from)
-        .and_then(|h| engine.assess_with(&h, as_of, &mut s));
+    let result = match crate::model::parse_household(&text, Some(as_of)) {
+        Ok(h) => engine.assess_with(&h, as_of, &mut s),
+        Err(e) => Err(crate::EvalError::from(e)),
+    };
     let expected_error = t.entries.iter().find_map(|e| if let TestEntry::ExpectError(s) = e { Some(s.value.clone()) } else { None });
     match (result, expected_error) {
         (Err(e), Some(frag)) => {
