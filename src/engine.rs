@@ -26,7 +26,9 @@ pub struct Engine {
 /// Collects policy sources, then builds an [`Engine`].
 #[derive(Debug, Clone, Default)]
 pub struct EngineBuilder {
-    sources: Vec<Source>,
+    pub(crate) sources: Vec<Source>,
+    /// Pins and version selections (see [`crate::pin`]).
+    pub(crate) selection: crate::pin::Selection,
 }
 
 impl EngineBuilder {
@@ -57,7 +59,12 @@ impl EngineBuilder {
         &self.sources
     }
     /// Parse, check and compile. Every diagnostic of every file is reported.
+    /// Pins and selections ([`EngineBuilder::pin`], [`EngineBuilder::select`])
+    /// are applied first; [`EngineBuilder::try_build`] reports their errors typed.
     pub fn build(self) -> Result<Engine, Diagnostics> {
+        if !self.selection.is_empty() {
+            return self.try_build().map_err(crate::pin::BuildError::into_diagnostics);
+        }
         build(self.sources)
     }
 }

@@ -354,6 +354,8 @@ pub(crate) struct Checker {
     pub(crate) param_deps: Vec<Vec<ParamId>>,
     /// symbol interning
     symbol_ids: HashMap<String, u32>,
+    /// declared programme id → (declaring policy id, policy index), so versions of one policy may each declare it
+    program_owners: HashMap<String, (Option<String>, PolicyId)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -448,7 +450,7 @@ impl Checker {
         for (input, pol) in inputs.iter().zip(&file_policy) {
             for item in &input.ast.items {
                 if let ast::Item::Program(p) = item {
-                    self.declare_program(p, input.file);
+                    self.declare_program(p, input.file, *pol);
                 }
                 if let (ast::Item::Indicator(i), Some(pol)) = (item, pol) {
                     if self.module.indicators.iter().any(|x| x.policy == *pol && x.id == i.id.name) {
@@ -472,8 +474,13 @@ impl Checker {
                 }
             }
         }
-        for (input, pol) in inputs.iter().zip(&file_policy) {
-            let Some(pol) = *pol else {
+        // Declare ancestors before descendants (by depth in the `extends`
+        // chain), so that a redeclaration is caught whatever the file order.
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|i| file_policy[*i].map(|p| self.chain(&self.module.policies[p as usize].id).len()).unwrap_or(0));
+        for &i in &order {
+            let (input, pol) = (&inputs[i], file_policy[i]);
+            let Some(pol) = pol else {
                 if let Some(item) = input.ast.items.iter().find(|i| !matches!(i, ast::Item::Test(_))) {
                     self.err(CheckErrorKind::NoHeader, loc(input.file, item_span(item)));
                 }
@@ -481,10 +488,10 @@ impl Checker {
             };
             self.declare_params(input, pol, false);
         }
-        for (input, pol) in inputs.iter().zip(&file_policy) {
-            if let Some(pol) = *pol {
-                self.declare_params(input, pol, true);
-                self.declare_tallies_and_lets(input, pol);
+        for &i in &order {
+            if let Some(pol) = file_policy[i] {
+                self.declare_params(&inputs[i], pol, true);
+                self.declare_tallies_and_lets(&inputs[i], pol);
             }
         }
         // 3. bodies
@@ -686,13 +693,19 @@ impl Checker {
         }
     }
 
-    fn declare_program(&mut self, p: &ast::ProgramDecl, file: FileId) {
+    fn declare_program(&mut self, p: &ast::ProgramDecl, file: FileId, pol: Option<PolicyId>) {
         let id = p.id.joined();
+        let owner = pol.and_then(|x| self.module.policies.get(x as usize)).map(|p| p.id.clone());
         if self.module.program(&id).is_some() {
-            if programs::BUILTIN.iter().all(|(b, _, _)| *b != id) {
+            // another version of the same policy may declare it again
+            let same_policy = owner.is_some() && self.program_owners.get(&id).is_some_and(|(o, v)| *o == owner && Some(*v) != pol);
+            if programs::BUILTIN.iter().all(|(b, _, _)| *b != id) && !same_policy {
                 self.err(CheckErrorKind::Duplicate { what: "programme", name: id }, loc(file, p.id.span));
             }
             return;
+        }
+        if let Some(v) = pol {
+            self.program_owners.insert(id.clone(), (owner, v));
         }
         self.module.programs.push(ProgramInfo { id, title: p.title.value.clone(), amount: Some(Ty::Money(types::Per::None)) });
     }

@@ -181,8 +181,9 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
     0
 }
 
-pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
+pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
     let mut b = EngineBuilder::default();
+    let mut b_names: Vec<String> = Vec::new();
     if paths.is_empty() {
         b = b.embedded();
     } else {
@@ -196,9 +197,10 @@ pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
             };
         }
         // the shipped library is context for test files and policies that extend it
+        b_names = b.collected().iter().map(|s| s.name.clone()).collect();
         let user: Vec<PathBuf> = b.collected().iter().map(|s| PathBuf::from(&s.name)).collect();
         for (n, t) in policy::embedded() {
-            if !is_same_file(&user, n) {
+            if !standalone && !is_same_file(&user, n) {
                 b = b.source(n.to_string(), t.to_string());
             }
         }
@@ -211,7 +213,13 @@ pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
             return 1;
         }
     };
-    let results = fupin::testing::run_all(&engine);
+    // with paths, run the tests in the files given (the library is only context)
+    let results = if paths.is_empty() {
+        fupin::testing::run_all(&engine)
+    } else {
+        let user: Vec<String> = b_names;
+        fupin::testing::run_matching(&engine, |name| user.iter().any(|u| u == name))
+    };
     let mut failed = 0;
     for r in &results {
         if r.passed() {
@@ -219,8 +227,16 @@ pub fn test(paths: &[PathBuf], verbose: bool) -> i32 {
         } else {
             failed += 1;
             println!("FAILED {}  ({})", r.name, r.location);
-            for f in &r.failures {
-                println!("    {f}");
+            for f in &r.details {
+                match &f.location {
+                    Some(at) => println!("    {at}: {}", f.message),
+                    None => println!("    {}", f.message),
+                }
+                if !verbose {
+                    for line in &f.trace {
+                        println!("      | {line}");
+                    }
+                }
             }
             if verbose {
                 if let Some(a) = &r.assessment {

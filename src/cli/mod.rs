@@ -2,6 +2,7 @@
 
 mod commands;
 mod coverage;
+mod pin;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -58,6 +59,35 @@ pub enum Command {
         /// Print the trace of each failing test.
         #[arg(long)]
         verbose: bool,
+        /// Use only the given files, without the embedded library as context.
+        #[arg(long)]
+        standalone: bool,
+    },
+    /// Write fupin.lock (id, version and content hash of every policy), or check it.
+    Lock {
+        /// Check the lockfile instead of writing it: fail when a policy changed without a new version,
+        /// a locked version is missing, or a version is not locked.
+        #[arg(long)]
+        check: bool,
+        /// Lock the policies under DIR instead of the embedded ones.
+        #[arg(long, value_name = "DIR")]
+        policies: Option<PathBuf>,
+        /// The lockfile (default: fupin.lock).
+        #[arg(long, value_name = "PATH")]
+        lockfile: Option<PathBuf>,
+    },
+    /// List the parameters and rules added, removed or changed between two versions of a policy.
+    /// Exit status: 0 no changes, 1 changes, 2 trouble.
+    Diff {
+        /// OLD NEW: two policy files, or two directories (policies matched by id). With --policy:
+        /// the files or directories holding the versions (default: the embedded policies).
+        paths: Vec<PathBuf>,
+        /// Compare the versions of this policy id found in one set, oldest first.
+        #[arg(long, value_name = "ID")]
+        policy: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List every parameter in force for a region on a date, with its citation.
     Params {
@@ -100,7 +130,9 @@ pub fn run() -> i32 {
         Command::Check { paths, standalone } => commands::check(&paths, standalone),
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
-        Command::Test { paths, verbose } => commands::test(&paths, verbose),
+        Command::Test { paths, verbose, standalone } => commands::test(&paths, verbose, standalone),
         Command::Coverage { catalogue, json, policy } => coverage::coverage(catalogue.as_deref(), json, &policy),
+        Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
+        Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
     }
 }

@@ -1,0 +1,370 @@
+//! Versions and pinning (DESIGN §5): which policy files a set holds (by id,
+//! version and content hash), the lockfile that records them, and building an
+//! engine from exactly a pinned set.
+//!
+//! ```no_run
+//! use fupin::pin::Pin;
+//! use fupin::Engine;
+//! let engine = Engine::builder()
+//!     .embedded()
+//!     .pin([Pin::new("cn", "2011.1", "sha256:…"), Pin::new("cn.hebei", "2016.1", "sha256:…")])
+//!     .try_build();
+//! ```
+//!
+//! Pinning and selection filter the sources before they are parsed and
+//! checked: files without a `policy` header (standalone tests) and overlays
+//! (deployment parameters) are never filtered out.
+
+pub mod lockfile;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, SourceMap};
+use crate::engine::{Engine, EngineBuilder};
+use crate::policy::hash::content_hash;
+use crate::policy::Source;
+use crate::syntax::{self, ast};
+use chrono::NaiveDate;
+use std::collections::BTreeSet;
+
+pub use lockfile::{Drift, LockError, Lockfile};
+
+/// One policy pinned by id and version, verified by its content hash.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pin {
+    /// Policy id (`cn.hebei.shijiazhuang`).
+    pub id: String,
+    /// Version (`2016.1`).
+    pub version: String,
+    /// Content hash (`sha256:…`, see [`crate::policy::hash`]).
+    pub hash: String,
+}
+
+impl Pin {
+    /// A pin.
+    pub fn new(id: impl Into<String>, version: impl Into<String>, hash: impl Into<String>) -> Pin {
+        Pin { id: id.into(), version: version.into(), hash: hash.into() }
+    }
+}
+
+/// A policy file as the version machinery sees it: its header identity and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFile {
+    /// Id, version and content hash.
+    pub pin: Pin,
+    /// The source name (path).
+    pub file: String,
+    /// Whether it is an overlay of deployment parameters.
+    pub overlay: bool,
+    /// First day in force, if the header says.
+    pub from: Option<NaiveDate>,
+    /// Last day in force, if the header says.
+    pub to: Option<NaiveDate>,
+}
+
+/// What [`identify`] makes of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identified {
+    /// A policy file with a header.
+    Policy(PolicyFile),
+    /// A file without a `policy` header (standalone tests).
+    Headerless,
+    /// A file that does not parse, or whose header has no version; the build reports why.
+    Unreadable {
+        /// The first problem, as text.
+        message: String,
+    },
+}
+
+/// Read a source's header: its id, version and content hash.
+pub fn identify(source: &Source) -> Identified {
+    let file = match syntax::parse(&source.text) {
+        Ok(f) => f,
+        Err(errs) => {
+            let message = errs.first().map(|e| e.kind.to_string()).unwrap_or_else(|| "syntax error".into());
+            return Identified::Unreadable { message };
+        }
+    };
+    let Some(h) = &file.header else { return Identified::Headerless };
+    let mut version = None;
+    let mut overlay = false;
+    let (mut from, mut to) = (None, None);
+    for f in &h.fields {
+        match f {
+            ast::HeaderField::Version(v) => version = Some(v.value.clone()),
+            ast::HeaderField::Overlay(_) => overlay = true,
+            ast::HeaderField::InForce(a, b) => {
+                from = Some(a.value);
+                to = b.as_ref().map(|b| b.value);
+            }
+            _ => {}
+        }
+    }
+    let Some(version) = version else {
+        return Identified::Unreadable { message: format!("policy `{}` has no version", h.id.joined()) };
+    };
+    Identified::Policy(PolicyFile {
+        pin: Pin { id: h.id.joined(), version, hash: content_hash(&source.text) },
+        file: source.name.clone(),
+        overlay,
+        from,
+        to,
+    })
+}
+
+/// Why a pinned or selected policy set could not be assembled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PinError {
+    /// The policy text differs from the pinned text.
+    #[error("policy `{id}` version `{version}` ({file}) does not match its pin: expected {expected}, found {found}")]
+    HashMismatch {
+        /// Policy id.
+        id: String,
+        /// Version.
+        version: String,
+        /// The file that holds it.
+        file: String,
+        /// The pinned hash.
+        expected: String,
+        /// The hash of the text found.
+        found: String,
+    },
+    /// No source holds the pinned or selected version.
+    #[error("{what} policy `{id}` version `{version}` is not in the policy set{}", present(.available))]
+    NotFound {
+        /// `pinned` or `selected`.
+        what: &'static str,
+        /// Policy id.
+        id: String,
+        /// Version.
+        version: String,
+        /// The versions of that id that are present.
+        available: Vec<String>,
+    },
+    /// One id and version pinned twice with different hashes.
+    #[error("policy `{id}` version `{version}` is pinned twice, to {a} and to {b}")]
+    ConflictingPins {
+        /// Policy id.
+        id: String,
+        /// Version.
+        version: String,
+        /// One hash.
+        a: String,
+        /// The other.
+        b: String,
+    },
+}
+
+fn present(available: &[String]) -> String {
+    if available.is_empty() {
+        String::new()
+    } else {
+        format!(" (versions present: {})", available.join(", "))
+    }
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BuildError {
+    /// The pinned or selected set could not be assembled.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// Parse, check or compile errors (render them with [`Diagnostics::render`]).
+    #[error("{} error(s) in the policy set", .0.error_count())]
+    Diagnostics(Diagnostics),
+}
+
+impl BuildError {
+    /// As diagnostics (a pin error becomes one diagnostic without a location).
+    pub fn into_diagnostics(self) -> Diagnostics {
+        match self {
+            BuildError::Diagnostics(d) => d,
+            BuildError::Pin(e) => {
+                let help = match &e {
+                    PinError::HashMismatch { .. } => {
+                        Some("the policy text changed: give it a new version, or update the pin if the change is intended".into())
+                    }
+                    _ => None,
+                };
+                Diagnostics { items: vec![Diagnostic::error(e.to_string(), None).with_help(help)], sources: SourceMap::new() }
+            }
+        }
+    }
+}
+
+/// Which policies a builder keeps: pins and explicit version selections.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pins: Vec<Pin>,
+    selected: BTreeSet<(String, String)>,
+}
+
+impl Selection {
+    /// Nothing pinned or selected: every source is kept.
+    pub fn is_empty(&self) -> bool {
+        self.pins.is_empty() && self.selected.is_empty()
+    }
+
+    /// Keep the sources this selection admits; verify pinned hashes.
+    ///
+    /// With pins, a policy is kept only if its id and version are pinned (and
+    /// its hash must match). With selections, a policy whose id has selected
+    /// versions is kept only if its version is one of them. Headerless files,
+    /// overlays and files that do not parse (the build reports them) are kept.
+    pub fn apply(&self, sources: Vec<Source>) -> Result<Vec<Source>, PinError> {
+        if self.is_empty() {
+            return Ok(sources);
+        }
+        let mut pins: Vec<&Pin> = Vec::new();
+        for p in &self.pins {
+            match pins.iter().find(|q| q.id == p.id && q.version == p.version) {
+                Some(q) if q.hash != p.hash => {
+                    return Err(PinError::ConflictingPins {
+                        id: p.id.clone(),
+                        version: p.version.clone(),
+                        a: q.hash.clone(),
+                        b: p.hash.clone(),
+                    })
+                }
+                Some(_) => {}
+                None => pins.push(p),
+            }
+        }
+        let idents: Vec<Identified> = sources.iter().map(identify).collect();
+        let versions_of = |id: &str| -> Vec<String> {
+            let mut v: Vec<String> = idents
+                .iter()
+                .filter_map(|i| match i {
+                    Identified::Policy(p) if p.pin.id == id => Some(p.pin.version.clone()),
+                    _ => None,
+                })
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let found = |id: &str, version: &str| {
+            idents.iter().any(|i| matches!(i, Identified::Policy(p) if p.pin.id == id && p.pin.version == version))
+        };
+        for (id, version) in &self.selected {
+            if !found(id, version) {
+                return Err(PinError::NotFound { what: "selected", id: id.clone(), version: version.clone(), available: versions_of(id) });
+            }
+        }
+        for p in &pins {
+            if !found(&p.id, &p.version) {
+                return Err(PinError::NotFound {
+                    what: "pinned",
+                    id: p.id.clone(),
+                    version: p.version.clone(),
+                    available: versions_of(&p.id),
+                });
+            }
+        }
+        let mut out = Vec::with_capacity(sources.len());
+        for (s, ident) in sources.into_iter().zip(idents) {
+            let Identified::Policy(pf) = &ident else {
+                out.push(s);
+                continue;
+            };
+            if pf.overlay {
+                out.push(s);
+                continue;
+            }
+            let id = &pf.pin.id;
+            if self.selected.iter().any(|(i, _)| i == id) && !self.selected.contains(&(id.clone(), pf.pin.version.clone())) {
+                continue;
+            }
+            if !pins.is_empty() {
+                let Some(p) = pins.iter().find(|p| p.id == *id && p.version == pf.pin.version) else { continue };
+                if p.hash != pf.pin.hash {
+                    return Err(PinError::HashMismatch {
+                        id: id.clone(),
+                        version: pf.pin.version.clone(),
+                        file: pf.file.clone(),
+                        expected: p.hash.clone(),
+                        found: pf.pin.hash.clone(),
+                    });
+                }
+            }
+            out.push(s);
+        }
+        Ok(out)
+    }
+}
+
+impl EngineBuilder {
+    /// Build from exactly these policies (by id and version, verified by
+    /// hash): policies not pinned are left out; a pinned policy that is
+    /// missing, or whose text hashes differently, fails the build
+    /// ([`PinError`]). May be called more than once; the pins add up.
+    pub fn pin(mut self, pins: impl IntoIterator<Item = Pin>) -> Self {
+        self.selection.pins.extend(pins);
+        self
+    }
+
+    /// [`EngineBuilder::pin`] every entry of a lockfile.
+    pub fn pinned(self, lock: &Lockfile) -> Self {
+        self.pin(lock.pins().iter().cloned())
+    }
+
+    /// Keep only this version of policy `id` (call again to keep several).
+    /// Without a selection, two versions whose periods overlap are a checker
+    /// error naming both; with one, the others are left out.
+    pub fn select(mut self, id: impl Into<String>, version: impl Into<String>) -> Self {
+        self.selection.selected.insert((id.into(), version.into()));
+        self
+    }
+
+    /// Apply pins and selections, then parse, check and compile.
+    pub fn try_build(self) -> Result<Engine, BuildError> {
+        let sources = self.selection.apply(self.sources)?;
+        EngineBuilder { sources, selection: Selection::default() }.build().map_err(BuildError::Diagnostics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(name: &str, text: &str) -> Source {
+        Source { name: name.into(), text: text.into() }
+    }
+
+    const A1: &str = "policy a { title \"A\" region 000000 in_force 2016-01-01 .. version \"1\" }";
+    const A2: &str = "policy a { title \"A\" region 000000 in_force 2016-01-01 .. version \"2\" }";
+
+    #[test]
+    fn identify_reads_the_header() {
+        let Identified::Policy(p) = identify(&src("a.policy", A1)) else { panic!("not a policy") };
+        assert_eq!((p.pin.id.as_str(), p.pin.version.as_str()), ("a", "1"));
+        assert_eq!(p.pin.hash, content_hash(A1));
+        assert_eq!(identify(&src("t", "test \"x\" { as_of 2018-01-01 }")), Identified::Headerless);
+        assert!(matches!(identify(&src("bad", "policy {")), Identified::Unreadable { .. }));
+    }
+
+    #[test]
+    fn selection_keeps_selected_versions_and_verifies_pins() {
+        let sources = vec![src("a1", A1), src("a2", A2), src("t", "test \"x\" { as_of 2018-01-01 }")];
+        let mut s = Selection::default();
+        s.selected.insert(("a".into(), "2".into()));
+        let kept = s.apply(sources.clone()).unwrap_or_default();
+        assert_eq!(kept.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["a2", "t"]);
+
+        let s = Selection { pins: vec![Pin::new("a", "1", content_hash(A1))], ..Selection::default() };
+        let kept = s.apply(sources.clone()).unwrap_or_default();
+        assert_eq!(kept.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["a1", "t"]);
+
+        let s = Selection { pins: vec![Pin::new("a", "1", "sha256:00")], ..Selection::default() };
+        match s.apply(sources.clone()) {
+            Err(PinError::HashMismatch { id, expected, found, .. }) => {
+                assert_eq!(id, "a");
+                assert_eq!(expected, "sha256:00");
+                assert_eq!(found, content_hash(A1));
+            }
+            other => panic!("expected a hash mismatch, got {other:?}"),
+        }
+
+        let s = Selection { pins: vec![Pin::new("a", "3", "sha256:00")], ..Selection::default() };
+        let e = s.apply(sources).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(e, "pinned policy `a` version `3` is not in the policy set (versions present: 1, 2)");
+    }
+}
