@@ -51,6 +51,10 @@ pub struct ProgramOutcome {
     pub value: Option<String>,
     /// The rules that fired, with their citations.
     pub reasons: Vec<Reason>,
+    /// Why the amount (or eligibility) is unknown: a parameter the programme
+    /// needs has no value (the document gives no figure and no overlay supplied one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A rule that fired.
@@ -97,6 +101,9 @@ pub struct ClaimOutcome {
     pub deductible: Decimal,
     /// The rules that set the layers.
     pub reasons: Vec<Reason>,
+    /// Why the claim could not be settled (no layer is reported as paid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One step of the explanation.
@@ -142,6 +149,22 @@ pub enum TraceEvent {
 }
 
 impl Assessment {
+    /// Every confined error (programmes and claims whose figures are unknown).
+    pub fn errors(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (id, p) in &self.programs {
+            if let Some(e) = &p.error {
+                out.push(format!("{id}: {e}"));
+            }
+        }
+        for c in &self.claims {
+            if let Some(e) = &c.error {
+                out.push(format!("claim {}: {e}", c.claim));
+            }
+        }
+        out
+    }
+
     /// Render the trace as the text an analyst reads.
     pub fn explain(&self) -> String {
         let mut s = String::new();
@@ -180,6 +203,9 @@ impl Assessment {
                 continue;
             }
             s.push_str(&format!("  {id}: eligible"));
+            if let Some(e) = &p.error {
+                s.push_str(&format!(", amount unknown: {e}"));
+            }
             if let Some(a) = p.amount {
                 s.push_str(&format!(", {a} {}", p.unit.as_deref().unwrap_or("")));
             }
@@ -192,6 +218,10 @@ impl Assessment {
             }
         }
         for c in &self.claims {
+            if let Some(e) = &c.error {
+                s.push_str(&format!("claim {} ({}, {}): not settled: {e}\n", c.claim, c.member, c.date));
+                continue;
+            }
             s.push_str(&format!(
                 "claim {} ({}, {}): total {} = basic {} + major_illness {} + supplementary {} + assistance {} + other {} + out_of_pocket {} (deductible {})\n",
                 c.claim, c.member, c.date, c.total_cost, c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket, c.deductible

@@ -222,11 +222,16 @@ impl Engine {
                 prog.id.clone(),
                 ProgramOutcome {
                     eligible: st.any,
-                    amount: st.amount,
-                    unit: if st.amount.is_some() { prog.amount.and_then(|t| t.unit()).map(String::from) } else { None },
+                    amount: if st.error.is_some() { None } else { st.amount },
+                    unit: if st.amount.is_some() && st.error.is_none() {
+                        prog.amount.and_then(|t| t.unit()).map(String::from)
+                    } else {
+                        None
+                    },
                     flag: st.flag,
                     value: st.assign.and_then(|x| m.symbols.get(x as usize).cloned()),
                     reasons,
+                    error: st.error.and_then(|i| s.errors.get(i as usize)).map(|e| e.to_string()),
                 },
             );
         }
@@ -254,6 +259,12 @@ impl Engine {
                 out_of_pocket: c.out_of_pocket,
                 deductible: l(Layer::Deductible),
                 reasons,
+                error: s
+                    .claim_errors
+                    .iter()
+                    .find(|(c, _)| *c as usize == ci)
+                    .and_then(|(_, e)| s.errors.get(*e as usize))
+                    .map(|e| e.to_string()),
             });
         }
         Assessment { household: h.id.clone(), as_of, policies, programs, claims, trace: s.trace.clone() }

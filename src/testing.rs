@@ -166,11 +166,18 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
             }
         }
         (Err(e), None) => r.fail(Failure::new(format!("assessment failed: {e}"))),
-        (Ok(a), Some(frag)) => {
-            r.fail(Failure::new(format!("expected an error containing {frag:?}, but the assessment succeeded")));
+        (Ok(a), Some(frag)) if !a.errors().iter().any(|e| e.contains(&frag)) => {
+            let errors = a.errors();
+            if errors.is_empty() {
+                r.fail(Failure::new(format!("expected an error containing {frag:?}, but the assessment succeeded")));
+            } else {
+                r.fail(Failure::new(format!("expected an error containing {frag:?}, got: {}", errors.join("; "))));
+            }
             r.assessment = Some(a);
         }
-        (Ok(a), None) => {
+        // a confined error (a programme or claim whose figures are unknown) matches
+        // `expect error`; the test's other expectations still apply
+        (Ok(a), _) => {
             for e in &t.entries {
                 if let TestEntry::Expect(x) = e {
                     let unknown = match &x.path {
@@ -179,7 +186,14 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
                         }
                         _ => None,
                     };
-                    if let Some(message) = unknown.or_else(|| check_expectation(&a, x)) {
+                    if let Some(mut message) = unknown.or_else(|| check_expectation(&a, x)) {
+                        let confined = match &x.path {
+                            ExpectPath::Program(prog, _) => a.programs.get(&prog.joined()).and_then(|p| p.error.clone()),
+                            ExpectPath::Claim(n, _) => a.claims.get(*n as usize).and_then(|c| c.error.clone()),
+                        };
+                        if let Some(e) = confined {
+                            message.push_str(&format!(" ({e})"));
+                        }
                         let location = Some(sources.describe(loc(file, x.span)));
                         r.fail(Failure { message, location, trace: producing_trace(engine, &a, &x.path) });
                     }

@@ -75,7 +75,8 @@ fn failures_show_expected_actual_and_the_producing_rule_trace() {
     assert!(
         block("fails: an error was expected").contains("expected an error containing \"oldest_income_cap\", but the assessment succeeded")
     );
-    assert!(block("fails: the wrong error").contains("expected an error containing \"allowance_rate\", got: parameter `oldest_income_cap`"));
+    assert!(block("fails: the wrong error")
+        .contains("expected an error containing \"allowance_rate\", got: test.inspection: parameter `oldest_income_cap`"));
     let setup = block("fails: a missing household file and an unknown parameter");
     assert!(setup.contains("cannot read household tests/cases/testing/no-such-household.json"), "{setup}");
     assert!(setup.contains("`set no_such_parameter`: no such parameter"), "{setup}");

@@ -130,6 +130,9 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
     s.set_trace(explain || trace);
     match engine.assess_with(&h, as_of, &mut s) {
         Ok(a) => {
+            for e in a.errors() {
+                eprintln!("warning: {e}");
+            }
             if explain {
                 print!("{}", a.explain());
             } else {

@@ -133,8 +133,33 @@ impl<'a> Ev<'a> {
                 };
                 Value::Num(v.round_dp_with_strategy(dp, strategy))
             }
-            ExprKind::Eligible(p) => Value::Bool(self.s.progs.get(*p as usize).is_some_and(|s| s.eligible)),
-            ExprKind::Amount(p) => Value::Num(self.s.progs.get(*p as usize).and_then(|s| s.amount).unwrap_or(Decimal::ZERO)),
+            ExprKind::Eligible(p) => {
+                let st = self.s.progs.get(*p as usize).copied().unwrap_or_default();
+                // unknown eligibility propagates the error that made it unknown
+                match (st.eligible, st.error) {
+                    (false, Some(i)) => {
+                        return Err(self
+                            .s
+                            .errors
+                            .get(i as usize)
+                            .cloned()
+                            .unwrap_or(EvalError::Invalid { message: "unknown eligibility".into(), loc }))
+                    }
+                    (b, _) => Value::Bool(b),
+                }
+            }
+            ExprKind::Amount(p) => {
+                let st = self.s.progs.get(*p as usize).copied().unwrap_or_default();
+                if let Some(i) = st.error {
+                    return Err(self
+                        .s
+                        .errors
+                        .get(i as usize)
+                        .cloned()
+                        .unwrap_or(EvalError::Invalid { message: "unknown amount".into(), loc }));
+                }
+                Value::Num(st.amount.unwrap_or(Decimal::ZERO))
+            }
             ExprKind::Paid(l) => match self.claim.and_then(|c| self.s.claims.get(c)) {
                 Some(c) => Value::Num(c.layers[*l as usize]),
                 None => Value::ZERO,

@@ -34,6 +34,9 @@ pub struct ProgState {
     pub amount: Option<Decimal>,
     /// Assigned symbol.
     pub assign: Option<u32>,
+    /// A parameter the programme needs has no value: index into the scratch's
+    /// deferred errors. The programme's amount is then unknown (never a silent zero).
+    pub error: Option<u32>,
 }
 
 /// A rule that fired for a subject, for a programme (the reasons).
@@ -86,6 +89,10 @@ pub struct Scratch {
     pending_tallies: Vec<(u32, Decimal)>,
     pay_cands: Vec<(Layer, RuleId, Decimal, bool)>,
     pub(crate) claim_fired: Vec<(u32, RuleId)>,
+    /// Missing-parameter errors confined to the programmes and claims that need them.
+    pub(crate) errors: Vec<EvalError>,
+    /// Claims left unsettled by an error: (claim index, error index).
+    pub(crate) claim_errors: Vec<(u32, u32)>,
     /// Parameter overrides (tests, what-if analysis): applied above every policy.
     pub overrides: Vec<(ParamId, Value)>,
     /// Trace events, when tracing is on.
@@ -114,6 +121,8 @@ impl Scratch {
             pending_tallies: Vec::with_capacity(8),
             pay_cands: Vec::with_capacity(16),
             claim_fired: Vec::with_capacity(16),
+            errors: Vec::new(),
+            claim_errors: Vec::new(),
             overrides: Vec::new(),
             trace: None,
             params_traced: vec![false; m.params.len()],
@@ -155,6 +164,8 @@ pub(crate) struct Ev<'a> {
     pub global_depth: usize,
     /// The per-claim schedule of the household's context.
     pub claim_schedule: &'a [Step],
+    /// The current rule's condition held (for errors after it).
+    pub cond_held: bool,
 }
 
 /// Evaluate `program` for `h` on `as_of` into `s`. The household must have
@@ -162,8 +173,19 @@ pub(crate) struct Ev<'a> {
 pub fn evaluate(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<(), EvalError> {
     reset(p, h, as_of, s);
     let Some(ctx) = p.context_for(&h.region) else { return Ok(()) };
-    let mut ev =
-        Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &ctx.claim_schedule };
+    let mut ev = Ev {
+        p,
+        h,
+        as_of,
+        s,
+        claim: None,
+        prev: None,
+        param_date: None,
+        base: 0,
+        global_depth: 0,
+        claim_schedule: &ctx.claim_schedule,
+        cond_held: false,
+    };
     for step in &ctx.schedule {
         match *step {
             Step::Rule(r) => ev.run_rule_all(r)?,
@@ -188,6 +210,8 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     s.order.clear();
     s.tallies.clear();
     s.claim_fired.clear();
+    s.errors.clear();
+    s.claim_errors.clear();
     if let Some(t) = &mut s.trace {
         t.clear();
     }
@@ -206,20 +230,59 @@ impl<'a> Ev<'a> {
         }
         let h = self.h;
         match self.p.module.rules[r as usize].subject {
-            Entity::Household => self.run_rule(r, Value::Household),
+            Entity::Household => self.run_rule_confined(r, Value::Household),
             Entity::Member => {
                 for i in 0..h.members.len() {
-                    self.run_rule(r, Value::Member(i as u32))?;
+                    self.run_rule_confined(r, Value::Member(i as u32))?;
                 }
                 Ok(())
             }
             Entity::Loan => {
                 for i in 0..h.loans.len() {
-                    self.run_rule(r, Value::Loan(i as u32))?;
+                    self.run_rule_confined(r, Value::Loan(i as u32))?;
                 }
                 Ok(())
             }
             Entity::Claim => Ok(()),
+        }
+    }
+
+    /// Run a rule; a missing parameter is confined to the programmes the rule
+    /// defines (their amounts become unknown and carry the error), so the rest
+    /// of the assessment still stands. Every other error ends the assessment.
+    fn run_rule_confined(&mut self, r: RuleId, subject: Value) -> Result<(), EvalError> {
+        self.cond_held = false;
+        match self.run_rule(r, subject) {
+            Err(e @ EvalError::MissingParameter { .. }) => {
+                self.confine(r, subject, e);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn confine(&mut self, r: RuleId, subject: Value, e: EvalError) {
+        let idx = self.s.errors.len() as u32;
+        self.s.errors.push(e);
+        let held = self.cond_held;
+        let rule = &self.p.module.rules[r as usize];
+        for o in &rule.outcomes {
+            let pg = match o {
+                OutcomeDef::Eligible(p) | OutcomeDef::Amount(p, _) | OutcomeDef::Flag(p) | OutcomeDef::Assign(p, _) => Some(*p),
+                OutcomeDef::Pay(l, _) => self.p.layer_programs[*l as usize],
+                OutcomeDef::AddTally(..) => None,
+            };
+            let Some(pg) = pg else { continue };
+            let st = &mut self.s.progs[pg as usize];
+            if st.error.is_none() {
+                st.error = Some(idx);
+            }
+            // the condition held: eligibility is known even though the amount is not
+            if held && matches!(o, OutcomeDef::Eligible(_)) {
+                st.eligible = true;
+                st.any = true;
+                self.s.fired.push(Fired { program: pg, rule: r, subject });
+            }
         }
     }
 
@@ -250,6 +313,7 @@ impl<'a> Ev<'a> {
                 return Ok(());
             }
         }
+        self.cond_held = true;
         for l in &rule.post {
             let v = self.eval(&l.expr)?;
             if let Some(i) = self.frame_index(l.slot) {
@@ -382,6 +446,11 @@ impl<'a> Ev<'a> {
             match t {
                 Target::Amount(pg) => {
                     let st = &mut self.s.progs[pg as usize];
+                    if st.error.is_some() {
+                        st.any = true;
+                        self.s.fired.push(Fired { program: pg, rule: c.rule, subject: c.subject });
+                        continue;
+                    }
                     let add = num(c.value);
                     st.amount = Some(match st.amount {
                         None => add,
@@ -442,16 +511,34 @@ impl<'a> Ev<'a> {
             self.s.pay_cands.clear();
             self.s.pending_tallies.clear();
             let subject = Value::Claim(mi, ci);
+            let mut unsettled = false;
             for step in self.claim_schedule {
                 match *step {
                     Step::Rule(r) => {
                         if self.rule_active(r) {
-                            self.run_rule(r, subject)?;
+                            self.cond_held = false;
+                            match self.run_rule(r, subject) {
+                                Err(e @ EvalError::MissingParameter { .. }) => {
+                                    // the claim cannot be settled: no layer is reported as paid
+                                    self.confine(r, subject, e);
+                                    let ei = (self.s.errors.len() - 1) as u32;
+                                    self.s.claim_errors.push((idx as u32, ei));
+                                    unsettled = true;
+                                    break;
+                                }
+                                other => other?,
+                            }
                         }
                     }
                     Step::Resolve(Target::Pay(l)) => self.resolve_pay(l, idx, subject)?,
                     _ => {}
                 }
+            }
+            if unsettled {
+                self.s.claims[idx].layers = [Decimal::ZERO; 6];
+                self.s.pending_tallies.clear();
+                self.s.pay_cands.clear();
+                self.s.claim_fired.retain(|(c, _)| *c as usize != idx);
             }
             // tallies
             let year = date.year();
@@ -504,7 +591,7 @@ impl<'a> Ev<'a> {
                 if let Some(pg) = self.p.layer_programs[l as usize] {
                     let v = st.layers[l as usize];
                     let won = self.s.pay_cands.iter().any(|c| c.0 == l && c.3);
-                    if won {
+                    if won && self.s.progs[pg as usize].error.is_none() {
                         let ps = &mut self.s.progs[pg as usize];
                         ps.amount = Some(
                             ps.amount
@@ -602,7 +689,8 @@ pub fn read_param(
     param: ParamId,
 ) -> Result<(String, String, Option<String>), EvalError> {
     reset(p, h, as_of, s);
-    let mut ev = Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &[] };
+    let mut ev =
+        Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &[], cond_held: false };
     let at = p
         .module
         .params
