@@ -217,7 +217,7 @@ fn cycles_are_rejected_with_the_cycle_named() {
             "rule A \"a\" { cite \"c\" for household when eligible(tekun) then eligible dibao }\n\
              rule B \"b\" { cite \"c\" for household when eligible(dibao) then eligible tekun }\n"
         ),
-        "error: cycle: rule A → eligible(dibao) → rule B → eligible(tekun) → rule A"
+        "error: cycle: eligible(dibao) → rule A → eligible(tekun) → rule B → eligible(dibao)"
     );
     assert_eq!(
         first_error(
@@ -257,7 +257,7 @@ fn nested_sums(depth: usize) -> String {
         e = format!("sum(v{i} in household.members: {e})");
     }
     with_header(&format!(
-        "let work = {e}\nrule W \"work\" {{ cite \"c\" for household when work > 0 then amount temporary_assistance = work }}\n"
+        "let work: yuan = {e}\nrule W \"work\" {{ cite \"c\" for household when work > 0 then amount temporary_assistance = work }}\n"
     ))
 }
 

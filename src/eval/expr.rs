@@ -600,7 +600,10 @@ pub(crate) fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
 /// Show a value of a type.
 pub(crate) fn show(v: Value, ty: Ty, symbols: &[String]) -> String {
     match (v, ty) {
-        (Value::Num(d), Ty::Rate) => format!("{}%", (d * Decimal::from(100)).normalize()),
+        (Value::Num(d), Ty::Rate) => match d.checked_mul(Decimal::ONE_HUNDRED) {
+            Some(p) => format!("{}%", p.normalize()),
+            None => format!("{} (as a fraction)", d.normalize()),
+        },
         (Value::Num(d), Ty::Money(_)) => format!("{d} {}", ty.unit().unwrap_or("")),
         (Value::Num(d), _) => d.to_string(),
         (Value::Bool(b), _) => b.to_string(),
