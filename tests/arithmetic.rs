@@ -47,7 +47,7 @@ fn fails(body: &str, household: &str) -> (EvalError, String) {
 /// underlines exactly `text` on that line.
 fn assert_points_at(rendered: &str, message: &str, line: usize, text: &str) {
     assert!(rendered.starts_with(&format!("error: {message}\n")), "{rendered}");
-    let source_line = format!("{HEADER}").lines().count() + line;
+    let source_line = HEADER.lines().count() + line;
     let body_line = rendered
         .lines()
         .find(|l| l.contains(&format!("{source_line} |")))

@@ -207,7 +207,10 @@ fn reimbursed(a: &Assessment) -> Decimal {
 }
 
 /// Programme outcomes without the order of reasons and subjects.
-fn outcomes(a: &Assessment) -> BTreeMap<String, (bool, Option<Decimal>, bool, Option<String>, Vec<(String, Vec<String>)>)> {
+/// eligible, amount, flag, assigned value, reasons (rule, subjects)
+type ProgramSummary = (bool, Option<Decimal>, bool, Option<String>, Vec<(String, Vec<String>)>);
+
+fn outcomes(a: &Assessment) -> BTreeMap<String, ProgramSummary> {
     a.programs
         .iter()
         .map(|(k, v)| {

@@ -440,11 +440,7 @@ impl<'a> Ev<'a> {
             let subject = Value::Claim(mi, ci);
             for step in &self.p.claim_schedule {
                 match *step {
-                    Step::Rule(r) => {
-                        if self.rule_active(r) {
-                            self.run_rule(r, subject)?;
-                        }
-                    }
+                    Step::Rule(r) if self.rule_active(r) => self.run_rule(r, subject)?,
                     Step::Resolve(Target::Pay(l)) => self.resolve_pay(l, idx, subject)?,
                     _ => {}
                 }
