@@ -153,7 +153,11 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                 relation: pick(u, Relation::ALL)?,
                 labour: pick(u, Labour::ALL)?,
                 disability: if u.arbitrary()? {
-                    Some(Disability { category: pick(u, DisabilityCategory::ALL)?, grade: u.int_in_range(0..=5)?, certified: u.arbitrary()? })
+                    Some(Disability {
+                        category: pick(u, DisabilityCategory::ALL)?,
+                        grade: u.int_in_range(0..=5)?,
+                        certified: u.arbitrary()?,
+                    })
                 } else {
                     None
                 },
@@ -201,7 +205,11 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                 borrower: if u.arbitrary()? { Some("m0".into()) } else { None },
                 principal: money(u)?,
                 start_date: start,
-                maturity_date: if u.ratio(7u8, 8)? { start.checked_add_months(chrono::Months::new(u.int_in_range(0..=60)?)).unwrap_or(start) } else { date(u)? },
+                maturity_date: if u.ratio(7u8, 8)? {
+                    start.checked_add_months(chrono::Months::new(u.int_in_range(0..=60)?)).unwrap_or(start)
+                } else {
+                    date(u)?
+                },
                 rate: if u.ratio(7u8, 8)? { Decimal::new(u.int_in_range(0..=1000)?, 4) } else { money(u)? },
                 repayment_difficulty: u.arbitrary()?,
                 difficulty_cause: pick(u, Hardship::ALL)?,
