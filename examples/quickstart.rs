@@ -29,12 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|_| {
             let engine = Arc::clone(&engine);
             let household = household.clone();
-            std::thread::spawn(move || -> Result<usize, fupin::EvalError> {
+            std::thread::spawn(move || -> Result<usize, Box<fupin::EvalError>> {
                 let mut scratch: Scratch = engine.scratch();
                 let mut eligible = 0;
                 for _ in 0..1000 {
                     // the allocation-free core: no Assessment is built
-                    engine.evaluate(&household, as_of, &mut scratch)?;
+                    engine.evaluate(&household, as_of, &mut scratch).map_err(Box::new)?;
                     let dibao = engine.program_index("dibao").unwrap_or(0);
                     eligible += usize::from(scratch.programs()[dibao].any);
                 }

@@ -35,7 +35,7 @@ impl EngineBuilder {
     /// Add the policies shipped with the crate.
     pub fn embedded(mut self) -> Self {
         for (name, text) in policy::embedded() {
-            self.sources.push(Source { name: format!("{name}"), text: text.to_string() });
+            self.sources.push(Source { name: name.to_string(), text: text.to_string() });
         }
         self
     }

@@ -68,6 +68,8 @@ pub enum CheckErrorKind {
     UnknownPolicy {
         /// Id.
         name: String,
+        /// Closest loaded policy id.
+        suggestion: Option<String>,
     },
     /// An unknown rule in `exception to`.
     #[error("unknown rule `{name}`")]
@@ -155,9 +157,11 @@ pub enum CheckErrorKind {
         /// Field.
         field: &'static str,
     },
-    /// A rule without a citation.
-    #[error("rule `{rule}` has no citation")]
+    /// A rule (or indicator) without a citation.
+    #[error("{what} `{rule}` has no citation")]
     MissingCitation {
+        /// `rule` or `indicator`.
+        what: &'static str,
         /// Rule id.
         rule: String,
     },
@@ -291,7 +295,8 @@ impl CheckErrorKind {
             CheckErrorKind::UnknownName { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownField { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownProgram { suggestion: Some(s), .. }
-            | CheckErrorKind::UnknownFunction { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            | CheckErrorKind::UnknownFunction { suggestion: Some(s), .. }
+            | CheckErrorKind::UnknownPolicy { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
             CheckErrorKind::UnknownVariant { variants, .. } => Some(format!("expected one of: {}", variants.join(", "))),
             CheckErrorKind::BadOperands { hint, .. } => hint.clone(),
             CheckErrorKind::Shadowing { .. } => Some("write `override param` to replace the inherited value".into()),
@@ -303,6 +308,9 @@ impl CheckErrorKind {
             CheckErrorKind::MissingSubject { .. } => {
                 Some("add `for household`, `for each member m`, `for each claim c` or `for each loan l`".into())
             }
+            CheckErrorKind::NoHeader => Some(
+                "start the file with `policy ID { title … region … in_force … version … }`; a file without one holds only tests".into(),
+            ),
             CheckErrorKind::BadRegion { .. } => Some("e.g. `130100` for 石家庄市, `130131` for 平山县, `000000` for national".into()),
             CheckErrorKind::Syntax { help, .. } => help.clone(),
             _ => None,

@@ -277,7 +277,17 @@ impl Checker {
             return self.fields(base, rest, cx, at);
         }
         match name {
-            "household" if cx.household_allowed() => {
+            "household" => {
+                if !cx.household_allowed() {
+                    self.err(
+                        CheckErrorKind::NotAllowed {
+                            what: "`household`".into(),
+                            context: "in a parameter value (a parameter is the same for every household)".into(),
+                        },
+                        head_at,
+                    );
+                    return error_expr(at);
+                }
                 let base = mk(ExprKind::Household, Ty::Entity(Entity::Household), head_at);
                 return self.fields(base, rest, cx, at);
             }
@@ -359,8 +369,12 @@ impl Checker {
             let ty = match self.global_state[g as usize] {
                 GlobalState::Done(t) => t,
                 GlobalState::InProgress => {
-                    let gname = self.module.globals[g as usize].name.clone();
-                    self.err(CheckErrorKind::Cycle { path: vec![format!("value {gname}"), "…".into(), format!("value {gname}")] }, at);
+                    // the values being checked from `g` inward form the cycle
+                    let from = self.global_stack.iter().position(|x| *x == g).unwrap_or(0);
+                    let mut path: Vec<String> =
+                        self.global_stack[from..].iter().map(|x| format!("value {}", self.module.globals[*x as usize].name)).collect();
+                    path.push(format!("value {}", self.module.globals[g as usize].name));
+                    self.err(CheckErrorKind::Cycle { path }, at);
                     Ty::Error
                 }
                 GlobalState::Unchecked => self.check_global(g),
@@ -388,6 +402,11 @@ impl Checker {
                 self.err(CheckErrorKind::UnknownVariant { enum_name: en.name().into(), name: name.into(), variants }, at);
                 return error_expr(at);
             }
+        }
+        if rest.is_empty() && expected == Some(Ty::Error) {
+            // Compared with an operand already in error (`m.labor == partial_loss`):
+            // the name is likely a variant of the type that could not be found.
+            return error_expr(at);
         }
         let mut cands: Vec<String> = self.visible_names(cx.policy);
         cands.extend(cx.locals.iter().map(|l| l.0.clone()));

@@ -356,6 +356,12 @@ pub(crate) struct Checker {
     symbol_ids: HashMap<String, u32>,
     /// declared programme id → (declaring policy id, policy index), so versions of one policy may each declare it
     program_owners: HashMap<String, (Option<String>, PolicyId)>,
+    /// named values being checked, outermost first (to name a cycle)
+    pub(crate) global_stack: Vec<GlobalId>,
+    /// policies whose region is missing or invalid (already reported)
+    bad_region: Vec<PolicyId>,
+    /// where each policy's `extends` names its parent
+    extends_at: HashMap<PolicyId, Loc>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -457,7 +463,10 @@ impl Checker {
                         self.err(CheckErrorKind::Duplicate { what: "indicator", name: i.id.name.clone() }, loc(input.file, i.id.span));
                     } else {
                         if i.cites.is_empty() {
-                            self.err(CheckErrorKind::MissingCitation { rule: i.id.name.clone() }, loc(input.file, i.id.span));
+                            self.err(
+                                CheckErrorKind::MissingCitation { what: "indicator", rule: i.id.name.clone() },
+                                loc(input.file, i.id.span),
+                            );
                         }
                         self.module.indicators.push(IndicatorInfo {
                             id: i.id.name.clone(),
@@ -474,15 +483,15 @@ impl Checker {
                 }
             }
         }
-        // Declare ancestors before descendants (by depth in the `extends`
-        // chain), so that a redeclaration is caught whatever the file order.
+        // Ancestors declare first, whatever the order of the files, so that a
+        // redeclaration in a descendant is reported as shadowing.
         let mut order: Vec<usize> = (0..inputs.len()).collect();
-        order.sort_by_key(|i| file_policy[*i].map(|p| self.chain(&self.module.policies[p as usize].id).len()).unwrap_or(0));
+        order.sort_by_key(|&i| file_policy[i].map_or(0, |p| self.chain(&self.module.policies[p as usize].id).len()));
         for &i in &order {
-            let (input, pol) = (&inputs[i], file_policy[i]);
-            let Some(pol) = pol else {
+            let input = &inputs[i];
+            let Some(pol) = file_policy[i] else {
                 if let Some(item) = input.ast.items.iter().find(|i| !matches!(i, ast::Item::Test(_))) {
-                    self.err(CheckErrorKind::NoHeader, loc(input.file, item_span(item)));
+                    self.err(CheckErrorKind::NoHeader, loc(input.file, item_head_span(item)));
                 }
                 continue;
             };
@@ -570,14 +579,17 @@ impl Checker {
         if version.is_none() {
             missing("version", self);
         }
+        let pid = self.module.policies.len() as PolicyId;
         let region_text = match region {
             None => {
                 missing("region", self);
+                self.bad_region.push(pid);
                 "000000".to_string()
             }
             Some(r) => {
                 if r.value.len() != 6 || !r.value.bytes().all(|b| b.is_ascii_digit()) {
                     self.err(CheckErrorKind::BadRegion { text: r.value.clone() }, loc(file, r.span));
+                    self.bad_region.push(pid);
                     "000000".to_string()
                 } else {
                     r.value.clone()
@@ -599,7 +611,12 @@ impl Checker {
             }
         };
         let prefix_len = region_prefix_len(&region_text);
-        let pid = self.module.policies.len() as PolicyId;
+        if let Some(d) = h.fields.iter().find_map(|f| match f {
+            ast::HeaderField::Extends(d) => Some(d),
+            _ => None,
+        }) {
+            self.extends_at.insert(pid, loc(file, d.span));
+        }
         self.module.policies.push(PolicyInfo {
             id: id.clone(),
             version: version.unwrap_or_default(),
@@ -653,12 +670,17 @@ impl Checker {
         for i in 0..self.module.policies.len() {
             let p = self.module.policies[i].clone();
             let Some(parent) = &p.extends else { continue };
+            let at = self.extends_at.get(&(i as PolicyId)).copied().unwrap_or(p.loc);
             match self.by_id.get(parent).and_then(|v| v.first()) {
-                None => self.err(CheckErrorKind::UnknownPolicy { name: parent.clone() }, p.loc),
+                None => {
+                    let suggestion = crate::diagnostic::suggest(parent, self.by_id.keys().map(|k| k.as_str()));
+                    self.err(CheckErrorKind::UnknownPolicy { name: parent.clone(), suggestion }, at)
+                }
                 Some(&pp) => {
                     let par = &self.module.policies[pp as usize];
                     let n = par.prefix_len as usize;
-                    if par.region.as_bytes()[..n] != p.region.as_bytes()[..n] || (par.prefix_len > p.prefix_len) {
+                    let known = !self.bad_region.contains(&(i as PolicyId)) && !self.bad_region.contains(&pp);
+                    if known && (par.region.as_bytes()[..n] != p.region.as_bytes()[..n] || (par.prefix_len > p.prefix_len)) {
                         let k = CheckErrorKind::RegionNotContained {
                             child: p.region.clone(),
                             parent: parent.clone(),
@@ -803,7 +825,9 @@ impl Checker {
                     }
                     if let Some(&g) = self.global_names.get(&key) {
                         if self.module.globals[g as usize].policy == pol {
-                            self.err(CheckErrorKind::Duplicate { what: "value", name: l.name.name.clone() }, loc(file, l.name.span));
+                            let first = self.module.globals[g as usize].loc;
+                            let e = CheckErrorKind::Duplicate { what: "value", name: l.name.name.clone() }.at(loc(file, l.name.span));
+                            self.errors.push(e.related(first, "first defined here"));
                         }
                         // A later version of the same policy redefining a value is not supported separately:
                         // both versions share the first definition.
@@ -903,6 +927,7 @@ impl Checker {
         }
         let Some((file, decl)) = self.pending_globals[g as usize].take() else { return Ty::Error };
         self.global_state[g as usize] = GlobalState::InProgress;
+        self.global_stack.push(g);
         let pol = self.module.globals[g as usize].policy;
         let expected = decl.ty.as_ref().map(|t| Ty::from_ast(t.ty));
         let mut cx = expr::Ctx::new(pol, file, expr::Mode::Global);
@@ -916,14 +941,15 @@ impl Checker {
         self.module.globals[g as usize].reads = cx.reads;
         self.module.globals[g as usize].frame = cx.max_slot;
         self.global_state[g as usize] = GlobalState::Done(ty);
+        self.global_stack.pop();
         ty
     }
 
     fn rule(&mut self, r: &ast::Rule, pol: PolicyId, file: FileId) -> Option<RuleId> {
         let rid = r.id.name.clone();
         let at = loc(file, r.id.span);
-        if self.module.rules.iter().any(|x| x.policy == pol && x.id == rid) {
-            self.err(CheckErrorKind::Duplicate { what: "rule", name: rid }, at);
+        if let Some(first) = self.module.rules.iter().find(|x| x.policy == pol && x.id == rid).map(|x| x.loc) {
+            self.errors.push(CheckErrorKind::Duplicate { what: "rule", name: rid }.at(at).related(first, "first defined here"));
             return None;
         }
         let mut cite = None;
@@ -938,7 +964,7 @@ impl Checker {
             }
         }
         if cite.is_none() {
-            self.err(CheckErrorKind::MissingCitation { rule: rid.clone() }, at);
+            self.err(CheckErrorKind::MissingCitation { what: "rule", rule: rid.clone() }, at);
         }
         let subject = match subject {
             Some(s) => s,
@@ -1151,15 +1177,16 @@ impl Checker {
     }
 }
 
-fn item_span(i: &ast::Item) -> ast::Span {
+/// The name of an item: where a diagnostic about the whole item points.
+fn item_head_span(i: &ast::Item) -> ast::Span {
     match i {
-        ast::Item::Param(p) => p.span,
-        ast::Item::Let(l) => l.span,
-        ast::Item::Tally(t) => t.span,
-        ast::Item::Program(p) => p.span,
-        ast::Item::Indicator(i) => i.span,
-        ast::Item::Rule(r) => r.span,
-        ast::Item::Test(t) => t.span,
+        ast::Item::Param(p) => p.name.span,
+        ast::Item::Let(l) => l.name.span,
+        ast::Item::Tally(t) => t.name.span,
+        ast::Item::Program(p) => p.id.span,
+        ast::Item::Indicator(i) => i.id.span,
+        ast::Item::Rule(r) => r.id.span,
+        ast::Item::Test(t) => t.name.span,
     }
 }
 

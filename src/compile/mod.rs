@@ -317,7 +317,7 @@ fn schedules(
         match n {
             Node::Rule(r) => format!("rule {}", module.rules[*r as usize].id),
             Node::Claims => "the claim rules".into(),
-            Node::Target(t) => target_name(&module, *t),
+            Node::Target(t) => target_name(module, *t),
             Node::Global(g) => format!("value {}", module.globals[*g as usize].name),
         }
     };
@@ -386,7 +386,7 @@ fn schedules(
                 .iter()
                 .map(|i| match cnodes[*i] {
                     Step::Rule(r) => format!("rule {}", module.rules[r as usize].id),
-                    Step::Resolve(t) => target_name(&module, t),
+                    Step::Resolve(t) => target_name(module, t),
                     Step::Claims => String::new(),
                 })
                 .collect();

@@ -591,7 +591,11 @@ impl<'a> Ev<'a> {
                     }
                 };
                 let (Some(y), Some(m), Some(d)) = (to_i(y), to_i(m), to_i(d)) else { return Err(EvalError::DateOutOfRange { loc }) };
-                let dt = i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(d).ok()?));
+                // The language's dates are `YYYY-MM-DD`: years 1 to 9999, as literals and JSON.
+                let dt = i32::try_from(y)
+                    .ok()
+                    .filter(|y| (1..=9999).contains(y))
+                    .and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(d).ok()?));
                 Value::Date(dt.ok_or(EvalError::DateOutOfRange { loc })?)
             }
             Builtin::Monthly => Value::Num(arith(ArithOp::Div, num(arg(self, 0)?), Decimal::from(12), loc)?),
@@ -693,7 +697,10 @@ pub(crate) fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
 /// Show a value of a type.
 pub(crate) fn show(v: Value, ty: Ty, symbols: &[String]) -> String {
     match (v, ty) {
-        (Value::Num(d), Ty::Rate) => format!("{}%", (d * Decimal::from(100)).normalize()),
+        (Value::Num(d), Ty::Rate) => match d.checked_mul(Decimal::ONE_HUNDRED) {
+            Some(p) => format!("{}%", p.normalize()),
+            None => format!("{} (as a fraction)", d.normalize()),
+        },
         (Value::Num(d), Ty::Money(_)) => format!("{d} {}", ty.unit().unwrap_or("")),
         (Value::Num(d), _) => d.to_string(),
         (Value::Bool(b), _) => b.to_string(),

@@ -514,20 +514,18 @@ impl<'a> Ev<'a> {
             let mut unsettled = false;
             for step in self.claim_schedule {
                 match *step {
-                    Step::Rule(r) => {
-                        if self.rule_active(r) {
-                            self.cond_held = false;
-                            match self.run_rule(r, subject) {
-                                Err(e @ EvalError::MissingParameter { .. }) => {
-                                    // the claim cannot be settled: no layer is reported as paid
-                                    self.confine(r, subject, e);
-                                    let ei = (self.s.errors.len() - 1) as u32;
-                                    self.s.claim_errors.push((idx as u32, ei));
-                                    unsettled = true;
-                                    break;
-                                }
-                                other => other?,
+                    Step::Rule(r) if self.rule_active(r) => {
+                        self.cond_held = false;
+                        match self.run_rule(r, subject) {
+                            Err(e @ EvalError::MissingParameter { .. }) => {
+                                // the claim cannot be settled: no layer is reported as paid
+                                self.confine(r, subject, e);
+                                let ei = (self.s.errors.len() - 1) as u32;
+                                self.s.claim_errors.push((idx as u32, ei));
+                                unsettled = true;
+                                break;
                             }
+                            other => other?,
                         }
                     }
                     Step::Resolve(Target::Pay(l)) => self.resolve_pay(l, idx, subject)?,

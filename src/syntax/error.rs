@@ -122,6 +122,12 @@ impl SyntaxErrorKind {
                     Some("a `{` is not closed".into())
                 } else if wants("`}`") && ["`rule`", "`param`", "`override`", "`program`", "`test`", "`policy`"].contains(&found.as_str()) {
                     Some("is a `}` missing before this item?".into())
+                } else if found == "`}`" && wants("`then`") {
+                    Some("a rule ends with its outcome: `then eligible PROG`, `then amount PROG = …` or `then { … }`".into())
+                } else if found.starts_with("`\"") {
+                    Some("a string ends with `\"` on the line where it starts".into())
+                } else if found == "`%`" {
+                    Some("`%` only follows a number (`70%`); for a rate held in a name, multiply: `x * 1%`".into())
                 } else if found == "end of file" && wants("`)`") {
                     Some("a `(` is not closed".into())
                 } else if found == "`if`" && wants("an expression") {

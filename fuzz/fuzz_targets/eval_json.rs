@@ -1,0 +1,16 @@
+//! Arbitrary bytes as household JSON → `parse_household` + assess under the
+//! embedded policies with a deployment overlay. Never panics; a household
+//! that parses is assessed with the trace on and off, with the same result.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&d, rest)) = data.split_first() else { return };
+    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let as_of = fupin_fuzz::as_of(d);
+    let _ = fupin::model::parse_household(text, None);
+    if let Ok(h) = fupin::model::parse_household(text, Some(as_of)) {
+        fupin_fuzz::assess_both_ways(&h, as_of);
+    }
+});

@@ -1,0 +1,292 @@
+//! Limits: every one gives a clear error (never a stack overflow, a hang or
+//! a panic), and evaluation always terminates (cycles are rejected by the
+//! checker with the cycle named; a step budget bounds every evaluation).
+
+use fupin::syntax::{self, limits, SyntaxErrorKind};
+use fupin::{Engine, EvalError};
+use std::fmt::Write as _;
+
+const HEADER: &str = r#"policy test.limits {
+  title "limits"
+  region 130131
+  in_force 2016-01-01 ..
+  version "1"
+  extends cn.hebei.shijiazhuang
+}
+"#;
+
+fn with_header(body: &str) -> String {
+    format!("{HEADER}{body}")
+}
+
+/// Diagnostics of a build of `text` with the shipped library, rendered.
+fn build_errors(text: &str) -> String {
+    match Engine::builder().embedded().source("case.policy", text.to_string()).build() {
+        Ok(_) => panic!("expected the build to fail"),
+        Err(d) => d.render(),
+    }
+}
+
+fn syntax_kinds(text: &str) -> Vec<SyntaxErrorKind> {
+    match syntax::parse(text) {
+        Ok(_) => panic!("expected a syntax error"),
+        Err(errs) => errs.into_iter().map(|e| e.kind).collect(),
+    }
+}
+
+// ---------------------------------------------------------------- file size
+
+#[test]
+fn a_file_over_four_mib_is_rejected_with_its_size() {
+    let mut text = with_header("");
+    while text.len() <= limits::MAX_FILE_SIZE {
+        text.push_str("// padding padding padding padding padding padding padding padding\n");
+    }
+    let kinds = syntax_kinds(&text);
+    assert_eq!(kinds, vec![SyntaxErrorKind::FileTooLarge { size: text.len(), limit: limits::MAX_FILE_SIZE }]);
+    let rendered = build_errors(&text);
+    assert!(
+        rendered.contains(&format!("the file is {} bytes long; the limit is {} bytes", text.len(), limits::MAX_FILE_SIZE)),
+        "{rendered}"
+    );
+    assert!(rendered.contains("split the policy into several files"), "{rendered}");
+}
+
+#[test]
+fn a_file_of_exactly_four_mib_is_accepted() {
+    let mut text = with_header("let x = 1\n");
+    let pad = limits::MAX_FILE_SIZE - text.len();
+    text.push_str(&" ".repeat(pad));
+    assert_eq!(text.len(), limits::MAX_FILE_SIZE);
+    assert!(syntax::parse(&text).is_ok());
+}
+
+// ---------------------------------------------------------------- nesting
+
+fn nested_parens(n: usize) -> String {
+    with_header(&format!("let x = {}1{}\n", "(".repeat(n), ")".repeat(n)))
+}
+
+#[test]
+fn a_hundred_thousand_nested_parentheses_are_an_error_not_a_stack_overflow() {
+    let text = nested_parens(100_000);
+    let kinds = syntax_kinds(&text);
+    assert_eq!(kinds.len(), 1, "{kinds:?}");
+    assert!(matches!(kinds[0], SyntaxErrorKind::TooDeep { limit: limits::MAX_NESTING, .. }), "{kinds:?}");
+    // and through the engine builder
+    let rendered = build_errors(&text);
+    assert!(rendered.contains("nesting is too deep: 65 levels, the limit is 64"), "{rendered}");
+    assert!(rendered.contains("case.policy:8:"), "points into the file: {rendered}");
+}
+
+#[test]
+fn nested_parentheses_through_fupin_check() {
+    let dir = std::env::temp_dir().join(format!("fupin-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("deep.policy");
+    std::fs::write(&file, nested_parens(100_000)).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fupin")).arg("check").arg(&file).output().expect("run fupin check");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "fupin check must fail cleanly (not crash)\nstdout: {stdout}\nstderr: {stderr}");
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("nesting is too deep"), "{all}");
+    assert!(all.contains("deep.policy:8:"), "{all}");
+}
+
+#[test]
+fn other_deep_constructs_are_errors_too() {
+    for (what, expr) in [
+        ("brackets", format!("x in {}1{}", "[".repeat(100_000), "]".repeat(100_000))),
+        ("negations", format!("{}1", "-".repeat(100_000))),
+        ("nots", format!("{}true", "not ".repeat(100_000))),
+        ("ifs", format!("{}1{}", "if true then 1 else (".repeat(50_000), ")".repeat(50_000))),
+        ("calls", format!("{}1{}", "max(1, ".repeat(50_000), ")".repeat(50_000))),
+    ] {
+        let text = with_header(&format!("let x = {expr}\n"));
+        let kinds = syntax_kinds(&text);
+        assert!(kinds.iter().any(|k| matches!(k, SyntaxErrorKind::TooDeep { .. })), "{what}: {kinds:?}");
+    }
+}
+
+#[test]
+fn a_long_operator_chain_is_limited_by_tree_depth() {
+    let chain = vec!["1"; limits::MAX_EXPR_DEPTH + 10].join(" + ");
+    let kinds = syntax_kinds(&with_header(&format!("let x = {chain}\n")));
+    assert!(matches!(kinds[..], [SyntaxErrorKind::TooDeep { limit: limits::MAX_EXPR_DEPTH, .. }]), "{kinds:?}");
+    // just under the limit is fine
+    let chain = vec!["1"; limits::MAX_EXPR_DEPTH - 1].join(" + ");
+    assert!(syntax::parse(&with_header(&format!("let x = {chain}\n"))).is_ok());
+}
+
+// ---------------------------------------------------------------- identifiers and items
+
+#[test]
+fn an_identifier_over_128_characters_is_rejected() {
+    let long = "收".repeat(limits::MAX_IDENT_LEN + 1);
+    let kinds = syntax_kinds(&with_header(&format!("let {long} = 1\n")));
+    assert_eq!(kinds, vec![SyntaxErrorKind::IdentTooLong { len: limits::MAX_IDENT_LEN + 1, limit: limits::MAX_IDENT_LEN }]);
+    let ok = "收".repeat(limits::MAX_IDENT_LEN);
+    assert!(syntax::parse(&with_header(&format!("let {ok} = 1\n"))).is_ok());
+    let rendered = build_errors(&with_header(&format!("let {long} = 1\n")));
+    assert!(rendered.contains("this name is 129 characters long; the limit is 128"), "{rendered}");
+}
+
+#[test]
+fn more_than_ten_thousand_items_in_a_file_are_rejected() {
+    let mut body = String::new();
+    for i in 0..=limits::MAX_ITEMS {
+        let _ = writeln!(body, "let v{i} = {i}");
+    }
+    let kinds = syntax_kinds(&with_header(&body));
+    assert_eq!(kinds, vec![SyntaxErrorKind::TooManyItems { limit: limits::MAX_ITEMS }]);
+}
+
+// ---------------------------------------------------------------- checker limits
+
+#[test]
+fn more_than_twenty_thousand_rules_are_rejected() {
+    use fupin::check::limits::MAX_RULES;
+    // Items per file are limited too, so spread the rules over three files.
+    let per_file = MAX_RULES / 3 + 1;
+    let mut b = Engine::builder().embedded();
+    for f in 0..3 {
+        let mut text = format!(
+            "policy test.rules{f} {{\n  title \"many rules\"\n  region 13013{f}\n  in_force 2016-01-01 ..\n  version \"1\"\n  extends cn.hebei.shijiazhuang\n}}\n"
+        );
+        for i in 0..per_file {
+            let _ = writeln!(text, "rule R-{i} \"r\" {{ cite \"c\" for household then flag housing.safety_inspection }}");
+        }
+        b = b.source(format!("rules{f}.policy"), text);
+    }
+    let err = b.build().expect_err("too many rules");
+    let rendered = err.render();
+    assert!(rendered.contains(&format!("too many rules: {} (the limit is {MAX_RULES})", 3 * per_file + embedded_rules())), "{rendered}");
+}
+
+fn embedded_rules() -> usize {
+    Engine::embedded().expect("embedded").program().module.rules.len()
+}
+
+#[test]
+fn a_series_over_the_limit_is_rejected() {
+    use fupin::check::limits::MAX_SERIES;
+    let mut body = String::from("param long_series: yuan/year {\n  cite \"c\"\n");
+    let start = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).expect("date");
+    for i in 0..=MAX_SERIES {
+        let d = start + chrono::Days::new(i as u64);
+        let _ = writeln!(body, "  from {d}: {i}");
+    }
+    body.push_str("}\n");
+    let rendered = build_errors(&with_header(&body));
+    assert!(rendered.contains(&format!("too many series entries: {} (the limit is {MAX_SERIES})", MAX_SERIES + 1)), "{rendered}");
+    assert!(rendered.contains("case.policy:8:7"), "points at the parameter: {rendered}");
+}
+
+#[test]
+fn too_many_locals_in_a_rule_are_rejected() {
+    use fupin::check::limits::MAX_LOCALS;
+    let mut body = String::from("rule L-1 \"many lets\" {\n  cite \"c\"\n  for household\n");
+    for i in 0..=MAX_LOCALS {
+        let _ = writeln!(body, "  let v{i} = {i}");
+    }
+    body.push_str("  then flag housing.safety_inspection\n}\n");
+    let rendered = build_errors(&with_header(&body));
+    assert!(rendered.contains("too many local values in a rule"), "{rendered}");
+}
+
+// ---------------------------------------------------------------- cycles
+
+fn first_error(body: &str) -> String {
+    let rendered = build_errors(&with_header(body));
+    rendered.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn cycles_are_rejected_with_the_cycle_named() {
+    assert_eq!(
+        first_error(
+            "param a: yuan { cite \"c\" from 2016-01-01: b }\nparam b: yuan { cite \"c\" from 2016-01-01: c }\nparam c: yuan { cite \"c\" from 2016-01-01: a }\n"
+        ),
+        "error: cycle: param a → param b → param c → param a"
+    );
+    assert_eq!(first_error("let x = y + 1\nlet y = z\nlet z = x * 2\n"), "error: cycle: value x → value y → value z → value x");
+    assert_eq!(
+        first_error(
+            "rule A \"a\" { cite \"c\" for household when eligible(tekun) then eligible dibao }\n\
+             rule B \"b\" { cite \"c\" for household when eligible(dibao) then eligible tekun }\n"
+        ),
+        "error: cycle: eligible(dibao) → rule A → eligible(tekun) → rule B → eligible(dibao)"
+    );
+    assert_eq!(
+        first_error(
+            "rule A \"a\" { cite \"c\" for household exception to B then amount dibao = 1 }\n\
+             rule B \"b\" { cite \"c\" for household exception to A then amount dibao = 2 }\n"
+        ),
+        "error: cycle: rule A → rule B → rule A"
+    );
+    let own = "policy test.own {\n  title \"t\"\n  region 130131\n  in_force 2016-01-01 ..\n  version \"1\"\n  extends test.own\n}\n";
+    let rendered = Engine::builder().embedded().source("own.policy", own).build().expect_err("cycle").render();
+    assert!(rendered.contains("error: cycle: policy test.own → policy test.own"), "{rendered}");
+}
+
+#[test]
+fn a_parameter_that_reads_its_own_earlier_value_is_not_a_cycle() {
+    let body = "param p: yuan { cite \"c\" from 2016-01-01: 100 from 2017-01-01: previous * 106% }\n\
+                rule P \"p\" { cite \"c\" for household then amount temporary_assistance = p }\n";
+    let e = Engine::builder().embedded().source("case.policy", with_header(body)).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let h = household(1);
+    let a = e.assess(&h, chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date")).expect("assess");
+    assert_eq!(a.programs["temporary_assistance"].amount, Some(rust_decimal::Decimal::new(10600, 2)));
+}
+
+// ---------------------------------------------------------------- the step budget
+
+fn household(members: usize) -> fupin::Household {
+    let ms: Vec<String> =
+        (0..members).map(|i| format!(r#"{{ "id": "m{i}", "birth_date": "1970-01-01", "sex": "female", "labour": "full" }}"#)).collect();
+    let json = format!(r#"{{ "id": "h", "region": "130131", "income": 1000, "members": [{}] }}"#, ms.join(","));
+    fupin::model::parse_household(&json, None).expect("household")
+}
+
+/// A valid program whose work grows as members^depth: nested aggregations.
+fn nested_sums(depth: usize) -> String {
+    let mut e = String::from("1");
+    for i in 0..depth {
+        e = format!("sum(v{i} in household.members: {e})");
+    }
+    with_header(&format!(
+        "let work: yuan = {e}\nrule W \"work\" {{ cite \"c\" for household when work > 0 then amount temporary_assistance = work }}\n"
+    ))
+}
+
+#[test]
+fn a_pathological_program_hits_the_default_budget() {
+    // 8^8 = 16.7 million body evaluations: more than the default budget.
+    let e = Engine::builder().embedded().source("case.policy", nested_sums(8)).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let h = household(8);
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let err = e.assess(&h, as_of).expect_err("budget");
+    assert_eq!(err, EvalError::Budget { limit: fupin::eval::DEFAULT_BUDGET });
+    assert_eq!(err.to_string(), "evaluation exceeded its budget of 10000000 steps");
+    // the same program with a smaller household finishes: 3^8 = 6561
+    let a = e.assess(&household(3), as_of).expect("small household");
+    assert_eq!(a.programs["temporary_assistance"].amount, Some(rust_decimal::Decimal::from(6561)));
+}
+
+#[test]
+fn the_budget_is_per_evaluation_and_configurable() {
+    let e = Engine::builder().embedded().source("case.policy", nested_sums(4)).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let h = household(4); // 4^4 = 256 bodies, a few thousand steps in all
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let mut s = e.scratch();
+    s.budget = 100;
+    assert_eq!(e.assess_with(&h, as_of, &mut s).expect_err("tight budget"), EvalError::Budget { limit: 100 });
+    s.budget = 1_000_000;
+    for _ in 0..3 {
+        // the fuel is refilled for every evaluation
+        let a = e.assess_with(&h, as_of, &mut s).expect("enough budget");
+        assert_eq!(a.programs["temporary_assistance"].amount, Some(rust_decimal::Decimal::from(256)));
+    }
+}

@@ -1,0 +1,619 @@
+//! Properties of the engine (proptest):
+//! - under the 石家庄 medical cascade with arbitrary valid deployment
+//!   parameters, every claim's layers + out-of-pocket = total cost exactly
+//!   and no layer is negative;
+//! - more in-policy cost never lowers the total reimbursed;
+//! - assessments are deterministic and independent of member order;
+//! - `parse(print(ast)) == ast` for whole files (header, every item kind).
+
+use chrono::NaiveDate;
+use fupin::syntax::ast::*;
+use fupin::value::Value;
+use fupin::{Assessment, Engine, Household};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+const OVERLAY: &str = r#"
+policy deploy.props {
+  title "property-test deployment parameters (replaced per case through Scratch::overrides)"
+  region 130100
+  in_force 2016-01-01 ..
+  version "test"
+  extends cn.hebei.shijiazhuang
+  overlay
+}
+override param basic_deductible { always: 500 }
+override param basic_rate { always: 75% }
+override param basic_annual_cap { always: 150000 }
+override param major_illness_deductible { always: 15000 }
+override param major_illness_rate { always: 60% }
+override param assistance_annual_limit { always: 50000 }
+"#;
+
+fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| Engine::builder().embedded().source("deploy.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render())))
+}
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2018, 12, 31).expect("date")
+}
+
+/// Deployment parameters: yuan amounts and rates in their valid ranges.
+#[derive(Debug, Clone)]
+struct Params {
+    basic_deductible: Decimal,
+    basic_rate: Decimal,
+    basic_annual_cap: Decimal,
+    major_illness_deductible: Decimal,
+    major_illness_rate: Decimal,
+    assistance_annual_limit: Decimal,
+    assistance_rate: Decimal,
+}
+
+fn yuan(max: i64) -> impl Strategy<Value = Decimal> {
+    (0..=max * 100).prop_map(|f| Decimal::new(f, 2))
+}
+
+fn rate() -> impl Strategy<Value = Decimal> {
+    (0i64..=10_000).prop_map(|bp| Decimal::new(bp, 4))
+}
+
+fn params() -> impl Strategy<Value = Params> {
+    (yuan(3000), rate(), yuan(400_000), yuan(30_000), rate(), yuan(200_000), (7_000i64..=10_000).prop_map(|bp| Decimal::new(bp, 4)))
+        .prop_map(|(bd, br, bc, md, mr, al, ar)| Params {
+            basic_deductible: bd,
+            basic_rate: br,
+            basic_annual_cap: bc,
+            major_illness_deductible: md,
+            major_illness_rate: mr,
+            assistance_annual_limit: al,
+            assistance_rate: ar,
+        })
+}
+
+fn scratch(p: &Params) -> fupin::Scratch {
+    let e = engine();
+    let mut s = e.scratch();
+    for (name, v) in [
+        ("basic_deductible", p.basic_deductible),
+        ("basic_rate", p.basic_rate),
+        ("basic_annual_cap", p.basic_annual_cap),
+        ("major_illness_deductible", p.major_illness_deductible),
+        ("major_illness_rate", p.major_illness_rate),
+        ("assistance_annual_limit", p.assistance_annual_limit),
+        ("assistance_rate", p.assistance_rate),
+    ] {
+        let ids = e.param_ids(name);
+        assert!(!ids.is_empty(), "no parameter {name}");
+        for id in ids {
+            s.overrides.push((id, Value::Num(v)));
+        }
+    }
+    s
+}
+
+#[derive(Debug, Clone)]
+struct ClaimSpec {
+    month: u32,
+    day: u32,
+    year: i32,
+    inpatient: bool,
+    designated: bool,
+    total: Decimal,
+    in_policy_share: Decimal,
+}
+
+fn claim() -> impl Strategy<Value = ClaimSpec> {
+    (
+        1u32..=12,
+        1u32..=28,
+        prop::sample::select(vec![2017, 2018, 2018]),
+        prop::bool::weighted(0.85),
+        prop::bool::weighted(0.85),
+        yuan(400_000),
+        (0i64..=100).prop_map(|p| Decimal::new(p, 2)),
+    )
+        .prop_map(|(month, day, year, inpatient, designated, total, in_policy_share)| ClaimSpec {
+            month,
+            day,
+            year,
+            inpatient,
+            designated,
+            total,
+            in_policy_share,
+        })
+}
+
+#[derive(Debug, Clone)]
+struct MemberSpec {
+    insured: bool,
+    labour: &'static str,
+    claims: Vec<ClaimSpec>,
+}
+
+fn member() -> impl Strategy<Value = MemberSpec> {
+    (
+        prop::bool::weighted(0.9),
+        prop::sample::select(vec!["full", "partial_loss", "complete_loss", "age"]),
+        prop::collection::vec(claim(), 0..5),
+    )
+        .prop_map(|(insured, labour, claims)| MemberSpec { insured, labour, claims })
+}
+
+#[derive(Debug, Clone)]
+struct HouseholdSpec {
+    status: &'static str,
+    hukou: &'static str,
+    income: Decimal,
+    members: Vec<MemberSpec>,
+}
+
+fn household_spec() -> impl Strategy<Value = HouseholdSpec> {
+    (
+        prop::sample::select(vec!["registered", "registered", "returned", "exited", "none"]),
+        prop::sample::select(vec!["rural", "rural", "urban"]),
+        yuan(30_000),
+        prop::collection::vec(member(), 1..5),
+    )
+        .prop_map(|(status, hukou, income, members)| HouseholdSpec { status, hukou, income, members })
+}
+
+fn build(spec: &HouseholdSpec) -> Household {
+    let members: Vec<serde_json::Value> = spec
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let claims: Vec<serde_json::Value> = m
+                .claims
+                .iter()
+                .enumerate()
+                .map(|(j, c)| {
+                    serde_json::json!({
+                        "id": format!("m{i}-c{j}"),
+                        "date": format!("{:04}-{:02}-{:02}", c.year, c.month, c.day),
+                        "kind": if c.inpatient { "inpatient" } else { "outpatient" },
+                        "hospital_level": "county",
+                        "designated": c.designated,
+                        "total_cost": c.total.to_string(),
+                        "in_policy_cost": (c.total * c.in_policy_share).round_dp(2).to_string(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "id": format!("m{i}"), "birth_date": "1960-01-01", "sex": "female", "labour": m.labour,
+                "medical_insurance": m.insured, "claims": claims,
+            })
+        })
+        .collect();
+    let json = serde_json::json!({
+        "id": "h-prop", "region": "130131", "hukou": spec.hukou, "income": spec.income.to_string(),
+        "poverty": { "status": spec.status, "registered_on": "2015-10-01" },
+        "members": members,
+    });
+    fupin::model::parse_household(&json.to_string(), Some(as_of())).unwrap_or_else(|e| panic!("{e}\n{json}"))
+}
+
+fn assess(h: &Household, p: &Params) -> Assessment {
+    let mut s = scratch(p);
+    engine().assess_with(h, as_of(), &mut s).unwrap_or_else(|e| panic!("{}", e.render(&engine().program().sources)))
+}
+
+fn reimbursed(a: &Assessment) -> Decimal {
+    a.claims.iter().map(|c| c.basic + c.major_illness + c.supplementary + c.assistance + c.other).sum()
+}
+
+/// Programme outcomes without the order of reasons and subjects.
+/// eligible, amount, flag, assigned value, reasons (rule, subjects)
+type ProgramSummary = (bool, Option<Decimal>, bool, Option<String>, Vec<(String, Vec<String>)>);
+
+fn outcomes(a: &Assessment) -> BTreeMap<String, ProgramSummary> {
+    a.programs
+        .iter()
+        .map(|(k, v)| {
+            let mut reasons: Vec<(String, Vec<String>)> = v
+                .reasons
+                .iter()
+                .map(|r| {
+                    let mut s = r.subjects.clone();
+                    s.sort();
+                    (r.rule.clone(), s)
+                })
+                .collect();
+            reasons.sort();
+            (k.clone(), (v.eligible, v.amount, v.flag, v.value.clone(), reasons))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn layers_and_out_of_pocket_add_up_to_the_cost(spec in household_spec(), p in params()) {
+        let h = build(&spec);
+        let a = assess(&h, &p);
+        let n: usize = spec.members.iter().map(|m| m.claims.len()).sum();
+        prop_assert_eq!(a.claims.len(), n);
+        for c in &a.claims {
+            let layers = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other];
+            prop_assert_eq!(layers.iter().copied().sum::<Decimal>() + c.out_of_pocket, c.total_cost, "{:?}", c);
+            for v in layers.iter().chain([&c.out_of_pocket, &c.deductible]) {
+                prop_assert!(*v >= Decimal::ZERO, "negative layer: {:?}", c);
+            }
+            prop_assert!(c.deductible <= c.out_of_pocket, "{:?}", c);
+            // amounts are to the fen
+            for v in layers {
+                prop_assert_eq!(v, v.round_dp(2), "{:?}", c);
+            }
+        }
+        // the programme totals are the claim layers summed
+        let basic: Decimal = a.claims.iter().map(|c| c.basic).sum();
+        let paid_basic = a.programs.get("medical.basic").and_then(|p| p.amount).unwrap_or_default();
+        prop_assert_eq!(paid_basic, basic);
+    }
+
+    #[test]
+    fn more_in_policy_cost_never_lowers_the_total_reimbursed(
+        spec in household_spec(),
+        p in params(),
+        which in any::<prop::sample::Index>(),
+        extra in yuan(100_000),
+    ) {
+        let h = build(&spec);
+        let n: usize = h.members.iter().map(|m| m.claims.len()).sum();
+        prop_assume!(n > 0);
+        let k = which.index(n);
+        let mut more = h.clone();
+        let (mi, ci) = more.members.iter().enumerate().flat_map(|(mi, m)| (0..m.claims.len()).map(move |ci| (mi, ci))).nth(k).expect("claim");
+        let c = &mut more.members[mi].claims[ci];
+        c.in_policy_cost += extra;
+        c.total_cost += extra;
+        let claim_id = c.id.clone().unwrap_or_default();
+        let before = reimbursed(&assess(&h, &p));
+        let after = reimbursed(&assess(&more, &p));
+        prop_assert!(after >= before, "claim {}: +{} in-policy cost lowered the total reimbursed from {} to {}", claim_id, extra, before, after);
+    }
+
+    #[test]
+    fn assessments_are_deterministic(spec in household_spec(), p in params()) {
+        let h = build(&spec);
+        let e = engine();
+        let a = serde_json::to_string(&assess(&h, &p)).expect("json");
+        let b = serde_json::to_string(&assess(&h, &p)).expect("json");
+        prop_assert_eq!(&a, &b);
+        // a reused scratch after another household gives the same answer
+        let mut s = scratch(&p);
+        let other = build(&HouseholdSpec { members: vec![MemberSpec { insured: true, labour: "full", claims: vec![] }], ..spec.clone() });
+        let _ = e.assess_with(&other, as_of(), &mut s);
+        let c = serde_json::to_string(&e.assess_with(&h, as_of(), &mut s).expect("assess")).expect("json");
+        prop_assert_eq!(&a, &c);
+    }
+
+    #[test]
+    fn member_order_does_not_change_the_outcomes(spec in household_spec(), p in params(), seed in any::<u64>()) {
+        let h = build(&spec);
+        let mut permuted = h.clone();
+        // a deterministic shuffle from the seed
+        let mut x = seed | 1;
+        for i in (1..permuted.members.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            permuted.members.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let a = assess(&h, &p);
+        let b = assess(&permuted, &p);
+        prop_assert_eq!(outcomes(&a), outcomes(&b));
+        let key = |a: &Assessment| {
+            let mut v: Vec<_> = a.claims.iter().map(|c| (c.claim.clone(), c.basic, c.major_illness, c.assistance, c.out_of_pocket, c.deductible)).collect();
+            v.sort();
+            v
+        };
+        prop_assert_eq!(key(&a), key(&b));
+    }
+}
+
+// ---------------------------------------------------------------- print/parse of whole files
+
+fn sp() -> Span {
+    Span::default()
+}
+
+fn id(name: &str) -> Ident {
+    Ident { name: name.to_string(), span: sp() }
+}
+
+fn s(v: &str) -> StrLit {
+    StrLit { value: v.to_string(), span: sp() }
+}
+
+fn dotted(parts: &[&str]) -> DottedName {
+    DottedName { parts: parts.iter().map(|p| id(p)).collect(), span: sp() }
+}
+
+fn ex(kind: ExprKind) -> Expr {
+    Expr { kind: Box::new(kind), span: sp() }
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["x", "收入", "dibao_standard", "_t", "as_of", "previous", "household", "m", "a1", "标准_2"])
+        .prop_map(String::from)
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "",
+        "石发〔2016〕4号 二(六)",
+        "a \"quoted\" word",
+        "back\\slash",
+        "two\nlines",
+        "{ braces }",
+        "// not a comment",
+    ])
+    .prop_map(String::from)
+}
+
+fn date() -> impl Strategy<Value = NaiveDate> {
+    (1000i32..=9999, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("date"))
+}
+
+fn expr() -> impl Strategy<Value = Expr> {
+    let leaf = prop_oneof![
+        (0i64..1_000_000, 0u32..4).prop_map(|(n, sc)| ex(ExprKind::Number(Decimal::new(n, sc)))),
+        (0i64..10_000, 2u32..5).prop_map(|(n, sc)| ex(ExprKind::Percent(Decimal::new(n, sc)))),
+        date().prop_map(|d| ex(ExprKind::Date(d))),
+        text().prop_map(|t| ex(ExprKind::Str(t))),
+        any::<bool>().prop_map(|b| ex(ExprKind::Bool(b))),
+        prop::collection::vec(name(), 1..4).prop_map(|p| ex(ExprKind::Path(p.iter().map(|n| id(n)).collect()))),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            (
+                prop::sample::select(vec![BinOp::Or, BinOp::And, BinOp::Eq, BinOp::Lt, BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div]),
+                inner.clone(),
+                inner.clone()
+            )
+                .prop_map(|(op, a, b)| ex(ExprKind::Binary(op, a, b))),
+            (prop::sample::select(vec![UnOp::Neg, UnOp::Not]), inner.clone()).prop_map(|(op, a)| ex(ExprKind::Unary(op, a))),
+            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(c, a, b)| ex(ExprKind::If(c, a, b))),
+            (prop::sample::select(vec!["min", "max", "age", "f"]), prop::collection::vec(inner.clone(), 0..3))
+                .prop_map(|(f, args)| ex(ExprKind::Call(id(f), args))),
+            (inner.clone(), prop::collection::vec(inner.clone(), 0..3)).prop_map(|(a, l)| ex(ExprKind::In(a, l))),
+            (
+                inner.clone(),
+                prop::sample::select(vec![RoundUnit::Fen, RoundUnit::Yuan]),
+                prop::sample::select(vec![RoundMode::HalfUp, RoundMode::Down])
+            )
+                .prop_map(|(a, u, m)| ex(ExprKind::Round(a, u, m))),
+            (inner.clone(), prop::option::of(inner.clone()), inner.clone()).prop_map(|(c, f, b)| ex(ExprKind::Aggregate {
+                kind: AggKind::Sum,
+                var: id("v"),
+                collection: c,
+                filter: f,
+                body: b
+            })),
+            (inner.clone(), prop::collection::vec((inner.clone(), inner.clone()), 1..3)).prop_map(|(s, arms)| ex(ExprKind::Case {
+                scrutinee: s,
+                arms,
+                default: None
+            })),
+        ]
+    })
+}
+
+fn header() -> impl Strategy<Value = PolicyHeader> {
+    (text(), text(), date(), date(), prop::option::of(date()), any::<bool>()).prop_map(|(t, doc, issued, from, to, overlay)| {
+        let mut fields = vec![
+            HeaderField::Title(s(&t)),
+            HeaderField::Document(s(&doc)),
+            HeaderField::Issued(DateLit { value: issued, span: sp() }),
+            HeaderField::Region(s("130131")),
+            HeaderField::InForce(DateLit { value: from, span: sp() }, to.map(|d| DateLit { value: d, span: sp() })),
+            HeaderField::Version(s("2016.1")),
+            HeaderField::Extends(dotted(&["cn", "hebei"])),
+        ];
+        if overlay {
+            fields.push(HeaderField::Overlay(sp()));
+        }
+        PolicyHeader { id: dotted(&["cn", "hebei", "石家庄"]), fields, span: sp() }
+    })
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    let ty = prop::sample::select(vec![
+        TypeExpr::Yuan,
+        TypeExpr::YuanPerYear,
+        TypeExpr::YuanPerMonth,
+        TypeExpr::Rate,
+        TypeExpr::Int,
+        TypeExpr::Bool,
+        TypeExpr::Date,
+        TypeExpr::Text,
+        TypeExpr::Days,
+        TypeExpr::Decimal,
+    ]);
+    prop_oneof![
+        (any::<bool>(), name(), ty.clone(), date(), expr(), prop::option::of(text()), expr(), any::<bool>()).prop_map(
+            |(ov, n, t, d, v, cite, f, required)| {
+                let mut entries = vec![ParamEntry::Title(s("标题")), ParamEntry::Cite(s("c"))];
+                if required {
+                    entries.push(ParamEntry::Required(sp()));
+                }
+                entries.push(ParamEntry::From {
+                    date: DateLit { value: d, span: sp() },
+                    value: v.clone(),
+                    cite: cite.map(|c| s(&c)),
+                    span: sp(),
+                });
+                entries.push(ParamEntry::Always { value: v, cite: None, span: sp() });
+                entries.push(ParamEntry::Floor(f.clone()));
+                entries.push(ParamEntry::Cap(f));
+                Item::Param(ParamDecl {
+                    is_override: ov,
+                    name: id(&n),
+                    ty: (!ov).then_some(TypeAnn { ty: t, span: sp() }),
+                    entries,
+                    span: sp(),
+                })
+            }
+        ),
+        (name(), prop::option::of(ty.clone()), expr()).prop_map(|(n, t, v)| Item::Let(LetDecl {
+            name: id(&n),
+            ty: t.map(|ty| TypeAnn { ty, span: sp() }),
+            value: v,
+            span: sp()
+        })),
+        (name(), any::<bool>()).prop_map(|(n, hh)| Item::Tally(TallyDecl {
+            name: id(&n),
+            ty: TypeAnn { ty: TypeExpr::Yuan, span: sp() },
+            scope: if hh { TallyScope::HouseholdYear } else { TallyScope::MemberYear },
+            span: sp()
+        })),
+        text().prop_map(|t| Item::Program(ProgramDecl { id: dotted(&["county", "bonus"]), title: s(&t), span: sp() })),
+        (prop::collection::vec(text(), 0..3), prop::collection::vec(text(), 0..2)).prop_map(|(c, n)| Item::Indicator(IndicatorDecl {
+            id: id("SJZ-15"),
+            title: s("村"),
+            cites: c.iter().map(|x| s(x)).collect(),
+            notes: n.iter().map(|x| s(x)).collect(),
+            span: sp()
+        })),
+        (
+            prop::sample::select(vec![0usize, 1, 2, 3]),
+            prop::option::of(expr()),
+            expr(),
+            expr(),
+            prop::collection::vec(prop::sample::select(vec![0usize, 1, 2, 3, 4, 5]), 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(subj, when, v, w, outs, exc)| {
+                let subject = match subj {
+                    0 => Subject::Household,
+                    1 => Subject::Member(id("m")),
+                    2 => Subject::Claim(id("c")),
+                    _ => Subject::Loan(id("l")),
+                };
+                let mut entries = vec![RuleEntry::Cite(s("石发〔2016〕4号")), RuleEntry::Subject(subject, sp()), RuleEntry::Note(s("n"))];
+                if exc {
+                    entries.push(RuleEntry::ExceptionTo(vec![id("SJZ-1"), id("R-2")]));
+                }
+                entries.push(RuleEntry::Let(id("gap"), v.clone()));
+                if let Some(c) = when {
+                    entries.push(RuleEntry::When(c));
+                }
+                let outcomes = outs
+                    .into_iter()
+                    .map(|k| match k {
+                        0 => Outcome::Eligible(dotted(&["dibao"])),
+                        1 => Outcome::Amount(dotted(&["medical", "basic"]), v.clone()),
+                        2 => Outcome::Flag(dotted(&["housing", "safety_inspection"])),
+                        3 => Outcome::Assign(dotted(&["route"]), id("relocation")),
+                        4 => Outcome::Pay(id("basic"), w.clone()),
+                        _ => Outcome::AddTally(id("basic_paid"), w.clone()),
+                    })
+                    .collect();
+                Item::Rule(Rule { id: id("SJZ-MED-1"), title: s("标题"), entries, outcomes, span: sp() })
+            }),
+        (date(), expr(), -1_000_000i64..1_000_000, any::<bool>(), text(), 0u32..5).prop_map(|(d, e, n, b, t, ci)| Item::Test(Test {
+            name: s("平山县 test"),
+            entries: vec![
+                TestEntry::HouseholdFile(s("../examples/households/pingshan-dibao.json")),
+                TestEntry::HouseholdInline(s("{ \"id\": \"h\", \"members\": [ { \"id\": \"m}\" } ] }")),
+                TestEntry::AsOf(DateLit { value: d, span: sp() }),
+                TestEntry::Set(id("inpatient_assistance_limit"), e),
+                TestEntry::Expect(Expectation {
+                    path: ExpectPath::Program(dotted(&["dibao"]), id("amount")),
+                    value: ExpectValue::Number(Decimal::new(n, 2)),
+                    span: sp()
+                }),
+                TestEntry::Expect(Expectation {
+                    path: ExpectPath::Program(dotted(&["medical", "basic"]), id("eligible")),
+                    value: ExpectValue::Bool(b),
+                    span: sp()
+                }),
+                TestEntry::Expect(Expectation {
+                    path: ExpectPath::Program(dotted(&["route"]), id("value")),
+                    value: ExpectValue::Text(t),
+                    span: sp()
+                }),
+                TestEntry::Expect(Expectation {
+                    path: ExpectPath::Program(dotted(&["route"]), id("value")),
+                    value: ExpectValue::Null,
+                    span: sp()
+                }),
+                TestEntry::Expect(Expectation {
+                    path: ExpectPath::Program(dotted(&["dibao"]), id("reasons")),
+                    value: ExpectValue::Contains(id("SJZ-1")),
+                    span: sp()
+                }),
+                TestEntry::Expect(Expectation {
+                    path: ExpectPath::Program(dotted(&["tekun"]), id("reasons")),
+                    value: ExpectValue::Lacks(id("SJZ-1")),
+                    span: sp()
+                }),
+                TestEntry::Expect(Expectation {
+                    path: ExpectPath::Claim(ci, id("assistance")),
+                    value: ExpectValue::Number(Decimal::new(123_456, 2)),
+                    span: sp()
+                }),
+                TestEntry::ExpectError(s("inpatient_assistance_limit")),
+            ],
+            span: sp()
+        })),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn whole_files_print_and_parse_back(header in prop::option::of(header()), items in prop::collection::vec(item(), 0..6)) {
+        let file = File { header, items };
+        let printed = fupin::syntax::print(&file);
+        let back = fupin::syntax::parse(&printed);
+        prop_assert!(back.is_ok(), "{}\n{:?}", printed, back.err());
+        prop_assert_eq!(back.unwrap(), file, "{}", printed);
+    }
+}
+
+/// The generators reach the cascade: a typical case pays every layer.
+#[test]
+fn the_generated_cascade_pays_something() {
+    let spec = HouseholdSpec {
+        status: "registered",
+        hukou: "rural",
+        income: Decimal::from(2000),
+        members: vec![MemberSpec {
+            insured: true,
+            labour: "full",
+            claims: vec![ClaimSpec {
+                month: 3,
+                day: 1,
+                year: 2018,
+                inpatient: true,
+                designated: true,
+                total: Decimal::from(100_000),
+                in_policy_share: Decimal::new(80, 2),
+            }],
+        }],
+    };
+    let p = Params {
+        basic_deductible: Decimal::from(500),
+        basic_rate: Decimal::new(75, 2),
+        basic_annual_cap: Decimal::from(150_000),
+        major_illness_deductible: Decimal::from(15_000),
+        major_illness_rate: Decimal::new(60, 2),
+        assistance_annual_limit: Decimal::from(50_000),
+        assistance_rate: Decimal::new(70, 2),
+    };
+    let a = assess(&build(&spec), &p);
+    let c = &a.claims[0];
+    // in-policy 80,000: basic (80,000 − 500) × 75% = 59,625; burden 20,375,
+    // 大病 deductible 15,000 × 50% = 7,500: (20,375 − 7,500) × 60% = 7,725;
+    // assistance (80,000 − 59,625 − 7,725) × 70% = 8,855.
+    assert_eq!(c.basic, Decimal::from(59_625));
+    assert_eq!(c.major_illness, Decimal::from(7_725));
+    assert_eq!(c.assistance, Decimal::from(8_855));
+    assert_eq!(c.out_of_pocket, Decimal::from(100_000 - 59_625 - 7_725 - 8_855));
+}
