@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod assessment;
+pub mod batch;
 pub mod check;
 pub mod compile;
 pub mod diagnostic;

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and the subcommands.
 
+mod batch;
 mod commands;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,21 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Assess every household of a JSON Lines file on all cores; one output line per input line.
+    Batch {
+        /// Assessment date, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        as_of: String,
+        /// Input: one household JSON object per line.
+        input: PathBuf,
+        /// Output: one assessment (or `{"line": N, "error": …}`) per line; written completely or not at all.
+        output: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Run the tests in policy files (default: the embedded policies).
     Test {
         /// Files or directories holding policies and tests.
@@ -88,6 +104,7 @@ pub fn run() -> i32 {
         Command::Check { paths, standalone } => commands::check(&paths, standalone),
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
+        Command::Batch { as_of, input, output, threads, policy } => batch::run(&as_of, &input, &output, threads, &policy),
         Command::Test { paths, verbose } => commands::test(&paths, verbose),
     }
 }
