@@ -147,9 +147,9 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     reference_workload(&mut c);
     c.final_summary();
-    // `cargo bench -- --list` / `--test` and filtered runs skip the ratios.
+    // `--list`, `--test` and `--profile-time` runs skip the ratios.
     let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--list" || a == "--test");
+    let quick = args.iter().any(|a| a == "--list" || a == "--test" || a == "--profile-time");
     if !quick {
         ratios();
     }
