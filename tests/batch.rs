@@ -304,3 +304,22 @@ fn interrupting_the_cli_removes_the_temporary_file() {
     assert!(temp_files(&dir).is_empty(), "the temporary file is removed: {:?}", temp_files(&dir));
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Not a test: writes the first `FUPIN_JSONL_LINES` (default 1,000,000)
+/// reference households as JSON Lines to `FUPIN_JSONL` (and the deployment
+/// overlay beside it) for measuring `fupin batch`:
+/// `FUPIN_JSONL=/tmp/ref.jsonl cargo test --release --test batch -- --ignored write_reference_jsonl`
+#[test]
+#[ignore]
+fn write_reference_jsonl() {
+    let Ok(path) = std::env::var("FUPIN_JSONL") else { return };
+    let n: usize = std::env::var("FUPIN_JSONL_LINES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let path = PathBuf::from(path);
+    let mut w = BufWriter::new(File::create(&path).expect("create"));
+    for (i, h) in workload::Households::default().take(n).enumerate() {
+        serde_json::to_writer(&mut w, &workload::to_household(&h, i)).expect("write");
+        w.write_all(b"\n").expect("write");
+    }
+    w.flush().expect("flush");
+    fs::write(path.with_file_name("overlay.policy"), OVERLAY).expect("overlay");
+}
