@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 /// Assess many households on all cores (rayon's pool), one result per
 /// household, in input order. Each household is validated first, as
 /// [`Engine::assess`] does.
+#[allow(clippy::result_large_err)] // `EvalError` is what `Engine::assess` returns
 pub fn assess_all(engine: &Engine, households: &[Household], as_of: NaiveDate) -> Vec<Result<Assessment, EvalError>> {
     households.par_iter().map_init(|| engine.scratch(), |s, h| engine.assess_with(h, as_of, s)).collect()
 }

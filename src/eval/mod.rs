@@ -458,7 +458,9 @@ impl<'a> Ev<'a> {
                 self.s.order.push((c.date, mi as u32, ci as u32));
             }
         }
-        self.s.order.sort_unstable();
+        if self.s.order.len() > 1 {
+            self.s.order.sort_unstable();
+        }
         for k in 0..self.s.order.len() {
             let (date, mi, ci) = self.s.order[k];
             let Some(claim) = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)) else { continue };
@@ -508,7 +510,7 @@ impl<'a> Ev<'a> {
                         message: format!("layer {} is negative ({v})", l.name()),
                     });
                 }
-                if l != Layer::Deductible {
+                if l != Layer::Deductible && !v.is_zero() {
                     paid = paid
                         .checked_add(v)
                         .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
