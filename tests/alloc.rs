@@ -76,7 +76,6 @@ fn evaluation_allocates_nothing_with_the_trace_off() {
 }
 
 #[path = "../benches/workload/mod.rs"]
-#[allow(dead_code)]
 mod workload;
 
 #[test]
