@@ -9,7 +9,7 @@
 #[path = "workload/mod.rs"]
 mod workload;
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use criterion::{black_box, BenchmarkGroup, Criterion, Throughput};
 use rust_decimal::Decimal;
 use workload::RefHousehold;
 
@@ -66,14 +66,91 @@ fn reference_workload(c: &mut Criterion) {
     group.finish();
 }
 
-/// PLACE FOR THE FUPIN ENGINE BENCHMARK — deliberately empty until the engine lands.
-///
-/// Add `group.bench_function("fupin", ...)` here: outside the timed loop,
-/// convert the batch with `workload::to_household(h, i)` and compile the
-/// workload's rules in the policy language; inside it, evaluate every household
-/// (single thread, trace off) and accumulate the dibao count and
-/// Σ out_of_pocket exactly like the other benchmarks above.
-fn bench_fupin(_group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, _households: &[RefHousehold]) {}
+/// fupin's engine on the same households: the workload in the policy language
+/// (`benches/reference.policy`), compiled once. Outside the timed loop the
+/// batch is converted with `workload::to_household`; inside it every
+/// household is evaluated single-threaded, trace off, with one reused
+/// `Scratch` (`Engine::evaluate`: no `Assessment`), accumulating the dibao
+/// count and Σ out_of_pocket from the claim settlement. `fupin_assess` builds
+/// the full `Assessment` (validation, reasons, claim breakdown) as well.
+fn bench_fupin(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, households: &[RefHousehold]) {
+    let converted: Vec<fupin::model::Household> = households.iter().enumerate().map(|(i, h)| workload::to_household(h, i)).collect();
+    let mut fupin = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("fupin", |b| {
+        b.iter(|| {
+            let mut dibao = 0u32;
+            let mut total = Decimal::ZERO;
+            for h in black_box(&converted[..]) {
+                let (d, oop) = fupin.assess(h).unwrap();
+                dibao += u32::from(d);
+                total += oop;
+            }
+            black_box((dibao, total))
+        })
+    });
+    group.bench_function("fupin_assess", |b| {
+        b.iter(|| {
+            let mut dibao = 0u32;
+            let mut total = Decimal::ZERO;
+            for h in black_box(&converted[..]) {
+                let (d, oop) = fupin.assess_full(h).unwrap();
+                dibao += u32::from(d);
+                total += oop;
+            }
+            black_box((dibao, total))
+        })
+    });
+}
 
-criterion_group!(benches, reference_workload);
-criterion_main!(benches);
+/// Criterion reports each implementation alone; the ratios come from our own
+/// interleaved timing loop after it (one pass over the batch per
+/// implementation per round, the best of `ROUNDS`), so that load on a shared
+/// machine hits every implementation alike.
+fn ratios() {
+    const ROUNDS: usize = 7;
+    let households = workload::households(BATCH);
+    let converted: Vec<fupin::model::Household> = households.iter().enumerate().map(|(i, h)| workload::to_household(h, i)).collect();
+    let mut zen = workload::zen::Workload::new().unwrap();
+    let mut rhai = workload::rhai_impl::Workload::new().unwrap();
+    let mut fupin = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
+    type Pass<'a> = Box<dyn FnMut() -> (u32, Decimal) + 'a>;
+    let sum = |it: &mut dyn Iterator<Item = (bool, Decimal)>| it.fold((0u32, Decimal::ZERO), |(n, t), (d, o)| (n + u32::from(d), t + o));
+    let mut passes: Vec<(&str, Pass<'_>)> = vec![
+        ("handwritten", Box::new(|| sum(&mut households.iter().map(workload::handwritten::assess)))),
+        ("fupin", Box::new(|| sum(&mut converted.iter().map(|h| fupin.assess(h).unwrap())))),
+        ("zen_expression", Box::new(|| sum(&mut households.iter().map(|h| zen.assess(h).unwrap())))),
+        ("rhai", Box::new(|| sum(&mut households.iter().map(|h| rhai.assess(h).unwrap())))),
+    ];
+    let mut best = vec![f64::INFINITY; passes.len()];
+    let mut results = Vec::new();
+    for _ in 0..ROUNDS {
+        results.clear();
+        for (i, (_, pass)) in passes.iter_mut().enumerate() {
+            let t = std::time::Instant::now();
+            let r = black_box(pass());
+            best[i] = best[i].min(t.elapsed().as_secs_f64());
+            results.push(r);
+        }
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "every implementation gives the same checksums: {results:?}");
+    let hand = best[0];
+    println!("\nreference workload, {BATCH} households, single thread, trace off (best of {ROUNDS} interleaved passes):");
+    println!("{:<16} {:>14} {:>12} {:>16}", "implementation", "households/s", "ns/household", "× hand-written");
+    for ((name, _), t) in passes.iter().zip(&best) {
+        println!("{:<16} {:>14.0} {:>12.1} {:>16.2}", name, BATCH as f64 / t, t * 1e9 / BATCH as f64, t / hand);
+    }
+    let f = best[1];
+    println!("fupin vs zen-expression: {:.1}× faster; vs rhai: {:.1}× faster", best[2] / f, best[3] / f);
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    reference_workload(&mut c);
+    c.final_summary();
+    // `--list`, `--test` and `--profile-time` runs skip the ratios.
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--list" || a == "--test" || a == "--profile-time");
+    if !quick {
+        ratios();
+    }
+}

@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod assessment;
+pub mod batch;
 pub mod check;
 pub mod compile;
 pub mod coverage;

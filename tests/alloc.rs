@@ -79,3 +79,32 @@ fn evaluation_allocates_nothing_with_the_trace_off() {
         assert!(s.programs()[dibao].any, "{file}: dibao should be assessed eligible");
     }
 }
+
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
+#[test]
+fn the_reference_workload_allocates_nothing_with_the_trace_off() {
+    let mut fupin = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
+    let households: Vec<_> = workload::households(2000).iter().enumerate().map(|(i, h)| workload::to_household(h, i)).collect();
+    // Grow the scratch to the largest household first.
+    for h in &households {
+        fupin.assess(h).expect("evaluates");
+    }
+    let before = allocations();
+    let mut dibao = 0u32;
+    let mut total = rust_decimal::Decimal::ZERO;
+    for h in &households {
+        let (d, oop) = fupin.assess(h).expect("evaluates");
+        dibao += u32::from(d);
+        total += oop;
+    }
+    let n = allocations() - before;
+    assert_eq!(n, 0, "{n} allocations in {} evaluations of the reference workload", households.len());
+    // and it did real work: the same figures as the hand-written version
+    let (want_dibao, want_total) = workload::households(2000)
+        .iter()
+        .map(workload::handwritten::assess)
+        .fold((0u32, rust_decimal::Decimal::ZERO), |(n, t), (d, o)| (n + u32::from(d), t + o));
+    assert_eq!((dibao, total), (want_dibao, want_total));
+}

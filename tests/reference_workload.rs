@@ -63,6 +63,39 @@ fn rhai_checksums() {
 }
 
 #[test]
+fn fupin_checksums() {
+    // The policy-language version: every household goes through the engine's
+    // evaluator and claim settlement (`benches/reference.policy`).
+    let mut fupin = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut i = 0;
+    assert_checksums(
+        "fupin",
+        checksums(|h| {
+            i += 1;
+            fupin.assess_ref(h, i - 1)
+        }),
+    );
+}
+
+#[test]
+fn fupin_assessment_agrees_with_the_core() {
+    // The full `Assessment` (validation, reasons, claim breakdown) gives the
+    // same figures as the allocation-free core, and agrees with the
+    // hand-written version household by household.
+    let mut fupin = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut dibao = 0;
+    for (i, h) in workload::Households::default().take(5000).enumerate() {
+        let household = workload::to_household(&h, i);
+        let core = fupin.assess(&household).unwrap_or_else(|e| panic!("household {i}: {e}"));
+        let full = fupin.assess_full(&household).unwrap_or_else(|e| panic!("household {i}: {e}"));
+        assert_eq!(core, full, "household {i}");
+        assert_eq!(core, workload::handwritten::assess(&h), "household {i}");
+        dibao += u32::from(core.0);
+    }
+    assert!(dibao > 0, "some households qualify for dibao");
+}
+
+#[test]
 fn to_household_is_valid() {
     // Assessed at the end of the workload's year (claims are dated 2020-06-01).
     let as_of = chrono::NaiveDate::from_ymd_opt(2020, 12, 31);

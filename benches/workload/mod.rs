@@ -398,3 +398,66 @@ let out_of_pocket = cost - basic - major - assist;
         }
     }
 }
+
+/// The rules in fupin's own policy language (`benches/reference.policy`),
+/// compiled once; evaluated with a reused [`fupin::Scratch`], trace off.
+pub mod fupin_impl {
+    use super::{Error, RefHousehold};
+    use chrono::NaiveDate;
+    use fupin::model::Household;
+    use fupin::{Assessment, Engine, Scratch};
+    use rust_decimal::Decimal;
+
+    /// The workload as a policy (not shipped: it lives under `benches/`).
+    pub const SOURCE: &str = include_str!("../reference.policy");
+
+    /// The assessment date: the end of the claims' year (claims are dated 2020-06-01).
+    pub fn as_of() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2020, 12, 31).unwrap_or_default()
+    }
+
+    /// The engine built from [`SOURCE`] alone, a reusable scratch and the `dibao` index.
+    pub struct Workload {
+        pub engine: Engine,
+        pub scratch: Scratch,
+        dibao: usize,
+        as_of: NaiveDate,
+    }
+
+    impl Workload {
+        /// Parse, check and compile [`SOURCE`].
+        pub fn new() -> Result<Self, Error> {
+            let engine = Engine::builder().source("benches/reference.policy", SOURCE).build().map_err(|d| d.render())?;
+            let dibao = engine.program_index("dibao").ok_or("fupin: no dibao programme")?;
+            let scratch = engine.scratch();
+            Ok(Workload { engine, scratch, dibao, as_of: as_of() })
+        }
+
+        /// `(dibao, out_of_pocket)` of one converted household (see
+        /// [`super::to_household`]): the allocation-free core, no `Assessment`.
+        #[inline]
+        pub fn assess(&mut self, h: &Household) -> Result<(bool, Decimal), Error> {
+            self.engine.evaluate(h, self.as_of, &mut self.scratch)?;
+            let dibao = self.scratch.programs()[self.dibao].eligible;
+            let mut oop = Decimal::ZERO;
+            for c in self.scratch.claim_states() {
+                oop += c.out_of_pocket;
+            }
+            Ok((dibao, oop))
+        }
+
+        /// The same through the full [`Assessment`] (validation, JSON-ready output).
+        pub fn assess_full(&mut self, h: &Household) -> Result<(bool, Decimal), Error> {
+            let a: Assessment = self.engine.assess_with(h, self.as_of, &mut self.scratch)?;
+            let dibao = a.programs.get("dibao").is_some_and(|p| p.eligible);
+            let oop = a.claims.iter().map(|c| c.out_of_pocket).sum();
+            Ok((dibao, oop))
+        }
+
+        /// Convert a reference household and assess it (allocates for the conversion).
+        pub fn assess_ref(&mut self, h: &RefHousehold, index: usize) -> Result<(bool, Decimal), Error> {
+            let household = super::to_household(h, index);
+            self.assess(&household)
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and the subcommands.
 
+mod batch;
 mod commands;
 mod coverage;
 mod pin;
@@ -49,6 +50,21 @@ pub enum Command {
         /// Include the trace in the JSON output.
         #[arg(long)]
         trace: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Assess every household of a JSON Lines file on all cores; one output line per input line.
+    Batch {
+        /// Assessment date, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        as_of: String,
+        /// Input: one household JSON object per line.
+        input: PathBuf,
+        /// Output: one assessment (or `{"line": N, "error": …}`) per line; written completely or not at all.
+        output: PathBuf,
+        /// Worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -134,5 +150,6 @@ pub fn run() -> i32 {
         Command::Coverage { catalogue, json, policy } => coverage::coverage(catalogue.as_deref(), json, &policy),
         Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
+        Command::Batch { as_of, input, output, threads, policy } => batch::run(&as_of, &input, &output, threads, &policy),
     }
 }

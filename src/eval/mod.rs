@@ -98,6 +98,14 @@ pub struct Scratch {
     /// Trace events, when tracing is on.
     pub(crate) trace: Option<Vec<crate::assessment::TraceEvent>>,
     pub(crate) params_traced: Vec<bool>,
+    /// What the memoised `params` were computed for: parameters depend only on
+    /// the active policies, the date and the overrides (the checker keeps the
+    /// household out of parameter values), so they survive from one
+    /// evaluation to the next while those stay the same.
+    params_for: Option<(NaiveDate, bool)>,
+    params_overrides: Vec<(ParamId, Value)>,
+    /// Programmes some rule writes (the others never leave their default state).
+    written: Vec<ProgId>,
     fuel: u64,
     /// Step budget per evaluation.
     pub budget: u64,
@@ -126,6 +134,9 @@ impl Scratch {
             overrides: Vec::new(),
             trace: None,
             params_traced: vec![false; m.params.len()],
+            params_for: None,
+            params_overrides: Vec::new(),
+            written: (0..m.programs.len() as ProgId).filter(|pg| p.writers.get(*pg as usize).is_some_and(|w| !w.is_empty())).collect(),
             fuel: 0,
             budget: DEFAULT_BUDGET,
         }
@@ -197,13 +208,30 @@ pub fn evaluate(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) -
 }
 
 fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
+    let mut same = true;
     for (a, pol) in s.active.iter_mut().zip(&p.module.policies) {
-        *a = pol.applies(&h.region, as_of);
+        let now = pol.applies(&h.region, as_of);
+        same &= *a == now;
+        *a = now;
     }
-    s.params.iter_mut().for_each(|v| *v = None);
+    // Memoised parameters stay valid for the same active policies, date and
+    // overrides, with the trace off (a traced evaluation records every
+    // parameter it reads, so it starts afresh).
+    let tracing = s.trace.is_some();
+    if !(same && s.params_for == Some((as_of, tracing)) && !tracing && s.params_overrides == s.overrides) {
+        s.params.iter_mut().for_each(|v| *v = None);
+        s.params_traced.iter_mut().for_each(|v| *v = false);
+        if s.params_overrides != s.overrides {
+            s.params_overrides.clone_from(&s.overrides);
+        }
+        s.params_for = Some((as_of, tracing));
+    }
     s.globals.iter_mut().for_each(|v| *v = None);
-    s.progs.iter_mut().for_each(|v| *v = ProgState::default());
-    s.params_traced.iter_mut().for_each(|v| *v = false);
+    for &pg in &s.written {
+        if let Some(st) = s.progs.get_mut(pg as usize) {
+            *st = ProgState::default();
+        }
+    }
     s.fired.clear();
     s.cands.clear();
     s.claims.clear();
@@ -296,7 +324,7 @@ impl<'a> Ev<'a> {
         let tracing = self.s.trace.is_some();
         let mut values: Vec<(String, String)> = Vec::new();
         for l in &rule.pre {
-            let v = self.eval(&l.expr)?;
+            let v = self.ev(&l.expr)?;
             if let Some(i) = self.frame_index(l.slot) {
                 self.s.frame[i] = v;
             }
@@ -305,7 +333,7 @@ impl<'a> Ev<'a> {
             }
         }
         if let Some(c) = &rule.cond {
-            let v = self.eval(c)?;
+            let v = self.ev(c)?;
             if v != Value::Bool(true) {
                 if tracing {
                     self.trace_rule(r, subject, false, values);
@@ -315,7 +343,7 @@ impl<'a> Ev<'a> {
         }
         self.cond_held = true;
         for l in &rule.post {
-            let v = self.eval(&l.expr)?;
+            let v = self.ev(&l.expr)?;
             if let Some(i) = self.frame_index(l.slot) {
                 self.s.frame[i] = v;
             }
@@ -360,7 +388,7 @@ impl<'a> Ev<'a> {
                     self.s.cands.push(Cand { target: Target::Assign(*pg), subject, rule: r, value: Value::Sym(*sym), won: false });
                 }
                 OutcomeDef::Pay(l, e) => {
-                    let v = self.eval(e)?;
+                    let v = self.ev(e)?;
                     let d = num(v);
                     if tracing {
                         values.push((format!("pay {}", l.name()), d.to_string()));
@@ -454,7 +482,9 @@ impl<'a> Ev<'a> {
                     let add = num(c.value);
                     st.amount = Some(match st.amount {
                         None => add,
-                        Some(a) => a.checked_add(add).ok_or(EvalError::Overflow { loc: self.p.module.rules[c.rule as usize].loc })?,
+                        Some(a) => {
+                            a.checked_add(add).ok_or_else(|| EvalError::Overflow { loc: self.p.module.rules[c.rule as usize].loc })?
+                        }
                     });
                     st.any = true;
                     self.s.fired.push(Fired { program: pg, rule: c.rule, subject: c.subject });
@@ -501,7 +531,9 @@ impl<'a> Ev<'a> {
                 self.s.order.push((c.date, mi as u32, ci as u32));
             }
         }
-        self.s.order.sort_unstable();
+        if self.s.order.len() > 1 {
+            self.s.order.sort_unstable();
+        }
         for k in 0..self.s.order.len() {
             let (date, mi, ci) = self.s.order[k];
             let Some(claim) = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)) else { continue };
@@ -567,7 +599,7 @@ impl<'a> Ev<'a> {
                         message: format!("layer {} is negative ({v})", l.name()),
                     });
                 }
-                if l != Layer::Deductible {
+                if l != Layer::Deductible && !v.is_zero() {
                     paid = paid
                         .checked_add(v)
                         .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
