@@ -17,23 +17,8 @@ use fupin::model::Household;
 use fupin::policy::{self, hash::content_hash};
 use fupin::Engine;
 
-/// Deployment parameters the shipped 石家庄 medical rules require (as `tests/alloc.rs`).
-const OVERLAY: &str = r#"
-policy deploy.pingshan {
-  title "平山县 deployment parameters (bench)"
-  region 130131
-  in_force 2016-01-01 ..
-  version "bench"
-  extends cn.hebei.shijiazhuang
-  overlay
-}
-override param basic_deductible { always: 500 }
-override param basic_rate { always: 75% }
-override param basic_annual_cap { always: 150000 }
-override param major_illness_deductible { always: 15000 }
-override param major_illness_rate { always: 60% }
-override param assistance_annual_limit { always: 50000 }
-"#;
+/// The example deployment overlay for 平山县 (the figures 石发〔2016〕4号 leaves to the deployer).
+const OVERLAY: &str = include_str!("../examples/overlays/pingshan.policy");
 
 fn engine() -> Engine {
     Engine::builder().embedded().source("overlay.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render()))

@@ -36,27 +36,8 @@ fn allocations() -> usize {
     COUNT.with(|c| c.get())
 }
 
-const OVERLAY: &str = r#"
-policy deploy.pingshan {
-  title "平山县 deployment parameters (test)"
-  region 130131
-  in_force 2016-01-01 ..
-  version "test"
-  extends cn.hebei.shijiazhuang
-  overlay
-}
-override param basic_deductible { always: 500 }
-override param basic_rate { always: 75% }
-override param basic_annual_cap { always: 150000 }
-override param major_illness_deductible { always: 15000 }
-override param major_illness_rate { always: 60% }
-override param assistance_annual_limit { always: 50000 }
-override param premium_subsidy { always: 220 }
-override param deep_mountain_living_allowance { always: 1000 }
-override param outpatient_assistance_threshold { always: 2000 }
-override param outpatient_assistance_rate { always: 50% }
-override param outpatient_assistance_limit { always: 3000 }
-"#;
+/// The example deployment overlay for 平山县 (the figures 石发〔2016〕4号 leaves to the deployer).
+const OVERLAY: &str = include_str!("../examples/overlays/pingshan.policy");
 
 #[test]
 fn evaluation_allocates_nothing_with_the_trace_off() {
