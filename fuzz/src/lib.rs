@@ -93,7 +93,12 @@ fn money(u: &mut Unstructured<'_>) -> arbitrary::Result<Decimal> {
 }
 
 fn date(u: &mut Unstructured<'_>) -> arbitrary::Result<NaiveDate> {
-    let y = if u.ratio(1u8, 16)? { u.int_in_range(-10_000i32..=10_000)? } else { u.int_in_range(1930i32..=2022)? };
+    date_in(u, 1930, 2022)
+}
+
+/// Mostly a date in `lo..=hi`; now and then any year.
+fn date_in(u: &mut Unstructured<'_>, lo: i32, hi: i32) -> arbitrary::Result<NaiveDate> {
+    let y = if u.ratio(1u8, 32)? { u.int_in_range(-10_000i32..=10_000)? } else { u.int_in_range(lo..=hi)? };
     let m = u.int_in_range(1u32..=12)?;
     let d = u.int_in_range(1u32..=31)?;
     Ok(NaiveDate::from_ymd_opt(y, m, d).or_else(|| NaiveDate::from_ymd_opt(y, m, 28)).unwrap_or_default())
@@ -134,7 +139,7 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                 let essential = share(u, in_policy)?;
                 claims.push(Claim {
                     id: if u.arbitrary()? { Some(format!("c{j}")) } else { None },
-                    date: date(u)?,
+                    date: date_in(u, 2015, 2021)?,
                     kind: pick(u, ClaimKind::ALL)?,
                     hospital_level: pick(u, HospitalLevel::ALL)?,
                     in_county: u.arbitrary()?,
@@ -147,15 +152,15 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                 });
             }
             members.push(Member {
-                id: if u.ratio(1u8, 10)? { "m0".into() } else { format!("m{i}") },
-                birth_date: date(u)?,
+                id: if u.ratio(1u8, 40)? { "m0".into() } else { format!("m{i}") },
+                birth_date: date_in(u, 1930, 2014)?,
                 sex: pick(u, Sex::ALL)?,
                 relation: pick(u, Relation::ALL)?,
                 labour: pick(u, Labour::ALL)?,
                 disability: if u.arbitrary()? {
                     Some(Disability {
                         category: pick(u, DisabilityCategory::ALL)?,
-                        grade: u.int_in_range(0..=5)?,
+                        grade: if u.ratio(1u8, 20)? { u.arbitrary()? } else { u.int_in_range(1..=4)? },
                         certified: u.arbitrary()?,
                     })
                 } else {
@@ -188,7 +193,7 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                     in_town_months: u.arbitrary()?,
                     willing: u.arbitrary()?,
                     starting_business: u.arbitrary()?,
-                    wage_tier: u.arbitrary()?,
+                    wage_tier: if u.ratio(1u8, 20)? { u.arbitrary()? } else { u.int_in_range(0..=4)? },
                 },
                 medical_insurance: u.arbitrary()?,
                 pension: Pension { enrolled: u.arbitrary()?, tier: u.arbitrary()?, receiving: u.arbitrary()? },
@@ -214,18 +219,26 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                 repayment_difficulty: u.arbitrary()?,
                 difficulty_cause: pick(u, Hardship::ALL)?,
                 non_subjective: u.arbitrary()?,
-                extended_to: if u.arbitrary()? { Some(date(u)?) } else { None },
+                extended_to: if u.arbitrary()? {
+                    Some(if u.ratio(7u8, 8)? {
+                        start.checked_add_months(chrono::Months::new(u.int_in_range(12..=96)?)).unwrap_or(start)
+                    } else {
+                        date(u)?
+                    })
+                } else {
+                    None
+                },
                 renewed: u.arbitrary()?,
             });
         }
         let household = Household {
-            id: if u.ratio(1u8, 20)? { String::new() } else { "h1".into() },
+            id: if u.ratio(1u8, 40)? { String::new() } else { "h1".into() },
             region: region(u)?,
             hukou: pick(u, Hukou::ALL)?,
             poverty: PovertyRecord {
                 status: pick(u, PovertyStatus::ALL)?,
-                registered_on: if u.arbitrary()? { Some(date(u)?) } else { None },
-                exited_on: if u.arbitrary()? { Some(date(u)?) } else { None },
+                registered_on: if u.arbitrary()? { Some(date_in(u, 2014, 2016)?) } else { None },
+                exited_on: if u.arbitrary()? { Some(date_in(u, 2016, 2021)?) } else { None },
                 cause: if u.arbitrary()? { Some(pick(u, PovertyCause::ALL)?) } else { None },
             },
             dibao: DibaoRecord { enrolled: u.arbitrary()?, since: if u.arbitrary()? { Some(date(u)?) } else { None } },

@@ -72,9 +72,9 @@ pub enum EvalError {
         loc: Loc,
     },
     /// Claim layers pay more than the claim cost, or a layer is negative.
-    #[error("claim {claim}: {message}")]
+    #[error("{claim}: {message}")]
     Layers {
-        /// Claim description.
+        /// Claim description (`claim c1 of member m2`).
         claim: String,
         /// What is wrong.
         message: String,

@@ -611,7 +611,17 @@ impl<'a> Ev<'a> {
                     message: format!("layers pay {paid}, more than the total cost {}", claim.total_cost),
                 });
             }
-            let oop = claim.total_cost - paid;
+            // Exactly: near the 28-digit limit of `Decimal` a subtraction
+            // rounds, and then layers + out-of-pocket would not be the total.
+            let oop = claim.total_cost.checked_sub(paid).filter(|o| o.checked_add(paid) == Some(claim.total_cost)).ok_or_else(|| {
+                EvalError::Layers {
+                    claim: describe_subject(h, subject),
+                    message: format!(
+                        "the total cost {} less the layers paid ({paid}) cannot be represented exactly (more than 28 significant digits)",
+                        claim.total_cost
+                    ),
+                }
+            })?;
             // The deductible reported is the part of out-of-pocket that was deductible:
             // later layers (assistance) may have covered some of what the policy set.
             let ded = &mut self.s.claims[idx].layers[Layer::Deductible as usize];
