@@ -73,6 +73,25 @@ const ROOT: &str = "$";
 /// rejected. When the record has several problems, the one earliest in the
 /// text is reported.
 pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
+    // Fast path: plain serde (no path tracking). It accepts exactly what the
+    // tracked parse below accepts, so only a failure needs the slow path to
+    // build the precise error; the shape scan still runs on success.
+    let h = match serde_json::from_str::<Household>(json) {
+        Ok(h) => {
+            if let Some(shape_err) = shape_error(json) {
+                return Err(shape_err);
+            }
+            h
+        }
+        Err(_) => return Err(parse_error(json)),
+    };
+    validated(h, json, as_of)
+}
+
+/// The error of a household text that plain serde rejects (or whose shape is
+/// wrong), with its JSON path: whichever problem comes first in the text.
+#[cold]
+fn parse_error(json: &str) -> HouseholdError {
     let mut de = serde_json::Deserializer::from_str(json);
     let parsed: Result<Household, HouseholdError> = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| {
@@ -92,11 +111,22 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
             Err(e) => e.line == 0 || (shape_err.line, shape_err.column) <= (e.line, e.column),
         };
         if earlier {
-            return Err(shape_err);
+            return shape_err;
         }
     }
-    let h = parsed?;
+    match parsed {
+        Err(e) => e,
+        // Plain serde rejected the text, so the tracked parse does too; should
+        // the two ever disagree, the plain error is still an error.
+        Ok(_) => match serde_json::from_str::<Household>(json) {
+            Err(e) => from_serde(String::new(), &e, json),
+            Ok(_) => HouseholdError { path: ROOT.to_string(), message: "invalid household".into(), line: 0, column: 0 },
+        },
+    }
+}
 
+/// Check a parsed household's values, reporting the error earliest in `json`.
+fn validated(h: Household, json: &str, as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
     // Report the error earliest in the text; unlocated ones (defaulted fields) last.
     let mut best: Option<(usize, HouseholdError)> = None;
     for (segs, err) in validate_all_segs(&h, as_of) {
