@@ -2,7 +2,7 @@
 
 use super::error::CheckErrorKind;
 use super::schema;
-use super::types::{Entity, EnumTy, Per, Ty};
+use super::types::{Entity, Per, Ty};
 use super::{Checker, GlobalState, Reads};
 use crate::diagnostic::{loc, suggest};
 use crate::ir::{self, ArithOp, Builtin, CmpOp, Collection, ExprKind, FileId, Layer, Loc, PolicyId};
@@ -910,13 +910,5 @@ fn arith_type(op: ArithOp, l: Ty, r: Ty) -> Result<Ty, Option<String>> {
             (Days, Days) => Ok(Dec),
             _ => Err(None),
         },
-    }
-}
-
-#[allow(dead_code)]
-fn is_enum(t: Ty) -> Option<EnumTy> {
-    match t {
-        Ty::Enum(e) => Some(e),
-        _ => None,
     }
 }

@@ -34,8 +34,6 @@ macro_rules! model_enum {
         }
     };
 }
-#[allow(unused_imports)] // for other modules that declare model enums
-pub(crate) use model_enum;
 
 model_enum!(
     /// 户口: rural or urban household registration.
