@@ -108,7 +108,7 @@ pub struct BatchSummary {
 }
 
 impl BatchSummary {
-    /// Lines per second.
+    /// Lines per second. A throughput for reports, not money: `f64` is fine here.
     pub fn rate(&self) -> f64 {
         let s = self.elapsed.as_secs_f64();
         if s > 0.0 {

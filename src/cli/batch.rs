@@ -85,6 +85,7 @@ pub fn run(as_of: &str, input: &Path, output: &Path, threads: usize, args: &Poli
         if let Some(bar) = &bar {
             bar.set_position(p.bytes);
             let secs = started.elapsed().as_secs_f64();
+            // a display throughput, not money
             let rate = if secs > 0.0 { p.lines as f64 / secs } else { 0.0 };
             bar.set_message(format!("{} households ({} failed), {:.0}/s", p.lines, p.failed, rate));
         }
