@@ -237,19 +237,9 @@ impl fmt::Display for Lockfile {
     }
 }
 
+/// Lockfile strings use the policy language's escapes.
 fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::syntax::printer::string(s)
 }
 
 /// A tiny scanner for `"id" = { version = "…", hash = "…" }`.

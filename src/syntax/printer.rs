@@ -223,8 +223,8 @@ fn dotted(d: &DottedName) -> String {
     names(&d.parts, ".")
 }
 
-/// A string literal with `"`, `\` and newlines escaped.
-fn string(s: &str) -> String {
+/// A string literal with `"`, `\` and newlines escaped (also used by `fupin.lock`).
+pub(crate) fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
