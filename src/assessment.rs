@@ -145,6 +145,8 @@ pub enum TraceEvent {
         winner: String,
         /// The overridden rule.
         loser: String,
+        /// Why the winner takes precedence (`policy X extends Y`, `A is an exception to B`, …).
+        why: String,
     },
 }
 
@@ -191,8 +193,8 @@ impl Assessment {
                             s.push_str(&format!("    {k} = {v}\n"));
                         }
                     }
-                    TraceEvent::Overridden { target, winner, loser } => {
-                        s.push_str(&format!("{target}: {winner} takes precedence over {loser}\n"));
+                    TraceEvent::Overridden { target, winner, loser, why } => {
+                        s.push_str(&format!("{target}: {winner} takes precedence over {loser} ({why})\n"));
                     }
                 }
             }

@@ -287,7 +287,7 @@ fn event_lines(e: &TraceEvent) -> Vec<String> {
             v.extend(values.iter().map(|(k, x)| format!("    {k} = {x}")));
             v
         }
-        TraceEvent::Overridden { target, winner, loser } => vec![format!("{target}: {winner} takes precedence over {loser}")],
+        TraceEvent::Overridden { target, winner, loser, why } => vec![format!("{target}: {winner} takes precedence over {loser} ({why})")],
     }
 }
 

@@ -237,6 +237,24 @@ pub enum CheckErrorKind {
         /// The other rule.
         b: String,
     },
+    /// A rule id that another policy already uses.
+    #[error("rule id `{id}` is already used by policy `{policy}`")]
+    DuplicateRuleId {
+        /// The rule id.
+        id: String,
+        /// The policy that uses it first.
+        policy: String,
+    },
+    /// Two policies of one region, neither extending the other, define one parameter.
+    #[error("parameter `{name}` is defined by both `{a}` and `{b}`, and neither extends the other")]
+    UnrankedDefinitions {
+        /// The parameter.
+        name: String,
+        /// One policy.
+        a: String,
+        /// The other policy.
+        b: String,
+    },
     /// Something used where it is not allowed.
     #[error("{what} is not allowed {context}")]
     NotAllowed {
@@ -300,6 +318,12 @@ impl CheckErrorKind {
             CheckErrorKind::UnknownVariant { variants, .. } => Some(format!("expected one of: {}", variants.join(", "))),
             CheckErrorKind::BadOperands { hint, .. } => hint.clone(),
             CheckErrorKind::Shadowing { .. } => Some("write `override param` to replace the inherited value".into()),
+            CheckErrorKind::DuplicateRuleId { .. } => Some(
+                "rule ids are unique across policies (versions of one policy may repeat them); give this rule an id of its own, and declare it an `exception to` the other if it replaces it".into(),
+            ),
+            CheckErrorKind::UnrankedDefinitions { .. } => Some(
+                "make one policy `extends` the other (the extending one takes precedence), or give the two policies periods that do not overlap".into(),
+            ),
             CheckErrorKind::PossibleConflict { .. } => {
                 Some("declare one rule an `exception to` the other, or make their conditions exclusive".into())
             }

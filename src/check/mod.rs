@@ -51,6 +51,8 @@ pub struct PolicyInfo {
     pub to: Option<NaiveDate>,
     /// The policy id it extends.
     pub extends: Option<String>,
+    /// The ids of every policy it extends, directly or through its parents, nearest first.
+    pub ancestors: Vec<String>,
     /// The file it was read from.
     pub file: FileId,
     /// The header's location.
@@ -58,9 +60,53 @@ pub struct PolicyInfo {
 }
 
 impl PolicyInfo {
-    /// Precedence rank: more specific regions rank higher, overlays above what they extend.
-    pub fn rank(&self) -> u8 {
-        self.prefix_len * 2 + u8::from(self.overlay)
+    /// A sort key consistent with [`PolicyInfo::outranks`]: region
+    /// specificity, then depth in the `extends` chain, then overlay. A policy
+    /// always sorts above every policy it extends (a child's region is
+    /// contained in its parent's, and it is one level deeper).
+    pub fn rank(&self) -> u32 {
+        (u32::from(self.prefix_len) << 16) | ((self.ancestors.len() as u32).min(0x7fff) << 1) | u32::from(self.overlay)
+    }
+
+    /// Whether this policy takes precedence over `other` for an output both
+    /// define: it extends `other` (directly or transitively), or, the two being
+    /// unrelated, its region is more specific (or it is an overlay of the same
+    /// region and `other` is not). Versions of one policy never outrank each
+    /// other (they are never in force together); unrelated policies of one
+    /// region do not either, so both defining an output is a conflict.
+    pub fn outranks(&self, other: &PolicyInfo) -> bool {
+        if self.id == other.id {
+            return false;
+        }
+        if self.ancestors.contains(&other.id) {
+            return true;
+        }
+        if other.ancestors.contains(&self.id) {
+            return false;
+        }
+        (self.prefix_len, self.overlay) > (other.prefix_len, other.overlay)
+    }
+
+    /// Why this policy outranks `other` (see [`PolicyInfo::outranks`]), in words.
+    pub fn outranks_because(&self, other: &PolicyInfo) -> String {
+        if self.ancestors.contains(&other.id) {
+            format!("policy {} extends {}", self.id, other.id)
+        } else if self.prefix_len > other.prefix_len {
+            format!("region {} of policy {} is more specific than region {} of policy {}", self.region, self.id, other.region, other.id)
+        } else {
+            format!("policy {} is an overlay of region {}", self.id, self.region)
+        }
+    }
+
+    /// Whether the regions of two policies can hold one household.
+    pub fn regions_meet(&self, other: &PolicyInfo) -> bool {
+        let n = self.prefix_len.min(other.prefix_len) as usize;
+        self.region.as_bytes().get(..n) == other.region.as_bytes().get(..n)
+    }
+
+    /// Whether the periods in force of two policies overlap.
+    pub fn periods_meet(&self, other: &PolicyInfo) -> bool {
+        self.from <= other.to.unwrap_or(NaiveDate::MAX) && other.from <= self.to.unwrap_or(NaiveDate::MAX)
     }
     /// Whether the policy applies to a household region on a date.
     pub fn applies(&self, region: &str, date: NaiveDate) -> bool {
@@ -532,11 +578,57 @@ impl Checker {
                 self.module.rules[limits::MAX_RULES].loc,
             );
         }
+        self.duplicate_rule_ids();
         self.exceptions(&rule_asts);
         for ps in &mut self.module.params {
             let policies = &self.module.policies;
             ps.defs.sort_by_key(|d| std::cmp::Reverse(policies[d.policy as usize].rank()));
         }
+        self.unranked_definitions();
+    }
+
+    /// A rule id is unique across policies; versions of one policy may repeat
+    /// their rule ids (they are never in force together).
+    fn duplicate_rule_ids(&mut self) {
+        let mut first: HashMap<&str, RuleId> = HashMap::new();
+        let mut errors = Vec::new();
+        for (i, r) in self.module.rules.iter().enumerate() {
+            let pol = &self.module.policies[r.policy as usize];
+            match first.get(r.id.as_str()) {
+                None => {
+                    first.insert(r.id.as_str(), i as RuleId);
+                }
+                Some(&j) => {
+                    let other = &self.module.rules[j as usize];
+                    let opol = &self.module.policies[other.policy as usize];
+                    if opol.id != pol.id {
+                        let k = CheckErrorKind::DuplicateRuleId { id: r.id.clone(), policy: opol.id.clone() };
+                        errors.push(k.at(r.loc).related(other.loc, format!("`{}` is defined here, in `{}`", r.id, opol.id)));
+                    }
+                }
+            }
+        }
+        self.errors.extend(errors);
+    }
+
+    /// Two definitions of one parameter by policies that can be in force
+    /// together for one household, neither outranking the other, would leave
+    /// the value to file order: an error naming both.
+    fn unranked_definitions(&mut self) {
+        let mut errors = Vec::new();
+        for ps in &self.module.params {
+            for (i, a) in ps.defs.iter().enumerate() {
+                for b in &ps.defs[i + 1..] {
+                    let (pa, pb) = (&self.module.policies[a.policy as usize], &self.module.policies[b.policy as usize]);
+                    if pa.id == pb.id || pa.outranks(pb) || pb.outranks(pa) || !pa.regions_meet(pb) || !pa.periods_meet(pb) {
+                        continue;
+                    }
+                    let k = CheckErrorKind::UnrankedDefinitions { name: ps.name.clone(), a: pa.id.clone(), b: pb.id.clone() };
+                    errors.push(k.at(b.loc).related(a.loc, format!("`{}` defines it here", pa.id)));
+                }
+            }
+        }
+        self.errors.extend(errors);
     }
 
     fn header(&mut self, input: &Input<'_>) -> Option<PolicyId> {
@@ -629,6 +721,7 @@ impl Checker {
             from,
             to,
             extends,
+            ancestors: Vec::new(),
             file,
             loc: hl,
         });
@@ -712,6 +805,11 @@ impl Checker {
                 seen.push(p.clone());
                 cur = p;
             }
+        }
+        for i in 0..self.module.policies.len() {
+            let mut chain = self.chain(&self.module.policies[i].id);
+            chain.remove(0);
+            self.module.policies[i].ancestors = chain;
         }
     }
 

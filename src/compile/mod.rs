@@ -34,8 +34,10 @@ pub struct Program {
     pub hashes: Vec<String>,
     /// Evaluation schedules, one per region context, most specific first.
     pub contexts: Vec<Context>,
-    /// For each rule, the rules it beats through `exception to` (sorted).
-    pub beats: Vec<Vec<RuleId>>,
+    /// The transitive closure of `exception to`.
+    pub exceptions: Exceptions,
+    /// `outranks[a * n + b]`: policy `a` takes precedence over policy `b` (see [`crate::check::PolicyInfo::outranks`]).
+    pub outranks: Vec<bool>,
     /// Local frame size.
     pub frame: usize,
     /// Where global-value frames start, and how large each is.
@@ -71,13 +73,121 @@ impl Program {
         })
     }
 
-    /// Whether rule `a` takes precedence over rule `b`.
+    /// Whether rule `a` takes precedence over rule `b`: `a` is (transitively)
+    /// an `exception to` `b`, or `a`'s policy outranks `b`'s.
     pub fn beats(&self, a: RuleId, b: RuleId) -> bool {
-        let ra = &self.module.rules[a as usize];
-        let rb = &self.module.rules[b as usize];
-        let pa = &self.module.policies[ra.policy as usize];
-        let pb = &self.module.policies[rb.policy as usize];
-        pa.rank() > pb.rank() || self.beats[a as usize].binary_search(&b).is_ok()
+        self.precedence(a, b).is_some()
+    }
+
+    /// Why rule `a` takes precedence over rule `b`, if it does.
+    pub fn precedence(&self, a: RuleId, b: RuleId) -> Option<Precedence> {
+        if self.exceptions.contains(a, b) {
+            return Some(Precedence::Exception);
+        }
+        let m = &self.module;
+        let (pa, pb) = (m.rules.get(a as usize)?.policy as usize, m.rules.get(b as usize)?.policy as usize);
+        let n = m.policies.len();
+        self.outranks.get(pa * n + pb).copied().unwrap_or(false).then_some(Precedence::Policy)
+    }
+
+    /// The reason rule `winner` beats rule `loser`, in words (for traces).
+    pub fn precedence_reason(&self, winner: RuleId, loser: RuleId) -> String {
+        let m = &self.module;
+        match self.precedence(winner, loser) {
+            Some(Precedence::Exception) => {
+                format!("{} is an exception to {}", m.rules[winner as usize].id, m.rules[loser as usize].id)
+            }
+            Some(Precedence::Policy) => {
+                let pa = &m.policies[m.rules[winner as usize].policy as usize];
+                let pb = &m.policies[m.rules[loser as usize].policy as usize];
+                pa.outranks_because(pb)
+            }
+            None => String::new(),
+        }
+    }
+}
+
+/// Why one rule takes precedence over another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precedence {
+    /// It is declared an `exception to` the other (directly or transitively).
+    Exception,
+    /// Its policy outranks the other's (extends it, or a more specific region).
+    Policy,
+}
+
+/// The transitive closure of `exception to` over the rules that take part in
+/// an exception, as one bit row per such rule: computed once, in time and
+/// space linear in (participants²/64), whatever the length of the chains.
+#[derive(Debug, Clone, Default)]
+pub struct Exceptions {
+    /// Rule → its row (`u32::MAX`: takes part in no exception).
+    row: Vec<u32>,
+    /// Words per row.
+    words: usize,
+    /// The rows: bit `j` of row `i`: participant `i` beats participant `j`.
+    bits: Vec<u64>,
+}
+
+impl Exceptions {
+    /// Closure of the direct exceptions `direct[r]` (acyclic: the checker rejects cycles;
+    /// a cycle that is present anyway is cut, never looped on).
+    pub fn new(direct: &[&[RuleId]]) -> Exceptions {
+        let n = direct.len();
+        let mut row = vec![u32::MAX; n];
+        let mut count = 0u32;
+        for (r, d) in direct.iter().enumerate() {
+            for &x in d.iter().filter(|x| (**x as usize) < n) {
+                for i in [r, x as usize] {
+                    if row[i] == u32::MAX {
+                        row[i] = count;
+                        count += 1;
+                    }
+                }
+            }
+        }
+        let m = count as usize;
+        let words = m.div_ceil(64);
+        let mut bits = vec![0u64; m * words];
+        // participants in an order where every rule comes after its exceptions
+        let mut parts: Vec<usize> = vec![0; m];
+        for (r, &i) in row.iter().enumerate() {
+            if i != u32::MAX {
+                parts[i as usize] = r;
+            }
+        }
+        let deps: Vec<Vec<usize>> =
+            parts.iter().map(|r| direct[*r].iter().filter(|x| (**x as usize) < n).map(|x| row[*x as usize] as usize).collect()).collect();
+        let order = topo(&deps).unwrap_or_else(|_| (0..m).collect());
+        let mut done = vec![false; m];
+        for i in order {
+            for &j in &deps[i] {
+                if j == i {
+                    continue;
+                }
+                bits[i * words + j / 64] |= 1 << (j % 64);
+                if done[j] {
+                    for w in 0..words {
+                        let v = bits[j * words + w];
+                        bits[i * words + w] |= v;
+                    }
+                }
+            }
+            // a rule never beats itself, even through a cycle the checker reports
+            bits[i * words + i / 64] &= !(1 << (i % 64));
+            done[i] = true;
+        }
+        Exceptions { row, words, bits }
+    }
+
+    /// Whether `a` is (transitively) an exception to `b`.
+    pub fn contains(&self, a: RuleId, b: RuleId) -> bool {
+        let (Some(&i), Some(&j)) = (self.row.get(a as usize), self.row.get(b as usize)) else { return false };
+        if i == u32::MAX || j == u32::MAX {
+            return false;
+        }
+        let (i, j) = (i as usize, j as usize);
+        self.bits.get(i * self.words + j / 64).is_some_and(|w| w & (1 << (j % 64)) != 0)
     }
 }
 
@@ -92,20 +202,16 @@ enum Node {
 /// Build the program; errors are cycles and possible conflicts.
 pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Program, Vec<CheckError>, Vec<crate::diagnostic::Diagnostic>) {
     let mut errors = Vec::new();
-    let n_rules = module.rules.len();
 
-    // exception closure
-    let mut beats: Vec<Vec<RuleId>> = vec![Vec::new(); n_rules];
-    for (i, b) in beats.iter_mut().enumerate() {
-        let mut stack: Vec<RuleId> = module.rules[i].exceptions.clone();
-        while let Some(x) = stack.pop() {
-            if x as usize == i || b.contains(&x) {
-                continue;
-            }
-            b.push(x);
-            stack.extend(module.rules[x as usize].exceptions.iter().copied());
+    // exception closure, and precedence between policies
+    let direct: Vec<&[RuleId]> = module.rules.iter().map(|r| r.exceptions.as_slice()).collect();
+    let exceptions = Exceptions::new(&direct);
+    let np = module.policies.len();
+    let mut outranks = vec![false; np * np];
+    for (a, pa) in module.policies.iter().enumerate() {
+        for (b, pb) in module.policies.iter().enumerate() {
+            outranks[a * np + b] = pa.outranks(pb);
         }
-        b.sort_unstable();
     }
 
     // writers per target
@@ -169,7 +275,8 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         sources,
         hashes,
         contexts,
-        beats,
+        exceptions,
+        outranks,
         frame,
         global_frame: (rule_frame, global_frame),
         writers: prog_writers,

@@ -434,6 +434,41 @@ impl<'a> Ev<'a> {
         describe_subject(self.h, v)
     }
 
+    /// Whether candidate `i` of a contest wins: `Ok(None)` if it does,
+    /// `Ok(Some(winner))` if a candidate that takes precedence over it exists,
+    /// a conflict if an earlier candidate neither beats it nor is beaten by it.
+    /// `rivals` are the other candidates for the same output and subject, with
+    /// their position. This is the one winner rule for every value output.
+    fn contest(
+        &mut self,
+        t: Target,
+        subject: Value,
+        (i, rule): (usize, RuleId),
+        rivals: impl Iterator<Item = (usize, RuleId)>,
+    ) -> Result<Option<RuleId>, EvalError> {
+        for (j, other) in rivals {
+            if self.p.beats(other, rule) {
+                if self.s.trace.is_some() {
+                    let m = &self.p.module;
+                    let ev = crate::assessment::TraceEvent::Overridden {
+                        target: crate::compile::target_name(m, t),
+                        winner: m.rules[other as usize].id.clone(),
+                        loser: m.rules[rule as usize].id.clone(),
+                        why: self.p.precedence_reason(other, rule),
+                    };
+                    if let Some(tr) = &mut self.s.trace {
+                        tr.push(ev);
+                    }
+                }
+                return Ok(Some(other));
+            }
+            if j < i && !self.p.beats(rule, other) {
+                return Err(self.conflict(t, subject, other, rule));
+            }
+        }
+        Ok(None)
+    }
+
     /// Pick winners per subject among the candidates for a value target.
     fn resolve(&mut self, t: Target) -> Result<(), EvalError> {
         let n = self.s.cands.len();
@@ -442,32 +477,12 @@ impl<'a> Ev<'a> {
             if c.target != t {
                 continue;
             }
-            let mut wins = true;
-            for j in 0..n {
-                if i == j {
-                    continue;
-                }
-                let d = self.s.cands[j];
-                if d.target != t || d.subject != c.subject {
-                    continue;
-                }
-                if self.p.beats(d.rule, c.rule) {
-                    wins = false;
-                    if let Some(tr) = &mut self.s.trace {
-                        let m = &self.p.module;
-                        tr.push(crate::assessment::TraceEvent::Overridden {
-                            target: crate::compile::target_name(m, t),
-                            winner: m.rules[d.rule as usize].id.clone(),
-                            loser: m.rules[c.rule as usize].id.clone(),
-                        });
-                    }
-                    break;
-                }
-                if !self.p.beats(c.rule, d.rule) && j < i {
-                    return Err(self.conflict(t, c.subject, d.rule, c.rule));
-                }
-            }
-            if !wins {
+            let cands = std::mem::take(&mut self.s.cands);
+            let rivals =
+                cands.iter().enumerate().filter(|(j, d)| *j != i && d.target == t && d.subject == c.subject).map(|(j, d)| (j, d.rule));
+            let outcome = self.contest(t, c.subject, (i, c.rule), rivals);
+            self.s.cands = cands;
+            if outcome?.is_some() {
                 continue;
             }
             self.s.cands[i].won = true;
@@ -655,21 +670,11 @@ impl<'a> Ev<'a> {
             if c.0 != l {
                 continue;
             }
-            let mut wins = true;
-            for j in 0..n {
-                let d = self.s.pay_cands[j];
-                if i == j || d.0 != l {
-                    continue;
-                }
-                if self.p.beats(d.1, c.1) {
-                    wins = false;
-                    break;
-                }
-                if !self.p.beats(c.1, d.1) && j < i {
-                    return Err(self.conflict(Target::Pay(l), subject, d.1, c.1));
-                }
-            }
-            if wins {
+            let cands = std::mem::take(&mut self.s.pay_cands);
+            let rivals = cands.iter().enumerate().filter(|(j, d)| *j != i && d.0 == l).map(|(j, d)| (j, d.1));
+            let outcome = self.contest(Target::Pay(l), subject, (i, c.1), rivals);
+            self.s.pay_cands = cands;
+            if outcome?.is_none() {
                 self.s.pay_cands[i].3 = true;
                 self.s.claims[idx].layers[l as usize] = c.2;
                 self.s.claim_fired.push((idx as u32, c.1));
