@@ -83,7 +83,7 @@ impl Layer {
 }
 
 /// Built-in functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Builtin {
     /// min of 2+ values
     Min,
@@ -130,7 +130,7 @@ pub enum Builtin {
 }
 
 /// What an aggregation iterates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Collection {
     /// household.members
     Members,
@@ -142,7 +142,8 @@ pub enum Collection {
     MajorDiseases,
 }
 
-/// A typed, resolved expression.
+/// A typed, resolved expression. Two expressions are equal when their trees
+/// and types are; where they were written does not count.
 #[derive(Debug, Clone)]
 pub struct Expr {
     /// The node.
@@ -153,8 +154,23 @@ pub struct Expr {
     pub loc: Loc,
 }
 
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.ty == other.ty && self.kind == other.kind
+    }
+}
+
+impl Eq for Expr {}
+
+impl std::hash::Hash for Expr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.ty.hash(state);
+        self.kind.hash(state);
+    }
+}
+
 /// Expression nodes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExprKind {
     /// A constant.
     Const(Value),
@@ -224,7 +240,7 @@ pub enum ExprKind {
 }
 
 /// Arithmetic operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArithOp {
     /// +
     Add,
@@ -237,7 +253,7 @@ pub enum ArithOp {
 }
 
 /// Comparison operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CmpOp {
     /// ==
     Eq,

@@ -137,6 +137,14 @@ pub enum CheckErrorKind {
         /// The declaring policy.
         policy: String,
     },
+    /// A household-level value named like one a policy it extends defines.
+    #[error("value `{name}` is already defined by `{policy}`, which this policy extends")]
+    ShadowingValue {
+        /// Name.
+        name: String,
+        /// The defining policy.
+        policy: String,
+    },
     /// `override param` with nothing to override.
     #[error("`override param {name}`: no policy this one extends declares `{name}`")]
     NothingToOverride {
@@ -318,6 +326,9 @@ impl CheckErrorKind {
             CheckErrorKind::UnknownVariant { variants, .. } => Some(format!("expected one of: {}", variants.join(", "))),
             CheckErrorKind::BadOperands { hint, .. } => hint.clone(),
             CheckErrorKind::Shadowing { .. } => Some("write `override param` to replace the inherited value".into()),
+            CheckErrorKind::ShadowingValue { .. } => Some(
+                "rules of both policies would read different values under one name; give this value a name of its own".into(),
+            ),
             CheckErrorKind::DuplicateRuleId { .. } => Some(
                 "rule ids are unique across policies (versions of one policy may repeat them); give this rule an id of its own, and declare it an `exception to` the other if it replaces it".into(),
             ),

@@ -297,8 +297,6 @@ pub struct RuleDef {
     pub pre: Vec<LocalDef>,
     /// Condition.
     pub cond: Option<ir::Expr>,
-    /// The condition as written (for static conflict checks).
-    pub cond_ast: Option<ast::Expr>,
     /// Lets after `when`.
     pub post: Vec<LocalDef>,
     /// Outcomes.
@@ -921,6 +919,14 @@ impl Checker {
                         self.err(CheckErrorKind::Duplicate { what: "name", name: l.name.name.clone() }, loc(file, l.name.span));
                         continue;
                     }
+                    let chain = self.chain(&pid);
+                    if let Some(anc) = chain[1..].iter().find(|a| self.global_names.contains_key(&((*a).clone(), l.name.name.clone()))) {
+                        let k = CheckErrorKind::ShadowingValue { name: l.name.name.clone(), policy: anc.clone() };
+                        let first = self.global_names[&(anc.clone(), l.name.name.clone())];
+                        let at = self.module.globals[first as usize].loc;
+                        self.errors.push(k.at(loc(file, l.name.span)).related(at, "defined here"));
+                        continue;
+                    }
                     if let Some(&g) = self.global_names.get(&key) {
                         if self.module.globals[g as usize].policy == pol {
                             let first = self.module.globals[g as usize].loc;
@@ -1085,7 +1091,6 @@ impl Checker {
         let mut pre = Vec::new();
         let mut post = Vec::new();
         let mut cond = None;
-        let mut cond_ast = None;
         for e in &r.entries {
             match e {
                 ast::RuleEntry::Let(name, value) => {
@@ -1106,7 +1111,6 @@ impl Checker {
                     let c = self.expr(w, &mut cx, Some(Ty::Bool));
                     let c = self.coerce(c, Ty::Bool);
                     cond = Some(c);
-                    cond_ast = Some(w.clone());
                 }
                 _ => {}
             }
@@ -1134,7 +1138,6 @@ impl Checker {
             subject_slot,
             pre,
             cond,
-            cond_ast,
             post,
             outcomes,
             exceptions: Vec::new(),

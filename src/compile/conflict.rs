@@ -2,70 +2,157 @@
 //! output (an amount, an assignment, a claim layer) for the same subject,
 //! with neither taking precedence, are an error — unless their conditions
 //! are provably exclusive.
+//!
+//! The analysis runs on the resolved IR: a named value is an index, so two
+//! values spelled alike in two policies are two values; a rule's own `let`s
+//! before `when` are substituted into its condition, so two rules' locals
+//! are compared by what they compute, never by their names. Its cost is
+//! bounded: rules are grouped by output and subject, `in` lists are compared
+//! as hash sets, a group whose rules all test one operand against constants is
+//! split by value first, and past [`PAIR_BUDGET`] compared pairs the rest of a
+//! group is reported as one "not proven exclusive" warning rather than
+//! analysed.
 
 use super::Program;
 use crate::check::error::{CheckError, CheckErrorKind};
-use crate::check::Target;
+use crate::check::{RuleDef, Target};
 use crate::diagnostic::Diagnostic;
-use crate::ir::RuleId;
-use crate::syntax::ast::{self, BinOp, ExprKind, UnOp};
-use std::collections::HashMap;
+use crate::ir::{CmpOp, Expr, ExprKind, RuleId};
+use crate::value::Value;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+/// Rule pairs whose conditions are compared, over the whole program.
+pub const PAIR_BUDGET: usize = 2_000_000;
+
+/// Substitutions deeper than this leave a local opaque (never equal to anything of another rule).
+const MAX_SUBSTITUTION: usize = 64;
 
 pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors: &mut Vec<CheckError>, warnings: &mut Vec<Diagnostic>) {
     let m = &p.module;
     let mut keys: Vec<&Target> = writers.keys().filter(|t| matches!(t, Target::Amount(_) | Target::Assign(_) | Target::Pay(_))).collect();
     keys.sort();
+    let mut conds: HashMap<RuleId, Cond> = HashMap::new();
+    let mut budget = PAIR_BUDGET;
+    let np = m.policies.len();
+    let meet: Vec<bool> = (0..np * np)
+        .map(|i| {
+            let (a, b) = (&m.policies[i / np], &m.policies[i % np]);
+            // versions of one policy are never in force together; disjoint regions never meet
+            !(a.id == b.id && i / np != i % np) && a.regions_meet(b) && a.periods_meet(b)
+        })
+        .collect();
     for t in keys {
-        let w = &writers[t];
-        for (i, &a) in w.iter().enumerate() {
-            for &b in &w[i + 1..] {
+        // one group per subject kind
+        let mut groups: Vec<(crate::check::types::Entity, Vec<RuleId>)> = Vec::new();
+        for &r in &writers[t] {
+            let e = m.rules[r as usize].subject;
+            match groups.iter_mut().find(|g| g.0 == e) {
+                Some(g) => g.1.push(r),
+                None => groups.push((e, vec![r])),
+            }
+        }
+        for (_, w) in groups {
+            for &r in &w {
+                conds.entry(r).or_insert_with(|| Cond::of(&m.rules[r as usize], r));
+            }
+            let mut stopped: Option<(RuleId, RuleId)> = None;
+            for (a, b) in candidate_pairs(&w, &conds) {
                 let (ra, rb) = (&m.rules[a as usize], &m.rules[b as usize]);
-                if ra.subject != rb.subject || p.beats(a, b) || p.beats(b, a) {
+                if p.beats(a, b) || p.beats(b, a) || !meet[ra.policy as usize * np + rb.policy as usize] {
                     continue;
                 }
-                let (pa, pb) = (&m.policies[ra.policy as usize], &m.policies[rb.policy as usize]);
-                // versions of one policy are never in force together; disjoint regions never meet
-                if pa.id == pb.id && ra.policy != rb.policy {
+                if budget == 0 {
+                    stopped.get_or_insert((a, b));
                     continue;
                 }
-                let n = pa.prefix_len.min(pb.prefix_len) as usize;
-                if pa.region.as_bytes()[..n] != pb.region.as_bytes()[..n] {
-                    continue;
-                }
-                match overlap(ra.cond_ast.as_ref(), rb.cond_ast.as_ref()) {
+                budget -= 1;
+                let target = || super::target_name(m, *t);
+                match overlap(&conds[&a], &conds[&b]) {
                     Overlap::Exclusive => {}
                     Overlap::Certain => {
-                        let k = CheckErrorKind::PossibleConflict { target: super::target_name(m, *t), a: ra.id.clone(), b: rb.id.clone() };
+                        let k = CheckErrorKind::PossibleConflict { target: target(), a: ra.id.clone(), b: rb.id.clone() };
                         errors.push(k.at(rb.loc).related(ra.loc, format!("`{}` also defines it", ra.id)));
                     }
-                    Overlap::Unknown => {
-                        let d = Diagnostic::warning(
+                    Overlap::Unknown => warnings.push(
+                        Diagnostic::warning(
                             format!(
                                 "rules `{}` and `{}` may both define {} for some households, and neither takes precedence",
                                 ra.id,
                                 rb.id,
-                                super::target_name(m, *t)
+                                target()
                             ),
                             Some(rb.loc),
                         )
                         .with_secondary(ra.loc, format!("`{}` also defines it", ra.id))
-                        .with_help(Some("if both apply, the assessment fails with a conflict naming both rules; declare one an `exception to` the other, or make their conditions exclusive".into()));
-                        warnings.push(d);
-                    }
+                        .with_help(Some("if both apply, the assessment fails with a conflict naming both rules; declare one an `exception to` the other, or make their conditions exclusive".into())),
+                    ),
                 }
+            }
+            if let Some((a, b)) = stopped {
+                let (ra, rb) = (&m.rules[a as usize], &m.rules[b as usize]);
+                warnings.push(
+                    Diagnostic::warning(
+                        format!(
+                            "the conflict analysis of {} stopped at rules `{}` and `{}` after comparing {PAIR_BUDGET} pairs of rules: the remaining pairs are not proven exclusive",
+                            super::target_name(m, *t),
+                            ra.id,
+                            rb.id
+                        ),
+                        Some(rb.loc),
+                    )
+                    .with_secondary(ra.loc, format!("`{}`", ra.id))
+                    .with_help(Some("if two of them apply to one household, the assessment fails with a conflict naming both rules".into())),
+                );
             }
         }
     }
 }
 
-fn conjuncts<'a>(e: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
-    match &*e.kind {
-        ExprKind::Binary(BinOp::And, a, b) => {
-            conjuncts(a, out);
-            conjuncts(b, out);
+/// The pairs of a group worth comparing. When every rule's condition tests
+/// one operand against constants (`x == A`, `x in [..]`), only rules sharing
+/// a constant can overlap, so the group is split by constant first.
+fn candidate_pairs(w: &[RuleId], conds: &HashMap<RuleId, Cond>) -> Vec<(RuleId, RuleId)> {
+    let all = || {
+        let mut v = Vec::new();
+        for (i, &a) in w.iter().enumerate() {
+            for &b in &w[i + 1..] {
+                v.push((a, b));
+            }
         }
-        _ => out.push(e),
+        v
+    };
+    if w.len() < 64 {
+        return all();
     }
+    // an operand every rule tests against a set of constants
+    let Some(first) = conds.get(&w[0]) else { return all() };
+    let shared = first.sets.iter().map(|s| s.operand_hash).find(|h| w.iter().all(|r| conds[r].sets.iter().any(|s| s.operand_hash == *h)));
+    let Some(h) = shared else { return all() };
+    let mut by_value: HashMap<Value, Vec<usize>> = HashMap::new();
+    for (i, r) in w.iter().enumerate() {
+        for s in conds[r].sets.iter().filter(|s| s.operand_hash == h) {
+            for v in &s.values {
+                by_value.entry(*v).or_default().push(i);
+            }
+        }
+    }
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut out = Vec::new();
+    let mut values: Vec<&Vec<usize>> = by_value.values().collect();
+    values.sort();
+    for rules in values {
+        for (k, &i) in rules.iter().enumerate() {
+            for &j in &rules[k + 1..] {
+                let pair = (i.min(j), i.max(j));
+                if i != j && seen.insert(pair) {
+                    out.push((w[pair.0], w[pair.1]));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// How two rule conditions relate.
@@ -80,13 +167,178 @@ pub(crate) enum Overlap {
     Unknown,
 }
 
-/// Classify two conditions (`None`: unconditional).
-pub(crate) fn overlap(a: Option<&ast::Expr>, b: Option<&ast::Expr>) -> Overlap {
-    let (Some(a), Some(b)) = (a, b) else { return Overlap::Certain };
-    let mut ca = Vec::new();
-    let mut cb = Vec::new();
-    conjuncts(a, &mut ca);
-    conjuncts(b, &mut cb);
+/// A rule's condition, prepared for comparison: its conjuncts (with the
+/// rule's own lets substituted and its subject variable made common), and the
+/// conjuncts that test one operand against a set of constants.
+#[derive(Debug)]
+pub(crate) struct Cond {
+    /// `None`: unconditional.
+    conjuncts: Option<Vec<Expr>>,
+    /// `x == c` / `x in [c, …]` conjuncts.
+    sets: Vec<ValueSet>,
+}
+
+#[derive(Debug)]
+struct ValueSet {
+    operand: Expr,
+    operand_hash: u64,
+    values: HashSet<Value>,
+}
+
+fn hash_of(e: &Expr) -> u64 {
+    let mut h = DefaultHasher::new();
+    e.hash(&mut h);
+    h.finish()
+}
+
+impl Cond {
+    fn of(rule: &RuleDef, id: RuleId) -> Cond {
+        let Some(c) = &rule.cond else { return Cond { conjuncts: None, sets: Vec::new() } };
+        let n = Normalizer { rule, id, bound: Vec::new() };
+        let c = n.expr(c, 0);
+        let mut conjuncts = Vec::new();
+        split(c, &mut conjuncts);
+        let sets = conjuncts
+            .iter()
+            .filter_map(|e| {
+                let (operand, values): (&Expr, Vec<Value>) = match &e.kind {
+                    ExprKind::Cmp(CmpOp::Eq, l, r) => match &r.kind {
+                        ExprKind::Const(v) => (l, vec![*v]),
+                        _ => return None,
+                    },
+                    ExprKind::In(l, items) => {
+                        let vs: Option<Vec<Value>> =
+                            items.iter().map(|i| if let ExprKind::Const(v) = &i.kind { Some(*v) } else { None }).collect();
+                        (l, vs?)
+                    }
+                    _ => return None,
+                };
+                Some(ValueSet { operand_hash: hash_of(operand), operand: operand.clone(), values: values.into_iter().collect() })
+            })
+            .collect();
+        Cond { conjuncts: Some(conjuncts), sets }
+    }
+}
+
+fn split(e: Expr, out: &mut Vec<Expr>) {
+    match e.kind {
+        ExprKind::And(a, b) => {
+            split(*a, out);
+            split(*b, out);
+        }
+        kind => out.push(Expr { kind, ..e }),
+    }
+}
+
+/// Rewrites a condition so that equal trees mean equal values across rules.
+struct Normalizer<'a> {
+    rule: &'a RuleDef,
+    id: RuleId,
+    /// Aggregation variables bound around the current node: (slot, new name).
+    bound: Vec<(u16, u16)>,
+}
+
+/// The subject variable, common to every rule of a group.
+const SUBJECT: u16 = u16::MAX;
+/// Aggregation variables are renamed by binding depth.
+const BOUND_BASE: u16 = 0xF000;
+
+impl Normalizer<'_> {
+    fn expr(&self, e: &Expr, depth: usize) -> Expr {
+        let kind = match &e.kind {
+            ExprKind::Local(s) => {
+                if let Some((_, new)) = self.bound.iter().rev().find(|(old, _)| old == s) {
+                    ExprKind::Local(*new)
+                } else if *s == self.rule.subject_slot && self.rule.subject != crate::check::types::Entity::Household {
+                    ExprKind::Local(SUBJECT)
+                } else if let Some(l) = self.rule.pre.iter().rev().find(|l| l.slot == *s).filter(|_| depth < MAX_SUBSTITUTION) {
+                    return self.expr(&l.expr, depth + 1);
+                } else {
+                    // a value only this rule can see: equal to nothing of another rule
+                    ExprKind::Const(Value::Loan(u32::MAX - self.id))
+                }
+            }
+            ExprKind::Agg { kind, slot, coll, base, filter, body } => {
+                let base = Box::new(self.expr(base, depth));
+                let mut inner = Normalizer { rule: self.rule, id: self.id, bound: self.bound.clone() };
+                let new = BOUND_BASE + self.bound.len() as u16;
+                inner.bound.push((*slot, new));
+                ExprKind::Agg {
+                    kind: *kind,
+                    slot: new,
+                    coll: *coll,
+                    base,
+                    filter: filter.as_ref().map(|f| Box::new(inner.expr(f, depth))),
+                    body: Box::new(inner.expr(body, depth)),
+                }
+            }
+            other => {
+                let mut k = other.clone();
+                self.children(&mut k, depth);
+                k
+            }
+        };
+        Expr { kind, ty: e.ty, loc: e.loc }
+    }
+
+    fn children(&self, k: &mut ExprKind, depth: usize) {
+        let f = |x: &mut Box<Expr>| **x = self.expr(x, depth);
+        match k {
+            ExprKind::ParamAt(_, a) | ExprKind::Field(a, _) | ExprKind::Neg(a) | ExprKind::Not(a) | ExprKind::Round(a, _, _) => f(a),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::Arith(_, a, b) | ExprKind::Cmp(_, a, b) => {
+                f(a);
+                f(b);
+            }
+            ExprKind::In(a, items) => {
+                f(a);
+                for i in items.iter_mut() {
+                    *i = self.expr(i, depth);
+                }
+            }
+            ExprKind::If(c, a, b) => {
+                f(c);
+                f(a);
+                f(b);
+            }
+            ExprKind::Case(s, arms, d) => {
+                f(s);
+                for (p, v) in arms.iter_mut() {
+                    *p = self.expr(p, depth);
+                    *v = self.expr(v, depth);
+                }
+                if let Some(d) = d {
+                    f(d);
+                }
+            }
+            ExprKind::Call(_, args) => {
+                for a in args.iter_mut() {
+                    *a = self.expr(a, depth);
+                }
+            }
+            ExprKind::Banded(v, bands) => {
+                f(v);
+                for (lo, r) in bands.iter_mut() {
+                    *lo = self.expr(lo, depth);
+                    *r = self.expr(r, depth);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Classify two prepared conditions.
+pub(crate) fn overlap(a: &Cond, b: &Cond) -> Overlap {
+    let (Some(ca), Some(cb)) = (&a.conjuncts, &b.conjuncts) else { return Overlap::Certain };
+    // disjoint constant sets on one operand
+    for x in &a.sets {
+        for y in b.sets.iter().filter(|y| y.operand_hash == x.operand_hash && y.operand == x.operand) {
+            let (small, large) = if x.values.len() <= y.values.len() { (&x.values, &y.values) } else { (&y.values, &x.values) };
+            if !small.iter().any(|v| large.contains(v)) {
+                return Overlap::Exclusive;
+            }
+        }
+    }
     if ca.iter().any(|x| cb.iter().any(|y| contradict(x, y))) {
         return Overlap::Exclusive;
     }
@@ -96,47 +348,28 @@ pub(crate) fn overlap(a: Option<&ast::Expr>, b: Option<&ast::Expr>) -> Overlap {
     Overlap::Unknown
 }
 
-fn literal(e: &ast::Expr) -> bool {
-    matches!(&*e.kind, ExprKind::Number(_) | ExprKind::Percent(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Date(_))
-        || matches!(&*e.kind, ExprKind::Path(p) if p.len() == 1)
-}
-
-fn contradict(x: &ast::Expr, y: &ast::Expr) -> bool {
-    if let ExprKind::Unary(UnOp::Not, inner) = &*x.kind {
-        if inner == y {
+fn contradict(x: &Expr, y: &Expr) -> bool {
+    if let ExprKind::Not(inner) = &x.kind {
+        if **inner == *y {
             return true;
         }
     }
-    if let ExprKind::Unary(UnOp::Not, inner) = &*y.kind {
-        if inner == x {
+    if let ExprKind::Not(inner) = &y.kind {
+        if **inner == *x {
             return true;
         }
     }
-    // `p == A` vs `p == B`, `p in [..]` vs `p == B` …
-    let set = |e: &ast::Expr| -> Option<(ast::Expr, Vec<ast::Expr>)> {
-        match &*e.kind {
-            ExprKind::Binary(BinOp::Eq, l, r) if literal(r) => Some((l.clone(), vec![r.clone()])),
-            ExprKind::In(l, items) if items.iter().all(literal) => Some((l.clone(), items.clone())),
-            _ => None,
-        }
-    };
-    if let (Some((pa, la)), Some((pb, lb))) = (set(x), set(y)) {
-        if pa == pb && !la.iter().any(|v| lb.contains(v)) {
-            return true;
-        }
-    }
-    // `p < k` vs `p >= k`, `p <= k` vs `p > k`
-    if let (ExprKind::Binary(o1, l1, r1), ExprKind::Binary(o2, l2, r2)) = (&*x.kind, &*y.kind) {
+    // `p < k` vs `p >= k`, `p <= k` vs `p > k`, `p == k` vs `p != k`
+    if let (ExprKind::Cmp(o1, l1, r1), ExprKind::Cmp(o2, l2, r2)) = (&x.kind, &y.kind) {
         if l1 == l2 && r1 == r2 {
-            let pair = (*o1, *o2);
             return matches!(
-                pair,
-                (BinOp::Lt, BinOp::Ge)
-                    | (BinOp::Ge, BinOp::Lt)
-                    | (BinOp::Le, BinOp::Gt)
-                    | (BinOp::Gt, BinOp::Le)
-                    | (BinOp::Eq, BinOp::Ne)
-                    | (BinOp::Ne, BinOp::Eq)
+                (o1, o2),
+                (CmpOp::Lt, CmpOp::Ge)
+                    | (CmpOp::Ge, CmpOp::Lt)
+                    | (CmpOp::Le, CmpOp::Gt)
+                    | (CmpOp::Gt, CmpOp::Le)
+                    | (CmpOp::Eq, CmpOp::Ne)
+                    | (CmpOp::Ne, CmpOp::Eq)
             );
         }
     }
