@@ -77,6 +77,10 @@ pub struct BatchOptions {
 /// Default cap on one input line: 16 MiB.
 pub const DEFAULT_MAX_LINE: usize = 16 << 20;
 
+/// Most worker threads [`run`] starts; [`BatchOptions::threads`] above it is
+/// [`BatchError::TooManyThreads`] (never silently lowered).
+pub const MAX_THREADS: usize = 1024;
+
 impl BatchOptions {
     /// Defaults for an assessment date: all cores, 16 MiB lines.
     pub fn new(as_of: NaiveDate) -> BatchOptions {
@@ -142,6 +146,12 @@ pub enum BatchError {
     /// A worker thread stopped unexpectedly.
     #[error("internal error: {0}")]
     Internal(String),
+    /// [`BatchOptions::threads`] is above [`MAX_THREADS`].
+    #[error("{0} threads requested; the limit is {MAX_THREADS}")]
+    TooManyThreads(usize),
+    /// The operating system could not start a thread.
+    #[error("cannot start a thread: {0}")]
+    Spawn(io::Error),
 }
 
 /// One input chunk: its sequence number, the 1-based number of its first
@@ -229,19 +239,17 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
 
 /// Assess one line into `out` (with its newline); returns whether it failed.
 fn assess_line(engine: &Engine, as_of: NaiveDate, line_no: u64, text: &[u8], s: &mut Scratch, out: &mut Vec<u8>) -> bool {
-    let result: Result<Assessment, String> = match std::str::from_utf8(text) {
-        Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
-        Ok(t) if t.trim().is_empty() => Err("empty line: expected a household JSON object".to_string()),
-        Ok(t) => match model::parse_household(t, Some(as_of)) {
-            Err(e) => Err(format!("invalid household: {e}")),
-            Ok(h) => engine.assess_with(&h, as_of, s).map_err(|e| {
-                let at = e.loc().map(|l| engine.program().sources.describe(l));
-                match at {
-                    Some(at) => format!("{e} ({at})"),
-                    None => e.to_string(),
-                }
-            }),
-        },
+    let blank = text.iter().all(|b| b.is_ascii_whitespace());
+    let result: Result<Assessment, String> = match model::parse_household_bytes(text, Some(as_of)) {
+        Err(_) if blank => Err("empty line: expected a household JSON object".to_string()),
+        Err(e) => Err(format!("invalid household: {e}")),
+        Ok(h) => engine.assess_with(&h, as_of, s).map_err(|e| {
+            let at = e.loc().map(|l| engine.program().sources.describe(l));
+            match at {
+                Some(at) => format!("{e} ({at})"),
+                None => e.to_string(),
+            }
+        }),
     };
     let start = out.len();
     let failed = match result.map(|a| serde_json::to_writer(&mut *out, &a)) {
@@ -316,7 +324,10 @@ where
     W: Write + Send,
 {
     let start = Instant::now();
-    let workers = opts.worker_count().max(1);
+    if opts.threads > MAX_THREADS {
+        return Err(BatchError::TooManyThreads(opts.threads));
+    }
+    let workers = opts.worker_count().clamp(1, MAX_THREADS);
     let in_flight = if opts.in_flight > 0 { opts.in_flight } else { workers * 4 };
     let max_line = opts.max_line.max(1);
     let chunk_lines = opts.chunk_lines.max(1);
@@ -338,7 +349,7 @@ where
             let rx = Arc::clone(&work_rx);
             let tx = done_tx.clone();
             let as_of = opts.as_of;
-            handles.push(scope.spawn(move || {
+            let spawned = std::thread::Builder::new().name("fupin-batch".into()).spawn_scoped(scope, move || {
                 let mut s = engine.scratch();
                 loop {
                     // A poisoned lock means another worker panicked while
@@ -352,11 +363,16 @@ where
                         break;
                     }
                 }
-            }));
+            });
+            // On failure the workers already started see the channels close and stop.
+            handles.push(spawned.map_err(BatchError::Spawn)?);
         }
         drop(done_tx);
 
-        let writer = scope.spawn(move || write_in_order(output, done_rx, token_tx, &mut progress));
+        let writer = std::thread::Builder::new()
+            .name("fupin-batch-writer".into())
+            .spawn_scoped(scope, move || write_in_order(output, done_rx, token_tx, &mut progress))
+            .map_err(BatchError::Spawn)?;
 
         // Read on this thread.
         let read = read_chunks(&mut input, opts, max_line, chunk_lines, &token_rx, &work_tx);

@@ -127,9 +127,9 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
         match e {
             TestEntry::HouseholdFile(p) => {
                 let path = resolve_path(engine, file, &p.value);
-                match std::fs::read_to_string(&path) {
+                match crate::policy::read_text_limited(&path, crate::model::MAX_HOUSEHOLD_FILE) {
                     Ok(text) => household = Some(text),
-                    Err(err) => r.fail(Failure::new(format!("cannot read household {}: {err}", path.display()))),
+                    Err(err) => r.fail(Failure::new(format!("cannot read household {err}"))),
                 }
             }
             TestEntry::HouseholdInline(j) => household = Some(j.value.clone()),

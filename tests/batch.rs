@@ -145,7 +145,7 @@ fn invalid_utf8_is_an_error_line() {
     assert_eq!(out.len(), 3);
     assert_eq!(summary.failed, 1);
     assert_eq!(out[1]["line"], 2);
-    assert!(out[1]["error"].as_str().is_some_and(|e| e.contains("invalid UTF-8 at byte 10")), "{}", out[1]);
+    assert!(out[1]["error"].as_str().is_some_and(|e| e.contains("invalid UTF-8 (byte 10) at line 1 column 11")), "{}", out[1]);
     assert_eq!(out[2]["household"], "ref-000001");
 }
 
@@ -273,23 +273,146 @@ fn killing_the_cli_midway_leaves_no_output_file() {
 }
 
 #[cfg(unix)]
-#[test]
-fn interrupting_the_cli_removes_the_temporary_file() {
-    let dir = tmp_dir("term");
+fn interrupt(signal: &str) {
+    let dir = tmp_dir(&format!("sig{signal}"));
     let (mut child, output) = start_large(&dir);
     let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+    let killed = Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill");
     assert!(killed.success());
     let status = child.wait().expect("wait");
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
     }
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(status.code(), Some(130), "{signal}: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(!output.exists(), "no output file after SIGTERM");
+    assert!(!output.exists(), "no output file after SIG{signal}");
     assert!(temp_files(&dir).is_empty(), "the temporary file is removed: {:?}", temp_files(&dir));
     let _ = fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupting_the_cli_removes_the_temporary_file() {
+    interrupt("TERM");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hangup_removes_the_temporary_file() {
+    interrupt("HUP");
+}
+
+/// Run `fupin batch IN OUT` with the overlay and extra arguments.
+fn batch_cli(dir: &Path, input: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
+    fupin()
+        .args(["batch", "--as-of", "2020-12-31"])
+        .args(extra)
+        .arg(input)
+        .arg(output)
+        .arg("--overlay")
+        .arg(write_overlay(dir))
+        .output()
+        .expect("run fupin")
+}
+
+#[test]
+fn the_output_may_not_be_the_input() {
+    let dir = tmp_dir("same");
+    let input = dir.join("in.jsonl");
+    let text = household_lines(3).join("\n") + "\n";
+    fs::write(&input, &text).expect("write input");
+    // The same path, another spelling of it, and a link to it.
+    let mut outs = vec![input.clone(), dir.join(".").join("in.jsonl")];
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.jsonl");
+        std::os::unix::fs::symlink(&input, &link).expect("symlink");
+        outs.push(link);
+        let hard = dir.join("hard.jsonl");
+        fs::hard_link(&input, &hard).expect("hard link");
+        outs.push(hard);
+    }
+    for out in outs {
+        let o = batch_cli(&dir, &input, &out, &[]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{}: {stderr}", out.display());
+        assert!(stderr.contains("is the input file"), "{stderr}");
+        assert_eq!(fs::read_to_string(&input).expect("input"), text, "the input is unchanged");
+    }
+    assert!(temp_files(&dir).is_empty());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_directory_as_output_is_refused_before_the_run() {
+    let dir = tmp_dir("outdir");
+    let (input, out) = (dir.join("in.jsonl"), dir.join("out"));
+    large_input(&input, 300_000);
+    fs::create_dir(&out).expect("mkdir");
+    let start = Instant::now();
+    let o = batch_cli(&dir, &input, &out, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    assert!(!stderr.contains("households:"), "no run: {stderr}");
+    // 300,000 households take many seconds; the refusal comes before them.
+    assert!(start.elapsed() < Duration::from_secs(30), "refused after {:?}", start.elapsed());
+    assert!(temp_files(&dir).is_empty());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_planted_symlink_is_not_followed() {
+    let dir = tmp_dir("planted");
+    let (input, output) = (dir.join("in.jsonl"), dir.join("out.jsonl"));
+    fs::write(&input, household_lines(2).join("\n") + "\n").expect("write input");
+    let victim = dir.join("victim");
+    fs::write(&victim, "precious").expect("victim");
+    // Links at the names earlier versions used (`.NAME.fupin-PID.tmp`) for the next few pids.
+    let mut links = Vec::new();
+    let pid = std::process::id();
+    for p in pid..pid + 2000 {
+        let link = dir.join(format!(".out.jsonl.fupin-{p}.tmp"));
+        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+        links.push(link);
+    }
+    let o = batch_cli(&dir, &input, &output, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read_to_string(&victim).expect("victim"), "precious");
+    assert_eq!(fs::read_to_string(&output).expect("output").lines().count(), 2);
+    assert!(links.iter().all(|l| fs::symlink_metadata(l).is_ok_and(|m| m.file_type().is_symlink())), "the links are untouched");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn thread_counts_beyond_the_limit_are_usage_errors() {
+    let dir = tmp_dir("threads");
+    let (input, output) = (dir.join("in.jsonl"), dir.join("out.jsonl"));
+    fs::write(&input, household_lines(2).join("\n") + "\n").expect("write input");
+    for n in ["18446744073709551615", "100000", "1025", "x"] {
+        let o = batch_cli(&dir, &input, &output, &["--threads", n]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{n}: {stderr}");
+        assert!(stderr.contains("--threads"), "{n}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!output.exists());
+        assert!(temp_files(&dir).is_empty(), "{n}: {:?}", temp_files(&dir));
+    }
+    let o = batch_cli(&dir, &input, &output, &["--threads", "1024"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read_to_string(&output).expect("output").lines().count(), 2);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_library_refuses_too_many_threads() {
+    let engine = engine();
+    let mut opts = BatchOptions::new(as_of());
+    opts.threads = batch::MAX_THREADS + 1;
+    let r = batch::run(&engine, &b"{}\n"[..], Vec::new(), &opts, |_| {});
+    assert!(matches!(r, Err(batch::BatchError::TooManyThreads(n)) if n == batch::MAX_THREADS + 1), "{r:?}");
 }
 
 /// Not a test: writes the first `FUPIN_JSONL_LINES` (default 1,000,000)

@@ -2,13 +2,14 @@
 //!
 //! `tests/bad-households/NAME.json` is a broken household; its sibling
 //! `NAME.expected` holds the exact `HouseholdError` Display text (one line)
-//! that `parse_household` must give with the assessment date 2018-06-01.
+//! that `parse_household_bytes` must give with the assessment date 2018-06-01
+//! (files are read as bytes: a byte order mark or invalid UTF-8 is a case too).
 //!
 //! To regenerate the `.expected` files after a deliberate change of messages,
 //! run `FUPIN_BLESS=1 cargo test --test households` and review the diff.
 
 use chrono::NaiveDate;
-use fupin::model::{parse_household, validate};
+use fupin::model::{parse_household, parse_household_bytes, validate};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -36,8 +37,8 @@ fn bad_households_give_the_expected_errors() {
 
     let mut failures = Vec::new();
     for file in &files {
-        let text = fs::read_to_string(file).expect("read bad household");
-        let actual = match parse_household(&text, as_of) {
+        let bytes = fs::read(file).expect("read bad household");
+        let actual = match parse_household_bytes(&bytes, as_of) {
             Ok(_) => "OK (no error)".to_string(),
             Err(e) => e.to_string(),
         };
@@ -81,4 +82,56 @@ fn the_main_job_household_is_as_documented() {
     // 低保 补差 under a 4,400 yuan/person/year standard is positive.
     let standard = rust_decimal::Decimal::from(4400 * 3);
     assert!(h.income < standard);
+}
+
+/// A household with `members` members, each with `claims` claims, as JSON.
+fn big_household(members: usize, claims: usize, birth: &str) -> String {
+    let claim = r#"{"date": "2018-03-01", "kind": "inpatient", "hospital_level": "county", "total_cost": "1000", "in_policy_cost": "800"}"#;
+    let claims = vec![claim; claims].join(",");
+    let list: Vec<String> =
+        (0..members).map(|i| format!(r#"{{"id": "m{i}", "birth_date": "{birth}", "sex": "male", "claims": [{claims}]}}"#)).collect();
+    format!(r#"{{"id": "h", "region": "130131", "income": "1000", "members": [{}]}}"#, list.join(",\n"))
+}
+
+#[test]
+fn twenty_thousand_claims_each_in_error_are_checked_in_linear_time() {
+    // Born after every claim: 20,000 errors; the first in the text is reported, with its position.
+    let text = big_household(1, 20_000, "2018-04-01");
+    let err = parse_household(&text, Some(date("2018-06-01"))).expect_err("an error");
+    assert_eq!(err.path, "members[0].claims[0].date");
+    assert!(err.message.contains("before the member's birth date"), "{err}");
+    assert_eq!(err.line, 1);
+}
+
+#[test]
+fn a_duplicate_member_id_among_ten_thousand_is_found() {
+    let mut text = big_household(10_000, 0, "1960-01-01");
+    text = text.replacen(r#""id": "m9999""#, r#""id": "m17""#, 1);
+    let err = parse_household(&text, None).expect_err("an error");
+    assert_eq!(err.path, "members[9999].id");
+    assert!(err.message.starts_with(r#"duplicate member id "m17" (also members[17].id)"#), "{err}");
+    assert_eq!(err.line, 10_000);
+    // At the cap, a household without problems is accepted.
+    assert!(parse_household(&big_household(10_000, 0, "1960-01-01"), None).is_ok());
+}
+
+#[test]
+fn households_over_the_caps_are_rejected_with_the_path() {
+    let err = parse_household(&big_household(100_000, 0, "1960-01-01"), None).expect_err("an error");
+    assert_eq!((err.path.as_str(), err.line, err.column), ("members", 1, 62));
+    assert!(err.message.starts_with("too many members: 100000 (the limit is 10000)"), "{err}");
+
+    let err = parse_household(&big_household(2, 50_001, "1960-01-01"), None).expect_err("an error");
+    assert_eq!(err.path, "members[1].claims");
+    assert!(err.message.starts_with("too many medical claims: 100002 in the household (the limit is 100000"), "{err}");
+
+    let loan = r#"{"kind": "microcredit", "principal": 1, "start_date": "2018-01-01", "maturity_date": "2019-01-01", "rate": 0.04}"#;
+    let text = big_household(1, 0, "1960-01-01").replacen(
+        r#""members""#,
+        &format!(r#""loans": [{}], "members""#, vec![loan; 10_001].join(",")),
+        1,
+    );
+    let err = parse_household(&text, None).expect_err("an error");
+    assert_eq!(err.path, "loans");
+    assert!(err.message.starts_with("too many loans: 10001 (the limit is 10000)"), "{err}");
 }

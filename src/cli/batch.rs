@@ -1,39 +1,67 @@
 //! `fupin batch`: stream JSON Lines through the engine on all cores.
 //!
 //! The output file is written completely or not at all: lines go to a
-//! temporary file in the output's directory (`.NAME.fupin-PID.tmp`, never the
-//! output's own name), which is flushed, synced and renamed over `OUT` at the
-//! end. On an error or an interrupt (SIGINT, SIGTERM) the temporary file is
-//! removed; a process killed outright leaves at most the temporary file, never
-//! a partial `OUT`.
+//! temporary file in the output's directory, created by the `tempfile` crate
+//! (a random name `.NAME.XXXXXX.fupin.tmp`, created exclusively, so a planted
+//! file or symlink is never followed or overwritten), which is flushed, synced
+//! and renamed over `OUT` at the end. On an error or an interrupt (SIGINT,
+//! SIGTERM, SIGHUP) the temporary file is removed; a process killed outright
+//! leaves at most the temporary file, never a partial `OUT`.
+//!
+//! Before any input is read, `OUT` is refused when it is `IN` itself (the same
+//! file, through any path or link) or exists and is not a regular file (a
+//! directory, a device).
 
 use super::commands::{engine, parse_date};
 use super::PolicyArgs;
 use fupin::batch::{self, BatchError, BatchOptions, Progress};
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// Removes the temporary file unless disarmed.
-struct TempFile {
-    path: PathBuf,
-    armed: bool,
+/// Whether two metadata are of the same file.
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata, _: &Path, _: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
 }
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = fs::remove_file(&self.path);
-        }
+#[cfg(not(unix))]
+fn same_file(_: &fs::Metadata, _: &fs::Metadata, a: &Path, b: &Path) -> bool {
+    matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Why `output` cannot be written for `input`, checked before the run.
+fn check_output(input: &Path, input_meta: &fs::Metadata, output: &Path) -> Result<(), String> {
+    let Ok(meta) = fs::metadata(output) else { return Ok(()) };
+    if same_file(input_meta, &meta, input, output) {
+        return Err(format!("{} is the input file {}; write the output to another file", output.display(), input.display()));
     }
+    if meta.is_dir() {
+        return Err(format!("{} is a directory; give the output file's name", output.display()));
+    }
+    if !meta.is_file() {
+        return Err(format!("{} exists and is not a regular file; it is not replaced", output.display()));
+    }
+    Ok(())
 }
 
-fn temp_path(out: &Path) -> PathBuf {
+/// A new temporary file next to `out`.
+fn temp_file(out: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    dir.join(format!(".{name}.fupin-{}.tmp", std::process::id()))
+    let prefix = format!(".{name}.");
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix).suffix(".fupin.tmp");
+    // Like `File::create`: read-write for everyone the umask allows (tempfile's default is owner-only).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
 }
 
 pub fn run(as_of: &str, input: &Path, output: &Path, threads: usize, args: &PolicyArgs) -> i32 {
@@ -51,25 +79,35 @@ pub fn run(as_of: &str, input: &Path, output: &Path, threads: usize, args: &Poli
             return 2;
         }
     };
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let input_meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", input.display());
+            return 2;
+        }
+    };
+    if let Err(e) = check_output(input, &input_meta, output) {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let total = input_meta.len();
     let Some(engine) = engine(args) else { return 1 };
 
     let cancel = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&cancel)) {
             eprintln!("warning: cannot handle signal {sig}: {e}");
         }
     }
 
-    let tmp_path = temp_path(output);
-    let tmp = match File::create(&tmp_path) {
-        Ok(f) => f,
+    // Removed when dropped, on every early return.
+    let mut tmp = match temp_file(output) {
+        Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot create {}: {e}", tmp_path.display());
+            eprintln!("error: cannot create a temporary file next to {}: {e}", output.display());
             return 2;
         }
     };
-    let mut guard = TempFile { path: tmp_path, armed: true };
 
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
@@ -94,7 +132,7 @@ pub fn run(as_of: &str, input: &Path, output: &Path, threads: usize, args: &Poli
     let mut opts = BatchOptions::new(as_of);
     opts.threads = threads;
     opts.cancel = Some(Arc::clone(&cancel));
-    let mut out = BufWriter::with_capacity(1 << 20, tmp);
+    let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
     let result = batch::run(&engine, BufReader::with_capacity(1 << 20, file), &mut out, &opts, progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -113,24 +151,22 @@ pub fn run(as_of: &str, input: &Path, output: &Path, threads: usize, args: &Poli
     let file = match out.into_inner() {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: cannot write {}: {}", guard.path.display(), e.error());
+            eprintln!("error: cannot write {}: {}", output.display(), e.error());
             return 1;
         }
     };
     if let Err(e) = file.sync_all() {
-        eprintln!("error: cannot sync {}: {e}", guard.path.display());
+        eprintln!("error: cannot sync {}: {e}", output.display());
         return 1;
     }
-    drop(file);
     if cancel.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!("interrupted: {} not written", output.display());
         return 130;
     }
-    if let Err(e) = fs::rename(&guard.path, output) {
-        eprintln!("error: cannot rename {} to {}: {e}", guard.path.display(), output.display());
+    if let Err(e) = tmp.persist(output) {
+        eprintln!("error: cannot rename {} to {}: {}", e.file.path().display(), output.display(), e.error);
         return 1;
     }
-    guard.armed = false;
     // Make the rename durable (best effort: not every platform syncs directories).
     if let Some(dir) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         if let Ok(d) = File::open(dir) {

@@ -4,11 +4,13 @@ use super::PolicyArgs;
 use chrono::NaiveDate;
 use fupin::policy::{self, Source};
 use fupin::{Engine, EngineBuilder};
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// `--as-of`: the one date form of household JSON, `YYYY-MM-DD` with a year 0001–9999.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("invalid date `{s}`: expected YYYY-MM-DD"))
+    fupin::model::parse_date(s).map_err(|e| format!("--as-of: {e}"))
 }
 
 /// Build the engine from the policy arguments; prints diagnostics and returns None on failure.
@@ -93,13 +95,19 @@ pub fn check(paths: &[PathBuf], standalone: bool) -> i32 {
     }
 }
 
-fn read_input(file: &str) -> Result<String, String> {
+/// The bytes of a household file (a regular file, or `-` for standard input),
+/// at most [`fupin::model::MAX_HOUSEHOLD_FILE`] of them.
+fn read_input(file: &str) -> Result<Vec<u8>, String> {
+    let limit = fupin::model::MAX_HOUSEHOLD_FILE;
     if file == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
-        Ok(s)
+        let mut bytes = Vec::new();
+        std::io::stdin().lock().take(limit + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+        if bytes.len() as u64 > limit {
+            return Err(format!("standard input: the household is larger than {limit} bytes (the limit)"));
+        }
+        Ok(bytes)
     } else {
-        std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))
+        policy::read_bytes_limited(Path::new(file), limit).map_err(|e| e.to_string())
     }
 }
 
@@ -118,7 +126,7 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
             return 2;
         }
     };
-    let h = match fupin::model::parse_household(&text, Some(as_of)) {
+    let h = match fupin::model::parse_household_bytes(&text, Some(as_of)) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {file}: {e}");
@@ -133,18 +141,18 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
             for e in a.errors() {
                 eprintln!("warning: {e}");
             }
-            if explain {
-                print!("{}", a.explain());
+            let text = if explain {
+                a.explain()
             } else {
                 match serde_json::to_string_pretty(&a) {
-                    Ok(j) => println!("{j}"),
+                    Ok(j) => j + "\n",
                     Err(e) => {
                         eprintln!("error: cannot serialise the assessment: {e}");
                         return 1;
                     }
                 }
-            }
-            0
+            };
+            super::emit(&text).err().unwrap_or(0)
         }
         Err(e) => {
             eprint!("{}", e.render(&engine.program().sources));
@@ -167,21 +175,22 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
     }
     let Some(engine) = engine(args) else { return 1 };
     let list = engine.params_in_force(region, as_of);
+    let mut text = String::new();
     if json {
         match serde_json::to_string_pretty(&list) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => text = j + "\n",
             Err(e) => {
                 eprintln!("error: {e}");
                 return 1;
             }
         }
-        return 0;
+    } else {
+        for p in &list {
+            let _ = writeln!(text, "{} = {}", p.name, p.value);
+            let _ = writeln!(text, "    from {}: {}", p.policy, p.citation.as_deref().unwrap_or("no citation"));
+        }
     }
-    for p in &list {
-        println!("{} = {}", p.name, p.value);
-        println!("    from {}: {}", p.policy, p.citation.as_deref().unwrap_or("no citation"));
-    }
-    0
+    super::emit(&text).err().unwrap_or(0)
 }
 
 pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
@@ -224,32 +233,40 @@ pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
         fupin::testing::run_matching(&engine, |name| user.iter().any(|u| u == name))
     };
     let mut failed = 0;
+    let mut out = String::new();
     for r in &results {
         if r.passed() {
-            println!("ok     {}  ({})", r.name, r.location);
+            let _ = writeln!(out, "ok     {}  ({})", r.name, r.location);
         } else {
             failed += 1;
-            println!("FAILED {}  ({})", r.name, r.location);
+            let _ = writeln!(out, "FAILED {}  ({})", r.name, r.location);
             for f in &r.details {
                 match &f.location {
-                    Some(at) => println!("    {at}: {}", f.message),
-                    None => println!("    {}", f.message),
+                    Some(at) => {
+                        let _ = writeln!(out, "    {at}: {}", f.message);
+                    }
+                    None => {
+                        let _ = writeln!(out, "    {}", f.message);
+                    }
                 }
                 if !verbose {
                     for line in &f.trace {
-                        println!("      | {line}");
+                        let _ = writeln!(out, "      | {line}");
                     }
                 }
             }
             if verbose {
                 if let Some(a) = &r.assessment {
                     for line in a.explain().lines() {
-                        println!("      | {line}");
+                        let _ = writeln!(out, "      | {line}");
                     }
                 }
             }
         }
     }
-    println!("{} passed, {} failed", results.len() - failed, failed);
+    let _ = writeln!(out, "{} passed, {} failed", results.len() - failed, failed);
+    if let Err(code) = super::emit(&out) {
+        return code;
+    }
     i32::from(failed > 0)
 }

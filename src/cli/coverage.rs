@@ -10,10 +10,10 @@ const CATALOGUE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/polic
 /// missing (or the catalogue has problems), 2 on bad arguments.
 pub fn coverage(catalogue: Option<&Path>, json: bool, args: &PolicyArgs) -> i32 {
     let text = match catalogue {
-        Some(p) => match std::fs::read_to_string(p) {
+        Some(p) => match fupin::policy::read_text_limited(p, fupin::policy::MAX_POLICY_FILE) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", p.display());
+                eprintln!("error: cannot read the catalogue {e}");
                 return 2;
             }
         },
@@ -21,16 +21,19 @@ pub fn coverage(catalogue: Option<&Path>, json: bool, args: &PolicyArgs) -> i32 
     };
     let Some(engine) = super::commands::engine(args) else { return 1 };
     let report = fupin::coverage::report(&engine, &text);
-    if json {
+    let text = if json {
         match serde_json::to_string_pretty(&report) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => j + "\n",
             Err(e) => {
                 eprintln!("error: {e}");
                 return 1;
             }
         }
     } else {
-        print!("{}", report.render());
+        report.render()
+    };
+    if let Err(code) = super::emit(&text) {
+        return code;
     }
     let missing = report.missing_household_level().count();
     i32::from(missing > 0 || !report.problems.is_empty())

@@ -1,4 +1,26 @@
 //! Command-line interface: argument parsing and the subcommands.
+//!
+//! Output never panics: standard output is written through [`emit`] (a
+//! closed pipe, as in `fupin eval … | head`, is ignored and the command ends
+//! with its normal status; another write error is reported and exits 1), and the
+//! `eprintln!`/`eprint!` below shadow the standard macros so that a closed
+//! standard error is ignored instead of panicking.
+
+/// `eprintln!` that ignores a failed write (the standard one panics).
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that ignores a failed write (the standard one panics).
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 mod batch;
 mod commands;
@@ -62,8 +84,8 @@ pub enum Command {
         input: PathBuf,
         /// Output: one assessment (or `{"line": N, "error": …}`) per line; written completely or not at all.
         output: PathBuf,
-        /// Worker threads (default: one per core).
-        #[arg(long, default_value_t = 0)]
+        /// Worker threads, 1 to 1024 (default: one per core).
+        #[arg(long, default_value_t = 0, value_parser = threads_parser())]
         threads: usize,
         #[command(flatten)]
         policy: PolicyArgs,
@@ -130,6 +152,27 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+}
+
+/// `--threads`: 0 (one per core) up to [`fupin::batch::MAX_THREADS`]; larger values are a usage error.
+fn threads_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(0..=fupin::batch::MAX_THREADS as u64)
+}
+
+/// Write `text` to standard output. A closed pipe is not an error (the
+/// reader wanted no more): the command ends with its normal status. Any other
+/// write error is reported and is `Err(1)`, the status to exit with.
+pub fn emit(text: &str) -> Result<(), i32> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            Err(1)
+        }
+    }
 }
 
 /// Run the CLI; returns the exit code.

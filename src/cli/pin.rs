@@ -139,8 +139,9 @@ pub fn diff(paths: &[PathBuf], policy_id: Option<&str>, json: bool) -> i32 {
         t.push_str(&format!("{} polic{} compared, {changed} changed\n", diffs.len(), if diffs.len() == 1 { "y" } else { "ies" }));
         t
     };
-    // a closed pipe (`fupin diff … | head`) is not an error worth a panic
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    if super::emit(&text).is_err() {
+        return 2;
+    }
     i32::from(changed > 0)
 }
 

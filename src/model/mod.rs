@@ -1,12 +1,17 @@
 //! The household model (DESIGN §3): typed records read from JSON.
 //!
 //! Every struct rejects unknown fields. Money is `rust_decimal::Decimal`, read
-//! exactly from JSON strings or numbers. [`validate`] rejects impossible values
-//! with the JSON path of the offending field.
+//! exactly from JSON strings or numbers in one plain decimal form, dates from
+//! `YYYY-MM-DD` strings only (see [`parse_money`], [`parse_date`]).
+//! [`validate`] rejects impossible values with the JSON path of the offending
+//! field. The household JSON format is documented in `docs/household.md`.
 
+mod de;
 mod validate;
 
-pub use validate::{parse_household, validate, validate_all, HouseholdError};
+pub use de::{parse_date, parse_money};
+pub use validate::{parse_household, parse_household_bytes, validate, validate_all, HouseholdError};
+pub use validate::{MAX_CLAIMS, MAX_HOUSEHOLD_FILE, MAX_LOANS, MAX_MEMBERS};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -203,6 +208,7 @@ pub struct Household {
     #[serde(default = "default_tekun")]
     pub tekun: Tekun,
     /// Annual household net income, yuan/year.
+    #[serde(deserialize_with = "de::money")]
     pub income: Money,
     /// Housing.
     #[serde(default)]
@@ -220,7 +226,7 @@ pub struct Household {
     #[serde(default = "default_relocation")]
     pub relocation: Relocation,
     /// Public-welfare forest area held, 亩.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::money")]
     pub forest_mu: Decimal,
     /// A current hardship (epidemic, disaster, …).
     #[serde(default = "default_hardship")]
@@ -277,10 +283,10 @@ pub struct PovertyRecord {
     #[serde(default = "default_status")]
     pub status: PovertyStatus,
     /// Date of registration.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::opt_date")]
     pub registered_on: Option<NaiveDate>,
     /// Date of exit (脱贫).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::opt_date")]
     pub exited_on: Option<NaiveDate>,
     /// Main cause of poverty.
     #[serde(default)]
@@ -301,7 +307,7 @@ pub struct DibaoRecord {
     #[serde(default)]
     pub enrolled: bool,
     /// Since when.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::opt_date")]
     pub since: Option<NaiveDate>,
 }
 
@@ -330,6 +336,7 @@ pub struct Member {
     /// Member id, unique in the household.
     pub id: String,
     /// Birth date.
+    #[serde(deserialize_with = "de::date")]
     pub birth_date: NaiveDate,
     /// Sex.
     pub sex: Sex,
@@ -477,6 +484,7 @@ pub struct Claim {
     #[serde(default)]
     pub id: Option<String>,
     /// Date of discharge or outpatient settlement.
+    #[serde(deserialize_with = "de::date")]
     pub date: NaiveDate,
     /// Inpatient or outpatient.
     pub kind: ClaimKind,
@@ -489,11 +497,13 @@ pub struct Claim {
     #[serde(default = "default_true")]
     pub designated: bool,
     /// Total cost.
+    #[serde(deserialize_with = "de::money")]
     pub total_cost: Money,
     /// In-policy (政策范围内) cost.
+    #[serde(deserialize_with = "de::money")]
     pub in_policy_cost: Money,
     /// Essential-medicine (基本药物) cost, part of the in-policy cost.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::money")]
     pub essential_medicine_cost: Money,
     /// Disease category.
     #[serde(default = "default_category")]
@@ -520,12 +530,16 @@ pub struct Loan {
     #[serde(default)]
     pub borrower: Option<String>,
     /// Principal, yuan.
+    #[serde(deserialize_with = "de::money")]
     pub principal: Money,
     /// Start date.
+    #[serde(deserialize_with = "de::date")]
     pub start_date: NaiveDate,
     /// Maturity date (as contracted).
+    #[serde(deserialize_with = "de::date")]
     pub maturity_date: NaiveDate,
     /// The loan's own annual rate, e.g. `"0.0435"`.
+    #[serde(deserialize_with = "de::money")]
     pub rate: Decimal,
     /// The household has difficulty repaying.
     #[serde(default)]
@@ -537,7 +551,7 @@ pub struct Loan {
     #[serde(default)]
     pub non_subjective: bool,
     /// Extended maturity date, if extended.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::opt_date")]
     pub extended_to: Option<NaiveDate>,
     /// Renewed without principal repayment (无还本续贷).
     #[serde(default)]

@@ -2,10 +2,12 @@
 //!
 //! [`parse_household`] reads a household with serde (unknown fields, repeated
 //! keys, missing required fields, wrong types, an array where the model has an
-//! object, unknown enum variants, malformed JSON, impossible dates such as
-//! `2018-02-30`, money that is not an exact decimal or is out of the decimal
-//! range, and trailing characters after the document are all rejected), then
-//! runs [`validate`]. Every error carries the JSON path of the offending value
+//! object, unknown enum variants, malformed JSON, dates not in the form
+//! `YYYY-MM-DD` or impossible such as `2018-02-30`, money not in the plain
+//! decimal form or not exact in a decimal, and trailing characters after the
+//! document are all rejected; see `docs/household.md`), then runs
+//! [`validate`] after the per-household caps ([`MAX_MEMBERS`], [`MAX_CLAIMS`],
+//! [`MAX_LOANS`]). Every error carries the JSON path of the offending value
 //! (`members[2].claims[0].in_policy_cost`), or `$` for the whole document, and
 //! its line and column when known.
 //!
@@ -67,12 +69,59 @@ pub struct HouseholdError {
 /// Path of the whole document.
 const ROOT: &str = "$";
 
+/// The largest household file `fupin eval` reads (16 MiB, the batch line cap
+/// [`crate::batch::DEFAULT_MAX_LINE`]).
+pub const MAX_HOUSEHOLD_FILE: u64 = 16 << 20;
+/// Most members in one household.
+pub const MAX_MEMBERS: usize = 10_000;
+/// Most medical claims in one household, all members together.
+pub const MAX_CLAIMS: usize = 100_000;
+/// Most loans in one household.
+pub const MAX_LOANS: usize = 10_000;
+
+/// The UTF-8 byte order mark.
+const BOM: &str = "\u{feff}";
+
+fn bom_error() -> HouseholdError {
+    HouseholdError {
+        path: ROOT.to_string(),
+        message: "the text starts with a UTF-8 byte order mark (BOM); household JSON must be UTF-8 without a BOM at line 1 column 1"
+            .to_string(),
+        line: 1,
+        column: 1,
+    }
+}
+
+/// Like [`parse_household`], from bytes: a leading byte order mark and
+/// invalid UTF-8 are errors at `$` with the line, column (in bytes) and byte
+/// offset of the first offending byte.
+pub fn parse_household_bytes(json: &[u8], as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
+    if json.starts_with(BOM.as_bytes()) {
+        return Err(bom_error());
+    }
+    match std::str::from_utf8(json) {
+        Ok(text) => parse_household(text, as_of),
+        Err(e) => {
+            let at = crate::policy::utf8_error(json, e.valid_up_to());
+            Err(HouseholdError {
+                path: ROOT.to_string(),
+                message: format!("invalid UTF-8 (byte {}) at line {} column {}", at.byte, at.line, at.column),
+                line: at.line,
+                column: at.column,
+            })
+        }
+    }
+}
+
 /// Parse a household from JSON text and validate it (see [`validate`]).
 ///
 /// `as_of` is the assessment date; when given, members born after it are
 /// rejected. When the record has several problems, the one earliest in the
-/// text is reported.
+/// text is reported. A leading byte order mark is an error that says so.
 pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
+    if json.starts_with(BOM) {
+        return Err(bom_error());
+    }
     // Fast path: plain serde (no path tracking). It accepts exactly what the
     // tracked parse below accepts, so only a failure needs the slow path to
     // build the precise error; the shape scan still runs on success.
@@ -126,22 +175,23 @@ fn parse_error(json: &str) -> HouseholdError {
 }
 
 /// Check a parsed household's values, reporting the error earliest in `json`.
+/// All errors are collected in one walk and located in one pass over the
+/// text; only the reported one gets its line and column.
 fn validated(h: Household, json: &str, as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
-    // Report the error earliest in the text; unlocated ones (defaulted fields) last.
-    let mut best: Option<(usize, HouseholdError)> = None;
-    for (segs, err) in validate_all_segs(&h, as_of) {
-        let at = locate(json, &segs);
-        let key = at.unwrap_or(usize::MAX);
-        if best.as_ref().map_or(true, |(k, _)| key < *k) {
-            let err = match at {
-                Some(offset) => with_position(err, json, offset),
-                None => err,
-            };
-            best = Some((key, err));
-        }
+    let all = validate_all_segs(&h, as_of);
+    if all.is_empty() {
+        return Ok(h);
     }
-    match best {
-        Some((_, err)) => Err(err),
+    let paths: Vec<&[Seg]> = all.iter().map(|(segs, _)| segs.as_slice()).collect();
+    let offsets = locate_all(json, &paths);
+    // The error earliest in the text; unlocated ones (defaulted fields) last, in model order.
+    let best = (0..all.len()).min_by_key(|&i| (offsets.get(i).copied().flatten().unwrap_or(usize::MAX), i)).unwrap_or(0);
+    let offset = offsets.get(best).copied().flatten();
+    match all.into_iter().nth(best) {
+        Some((_, err)) => Err(match offset {
+            Some(offset) => with_position(err, json, offset),
+            None => err,
+        }),
         None => Ok(h),
     }
 }
@@ -187,17 +237,6 @@ fn validate_all_segs(h: &Household, as_of: Option<NaiveDate>) -> Vec<(Vec<Seg>, 
 // ---------------------------------------------------------------------------
 // Errors from serde
 
-/// Messages chrono gives for a date string it cannot read.
-const CHRONO_MESSAGES: &[&str] = &[
-    "input is out of range",
-    "no possible date and time matching input",
-    "input is not enough for unique date and time",
-    "input contains invalid characters",
-    "premature end of input",
-    "trailing input",
-    "bad or unsupported format string",
-];
-
 /// The key serde_json uses to pass arbitrary-precision numbers through serde.
 const NUMBER_TOKEN: &str = ".$serde_json::private::Number";
 
@@ -214,7 +253,6 @@ fn from_serde(path: String, e: &serde_json::Error, text: &str) -> HouseholdError
              expected a Decimal type representing a fixed-point number"
                 .to_string(),
         ),
-        None if CHRONO_MESSAGES.contains(&bare) => (path, format!("invalid date ({bare}); expected a calendar date YYYY-MM-DD")),
         // serde_json's message when an enum is given something other than a string.
         None if bare == "expected value" && e.classify() == Category::Syntax => match found_at(text, line, column) {
             Some(found) => (path, format!("invalid type: {found}, expected a string naming a variant")),
@@ -350,9 +388,32 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     c.at(&[Seg::Key("forest_mu")], h.forest_mu >= Decimal::ZERO, || format!("forest area must not be negative, got {} mu", h.forest_mu));
 
     c.at(&[Seg::Key("members")], !h.members.is_empty(), || "a household must have at least one member".to_string());
+    // The caps come first and end the walk: checking past them is the work they bound.
+    c.at(&[Seg::Key("members")], h.members.len() <= MAX_MEMBERS, || {
+        format!("too many members: {} (the limit is {MAX_MEMBERS})", h.members.len())
+    });
+    let claims: usize = h.members.iter().map(|m| m.claims.len()).sum();
+    if claims > MAX_CLAIMS {
+        // Point at the member whose claims cross the limit.
+        let mut seen = 0;
+        let i = h.members.iter().position(|m| {
+            seen += m.claims.len();
+            seen > MAX_CLAIMS
+        });
+        c.at(&[Seg::Key("members"), Seg::Index(i.unwrap_or_default()), Seg::Key("claims")], false, || {
+            format!("too many medical claims: {claims} in the household (the limit is {MAX_CLAIMS}, all members together)")
+        });
+    }
+    c.at(&[Seg::Key("loans")], h.loans.len() <= MAX_LOANS, || format!("too many loans: {} (the limit is {MAX_LOANS})", h.loans.len()));
+    if !c.go_on || h.members.len() > MAX_MEMBERS || claims > MAX_CLAIMS || h.loans.len() > MAX_LOANS {
+        return;
+    }
+    // The first member with each id, for duplicates.
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(h.members.len());
     for (i, m) in h.members.iter().enumerate() {
+        let earlier = *first.entry(m.id.as_str()).or_insert(i);
         c.enter(&[Seg::Key("members"), Seg::Index(i)]);
-        check_member(&mut c, h, i, m, as_of);
+        check_member(&mut c, (earlier < i).then_some(earlier), m, as_of);
         c.leave(2);
     }
 
@@ -375,9 +436,9 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     }
 }
 
-fn check_member(c: &mut Checker<'_, '_>, h: &Household, i: usize, m: &Member, as_of: Option<NaiveDate>) {
+/// `earlier`: the index of an earlier member with the same id.
+fn check_member(c: &mut Checker<'_, '_>, earlier: Option<usize>, m: &Member, as_of: Option<NaiveDate>) {
     c.at(&[Seg::Key("id")], !m.id.trim().is_empty(), || "member id must not be empty".to_string());
-    let earlier = h.members.iter().take(i).position(|other| other.id == m.id);
     c.at(&[Seg::Key("id")], earlier.is_none() || m.id.trim().is_empty(), || {
         format!("duplicate member id {:?} (also members[{}].id)", m.id, earlier.unwrap_or_default())
     });
@@ -423,62 +484,111 @@ fn check_member(c: &mut Checker<'_, '_>, h: &Household, i: usize, m: &Member, as
 // Locating a path in the JSON text (only on the error path)
 
 /// Byte offset of the value at `segs` in `text`, which is valid JSON.
+#[cfg(test)]
 fn locate(text: &str, segs: &[Seg]) -> Option<usize> {
+    locate_all(text, &[segs]).pop().flatten()
+}
+
+/// The paths to find, as a trie: each node's children by key and by index,
+/// and the paths ending at it.
+#[derive(Default)]
+struct Trie {
+    keys: std::collections::HashMap<&'static str, usize>,
+    indices: std::collections::HashMap<usize, usize>,
+    ends: Vec<usize>,
+}
+
+/// Byte offset of the value at each of `paths` in `text` (valid JSON), in one
+/// pass: only values on the way to a wanted path are entered, everything else
+/// is skipped, so the cost is linear in the text whatever the number of paths.
+fn locate_all(text: &str, paths: &[&[Seg]]) -> Vec<Option<usize>> {
+    let mut nodes = vec![Trie::default()];
+    for (p, segs) in paths.iter().enumerate() {
+        let mut at = 0;
+        for seg in segs.iter() {
+            let next = nodes.len();
+            let child = match *seg {
+                Seg::Key(k) => *nodes[at].keys.entry(k).or_insert(next),
+                Seg::Index(i) => *nodes[at].indices.entry(i).or_insert(next),
+            };
+            if child == next {
+                nodes.push(Trie::default());
+            }
+            at = child;
+        }
+        nodes[at].ends.push(p);
+    }
+    let mut found = vec![None; paths.len()];
     let b = text.as_bytes();
-    let mut pos = skip_ws(b, 0);
-    for seg in segs {
-        match *seg {
-            Seg::Key(key) => {
-                if b.get(pos) != Some(&b'{') {
+    find(text, b, skip_ws(b, 0), &nodes, 0, &mut found);
+    found
+}
+
+/// Record the value at `pos` for the paths ending at `node`, and descend into
+/// the children the trie wants; returns the offset after the value.
+fn find(text: &str, b: &[u8], pos: usize, nodes: &[Trie], node: usize, found: &mut [Option<usize>]) -> Option<usize> {
+    let t = nodes.get(node)?;
+    for &p in &t.ends {
+        if let Some(slot) = found.get_mut(p) {
+            *slot = Some(pos);
+        }
+    }
+    match b.get(pos) {
+        Some(b'{') if !t.keys.is_empty() => {
+            let mut pos = skip_ws(b, pos + 1);
+            if b.get(pos) == Some(&b'}') {
+                return Some(pos + 1);
+            }
+            loop {
+                if b.get(pos) != Some(&b'"') {
                     return None;
                 }
-                pos += 1;
-                loop {
-                    pos = skip_ws(b, pos);
-                    if b.get(pos) != Some(&b'"') {
-                        return None;
-                    }
-                    let end = skip_string(b, pos)?;
-                    let raw = text.get(pos..end)?;
-                    let matches = if raw.contains('\\') {
-                        serde_json::from_str::<String>(raw).is_ok_and(|k| k == key)
-                    } else {
-                        raw.get(1..raw.len() - 1) == Some(key)
-                    };
-                    pos = skip_ws(b, end);
-                    if b.get(pos) != Some(&b':') {
-                        return None;
-                    }
-                    pos = skip_ws(b, pos + 1);
-                    if matches {
-                        break;
-                    }
-                    pos = skip_ws(b, skip_value(b, pos)?);
-                    match b.get(pos) {
-                        Some(b',') => pos += 1,
-                        _ => return None,
-                    }
-                }
-            }
-            Seg::Index(index) => {
-                if b.get(pos) != Some(&b'[') {
+                let end = skip_string(b, pos)?;
+                let raw = text.get(pos..end)?;
+                let child = if raw.contains('\\') {
+                    serde_json::from_str::<String>(raw).ok().and_then(|k| t.keys.get(k.as_str()).copied())
+                } else {
+                    raw.get(1..raw.len() - 1).and_then(|k| t.keys.get(k).copied())
+                };
+                pos = skip_ws(b, end);
+                if b.get(pos) != Some(&b':') {
                     return None;
                 }
                 pos = skip_ws(b, pos + 1);
-                for _ in 0..index {
-                    pos = skip_ws(b, skip_value(b, pos)?);
-                    match b.get(pos) {
-                        Some(b',') => pos = skip_ws(b, pos + 1),
-                        _ => return None,
-                    }
-                }
-                if matches!(b.get(pos), None | Some(b']')) {
-                    return None;
+                pos = match child {
+                    Some(c) => find(text, b, pos, nodes, c, found)?,
+                    None => skip_value(b, pos)?,
+                };
+                pos = skip_ws(b, pos);
+                match b.get(pos) {
+                    Some(b',') => pos = skip_ws(b, pos + 1),
+                    Some(b'}') => return Some(pos + 1),
+                    _ => return None,
                 }
             }
         }
+        Some(b'[') if !t.indices.is_empty() => {
+            let mut pos = skip_ws(b, pos + 1);
+            if b.get(pos) == Some(&b']') {
+                return Some(pos + 1);
+            }
+            let mut index = 0usize;
+            loop {
+                pos = match t.indices.get(&index) {
+                    Some(&c) => find(text, b, pos, nodes, c, found)?,
+                    None => skip_value(b, pos)?,
+                };
+                pos = skip_ws(b, pos);
+                match b.get(pos) {
+                    Some(b',') => pos = skip_ws(b, pos + 1),
+                    Some(b']') => return Some(pos + 1),
+                    _ => return None,
+                }
+                index += 1;
+            }
+        }
+        _ => skip_value(b, pos),
     }
-    Some(pos)
 }
 
 fn skip_ws(b: &[u8], mut pos: usize) -> usize {
@@ -713,10 +823,65 @@ mod tests {
     }
 
     #[test]
-    fn money_keeps_its_scale_and_accepts_exponents() {
+    fn money_keeps_its_scale_and_rejects_exponents() {
         assert_eq!(income(r#""6000.00""#).to_string(), "6000.00");
-        assert_eq!(income("1e3"), Decimal::from(1000));
+        assert_eq!(income("6000.00").to_string(), "6000.00");
         assert_eq!(income("-0"), Decimal::ZERO);
+        for bad in ["1e3", "1E3", "9.8e3", r#""9.8e3""#, r#""9_800""#, r#""1e3""#] {
+            let err = parse_household(&household(bad, ""), None).err().map(|e| (e.path, e.message));
+            let (path, message) = err.unwrap_or_default();
+            assert_eq!(path, "income", "{bad}");
+            assert!(message.starts_with("invalid money"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn money_that_would_round_is_rejected_with_its_path() {
+        for bad in ["1.23456789012345678901234567891", r#""1.23456789012345678901234567891""#] {
+            let err = parse_household(&household(bad, ""), None).err().map(|e| (e.path, e.message));
+            let (path, message) = err.unwrap_or_default();
+            assert_eq!(path, "income", "{bad}");
+            assert!(message.contains("cannot be represented exactly"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_named() {
+        let text = format!("\u{feff}{}", household("1", ""));
+        for err in [parse_household(&text, None).err(), parse_household_bytes(text.as_bytes(), None).err()] {
+            let err = err.map(|e| (e.path, e.message, e.line, e.column)).unwrap_or_default();
+            assert_eq!((err.0.as_str(), err.2, err.3), ("$", 1, 1));
+            assert!(err.1.contains("byte order mark (BOM)"), "{}", err.1);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_has_line_column_and_byte() {
+        let mut bytes = household("1", "").into_bytes();
+        let at = bytes.iter().position(|&b| b == b'm').unwrap_or_default();
+        bytes[at] = 0xff;
+        let err = parse_household_bytes(&bytes, None).err().map(|e| (e.path, e.message, e.line, e.column)).unwrap_or_default();
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        let column = at - bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        assert_eq!((err.0.as_str(), err.2, err.3), ("$", line, column));
+        assert_eq!(err.1, format!("invalid UTF-8 (byte {at}) at line {line} column {column}"));
+    }
+
+    #[test]
+    fn dates_out_of_range_or_lenient_are_rejected_with_their_path() {
+        for (bad, why) in [
+            ("0000-01-01", "0001 to 9999"),
+            ("10000-01-01", "expected YYYY-MM-DD"),
+            ("+10000-01-01", "expected YYYY-MM-DD"),
+            ("1955-1-3", "expected YYYY-MM-DD"),
+        ] {
+            let json = format!(
+                r#"{{"id": "h1", "region": "130131", "income": 1, "members": [{{"id": "m1", "birth_date": "{bad}", "sex": "male"}}]}}"#
+            );
+            let err = parse_household(&json, None).err().map(|e| (e.path, e.message)).unwrap_or_default();
+            assert_eq!(err.0, "members[0].birth_date", "{bad}");
+            assert!(err.1.contains(why), "{bad}: {}", err.1);
+        }
     }
 
     #[test]

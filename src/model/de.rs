@@ -1,0 +1,187 @@
+//! The one accepted text form of money and dates in household JSON.
+//!
+//! - **Money** (and every other decimal: rates, areas) is a JSON number or a
+//!   JSON string in plain decimal notation: an optional `-`, digits, and
+//!   optionally `.` and more digits (`9800`, `"9800.50"`, `-0.5`). No
+//!   exponent (`9.8e3`), no `_` or `,` separators, no `+`, no spaces, no
+//!   leading or trailing `.`. The value must be exact in a
+//!   `rust_decimal::Decimal` (at most 28 significant digits, magnitude below
+//!   7.9 × 10^28, at most 28 digits after the point); anything else is an
+//!   error, never rounded.
+//! - **Dates** are strings `YYYY-MM-DD` exactly: a four-digit year 0001–9999,
+//!   a two-digit month and a two-digit day, naming a real day (`2018-02-30`
+//!   is rejected).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, Visitor};
+use std::fmt;
+
+/// What a money value must look like (used in messages).
+const MONEY_FORM: &str = "an exact decimal: a JSON number or a string such as \"9800.50\" (digits, optional - and .)";
+
+/// Parse money text in the one accepted form (see the module documentation).
+pub fn parse_money(s: &str) -> Result<Decimal, String> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
+        let hint = if s.contains(['e', 'E']) {
+            " (no exponent: write the digits out)"
+        } else if s.contains(['_', ',']) {
+            " (no digit separators)"
+        } else {
+            ""
+        };
+        return Err(format!("invalid money {s:?}: expected {MONEY_FORM}{hint}"));
+    }
+    Decimal::from_str_exact(s).map_err(|_| {
+        format!(
+            "money {s:?} cannot be represented exactly and would have to be rounded (a decimal holds a magnitude \
+             below 7.9e28 with 28 or 29 significant digits, at most 28 after the point)"
+        )
+    })
+}
+
+/// Parse a date in the one accepted form `YYYY-MM-DD` (year 0001–9999).
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let b = s.as_bytes();
+    let form = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !form {
+        return Err(format!("invalid date {s:?}: expected YYYY-MM-DD (a four-digit year 0001-9999, a two-digit month and day)"));
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok()).unwrap_or(0);
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    if y == 0 {
+        return Err(format!("invalid date {s:?}: the year must be 0001 to 9999"));
+    }
+    i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d)).ok_or_else(|| format!("invalid date {s:?}: no such day"))
+}
+
+struct MoneyVisitor;
+
+impl<'de> Visitor<'de> for MoneyVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(MONEY_FORM)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+        parse_money(v).map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+
+    // serde_json (arbitrary_precision) hands a number over as a map holding its exact text.
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Decimal, A::Error> {
+        let n: serde_json::Number = serde::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        parse_money(&n.to_string()).map_err(de::Error::custom)
+    }
+}
+
+/// `deserialize_with` for money and other decimals.
+pub fn money<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    d.deserialize_any(MoneyVisitor)
+}
+
+struct DateVisitor;
+
+impl Visitor<'_> for DateVisitor {
+    type Value = NaiveDate;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a date string YYYY-MM-DD")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<NaiveDate, E> {
+        parse_date(v).map_err(E::custom)
+    }
+}
+
+/// `deserialize_with` for dates.
+pub fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    d.deserialize_str(DateVisitor)
+}
+
+/// `deserialize_with` for optional dates (`null` or absent is `None`).
+pub fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    struct Opt;
+    impl<'de> Visitor<'de> for Opt {
+        type Value = Option<NaiveDate>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a date string YYYY-MM-DD or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            date(d).map(Some)
+        }
+    }
+    d.deserialize_option(Opt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_one_form() {
+        assert_eq!(parse_money("9800").map(|d| d.to_string()), Ok("9800".to_string()));
+        assert_eq!(parse_money("-0.50").map(|d| d.to_string()), Ok("-0.50".to_string()));
+        assert_eq!(parse_money("007").map(|d| d.to_string()), Ok("7".to_string()));
+        for bad in ["9_800", "9.8e3", "1E3", "9,800", "+1", " 1", "1 ", "", "-", ".5", "5.", "1.2.3", "0x10", "NaN", "１"] {
+            let err = parse_money(bad).err().unwrap_or_default();
+            assert!(err.starts_with("invalid money"), "{bad:?}: {err}");
+        }
+        assert!(parse_money("9.8e3").err().unwrap_or_default().contains("no exponent"));
+        assert!(parse_money("9_800").err().unwrap_or_default().contains("no digit separators"));
+    }
+
+    #[test]
+    fn money_is_exact_or_rejected() {
+        // What fits is kept digit for digit (29 digits fit below 2^96).
+        for good in ["1234567890123456789012345678", "0.1234567890123456789012345678", "79228162514264337593543950335"] {
+            assert_eq!(parse_money(good).map(|d| d.to_string()).as_deref(), Ok(good));
+        }
+        // What would have to round is rejected.
+        for bad in [
+            "79228162514264337593543950336",
+            "1.23456789012345678901234567891",
+            "9999999999999999999999999999.5",
+            "0.00000000000000000000000000001",
+        ] {
+            let err = parse_money(bad).err().unwrap_or_default();
+            assert!(err.contains("cannot be represented exactly"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn dates_have_one_form() {
+        assert_eq!(parse_date("2018-06-01"), Ok(NaiveDate::from_ymd_opt(2018, 6, 1).unwrap_or_default()));
+        assert!(parse_date("0001-01-01").is_ok());
+        assert!(parse_date("9999-12-31").is_ok());
+        for bad in
+            ["1955-1-3", "1955-01-3", "+10000-01-01", "10000-01-01", "-0001-01-01", "2018/06/01", "20180601", " 2018-06-01", "２018-06-01"]
+        {
+            let err = parse_date(bad).err().unwrap_or_default();
+            assert!(err.contains("expected YYYY-MM-DD"), "{bad}: {err}");
+        }
+        assert!(parse_date("0000-01-01").err().unwrap_or_default().contains("0001 to 9999"));
+        assert!(parse_date("2018-02-30").err().unwrap_or_default().contains("no such day"));
+        assert!(parse_date("2018-13-01").err().unwrap_or_default().contains("no such day"));
+    }
+}
