@@ -82,6 +82,35 @@ impl Checker {
             return e;
         }
         let ok = match (e.ty, want) {
+            (Ty::Num, Ty::Int | Ty::Days) => match non_integral(&e) {
+                None => true,
+                Some((at, Some(d))) => {
+                    self.err(CheckErrorKind::NotInteger { text: d.to_string(), expected: want }, at);
+                    e.ty = Ty::Error;
+                    return e;
+                }
+                Some((at, None)) => {
+                    self.err(CheckErrorKind::DivisionNotInteger { expected: want }, at);
+                    e.ty = Ty::Error;
+                    return e;
+                }
+            },
+            (Ty::Num, Ty::Rate) => {
+                // `70` is 7000%: a rate is only ever written as a percentage
+                let (at, d) = first_number(&e).unwrap_or((e.loc, None));
+                let (text, suggested, means) = match d {
+                    Some(d) => {
+                        let pct = d.checked_mul(Decimal::ONE_HUNDRED).map(|p| p.normalize().to_string());
+                        let means = pct.clone().map_or_else(|| "beyond any rate".to_string(), |p| format!("{p}%"));
+                        let suggested = if d > Decimal::ONE || d.is_zero() { format!("{d}%") } else { means.clone() };
+                        (d.to_string(), suggested, means)
+                    }
+                    None => ("this number".to_string(), "70%".to_string(), "a plain number".to_string()),
+                };
+                self.err(CheckErrorKind::RateWithoutPercent { text, suggested, means }, at);
+                e.ty = Ty::Error;
+                return e;
+            }
             (Ty::Num, t) if t.is_numeric() => true,
             (Ty::Int, Ty::Dec) => true,
             _ => false,
@@ -597,12 +626,26 @@ impl Checker {
                     BinOp::Mul => ArithOp::Mul,
                     _ => ArithOp::Div,
                 };
+                let additive = matches!(aop, ArithOp::Add | ArithOp::Sub);
                 match arith_type(aop, l.ty, r.ty) {
+                    Ok(Ty::Num) => {
+                        let e = mk(ExprKind::Arith(aop, Box::new(l), Box::new(r)), Ty::Num, at);
+                        match expected.filter(|t| t.is_numeric() && *t != Ty::Num && additive) {
+                            Some(t) => self.coerce(e, t),
+                            None => e,
+                        }
+                    }
                     Ok(t) => {
-                        let t = if t == Ty::Num {
-                            expected.filter(|e| e.is_numeric() && matches!(aop, ArithOp::Add | ArithOp::Sub)).unwrap_or(Ty::Num)
-                        } else {
-                            t
+                        let (l, r, t) = match t {
+                            // `rate + 5` is not `rate + 5%`
+                            Ty::Rate | Ty::Days if additive || t == Ty::Days => {
+                                let l = if l.ty == Ty::Num { self.coerce(l, t) } else { l };
+                                let r = if r.ty == Ty::Num { self.coerce(r, t) } else { r };
+                                (l, r, t)
+                            }
+                            // `age + 0.5` is a decimal
+                            Ty::Int if non_integral(&l).is_some() || non_integral(&r).is_some() => (l, r, Ty::Dec),
+                            _ => (l, r, t),
                         };
                         mk(ExprKind::Arith(aop, Box::new(l), Box::new(r)), t, at)
                     }
@@ -727,7 +770,11 @@ impl Checker {
                         ty = Some(ty.map_or(last, |t| if t == Ty::Num { last } else { t }));
                     }
                 }
-                let t = ty.unwrap_or(Ty::Num);
+                let mut t = ty.unwrap_or(Ty::Num);
+                // the least of a whole number and a fraction is a decimal
+                if t == Ty::Int && out.iter().any(|e| e.ty == Ty::Dec || non_integral(e).is_some()) {
+                    t = Ty::Dec;
+                }
                 let mut fin = Vec::new();
                 for e in out {
                     if e.ty != t && e.ty != Ty::Error && t != Ty::Error && !(matches!((e.ty, t), (Ty::Int, Ty::Dec) | (Ty::Dec, Ty::Int))) {
@@ -835,6 +882,35 @@ impl Checker {
                 mk(ExprKind::Call(b, vec![p, r, f, t].into_boxed_slice()), Ty::Money(Per::None), at)
             }
         }
+    }
+}
+
+/// Where an untyped number (`Ty::Num`) may not be whole: a constant with a
+/// fractional part (`Some(value)`), or a division (`None`). Whole numbers are
+/// closed under `+ - *`, negation, `min`/`max`/`clamp`/`abs` and choice.
+fn non_integral(e: &ir::Expr) -> Option<(Loc, Option<Decimal>)> {
+    if e.ty != Ty::Num {
+        return None;
+    }
+    match &e.kind {
+        ExprKind::Const(Value::Num(d)) => (!d.fract().is_zero()).then_some((e.loc, Some(*d))),
+        ExprKind::Neg(x) => non_integral(x),
+        ExprKind::Arith(ArithOp::Div, _, _) => Some((e.loc, None)),
+        ExprKind::Arith(_, a, b) | ExprKind::If(_, a, b) => non_integral(a).or_else(|| non_integral(b)),
+        ExprKind::Case(_, arms, d) => arms.iter().find_map(|(_, v)| non_integral(v)).or_else(|| d.as_deref().and_then(non_integral)),
+        ExprKind::Call(Builtin::Min | Builtin::Max | Builtin::Clamp | Builtin::Abs, args) => args.iter().find_map(non_integral),
+        _ => None,
+    }
+}
+
+/// The first number literal of an untyped expression, for messages.
+fn first_number(e: &ir::Expr) -> Option<(Loc, Option<Decimal>)> {
+    match &e.kind {
+        ExprKind::Const(Value::Num(d)) => Some((e.loc, Some(*d))),
+        ExprKind::Neg(x) => first_number(x),
+        ExprKind::Arith(_, a, b) | ExprKind::If(_, a, b) => first_number(a).or_else(|| first_number(b)),
+        ExprKind::Call(_, args) => args.iter().find_map(first_number),
+        _ => None,
     }
 }
 
