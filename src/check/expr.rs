@@ -31,11 +31,28 @@ pub(crate) struct Ctx {
     pub reads: Reads,
     /// The parameter being defined (for dependency tracking).
     pub param: Option<u32>,
+    /// Optional records known to be present here: (the entity's key, the
+    /// record's `schema::presence_key`), from `present(…)` and the like in
+    /// an enclosing `and`, `or`, `if`, `where` or the rule's `when`.
+    pub known: Vec<(String, schema::Field)>,
+    /// Checking the argument of `present(…)`: an optional field may be named.
+    pub in_present: bool,
 }
 
 impl Ctx {
     pub fn new(policy: PolicyId, file: FileId, mode: Mode) -> Ctx {
-        Ctx { policy, file, mode, locals: Vec::new(), next_slot: 0, max_slot: 0, reads: Reads::default(), param: None }
+        Ctx {
+            policy,
+            file,
+            mode,
+            locals: Vec::new(),
+            next_slot: 0,
+            max_slot: 0,
+            reads: Reads::default(),
+            param: None,
+            known: Vec::new(),
+            in_present: false,
+        }
     }
     pub fn bind(&mut self, name: &str, ty: Ty) -> u16 {
         let s = self.next_slot;
@@ -46,6 +63,17 @@ impl Ctx {
     }
     fn lookup(&self, name: &str) -> Option<(u16, Ty)> {
         self.locals.iter().rev().find(|(n, _, _)| n == name).map(|(_, s, t)| (*s, *t))
+    }
+    /// Record what holds when `cond` is true (`yes`) or false, for the
+    /// rest of the current scope; returns the scope mark to `forget` to.
+    pub fn assume(&mut self, cond: &ir::Expr, yes: bool) -> usize {
+        let mark = self.known.len();
+        facts(cond, yes, &mut self.known);
+        mark
+    }
+    /// End a scope opened by `assume`.
+    pub fn forget(&mut self, mark: usize) {
+        self.known.truncate(mark);
     }
     fn household_allowed(&self) -> bool {
         !matches!(self.mode, Mode::Param(_))
@@ -171,8 +199,12 @@ impl Checker {
             ast::ExprKind::If(c, a, b) => {
                 let c = self.expr(c, cx, Some(Ty::Bool));
                 let c = self.coerce(c, Ty::Bool);
+                let mark = cx.assume(&c, true);
                 let a = self.expr(a, cx, expected);
+                cx.forget(mark);
+                let mark = cx.assume(&c, false);
                 let b = self.expr(b, cx, expected.or(Some(a.ty)));
+                cx.forget(mark);
                 let (a, b, t) = self.unify(a, b, "combine");
                 mk(ExprKind::If(Box::new(c), Box::new(a), Box::new(b)), t, at)
             }
@@ -229,6 +261,10 @@ impl Checker {
                     let f = self.expr(f, cx, Some(Ty::Bool));
                     Box::new(self.coerce(f, Ty::Bool))
                 });
+                let known = match &filter {
+                    Some(f) => cx.assume(f, true),
+                    None => cx.known.len(),
+                };
                 let (body, ty) = match kind {
                     AggKind::Any | AggKind::All => {
                         let b = self.expr(body, cx, Some(Ty::Bool));
@@ -247,6 +283,7 @@ impl Checker {
                         (b, t)
                     }
                 };
+                cx.forget(known);
                 cx.locals.truncate(mark);
                 cx.next_slot = saved_next;
                 mk(ExprKind::Agg { kind: *kind, slot, coll, base, filter, body: Box::new(body) }, ty, at)
@@ -495,6 +532,19 @@ impl Checker {
             let fl = loc(cx.file, start.to(end));
             match schema::lookup(ent, &name) {
                 Some((f, ty)) => {
+                    if let Some(k) = schema::presence_key(f) {
+                        let known = entity_key(&base).is_some_and(|b| cx.known.iter().any(|(kb, kk)| *kk == k && *kb == b));
+                        if !known && !cx.in_present {
+                            let owner = describe(&base, cx);
+                            let path = format!("{owner}.{name}");
+                            let alt = schema::presence_flag(k).map(|g| format!(" (or `{owner}.{} and …`)", schema::field_name(g)));
+                            let guard = format!(
+                                "`present({path}) and …`{}, `if present({path}) then … else …`, or `when present({path})` in the rule",
+                                alt.unwrap_or_default()
+                            );
+                            self.err(CheckErrorKind::UnguardedOptional { path, guard }, fl);
+                        }
+                    }
                     base = mk(ExprKind::Field(Box::new(base), f), ty, loc(cx.file, Span { start: at.span.start, end: end.end }));
                 }
                 None => {
@@ -562,7 +612,10 @@ impl Checker {
             BinOp::And | BinOp::Or => {
                 let l = self.expr(a, cx, Some(Ty::Bool));
                 let l = self.coerce(l, Ty::Bool);
+                // the right operand is evaluated only when the left is true (`and`) or false (`or`)
+                let mark = cx.assume(&l, op == BinOp::And);
                 let r = self.expr(b, cx, Some(Ty::Bool));
+                cx.forget(mark);
                 let r = self.coerce(r, Ty::Bool);
                 let k = if op == BinOp::And { ExprKind::And(Box::new(l), Box::new(r)) } else { ExprKind::Or(Box::new(l), Box::new(r)) };
                 mk(k, Ty::Bool, at)
@@ -805,7 +858,9 @@ impl Checker {
                 if args.len() != 1 {
                     return count_err(self, "1");
                 }
+                let was = std::mem::replace(&mut cx.in_present, true);
                 let e = self.expr(&args[0], cx, None);
+                cx.in_present = was;
                 if !matches!(e.kind, ExprKind::Field(..)) && e.ty != Ty::Error {
                     self.err(
                         CheckErrorKind::TypeMismatch {
@@ -882,6 +937,52 @@ impl Checker {
                 mk(ExprKind::Call(b, vec![p, r, f, t].into_boxed_slice()), Ty::Money(Per::None), at)
             }
         }
+    }
+}
+
+/// What is known when `e` is `yes`: the optional records it proves present.
+fn facts(e: &ir::Expr, yes: bool, out: &mut Vec<(String, schema::Field)>) {
+    match (&e.kind, yes) {
+        (ExprKind::Call(Builtin::Present, args), true) => {
+            if let Some(ExprKind::Field(b, f)) = args.first().map(|a| &a.kind) {
+                if let (Some(k), Some(bk)) = (schema::presence_key(*f), entity_key(b)) {
+                    out.push((bk, k));
+                }
+            }
+        }
+        (ExprKind::Field(b, f), true) => {
+            if let (Some(k), Some(bk)) = (schema::implies_present(*f), entity_key(b)) {
+                out.push((bk, k));
+            }
+        }
+        (ExprKind::And(a, b), true) | (ExprKind::Or(a, b), false) => {
+            facts(a, yes, out);
+            facts(b, yes, out);
+        }
+        (ExprKind::Not(x), _) => facts(x, !yes, out),
+        _ => {}
+    }
+}
+
+/// A key naming an entity-valued expression (`m`, `household`, `c.member`)
+/// so that a guard and a reading of the same entity match.
+fn entity_key(e: &ir::Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Household => Some("household".into()),
+        ExprKind::Local(s) => Some(format!("local {s}")),
+        ExprKind::Global(g) => Some(format!("value {g}")),
+        ExprKind::Field(b, f) => entity_key(b).map(|k| format!("{k}.{}", schema::field_name(*f))),
+        _ => None,
+    }
+}
+
+/// An entity-valued expression as written, for messages.
+fn describe(e: &ir::Expr, cx: &Ctx) -> String {
+    match &e.kind {
+        ExprKind::Household => "household".into(),
+        ExprKind::Local(s) => cx.locals.iter().rev().find(|l| l.1 == *s).map_or_else(|| "…".into(), |l| l.0.clone()),
+        ExprKind::Field(b, f) => format!("{}.{}", describe(b, cx), schema::field_name(*f)),
+        _ => "…".into(),
     }
 }
 
