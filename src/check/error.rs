@@ -310,6 +310,14 @@ pub enum CheckErrorKind {
         /// A guard that makes the reading safe.
         guard: String,
     },
+    /// A special form (`round`, `banded`, an aggregation) written wrongly.
+    #[error("{problem}")]
+    BadForm {
+        /// What is wrong.
+        problem: String,
+        /// The form as it is written.
+        shape: &'static str,
+    },
     /// A syntax error, wrapped so all diagnostics share one type.
     #[error("{message}")]
     Syntax {
@@ -354,6 +362,7 @@ impl CheckErrorKind {
             CheckErrorKind::RateWithoutPercent { text, means, .. } => {
                 Some(format!("a bare number is not a rate: `{text}` would be {means}"))
             }
+            CheckErrorKind::BadForm { shape, .. } => Some(format!("it is written {shape}")),
             CheckErrorKind::UnguardedOptional { guard, .. } => Some(format!("guard it: {guard}")),
             CheckErrorKind::Syntax { help, .. } => help.clone(),
             _ => None,

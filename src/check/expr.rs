@@ -782,6 +782,11 @@ impl Checker {
                     "add_months" => Builtin::AddMonths,
                     "add_years" => Builtin::AddYears,
                     "present" => Builtin::Present,
+                    "round" | "banded" | "any" | "all" | "count" | "sum" => {
+                        // the special form did not parse as such: say what is wrong with it
+                        self.bad_form(n, args, cx, at);
+                        return error_expr(at);
+                    }
                     _ => {
                         let suggestion = suggest(n, BUILTINS.iter().copied());
                         self.err(CheckErrorKind::UnknownFunction { name: n.into(), suggestion }, loc(cx.file, name.span));
@@ -791,6 +796,55 @@ impl Checker {
                 self.builtin(b, n, args, cx, expected, at)
             }
         }
+    }
+
+    /// `round`, `banded` or an aggregation written with arguments that do
+    /// not fit the form (the parser read it as an ordinary call).
+    fn bad_form(&mut self, n: &str, args: &[ast::Expr], cx: &Ctx, at: Loc) {
+        let word = |e: &ast::Expr| match &*e.kind {
+            ast::ExprKind::Path(p) if p.len() == 1 => p.first().map(|i| i.name.clone()),
+            _ => None,
+        };
+        let arg_at = |i: usize| args.get(i).map_or(at, |a| loc(cx.file, a.span));
+        let (problem, shape, where_) = match n {
+            "round" => {
+                const SHAPE: &str = "`round(x, fen|jiao|yuan)` or `round(x, fen|jiao|yuan, half_up|up|down)`";
+                match args.len() {
+                    0 | 1 => ("`round` needs the unit to round to: `fen`, `jiao` or `yuan`".to_string(), SHAPE, at),
+                    2..=3 => {
+                        let unit = args.get(1).and_then(word);
+                        if !matches!(unit.as_deref(), Some("fen" | "jiao" | "yuan")) {
+                            let problem = match unit {
+                                Some(u) => format!("unknown rounding unit `{u}`: expected `fen`, `jiao` or `yuan`"),
+                                None => "the rounding unit is a name: `fen`, `jiao` or `yuan`".to_string(),
+                            };
+                            (problem, SHAPE, arg_at(1))
+                        } else {
+                            let problem = match args.get(2).and_then(word) {
+                                Some(m) => format!("unknown rounding mode `{m}`: expected `half_up`, `up` or `down`"),
+                                None => "the rounding mode is a name: `half_up`, `up` or `down`".to_string(),
+                            };
+                            (problem, SHAPE, arg_at(2))
+                        }
+                    }
+                    k => (format!("`round` takes 2 or 3 arguments, found {k}"), SHAPE, at),
+                }
+            }
+            "banded" => {
+                const SHAPE: &str = "`banded(x, from 0 at 50%, from 50000 at 60%, …)`: each band `from LOWER at RATE`";
+                if args.len() < 2 {
+                    ("`banded` needs the value and at least one band".to_string(), SHAPE, at)
+                } else {
+                    ("a band starts with `from`: `from LOWER at RATE`".to_string(), SHAPE, arg_at(1))
+                }
+            }
+            _ => (
+                format!("`{n}` goes over a collection: `{n}(v in COLLECTION: EXPR)`"),
+                "`any|all|count|sum(v in household.members (where COND)?: EXPR)` over `household.members`, `household.loans`, `m.claims` or `m.major_diseases`",
+                at,
+            ),
+        };
+        self.err(CheckErrorKind::BadForm { problem, shape }, where_);
     }
 
     fn builtin(&mut self, b: Builtin, n: &str, args: &[ast::Expr], cx: &mut Ctx, expected: Option<Ty>, at: Loc) -> ir::Expr {
