@@ -1126,7 +1126,8 @@ fn arith_type(op: ArithOp, l: Ty, r: Ty) -> Result<Ty, Option<String>> {
             (Num, Num) => Ok(Num),
             (Int, Int) | (Int, Num) | (Num, Int) => Ok(Int),
             (a, b) if plain(a) && plain(b) => Ok(Dec),
-            (Days, t) | (t, Days) if plain(t) => Ok(Days),
+            // a number of days scaled by a whole number (a decimal factor would make fractional days)
+            (Days, t) | (t, Days) if matches!(t, Int | Num) => Ok(Days),
             _ => Err(None),
         },
         ArithOp::Div => match (l, r) {
