@@ -122,37 +122,45 @@ impl Diagnostic {
 
     /// Render like rustc, without colour.
     pub fn render(&self, sources: &SourceMap) -> String {
-        let mut files = SimpleFiles::new();
+        // Bidirectional controls and invisible characters are shown escaped
+        // (`\u{202E}`) so that the echoed line reads as it is parsed; spans
+        // are moved to match.
+        let mut inner = SimpleFiles::new();
+        let mut shifts: Vec<Vec<(usize, usize)>> = Vec::new();
         for f in sources.files() {
-            files.add(f.name.clone(), f.text.clone());
+            let (text, shift) = escape_source(&f.text);
+            inner.add(f.name.clone(), text);
+            shifts.push(shift);
         }
+        let files = Escaped { inner, shifts: &shifts };
         let clamp = |loc: Loc| -> (usize, std::ops::Range<usize>) {
             let len = sources.get(loc.file).map(|f| f.text.len()).unwrap_or(0);
             let s = (loc.span.start as usize).min(len);
             let e = (loc.span.end as usize).clamp(s, len);
-            (loc.file as usize, s..e)
+            let shift = shifts.get(loc.file as usize).map(Vec::as_slice).unwrap_or(&[]);
+            (loc.file as usize, moved(shift, s)..moved(shift, e))
         };
         let mut d = match self.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Warning => CsDiagnostic::warning(),
         }
-        .with_message(&self.message);
+        .with_message(escape_invisible(&self.message));
         let mut labels = Vec::new();
         if let Some(loc) = self.loc {
             if sources.get(loc.file).is_some() {
                 let (f, r) = clamp(loc);
-                labels.push(Label::primary(f, r).with_message(&self.label));
+                labels.push(Label::primary(f, r).with_message(escape_invisible(&self.label)));
             }
         }
         for (loc, msg) in &self.secondary {
             if sources.get(loc.file).is_some() {
                 let (f, r) = clamp(*loc);
-                labels.push(Label::secondary(f, r).with_message(msg));
+                labels.push(Label::secondary(f, r).with_message(escape_invisible(msg)));
             }
         }
         d = d.with_labels(labels);
         if let Some(h) = &self.help {
-            d = d.with_notes(vec![format!("help: {h}")]);
+            d = d.with_notes(vec![format!("help: {}", escape_invisible(h))]);
         }
         let config = Config { chars: Chars::ascii(), ..Config::default() };
         let mut out = NoColor::new(Vec::new());
@@ -161,6 +169,88 @@ impl Diagnostic {
         }
         String::from_utf8_lossy(&out.into_inner()).into_owned()
     }
+}
+
+/// `text` with every bidirectional control and invisible character written
+/// as `\u{XXXX}`, and where the text after each one moved: (offset in
+/// `text` just after the character, bytes added so far).
+fn escape_source(text: &Arc<str>) -> (Arc<str>, Vec<(usize, usize)>) {
+    if !text.chars().any(|c| crate::syntax::limits::invisible(c).is_some()) {
+        return (text.clone(), Vec::new());
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut shift = Vec::new();
+    let mut added = 0;
+    for (i, c) in text.char_indices() {
+        if crate::syntax::limits::invisible(c).is_some() {
+            let esc = format!("\\u{{{:04X}}}", c as u32);
+            added += esc.len() - c.len_utf8();
+            out.push_str(&esc);
+            shift.push((i + c.len_utf8(), added));
+        } else {
+            out.push(c);
+        }
+    }
+    (out.into(), shift)
+}
+
+/// The sources as rendered, escaped; columns are those of the original text
+/// (an escape `\u{202E}` is one column), so `file:line:column` points into
+/// the file as it is.
+struct Escaped<'s> {
+    inner: SimpleFiles<String, Arc<str>>,
+    shifts: &'s [Vec<(usize, usize)>],
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Escaped<'_> {
+    type FileId = usize;
+    type Name = String;
+    type Source = &'a str;
+    fn name(&'a self, id: usize) -> Result<String, codespan_reporting::files::Error> {
+        self.inner.name(id)
+    }
+    fn source(&'a self, id: usize) -> Result<&'a str, codespan_reporting::files::Error> {
+        self.inner.source(id)
+    }
+    fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, codespan_reporting::files::Error> {
+        self.inner.line_index(id, byte_index)
+    }
+    fn line_range(&'a self, id: usize, line_index: usize) -> Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        self.inner.line_range(id, line_index)
+    }
+    fn column_number(&'a self, id: usize, line_index: usize, byte_index: usize) -> Result<usize, codespan_reporting::files::Error> {
+        let source = self.inner.source(id)?;
+        let range = self.inner.line_range(id, line_index)?;
+        let col = codespan_reporting::files::column_index(source, range.clone(), byte_index) + 1;
+        // each escape before the position stands for one character
+        let escapes = self
+            .shifts
+            .get(id)
+            .map_or(0, |sh| sh.iter().filter(|(end, added)| (range.start..=byte_index).contains(&(end + added))).count());
+        Ok(col.saturating_sub(escapes * (ESCAPE_LEN - 1)))
+    }
+}
+
+/// The length of an escape `\u{XXXX}` (every character escaped is below U+10000).
+const ESCAPE_LEN: usize = 8;
+
+/// An offset into the original text, moved into the escaped one.
+fn moved(shift: &[(usize, usize)], offset: usize) -> usize {
+    let n = shift.partition_point(|(end, _)| *end <= offset);
+    offset + n.checked_sub(1).and_then(|i| shift.get(i)).map_or(0, |(_, a)| *a)
+}
+
+/// A message with bidirectional controls and invisible characters escaped.
+pub fn escape_invisible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if crate::syntax::limits::invisible(c).is_some() {
+            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every diagnostic of a build, with the sources to render them.

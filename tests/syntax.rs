@@ -1103,3 +1103,33 @@ fn every_construct_nests_up_to_the_limit() {
         }
     }
 }
+
+#[test]
+fn date_literal_year_zero_is_out_of_range() {
+    let e = errs("param p: date { always: 0000-06-01 }");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].kind, SyntaxErrorKind::DateOutOfRange { text: "0000-06-01".into() });
+    // the extremes of the range are dates
+    ok("param p: date { from 0001-01-01: 9999-12-31 }");
+}
+
+#[test]
+fn invisible_characters_are_rejected_everywhere() {
+    // a right-to-left override in a name, a zero-width space in a string,
+    // an isolate in a comment, a byte order mark that is not the first character
+    let src = "let a\u{202E}b = 1\nlet c = \"x\u{200B}y\" // \u{2066}\nlet \u{FEFF}d = 2";
+    let e = errs(src);
+    let kinds: Vec<_> = e.iter().map(|e| (e.kind.clone(), e.span.start)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (SyntaxErrorKind::InvisibleChar { code: 0x202E, name: "right-to-left override" }, 5),
+            (SyntaxErrorKind::InvisibleChar { code: 0x200B, name: "zero width space" }, 24),
+            (SyntaxErrorKind::InvisibleChar { code: 0x2066, name: "left-to-right isolate" }, 33),
+            (SyntaxErrorKind::InvisibleChar { code: 0xFEFF, name: "zero width no-break space" }, 41),
+        ]
+    );
+    // a byte order mark at the start is allowed
+    ok("\u{FEFF}let a = 1");
+    assert!(parse_expr("a\u{200D}b").is_err());
+}

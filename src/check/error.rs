@@ -304,6 +304,46 @@ pub enum CheckErrorKind {
         /// Limit.
         limit: usize,
     },
+    /// A non-integer constant where an `int` (or `days`) is expected.
+    #[error("`{text}` is not a whole number, and {expected} holds whole numbers")]
+    NotInteger {
+        /// The constant as written.
+        text: String,
+        /// `int` or `days`.
+        expected: Ty,
+    },
+    /// A division where an `int` (or `days`) is expected.
+    #[error("a division gives a decimal, not {expected}")]
+    DivisionNotInteger {
+        /// `int` or `days`.
+        expected: Ty,
+    },
+    /// A bare number where a rate is expected.
+    #[error("a rate is written with `%`: `{suggested}`")]
+    RateWithoutPercent {
+        /// The number as written.
+        text: String,
+        /// The percentage probably meant (`70%` for `70` and for `0.7`).
+        suggested: String,
+        /// What the number means as a rate (`7000%` for `70`).
+        means: String,
+    },
+    /// An optional field read where it may be absent.
+    #[error("`{path}` may be absent, and nothing here checks that it is recorded")]
+    UnguardedOptional {
+        /// The path as written (`m.schooling.stage`).
+        path: String,
+        /// A guard that makes the reading safe.
+        guard: String,
+    },
+    /// A special form (`round`, `banded`, an aggregation) written wrongly.
+    #[error("{problem}")]
+    BadForm {
+        /// What is wrong.
+        problem: String,
+        /// The form as it is written.
+        shape: &'static str,
+    },
     /// A syntax error, wrapped so all diagnostics share one type.
     #[error("{message}")]
     Syntax {
@@ -347,6 +387,18 @@ impl CheckErrorKind {
                 "start the file with `policy ID { title … region … in_force … version … }`; a file without one holds only tests".into(),
             ),
             CheckErrorKind::BadRegion { .. } => Some("e.g. `130100` for 石家庄市, `130131` for 平山县, `000000` for national".into()),
+            CheckErrorKind::TypeMismatch { expected, found: Ty::Dec } if expected == "int" || expected == "days" => {
+                Some(format!("{expected} holds whole numbers only: declare the value `decimal`, or keep every operand whole"))
+            }
+            CheckErrorKind::NotInteger { .. } => Some("declare the value `decimal` if it has a fractional part".into()),
+            CheckErrorKind::DivisionNotInteger { .. } => {
+                Some("declare the value `decimal`; a division of whole numbers is not a whole number (7 / 2 = 3.5)".into())
+            }
+            CheckErrorKind::RateWithoutPercent { text, means, .. } => {
+                Some(format!("a bare number is not a rate: `{text}` would be {means}"))
+            }
+            CheckErrorKind::BadForm { shape, .. } => Some(format!("it is written {shape}")),
+            CheckErrorKind::UnguardedOptional { guard, .. } => Some(format!("guard it: {guard}")),
             CheckErrorKind::Syntax { help, .. } => help.clone(),
             _ => None,
         }

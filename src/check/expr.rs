@@ -31,11 +31,28 @@ pub(crate) struct Ctx {
     pub reads: Reads,
     /// The parameter being defined (for dependency tracking).
     pub param: Option<u32>,
+    /// Optional records known to be present here: (the entity's key, the
+    /// record's `schema::presence_key`), from `present(…)` and the like in
+    /// an enclosing `and`, `or`, `if`, `where` or the rule's `when`.
+    pub known: Vec<(String, schema::Field)>,
+    /// Checking the argument of `present(…)`: an optional field may be named.
+    pub in_present: bool,
 }
 
 impl Ctx {
     pub fn new(policy: PolicyId, file: FileId, mode: Mode) -> Ctx {
-        Ctx { policy, file, mode, locals: Vec::new(), next_slot: 0, max_slot: 0, reads: Reads::default(), param: None }
+        Ctx {
+            policy,
+            file,
+            mode,
+            locals: Vec::new(),
+            next_slot: 0,
+            max_slot: 0,
+            reads: Reads::default(),
+            param: None,
+            known: Vec::new(),
+            in_present: false,
+        }
     }
     pub fn bind(&mut self, name: &str, ty: Ty) -> u16 {
         let s = self.next_slot;
@@ -46,6 +63,17 @@ impl Ctx {
     }
     fn lookup(&self, name: &str) -> Option<(u16, Ty)> {
         self.locals.iter().rev().find(|(n, _, _)| n == name).map(|(_, s, t)| (*s, *t))
+    }
+    /// Record what holds when `cond` is true (`yes`) or false, for the
+    /// rest of the current scope; returns the scope mark to `forget` to.
+    pub fn assume(&mut self, cond: &ir::Expr, yes: bool) -> usize {
+        let mark = self.known.len();
+        facts(cond, yes, &mut self.known);
+        mark
+    }
+    /// End a scope opened by `assume`.
+    pub fn forget(&mut self, mark: usize) {
+        self.known.truncate(mark);
     }
     fn household_allowed(&self) -> bool {
         !matches!(self.mode, Mode::Param(_))
@@ -82,6 +110,35 @@ impl Checker {
             return e;
         }
         let ok = match (e.ty, want) {
+            (Ty::Num, Ty::Int | Ty::Days) => match non_integral(&e) {
+                None => true,
+                Some((at, Some(d))) => {
+                    self.err(CheckErrorKind::NotInteger { text: d.to_string(), expected: want }, at);
+                    e.ty = Ty::Error;
+                    return e;
+                }
+                Some((at, None)) => {
+                    self.err(CheckErrorKind::DivisionNotInteger { expected: want }, at);
+                    e.ty = Ty::Error;
+                    return e;
+                }
+            },
+            (Ty::Num, Ty::Rate) => {
+                // `70` is 7000%: a rate is only ever written as a percentage
+                let (at, d) = first_number(&e).unwrap_or((e.loc, None));
+                let (text, suggested, means) = match d {
+                    Some(d) => {
+                        let pct = d.checked_mul(Decimal::ONE_HUNDRED).map(|p| p.normalize().to_string());
+                        let means = pct.clone().map_or_else(|| "beyond any rate".to_string(), |p| format!("{p}%"));
+                        let suggested = if d > Decimal::ONE || d.is_zero() { format!("{d}%") } else { means.clone() };
+                        (d.to_string(), suggested, means)
+                    }
+                    None => ("this number".to_string(), "70%".to_string(), "a plain number".to_string()),
+                };
+                self.err(CheckErrorKind::RateWithoutPercent { text, suggested, means }, at);
+                e.ty = Ty::Error;
+                return e;
+            }
             (Ty::Num, t) if t.is_numeric() => true,
             (Ty::Int, Ty::Dec) => true,
             _ => false,
@@ -142,8 +199,12 @@ impl Checker {
             ast::ExprKind::If(c, a, b) => {
                 let c = self.expr(c, cx, Some(Ty::Bool));
                 let c = self.coerce(c, Ty::Bool);
+                let mark = cx.assume(&c, true);
                 let a = self.expr(a, cx, expected);
+                cx.forget(mark);
+                let mark = cx.assume(&c, false);
                 let b = self.expr(b, cx, expected.or(Some(a.ty)));
+                cx.forget(mark);
                 let (a, b, t) = self.unify(a, b, "combine");
                 mk(ExprKind::If(Box::new(c), Box::new(a), Box::new(b)), t, at)
             }
@@ -200,6 +261,10 @@ impl Checker {
                     let f = self.expr(f, cx, Some(Ty::Bool));
                     Box::new(self.coerce(f, Ty::Bool))
                 });
+                let known = match &filter {
+                    Some(f) => cx.assume(f, true),
+                    None => cx.known.len(),
+                };
                 let (body, ty) = match kind {
                     AggKind::Any | AggKind::All => {
                         let b = self.expr(body, cx, Some(Ty::Bool));
@@ -218,6 +283,7 @@ impl Checker {
                         (b, t)
                     }
                 };
+                cx.forget(known);
                 cx.locals.truncate(mark);
                 cx.next_slot = saved_next;
                 mk(ExprKind::Agg { kind: *kind, slot, coll, base, filter, body: Box::new(body) }, ty, at)
@@ -466,6 +532,19 @@ impl Checker {
             let fl = loc(cx.file, start.to(end));
             match schema::lookup(ent, &name) {
                 Some((f, ty)) => {
+                    if let Some(k) = schema::presence_key(f) {
+                        let known = entity_key(&base).is_some_and(|b| cx.known.iter().any(|(kb, kk)| *kk == k && *kb == b));
+                        if !known && !cx.in_present {
+                            let owner = describe(&base, cx);
+                            let path = format!("{owner}.{name}");
+                            let alt = schema::presence_flag(k).map(|g| format!(" (or `{owner}.{} and …`)", schema::field_name(g)));
+                            let guard = format!(
+                                "`present({path}) and …`{}, `if present({path}) then … else …`, or `when present({path})` in the rule",
+                                alt.unwrap_or_default()
+                            );
+                            self.err(CheckErrorKind::UnguardedOptional { path, guard }, fl);
+                        }
+                    }
                     base = mk(ExprKind::Field(Box::new(base), f), ty, loc(cx.file, Span { start: at.span.start, end: end.end }));
                 }
                 None => {
@@ -533,7 +612,10 @@ impl Checker {
             BinOp::And | BinOp::Or => {
                 let l = self.expr(a, cx, Some(Ty::Bool));
                 let l = self.coerce(l, Ty::Bool);
+                // the right operand is evaluated only when the left is true (`and`) or false (`or`)
+                let mark = cx.assume(&l, op == BinOp::And);
                 let r = self.expr(b, cx, Some(Ty::Bool));
+                cx.forget(mark);
                 let r = self.coerce(r, Ty::Bool);
                 let k = if op == BinOp::And { ExprKind::And(Box::new(l), Box::new(r)) } else { ExprKind::Or(Box::new(l), Box::new(r)) };
                 mk(k, Ty::Bool, at)
@@ -597,12 +679,26 @@ impl Checker {
                     BinOp::Mul => ArithOp::Mul,
                     _ => ArithOp::Div,
                 };
+                let additive = matches!(aop, ArithOp::Add | ArithOp::Sub);
                 match arith_type(aop, l.ty, r.ty) {
+                    Ok(Ty::Num) => {
+                        let e = mk(ExprKind::Arith(aop, Box::new(l), Box::new(r)), Ty::Num, at);
+                        match expected.filter(|t| t.is_numeric() && *t != Ty::Num && additive) {
+                            Some(t) => self.coerce(e, t),
+                            None => e,
+                        }
+                    }
                     Ok(t) => {
-                        let t = if t == Ty::Num {
-                            expected.filter(|e| e.is_numeric() && matches!(aop, ArithOp::Add | ArithOp::Sub)).unwrap_or(Ty::Num)
-                        } else {
-                            t
+                        let (l, r, t) = match t {
+                            // `rate + 5` is not `rate + 5%`
+                            Ty::Rate | Ty::Days if additive || t == Ty::Days => {
+                                let l = if l.ty == Ty::Num { self.coerce(l, t) } else { l };
+                                let r = if r.ty == Ty::Num { self.coerce(r, t) } else { r };
+                                (l, r, t)
+                            }
+                            // `age + 0.5` is a decimal
+                            Ty::Int if non_integral(&l).is_some() || non_integral(&r).is_some() => (l, r, Ty::Dec),
+                            _ => (l, r, t),
                         };
                         mk(ExprKind::Arith(aop, Box::new(l), Box::new(r)), t, at)
                     }
@@ -686,6 +782,11 @@ impl Checker {
                     "add_months" => Builtin::AddMonths,
                     "add_years" => Builtin::AddYears,
                     "present" => Builtin::Present,
+                    "round" | "banded" | "any" | "all" | "count" | "sum" => {
+                        // the special form did not parse as such: say what is wrong with it
+                        self.bad_form(n, args, cx, at);
+                        return error_expr(at);
+                    }
                     _ => {
                         let suggestion = suggest(n, BUILTINS.iter().copied());
                         self.err(CheckErrorKind::UnknownFunction { name: n.into(), suggestion }, loc(cx.file, name.span));
@@ -695,6 +796,55 @@ impl Checker {
                 self.builtin(b, n, args, cx, expected, at)
             }
         }
+    }
+
+    /// `round`, `banded` or an aggregation written with arguments that do
+    /// not fit the form (the parser read it as an ordinary call).
+    fn bad_form(&mut self, n: &str, args: &[ast::Expr], cx: &Ctx, at: Loc) {
+        let word = |e: &ast::Expr| match &*e.kind {
+            ast::ExprKind::Path(p) if p.len() == 1 => p.first().map(|i| i.name.clone()),
+            _ => None,
+        };
+        let arg_at = |i: usize| args.get(i).map_or(at, |a| loc(cx.file, a.span));
+        let (problem, shape, where_) = match n {
+            "round" => {
+                const SHAPE: &str = "`round(x, fen|jiao|yuan)` or `round(x, fen|jiao|yuan, half_up|up|down)`";
+                match args.len() {
+                    0 | 1 => ("`round` needs the unit to round to: `fen`, `jiao` or `yuan`".to_string(), SHAPE, at),
+                    2..=3 => {
+                        let unit = args.get(1).and_then(word);
+                        if !matches!(unit.as_deref(), Some("fen" | "jiao" | "yuan")) {
+                            let problem = match unit {
+                                Some(u) => format!("unknown rounding unit `{u}`: expected `fen`, `jiao` or `yuan`"),
+                                None => "the rounding unit is a name: `fen`, `jiao` or `yuan`".to_string(),
+                            };
+                            (problem, SHAPE, arg_at(1))
+                        } else {
+                            let problem = match args.get(2).and_then(word) {
+                                Some(m) => format!("unknown rounding mode `{m}`: expected `half_up`, `up` or `down`"),
+                                None => "the rounding mode is a name: `half_up`, `up` or `down`".to_string(),
+                            };
+                            (problem, SHAPE, arg_at(2))
+                        }
+                    }
+                    k => (format!("`round` takes 2 or 3 arguments, found {k}"), SHAPE, at),
+                }
+            }
+            "banded" => {
+                const SHAPE: &str = "`banded(x, from 0 at 50%, from 50000 at 60%, …)`: each band `from LOWER at RATE`";
+                if args.len() < 2 {
+                    ("`banded` needs the value and at least one band".to_string(), SHAPE, at)
+                } else {
+                    ("a band starts with `from`: `from LOWER at RATE`".to_string(), SHAPE, arg_at(1))
+                }
+            }
+            _ => (
+                format!("`{n}` goes over a collection: `{n}(v in COLLECTION: EXPR)`"),
+                "`any|all|count|sum(v in household.members (where COND)?: EXPR)` over `household.members`, `household.loans`, `m.claims` or `m.major_diseases`",
+                at,
+            ),
+        };
+        self.err(CheckErrorKind::BadForm { problem, shape }, where_);
     }
 
     fn builtin(&mut self, b: Builtin, n: &str, args: &[ast::Expr], cx: &mut Ctx, expected: Option<Ty>, at: Loc) -> ir::Expr {
@@ -727,7 +877,11 @@ impl Checker {
                         ty = Some(ty.map_or(last, |t| if t == Ty::Num { last } else { t }));
                     }
                 }
-                let t = ty.unwrap_or(Ty::Num);
+                let mut t = ty.unwrap_or(Ty::Num);
+                // the least of a whole number and a fraction is a decimal
+                if t == Ty::Int && out.iter().any(|e| e.ty == Ty::Dec || non_integral(e).is_some()) {
+                    t = Ty::Dec;
+                }
                 let mut fin = Vec::new();
                 for e in out {
                     if e.ty != t && e.ty != Ty::Error && t != Ty::Error && !(matches!((e.ty, t), (Ty::Int, Ty::Dec) | (Ty::Dec, Ty::Int))) {
@@ -758,7 +912,9 @@ impl Checker {
                 if args.len() != 1 {
                     return count_err(self, "1");
                 }
+                let was = std::mem::replace(&mut cx.in_present, true);
                 let e = self.expr(&args[0], cx, None);
+                cx.in_present = was;
                 if !matches!(e.kind, ExprKind::Field(..)) && e.ty != Ty::Error {
                     self.err(
                         CheckErrorKind::TypeMismatch {
@@ -838,6 +994,81 @@ impl Checker {
     }
 }
 
+/// What is known when `e` is `yes`: the optional records it proves present.
+fn facts(e: &ir::Expr, yes: bool, out: &mut Vec<(String, schema::Field)>) {
+    match (&e.kind, yes) {
+        (ExprKind::Call(Builtin::Present, args), true) => {
+            if let Some(ExprKind::Field(b, f)) = args.first().map(|a| &a.kind) {
+                if let (Some(k), Some(bk)) = (schema::presence_key(*f), entity_key(b)) {
+                    out.push((bk, k));
+                }
+            }
+        }
+        (ExprKind::Field(b, f), true) => {
+            if let (Some(k), Some(bk)) = (schema::implies_present(*f), entity_key(b)) {
+                out.push((bk, k));
+            }
+        }
+        (ExprKind::And(a, b), true) | (ExprKind::Or(a, b), false) => {
+            facts(a, yes, out);
+            facts(b, yes, out);
+        }
+        (ExprKind::Not(x), _) => facts(x, !yes, out),
+        _ => {}
+    }
+}
+
+/// A key naming an entity-valued expression (`m`, `household`, `c.member`)
+/// so that a guard and a reading of the same entity match.
+fn entity_key(e: &ir::Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Household => Some("household".into()),
+        ExprKind::Local(s) => Some(format!("local {s}")),
+        ExprKind::Global(g) => Some(format!("value {g}")),
+        ExprKind::Field(b, f) => entity_key(b).map(|k| format!("{k}.{}", schema::field_name(*f))),
+        _ => None,
+    }
+}
+
+/// An entity-valued expression as written, for messages.
+fn describe(e: &ir::Expr, cx: &Ctx) -> String {
+    match &e.kind {
+        ExprKind::Household => "household".into(),
+        ExprKind::Local(s) => cx.locals.iter().rev().find(|l| l.1 == *s).map_or_else(|| "…".into(), |l| l.0.clone()),
+        ExprKind::Field(b, f) => format!("{}.{}", describe(b, cx), schema::field_name(*f)),
+        _ => "…".into(),
+    }
+}
+
+/// Where an untyped number (`Ty::Num`) may not be whole: a constant with a
+/// fractional part (`Some(value)`), or a division (`None`). Whole numbers are
+/// closed under `+ - *`, negation, `min`/`max`/`clamp`/`abs` and choice.
+fn non_integral(e: &ir::Expr) -> Option<(Loc, Option<Decimal>)> {
+    if e.ty != Ty::Num {
+        return None;
+    }
+    match &e.kind {
+        ExprKind::Const(Value::Num(d)) => (!d.fract().is_zero()).then_some((e.loc, Some(*d))),
+        ExprKind::Neg(x) => non_integral(x),
+        ExprKind::Arith(ArithOp::Div, _, _) => Some((e.loc, None)),
+        ExprKind::Arith(_, a, b) | ExprKind::If(_, a, b) => non_integral(a).or_else(|| non_integral(b)),
+        ExprKind::Case(_, arms, d) => arms.iter().find_map(|(_, v)| non_integral(v)).or_else(|| d.as_deref().and_then(non_integral)),
+        ExprKind::Call(Builtin::Min | Builtin::Max | Builtin::Clamp | Builtin::Abs, args) => args.iter().find_map(non_integral),
+        _ => None,
+    }
+}
+
+/// The first number literal of an untyped expression, for messages.
+fn first_number(e: &ir::Expr) -> Option<(Loc, Option<Decimal>)> {
+    match &e.kind {
+        ExprKind::Const(Value::Num(d)) => Some((e.loc, Some(*d))),
+        ExprKind::Neg(x) => first_number(x),
+        ExprKind::Arith(_, a, b) | ExprKind::If(_, a, b) => first_number(a).or_else(|| first_number(b)),
+        ExprKind::Call(_, args) => args.iter().find_map(first_number),
+        _ => None,
+    }
+}
+
 fn join_ty(a: Option<Ty>, b: Ty) -> Ty {
     match a {
         None => b,
@@ -895,7 +1126,8 @@ fn arith_type(op: ArithOp, l: Ty, r: Ty) -> Result<Ty, Option<String>> {
             (Num, Num) => Ok(Num),
             (Int, Int) | (Int, Num) | (Num, Int) => Ok(Int),
             (a, b) if plain(a) && plain(b) => Ok(Dec),
-            (Days, t) | (t, Days) if plain(t) => Ok(Days),
+            // a number of days scaled by a whole number (a decimal factor would make fractional days)
+            (Days, t) | (t, Days) if matches!(t, Int | Num) => Ok(Days),
             _ => Err(None),
         },
         ArithOp::Div => match (l, r) {

@@ -1110,6 +1110,7 @@ impl Checker {
                     }
                     let c = self.expr(w, &mut cx, Some(Ty::Bool));
                     let c = self.coerce(c, Ty::Bool);
+                    cx.assume(&c, true); // what `when` proves holds for the rest of the rule
                     cond = Some(c);
                 }
                 _ => {}

@@ -117,3 +117,39 @@ pub fn names(entity: Entity) -> impl Iterator<Item = &'static str> {
 pub fn field_name(f: Field) -> &'static str {
     FIELDS.iter().find(|(g, _, _, _)| *g == f).map(|(_, _, n, _)| *n).unwrap_or("?")
 }
+
+/// For a field that may be absent from a household (an `Option` in the
+/// model), the field that stands for its record's presence: the disability
+/// fields share one record, as do the schooling fields. `None` for a field
+/// that is always there.
+pub fn presence_key(f: Field) -> Option<Field> {
+    use Field as F;
+    match f {
+        F::PovertyRegisteredOn | F::PovertyExitedOn | F::PovertyCause | F::DibaoSince | F::ClaimDisease | F::ExtendedTo => Some(f),
+        F::DisabilityCategory | F::DisabilityGrade => Some(F::DisabilityCategory),
+        F::SchoolStage => Some(F::SchoolStage),
+        _ => None,
+    }
+}
+
+/// A boolean field that can be true only when an optional record is present
+/// (`m.disabled`, `m.disability.certified`, `m.schooling.recorded`,
+/// `m.schooling.enrolled`, `l.extended` …), and the record's key.
+pub fn implies_present(f: Field) -> Option<Field> {
+    use Field as F;
+    match f {
+        // each reads false when the record is absent
+        F::Disabled | F::DisabilityCertified => Some(F::DisabilityCategory),
+        F::InSchooling | F::SchoolEnrolled | F::SchoolNotAdmitted | F::SchoolGraduatedUnemployed | F::SchoolDeepMountain => {
+            Some(F::SchoolStage)
+        }
+        F::Extended => Some(F::ExtendedTo),
+        _ => None,
+    }
+}
+
+/// The boolean field that tells whether the record of `key` is present
+/// (the first in the table: `disabled`, `schooling.recorded`, `extended`).
+pub fn presence_flag(key: Field) -> Option<Field> {
+    FIELDS.iter().map(|(f, _, _, _)| *f).find(|f| implies_present(*f) == Some(key))
+}

@@ -606,6 +606,8 @@ impl<'a> Ev<'a> {
                         })
                     }
                 };
+                // years 1 to 9999, like `date(y, m, d)`, literals and JSON
+                let out = out.filter(|d| (1..=9999).contains(&d.year()));
                 Value::Date(out.ok_or(EvalError::DateOutOfRange { loc })?)
             }
             Builtin::MakeDate => {

@@ -57,6 +57,20 @@ pub enum SyntaxErrorKind {
         /// The literal as written.
         text: String,
     },
+    /// A date literal with year 0000 (the language's years are 1–9999).
+    #[error("`{text}` is outside the years 0001–9999")]
+    DateOutOfRange {
+        /// The literal as written.
+        text: String,
+    },
+    /// A bidirectional control or invisible character in the source.
+    #[error("invisible character U+{code:04X} ({name}) in the source")]
+    InvisibleChar {
+        /// The code point.
+        code: u32,
+        /// Its Unicode name, in lower case.
+        name: &'static str,
+    },
     /// A number literal that cannot be represented exactly.
     #[error("`{text}` is not a valid number")]
     InvalidNumber {
@@ -145,6 +159,10 @@ impl SyntaxErrorKind {
                 }
             }
             SyntaxErrorKind::InvalidDate { .. } => Some("dates are written YYYY-MM-DD and must exist in the calendar".into()),
+            SyntaxErrorKind::DateOutOfRange { .. } => Some("dates are written YYYY-MM-DD with a year from 0001 to 9999".into()),
+            SyntaxErrorKind::InvisibleChar { .. } => Some(
+                "it makes the line display differently from how it is read (a name that looks like another, text shown reversed); delete it".into(),
+            ),
             SyntaxErrorKind::InvalidNumber { .. } => Some("numbers are exact decimals with at most 28 significant digits".into()),
             SyntaxErrorKind::FileTooLarge { .. } | SyntaxErrorKind::TooManyItems { .. } => {
                 Some("split the policy into several files".into())

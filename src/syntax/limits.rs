@@ -35,6 +35,54 @@ pub fn check_size(source: &str) -> Result<(), SyntaxError> {
     Ok(())
 }
 
+/// Characters that make a line display differently from how it is read:
+/// bidirectional controls (a right-to-left override reverses the rest of
+/// the line on screen) and invisible zero-width characters (two names that
+/// look alike but differ). None belongs in a policy.
+pub const INVISIBLE: &[(char, &str)] = &[
+    ('\u{061C}', "arabic letter mark"),
+    ('\u{200B}', "zero width space"),
+    ('\u{200C}', "zero width non-joiner"),
+    ('\u{200D}', "zero width joiner"),
+    ('\u{200E}', "left-to-right mark"),
+    ('\u{200F}', "right-to-left mark"),
+    ('\u{202A}', "left-to-right embedding"),
+    ('\u{202B}', "right-to-left embedding"),
+    ('\u{202C}', "pop directional formatting"),
+    ('\u{202D}', "left-to-right override"),
+    ('\u{202E}', "right-to-left override"),
+    ('\u{2060}', "word joiner"),
+    ('\u{2066}', "left-to-right isolate"),
+    ('\u{2067}', "right-to-left isolate"),
+    ('\u{2068}', "first strong isolate"),
+    ('\u{2069}', "pop directional isolate"),
+    ('\u{FEFF}', "zero width no-break space"),
+];
+
+/// The name of a bidirectional control or invisible character, if `c` is one.
+pub fn invisible(c: char) -> Option<&'static str> {
+    INVISIBLE.iter().find(|(i, _)| *i == c).map(|(_, n)| *n)
+}
+
+/// Rejects every bidirectional control and invisible character in
+/// `source`, wherever it is (names, strings, comments, inline JSON); a byte
+/// order mark at the very start is allowed.
+pub fn check_invisible(source: &str) -> Result<(), Vec<SyntaxError>> {
+    let errors: Vec<SyntaxError> = source
+        .char_indices()
+        .filter(|(i, c)| !(*i == 0 && *c == '\u{FEFF}'))
+        .filter_map(|(i, c)| {
+            invisible(c)
+                .map(|name| SyntaxError::new(SyntaxErrorKind::InvisibleChar { code: c as u32, name }, Span::new(i, i + c.len_utf8())))
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// Nesting state of one bracket level.
 #[derive(Default)]
 struct Level {

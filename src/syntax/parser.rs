@@ -35,6 +35,7 @@ type Res<T> = Result<T, SyntaxError>;
 pub(super) fn parse_file(source: &str) -> Result<File, Vec<SyntaxError>> {
     limits::check_size(source).map_err(|e| vec![e])?;
     limits::check_nesting(source).map_err(|e| vec![e])?;
+    limits::check_invisible(source)?;
     let mut header = None;
     let mut items = Vec::new();
     let mut errors = Vec::new();
@@ -91,6 +92,7 @@ pub(super) fn parse_file(source: &str) -> Result<File, Vec<SyntaxError>> {
 pub(super) fn parse_expr(source: &str) -> Result<Expr, Vec<SyntaxError>> {
     limits::check_size(source).map_err(|e| vec![e])?;
     limits::check_nesting(source).map_err(|e| vec![e])?;
+    limits::check_invisible(source)?;
     let mut pairs = PolicyParser::parse(Rule::expr_entry, source).map_err(|e| vec![pest_error(&e, 0, source)])?;
     let builder = Builder { base: 0 };
     let pair = pairs.next().ok_or_else(|| vec![internal(Span::new(0, 0), "no expression")])?;
@@ -943,6 +945,9 @@ impl Builder {
             return Err(invalid());
         };
         let y = i32::try_from(y).map_err(|_| invalid())?;
+        if !(1..=9999).contains(&y) {
+            return Err(SyntaxError::new(SyntaxErrorKind::DateOutOfRange { text: text.to_string() }, span));
+        }
         let value = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(invalid)?;
         Ok(DateLit { value, span })
     }
