@@ -122,17 +122,13 @@ impl Diagnostic {
 
     /// Render like rustc, without colour.
     pub fn render(&self, sources: &SourceMap) -> String {
-        // Bidirectional controls and invisible characters are shown escaped
-        // (`\u{202E}`) so that the echoed line reads as it is parsed; spans
-        // are moved to match.
-        let mut inner = SimpleFiles::new();
-        let mut shifts: Vec<Vec<(usize, usize)>> = Vec::new();
-        for f in sources.files() {
-            let (text, shift) = escape_source(&f.text);
-            inner.add(f.name.clone(), text);
-            shifts.push(shift);
-        }
-        let files = Escaped { inner, shifts: &shifts };
+        self.render_in(sources, &Escaped::of(sources))
+    }
+
+    /// Render against sources prepared once for many diagnostics (preparing
+    /// them reads every file: once per batch of diagnostics, not per diagnostic).
+    fn render_in(&self, sources: &SourceMap, files: &Escaped) -> String {
+        let shifts = &files.shifts;
         let clamp = |loc: Loc| -> (usize, std::ops::Range<usize>) {
             let len = sources.get(loc.file).map(|f| f.text.len()).unwrap_or(0);
             let s = (loc.span.start as usize).min(len);
@@ -164,7 +160,7 @@ impl Diagnostic {
         }
         let config = Config { chars: Chars::ascii(), ..Config::default() };
         let mut out = NoColor::new(Vec::new());
-        if term::emit(&mut out, &config, &files, &d).is_err() {
+        if term::emit(&mut out, &config, files, &d).is_err() {
             return format!("error: {}", self.message);
         }
         String::from_utf8_lossy(&out.into_inner()).into_owned()
@@ -197,12 +193,28 @@ fn escape_source(text: &Arc<str>) -> (Arc<str>, Vec<(usize, usize)>) {
 /// The sources as rendered, escaped; columns are those of the original text
 /// (an escape `\u{202E}` is one column), so `file:line:column` points into
 /// the file as it is.
-struct Escaped<'s> {
+struct Escaped {
     inner: SimpleFiles<String, Arc<str>>,
-    shifts: &'s [Vec<(usize, usize)>],
+    shifts: Vec<Vec<(usize, usize)>>,
 }
 
-impl<'a> codespan_reporting::files::Files<'a> for Escaped<'_> {
+impl Escaped {
+    // Bidirectional controls and invisible characters are shown escaped
+    // (`\u{202E}`) so that the echoed line reads as it is parsed; spans
+    // are moved to match.
+    fn of(sources: &SourceMap) -> Escaped {
+        let mut inner = SimpleFiles::new();
+        let mut shifts: Vec<Vec<(usize, usize)>> = Vec::new();
+        for f in sources.files() {
+            let (text, shift) = escape_source(&f.text);
+            inner.add(f.name.clone(), text);
+            shifts.push(shift);
+        }
+        Escaped { inner, shifts }
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Escaped {
     type FileId = usize;
     type Name = String;
     type Source = &'a str;
@@ -270,8 +282,9 @@ impl Diagnostics {
     /// Render all.
     pub fn render(&self) -> String {
         let mut s = String::new();
+        let files = Escaped::of(&self.sources);
         for d in &self.items {
-            s.push_str(&d.render(&self.sources));
+            s.push_str(&d.render_in(&self.sources, &files));
         }
         s
     }

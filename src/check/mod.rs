@@ -406,6 +406,8 @@ pub(crate) struct Checker {
     bad_region: Vec<PolicyId>,
     /// where each policy's `extends` names its parent
     extends_at: HashMap<PolicyId, Loc>,
+    /// (policy index, rule id) → the rule, to find a repeated id in one policy.
+    rule_index: HashMap<(PolicyId, String), RuleId>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1052,7 +1054,7 @@ impl Checker {
     fn rule(&mut self, r: &ast::Rule, pol: PolicyId, file: FileId) -> Option<RuleId> {
         let rid = r.id.name.clone();
         let at = loc(file, r.id.span);
-        if let Some(first) = self.module.rules.iter().find(|x| x.policy == pol && x.id == rid).map(|x| x.loc) {
+        if let Some(first) = self.rule_index.get(&(pol, rid.clone())).map(|&x| self.module.rules[x as usize].loc) {
             self.errors.push(CheckErrorKind::Duplicate { what: "rule", name: rid }.at(at).related(first, "first defined here"));
             return None;
         }
@@ -1129,6 +1131,7 @@ impl Checker {
             );
         }
         let id = self.module.rules.len() as RuleId;
+        self.rule_index.insert((pol, rid.clone()), id);
         self.module.rules.push(RuleDef {
             id: rid,
             title: r.title.value.clone(),
@@ -1225,47 +1228,45 @@ impl Checker {
     }
 
     fn exceptions(&mut self, rule_asts: &[(RuleId, ast::Rule, FileId)]) {
+        // (policy index, rule id) → rules, and (policy id, rule id) → rules
+        let mut by_policy: HashMap<(PolicyId, &str), Vec<RuleId>> = HashMap::new();
+        let mut by_policy_id: HashMap<(&str, &str), Vec<RuleId>> = HashMap::new();
+        for (i, x) in self.module.rules.iter().enumerate() {
+            by_policy.entry((x.policy, x.id.as_str())).or_default().push(i as RuleId);
+            by_policy_id.entry((self.module.policies[x.policy as usize].id.as_str(), x.id.as_str())).or_default().push(i as RuleId);
+        }
+        let mut resolved: Vec<(RuleId, Vec<RuleId>)> = Vec::new();
+        let mut errors = Vec::new();
         for (rid, r, file) in rule_asts {
             let pol = self.module.rules[*rid as usize].policy;
-            let chain = self.chain(&self.module.policies[pol as usize].id.clone());
+            let chain = self.chain(&self.module.policies[pol as usize].id);
             let mut exc = Vec::new();
             for e in &r.entries {
                 let ast::RuleEntry::ExceptionTo(ids) = e else { continue };
                 for id in ids {
                     // same policy version first, then the chain of policy ids
-                    let same: Vec<RuleId> = self
-                        .module
-                        .rules
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, x)| x.policy == pol && x.id == id.name)
-                        .map(|(i, _)| i as RuleId)
-                        .collect();
-                    let found: Vec<RuleId> = if !same.is_empty() {
-                        same
-                    } else {
-                        chain
+                    let found: Vec<RuleId> = match by_policy.get(&(pol, id.name.as_str())) {
+                        Some(same) => same.clone(),
+                        None => chain
                             .iter()
                             .skip(1)
-                            .map(|pid| {
-                                self.module
-                                    .rules
-                                    .iter()
-                                    .enumerate()
-                                    .filter(|(_, x)| self.module.policies[x.policy as usize].id == *pid && x.id == id.name)
-                                    .map(|(i, _)| i as RuleId)
-                                    .collect::<Vec<_>>()
-                            })
-                            .find(|v| !v.is_empty())
-                            .unwrap_or_default()
+                            .find_map(|pid| by_policy_id.get(&(pid.as_str(), id.name.as_str())))
+                            .cloned()
+                            .unwrap_or_default(),
                     };
                     if found.is_empty() {
-                        self.err(CheckErrorKind::UnknownRule { name: id.name.clone() }, loc(*file, id.span));
+                        errors.push(CheckErrorKind::UnknownRule { name: id.name.clone() }.at(loc(*file, id.span)));
                     }
                     exc.extend(found);
                 }
             }
-            self.module.rules[*rid as usize].exceptions = exc;
+            resolved.push((*rid, exc));
+        }
+        drop(by_policy);
+        drop(by_policy_id);
+        self.errors.extend(errors);
+        for (rid, exc) in resolved {
+            self.module.rules[rid as usize].exceptions = exc;
         }
         // cycles among exceptions
         let n = self.module.rules.len();

@@ -26,6 +26,9 @@ use std::hash::{Hash, Hasher};
 /// Rule pairs whose conditions are compared, over the whole program.
 pub const PAIR_BUDGET: usize = 2_000_000;
 
+/// Pairwise "may both define" warnings shown for one output and subject; the rest are counted.
+pub const MAX_WARNINGS: usize = 10;
+
 /// Substitutions deeper than this leave a local opaque (never equal to anything of another rule).
 const MAX_SUBSTITUTION: usize = 64;
 
@@ -58,14 +61,21 @@ pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors:
                 conds.entry(r).or_insert_with(|| Cond::of(&m.rules[r as usize], r));
             }
             let mut stopped: Option<(RuleId, RuleId)> = None;
-            for (a, b) in candidate_pairs(&w, &conds) {
+            let mut unproven = 0usize;
+            for_each_pair(&w, &conds, &mut |a, b| {
                 let (ra, rb) = (&m.rules[a as usize], &m.rules[b as usize]);
-                if p.beats(a, b) || p.beats(b, a) || !meet[ra.policy as usize * np + rb.policy as usize] {
-                    continue;
+                let (pa, pb) = (ra.policy as usize, rb.policy as usize);
+                if !meet[pa * np + pb]
+                    || p.outranks[pa * np + pb]
+                    || p.outranks[pb * np + pa]
+                    || p.exceptions.contains(a, b)
+                    || p.exceptions.contains(b, a)
+                {
+                    return true;
                 }
                 if budget == 0 {
-                    stopped.get_or_insert((a, b));
-                    continue;
+                    stopped = Some((a, b));
+                    return false;
                 }
                 budget -= 1;
                 let target = || super::target_name(m, *t);
@@ -75,6 +85,10 @@ pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors:
                         let k = CheckErrorKind::PossibleConflict { target: target(), a: ra.id.clone(), b: rb.id.clone() };
                         errors.push(k.at(rb.loc).related(ra.loc, format!("`{}` also defines it", ra.id)));
                     }
+                    Overlap::Unknown if {
+                        unproven += 1;
+                        unproven > MAX_WARNINGS
+                    } => {}
                     Overlap::Unknown => warnings.push(
                         Diagnostic::warning(
                             format!(
@@ -89,6 +103,23 @@ pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors:
                         .with_help(Some("if both apply, the assessment fails with a conflict naming both rules; declare one an `exception to` the other, or make their conditions exclusive".into())),
                     ),
                 }
+                true
+            });
+            if unproven > MAX_WARNINGS {
+                let first = w[0];
+                warnings.push(
+                    Diagnostic::warning(
+                        format!(
+                            "{} more pairs of rules may both define {} for some households (only the first {MAX_WARNINGS} are shown)",
+                            unproven - MAX_WARNINGS,
+                            super::target_name(m, *t)
+                        ),
+                        Some(m.rules[first as usize].loc),
+                    )
+                    .with_help(Some(
+                        "if two of them apply to one household, the assessment fails with a conflict naming both rules".into(),
+                    )),
+                );
             }
             if let Some((a, b)) = stopped {
                 let (ra, rb) = (&m.rules[a as usize], &m.rules[b as usize]);
@@ -110,26 +141,27 @@ pub(super) fn check(p: &Program, writers: &HashMap<Target, Vec<RuleId>>, errors:
     }
 }
 
-/// The pairs of a group worth comparing. When every rule's condition tests
-/// one operand against constants (`x == A`, `x in [..]`), only rules sharing
-/// a constant can overlap, so the group is split by constant first.
-fn candidate_pairs(w: &[RuleId], conds: &HashMap<RuleId, Cond>) -> Vec<(RuleId, RuleId)> {
-    let all = || {
-        let mut v = Vec::new();
+/// Visit the pairs of a group worth comparing, until `f` says stop. When
+/// every rule's condition tests one operand against constants (`x == A`,
+/// `x in [..]`), only rules sharing a constant can overlap, so the group is
+/// split by constant first.
+fn for_each_pair(w: &[RuleId], conds: &HashMap<RuleId, Cond>, f: &mut dyn FnMut(RuleId, RuleId) -> bool) {
+    let all = |f: &mut dyn FnMut(RuleId, RuleId) -> bool| {
         for (i, &a) in w.iter().enumerate() {
             for &b in &w[i + 1..] {
-                v.push((a, b));
+                if !f(a, b) {
+                    return;
+                }
             }
         }
-        v
     };
     if w.len() < 64 {
-        return all();
+        return all(f);
     }
     // an operand every rule tests against a set of constants
-    let Some(first) = conds.get(&w[0]) else { return all() };
+    let Some(first) = conds.get(&w[0]) else { return all(f) };
     let shared = first.sets.iter().map(|s| s.operand_hash).find(|h| w.iter().all(|r| conds[r].sets.iter().any(|s| s.operand_hash == *h)));
-    let Some(h) = shared else { return all() };
+    let Some(h) = shared else { return all(f) };
     let mut by_value: HashMap<Value, Vec<usize>> = HashMap::new();
     for (i, r) in w.iter().enumerate() {
         for s in conds[r].sets.iter().filter(|s| s.operand_hash == h) {
@@ -139,20 +171,18 @@ fn candidate_pairs(w: &[RuleId], conds: &HashMap<RuleId, Cond>) -> Vec<(RuleId, 
         }
     }
     let mut seen: HashSet<(usize, usize)> = HashSet::new();
-    let mut out = Vec::new();
     let mut values: Vec<&Vec<usize>> = by_value.values().collect();
     values.sort();
     for rules in values {
         for (k, &i) in rules.iter().enumerate() {
             for &j in &rules[k + 1..] {
                 let pair = (i.min(j), i.max(j));
-                if i != j && seen.insert(pair) {
-                    out.push((w[pair.0], w[pair.1]));
+                if i != j && seen.insert(pair) && !f(w[pair.0], w[pair.1]) {
+                    return;
                 }
             }
         }
     }
-    out
 }
 
 /// How two rule conditions relate.

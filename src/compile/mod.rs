@@ -3,7 +3,7 @@
 //! precedence between rules (exceptions and region specificity), and the
 //! static conflict check.
 
-mod conflict;
+pub mod conflict;
 
 use crate::check::error::{CheckError, CheckErrorKind};
 use crate::check::types::Entity;
@@ -181,6 +181,7 @@ impl Exceptions {
     }
 
     /// Whether `a` is (transitively) an exception to `b`.
+    #[inline]
     pub fn contains(&self, a: RuleId, b: RuleId) -> bool {
         let (Some(&i), Some(&j)) = (self.row.get(a as usize), self.row.get(b as usize)) else { return false };
         if i == u32::MAX || j == u32::MAX {
