@@ -8,6 +8,7 @@
 //! printer, so layout and comments never show up as changes and a change of
 //! any token of meaning does.
 
+use crate::policy::hash::canonical;
 use crate::syntax::ast::{self, File, HeaderField, Item, Outcome, ParamEntry, RuleEntry, Subject, TestEntry};
 use crate::syntax::{print, print_expr};
 use serde::Serialize;
@@ -33,12 +34,20 @@ pub struct PolicyDiff {
     pub other: Vec<ItemChange>,
     /// Tests added, removed or changed.
     pub tests: Vec<ItemChange>,
+    /// When no item changed but the canonical forms differ (items or entries
+    /// reordered, a name declared twice): the first line that differs.
+    pub order: Vec<FieldChange>,
 }
 
 impl PolicyDiff {
     /// Nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.header.is_empty() && self.params.is_empty() && self.rules.is_empty() && self.other.is_empty() && self.tests.is_empty()
+        self.header.is_empty()
+            && self.params.is_empty()
+            && self.rules.is_empty()
+            && self.other.is_empty()
+            && self.tests.is_empty()
+            && self.order.is_empty()
     }
 }
 
@@ -213,7 +222,8 @@ fn test_fields(t: &ast::Test) -> Fields {
     for e in &t.entries {
         let (k, v) = match e {
             TestEntry::HouseholdFile(s) => ("household".to_string(), quoted(&s.value)),
-            TestEntry::HouseholdInline(s) => ("household".to_string(), s.value.split_whitespace().collect::<Vec<_>>().join(" ")),
+            // as written: the canonical form keeps an inline household's text (white space inside a JSON string is data)
+            TestEntry::HouseholdInline(s) => ("household".to_string(), s.value.clone()),
             TestEntry::AsOf(d) => ("as_of".to_string(), d.value.to_string()),
             TestEntry::Set(n, e) => (format!("set {}", n.name), print_expr(e)),
             TestEntry::Expect(_) | TestEntry::ExpectError(_) => {
@@ -303,6 +313,7 @@ pub fn diff(old: Option<&File>, new: Option<&File>) -> PolicyDiff {
         rules: Vec::new(),
         other: Vec::new(),
         tests: Vec::new(),
+        order: Vec::new(),
     };
     let (oi, ni) = (items(o), items(n));
     let mut keys: Vec<&(u8, String)> = oi.keys().chain(ni.keys()).collect();
@@ -333,6 +344,27 @@ pub fn diff(old: Option<&File>, new: Option<&File>) -> PolicyDiff {
             1 => d.rules.push(change),
             3 => d.tests.push(change),
             _ => d.other.push(change),
+        }
+    }
+    // The content hash is over the same canonical form: a diff is empty
+    // exactly when the hashes agree.
+    if d.is_empty() {
+        let (po, pn) = (canonical(o), canonical(n));
+        if po != pn {
+            let (mut lo, mut ln) = (po.lines(), pn.lines());
+            loop {
+                match (lo.next(), ln.next()) {
+                    (a, b) if a == b && a.is_some() => continue,
+                    (a, b) => {
+                        d.order.push(FieldChange {
+                            field: "first differing line".into(),
+                            old: a.map(str::to_string),
+                            new: b.map(str::to_string),
+                        });
+                        break;
+                    }
+                }
+            }
         }
     }
     d
@@ -379,6 +411,12 @@ impl fmt::Display for PolicyDiff {
                 for fc in &c.fields {
                     write_field(f, fc, 8)?;
                 }
+            }
+        }
+        if !self.order.is_empty() {
+            writeln!(f, "  order (the same items, in another order)")?;
+            for c in &self.order {
+                write_field(f, c, 4)?;
             }
         }
         Ok(())
@@ -476,6 +514,22 @@ rule R-3 "new" { cite "§4" for each member m then eligible dibao }
         let d = diff(Some(&file(OLD)), Some(&file(&format!("// c\n{OLD}\n"))));
         assert!(d.is_empty());
         assert!(d.to_string().ends_with("  no changes\n"));
+    }
+
+    #[test]
+    fn reordered_items_are_a_change_as_for_the_content_hash() {
+        let swapped = OLD.replace(
+            "rule R-1 \"t\" { cite \"§2\" for household when household.income < 100 let g = std - household.income then amount dibao = yuan(g) }\nrule R-2 \"same\" { cite \"§3\" for household then flag monitoring.unstable }",
+            "rule R-2 \"same\" { cite \"§3\" for household then flag monitoring.unstable }\nrule R-1 \"t\" { cite \"§2\" for household when household.income < 100 let g = std - household.income then amount dibao = yuan(g) }",
+        );
+        assert_ne!(swapped, OLD);
+        let (a, b) = (file(OLD), file(&swapped));
+        assert_ne!(crate::policy::hash::file_hash(&a), crate::policy::hash::file_hash(&b));
+        let d = diff(Some(&a), Some(&b));
+        assert!(!d.is_empty());
+        assert!(d.params.is_empty() && d.rules.is_empty() && d.header.is_empty());
+        let text = d.to_string();
+        assert!(text.contains("  order (the same items, in another order)\n    first differing line: rule R-1"), "{text}");
     }
 
     #[test]

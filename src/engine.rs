@@ -7,7 +7,7 @@ use crate::diagnostic::{loc, Diagnostic, Diagnostics, SourceMap};
 use crate::eval::{self, EvalError, Scratch};
 use crate::ir::{Layer, RuleId};
 use crate::model::{self, Household};
-use crate::policy::{self, hash::content_hash, Source};
+use crate::policy::{self, hash::file_hash, Source};
 use crate::syntax;
 use crate::value::Value;
 use chrono::NaiveDate;
@@ -88,7 +88,11 @@ fn build(sources: Vec<Source>) -> Result<Engine, Diagnostics> {
     let inputs: Vec<check::Input<'_>> = parsed.iter().map(|(id, f)| check::Input { file: *id, ast: f }).collect();
     let (module, errors) = check::check(&inputs);
     items.extend(errors.iter().map(|e| e.to_diagnostic()));
-    let hashes: Vec<String> = module.policies.iter().map(|p| map.get(p.file).map(|f| content_hash(&f.text)).unwrap_or_default()).collect();
+    let hashes: Vec<String> = module
+        .policies
+        .iter()
+        .map(|p| parsed.iter().find(|(id, _)| *id == p.file).map(|(_, f)| file_hash(f)).unwrap_or_default())
+        .collect();
     if !items.is_empty() {
         return Err(Diagnostics { items, sources: map });
     }

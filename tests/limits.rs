@@ -290,3 +290,44 @@ fn the_budget_is_per_evaluation_and_configurable() {
         assert_eq!(a.programs["temporary_assistance"].amount, Some(rust_decimal::Decimal::from(256)));
     }
 }
+
+// ---------------------------------------------------------------- long chains
+
+/// 10,000 named values, each reading the next one declared (the checker meets
+/// every reference before its value).
+fn reversed_let_chain(n: usize) -> String {
+    let mut s = String::from("policy t.chain {\n  title \"chain\"\n  region 000000\n  in_force 2016-01-01 ..\n  version \"1\"\n}\n");
+    for i in (1..n).rev() {
+        let _ = writeln!(s, "let a{i} = a{} + 1", i - 1);
+    }
+    s.push_str("let a0 = 1\n");
+    s
+}
+
+/// Runs `f` on a thread with a 2 MiB stack (the batch workers' size).
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let h = std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap_or_else(|e| panic!("{e}"));
+    h.join().unwrap_or_else(|_| panic!("the thread panicked"))
+}
+
+#[test]
+fn a_ten_thousand_long_chain_of_named_values_checks_on_a_two_mib_stack() {
+    let text = reversed_let_chain(10_000);
+    let built = on_small_stack(move || Engine::builder().source("chain.policy", text).build().map(|_| ()).map_err(|d| d.render()));
+    assert_eq!(built, Ok(()));
+}
+
+#[test]
+fn a_long_chain_of_named_values_through_fupin_check() {
+    let path = std::env::temp_dir().join(format!("fupin-chain-{}.policy", std::process::id()));
+    std::fs::write(&path, reversed_let_chain(10_000)).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fupin"))
+        .args(["check", "--standalone"])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("no errors"), "{err}");
+}

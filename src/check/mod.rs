@@ -556,8 +556,8 @@ impl Checker {
             }
         }
         self.param_cycles();
-        for g in 0..self.module.globals.len() {
-            self.check_global(g as GlobalId);
+        for g in self.global_order() {
+            self.check_global(g);
         }
         let mut rule_asts = Vec::new();
         for (input, pol) in inputs.iter().zip(&file_policy) {
@@ -1025,6 +1025,72 @@ impl Checker {
         }
     }
 
+    /// The named values, each after the values its expression names, found
+    /// iteratively from the syntax: checking them in this order, a value's
+    /// references are already checked, so the checker does not recurse along
+    /// a chain of values however long. Names that turn out not to be values
+    /// only add edges. Values on or behind a cycle are left out; they are
+    /// checked afterwards in declaration order, so a cycle is reported as
+    /// before, from the value declared first.
+    fn global_order(&self) -> Vec<GlobalId> {
+        let n = self.module.globals.len();
+        let deps: Vec<Vec<GlobalId>> = (0..n)
+            .map(|g| {
+                let mut names = Vec::new();
+                if let Some(Some((_, decl))) = self.pending_globals.get(g) {
+                    path_heads(&decl.value, &mut names);
+                }
+                let pol = self.module.globals[g].policy;
+                names.iter().filter_map(|name| self.find_global(pol, name)).collect()
+            })
+            .collect();
+        let mut order = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        let mut on_stack = vec![false; n];
+        let mut tainted = vec![false; n];
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        for root in 0..n {
+            if seen[root] {
+                continue;
+            }
+            seen[root] = true;
+            on_stack[root] = true;
+            stack.push((root, 0));
+            while let Some(&(g, i)) = stack.last() {
+                if let Some(&d) = deps[g].get(i) {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    let d = d as usize;
+                    if on_stack[d] {
+                        // a cycle: everything from `d` up the stack is on it
+                        for &(x, _) in stack.iter().rev() {
+                            tainted[x] = true;
+                            if x == d {
+                                break;
+                            }
+                        }
+                    } else if !seen[d] {
+                        seen[d] = true;
+                        on_stack[d] = true;
+                        stack.push((d, 0));
+                    }
+                    continue;
+                }
+                stack.pop();
+                on_stack[g] = false;
+                if deps[g].iter().any(|&d| tainted[d as usize]) {
+                    tainted[g] = true;
+                }
+                if !tainted[g] {
+                    order.push(g as GlobalId);
+                }
+            }
+        }
+        order.extend((0..n).filter(|&g| tainted[g]).map(|g| g as GlobalId));
+        order
+    }
+
     pub(crate) fn check_global(&mut self, g: GlobalId) -> Ty {
         match self.global_state[g as usize] {
             GlobalState::Done(t) => return t,
@@ -1356,4 +1422,58 @@ pub(crate) fn find_cycles(n: usize, edges: impl Fn(usize) -> Vec<usize>) -> Vec<
         }
     }
     out
+}
+
+/// The first part of every name or path in an expression (the candidates for
+/// references to named values). Recursion is bounded by the parser's
+/// expression depth limit.
+fn path_heads<'a>(e: &'a ast::Expr, out: &mut Vec<&'a str>) {
+    use ast::ExprKind as K;
+    match &*e.kind {
+        K::Number(_) | K::Percent(_) | K::Date(_) | K::Str(_) | K::Bool(_) => {}
+        K::Path(parts) => {
+            if let Some(h) = parts.first() {
+                out.push(h.name.as_str());
+            }
+        }
+        K::Unary(_, x) | K::Round(x, ..) => path_heads(x, out),
+        K::Binary(_, a, b) => {
+            path_heads(a, out);
+            path_heads(b, out);
+        }
+        K::In(x, items) => {
+            path_heads(x, out);
+            items.iter().for_each(|i| path_heads(i, out));
+        }
+        K::If(c, a, b) => {
+            path_heads(c, out);
+            path_heads(a, out);
+            path_heads(b, out);
+        }
+        K::Case { scrutinee, arms, default } => {
+            path_heads(scrutinee, out);
+            for (p, v) in arms {
+                path_heads(p, out);
+                path_heads(v, out);
+            }
+            if let Some(d) = default {
+                path_heads(d, out);
+            }
+        }
+        K::Call(_, args) => args.iter().for_each(|a| path_heads(a, out)),
+        K::Aggregate { collection, filter, body, .. } => {
+            path_heads(collection, out);
+            if let Some(f) = filter {
+                path_heads(f, out);
+            }
+            path_heads(body, out);
+        }
+        K::Banded { value, bands } => {
+            path_heads(value, out);
+            for (from, rate) in bands {
+                path_heads(from, out);
+                path_heads(rate, out);
+            }
+        }
+    }
 }

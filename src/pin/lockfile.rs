@@ -1,13 +1,19 @@
-//! `fupin.lock`: id → version → content hash for every policy in a set,
-//! sorted, one line per policy version:
+//! `fupin.lock`: id → version → content hash for every policy in a set, as
+//! TOML — one `[[policy]]` table per policy version, sorted by id then
+//! version, so one id may have several versions:
 //!
-//! ```text
+//! ```toml
 //! # fupin.lock: …
-//! "cn.hebei.shijiazhuang" = { version = "2016.1", hash = "sha256:…" }
+//! version = 1
+//!
+//! [[policy]]
+//! id = "cn.hebei.shijiazhuang"
+//! version = "2016.1"
+//! hash = "sha256:…"
 //! ```
 //!
-//! The lines are TOML inline tables keyed by a quoted id; an id with several
-//! versions has several lines. Blank lines and `#` comments are ignored.
+//! The top-level `version` is the lockfile format. It is read and written
+//! with the `toml` crate, so any TOML parser reads it.
 
 use super::{identify, Identified, Pin, PolicyFile};
 use crate::policy::Source;
@@ -22,15 +28,26 @@ pub struct Lockfile {
 /// Why a lockfile could not be made, read or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    /// A line of the lockfile is malformed.
-    #[error("{path}:{line}: {message}")]
+    /// The lockfile is not TOML, or not of the lockfile's structure.
+    #[error("{path}:{line}:{column}: {message}")]
     Syntax {
         /// The lockfile's path (or `<text>`).
         path: String,
         /// 1-based line.
         line: usize,
+        /// 1-based column (in characters).
+        column: usize,
         /// What is wrong.
         message: String,
+    },
+    /// The lockfile is of another format version (or of the format before
+    /// TOML, which had none).
+    #[error("{path}: {found}, but this fupin reads lockfile format version {FORMAT}; run `fupin lock` to rewrite it")]
+    Format {
+        /// The lockfile's path (or `<text>`).
+        path: String,
+        /// What was found instead.
+        found: String,
     },
     /// The same id and version appears twice.
     #[error("policy `{id}` version `{version}` appears twice ({first} and {second})")]
@@ -179,14 +196,37 @@ impl Lockfile {
     }
 
     fn parse_named(text: &str, path: &str) -> Result<Lockfile, LockError> {
-        let mut pins = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let t = line.trim();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
+        let syntax = |span: Option<std::ops::Range<usize>>, message: String| {
+            let (line, column) = line_column(text, span.map_or(0, |r| r.start));
+            LockError::Syntax { path: path.to_string(), line, column, message }
+        };
+        // First as any TOML, to tell the format version before the structure.
+        let table: toml::Table = toml::from_str(text).map_err(|e| syntax(e.span(), e.message().to_string()))?;
+        match table.get("version") {
+            Some(toml::Value::Integer(FORMAT_I64)) => {}
+            Some(toml::Value::Integer(n)) => {
+                return Err(LockError::Format { path: path.to_string(), found: format!("format version {n}") })
             }
-            let pin = parse_line(t).map_err(|message| LockError::Syntax { path: path.to_string(), line: i + 1, message })?;
-            pins.push(pin);
+            Some(other) => return Err(syntax(None, format!("`version` must be the integer {FORMAT}, not `{other}`"))),
+            None => {
+                return Err(LockError::Format {
+                    path: path.to_string(),
+                    found: "no `version` key (a lockfile written before the TOML format)".to_string(),
+                })
+            }
+        }
+        let doc: DocIn = toml::from_str(text).map_err(|e| syntax(e.span(), e.message().to_string()))?;
+        let mut pins = Vec::with_capacity(doc.policy.len());
+        for e in doc.policy {
+            for (name, v) in [("id", &e.id), ("version", &e.version)] {
+                if v.get_ref().is_empty() {
+                    return Err(syntax(Some(v.span()), format!("empty {name}")));
+                }
+            }
+            if !e.hash.get_ref().starts_with("sha256:") {
+                return Err(syntax(Some(e.hash.span()), format!("hash `{}` does not start with `sha256:`", e.hash.get_ref())));
+            }
+            pins.push(Pin { id: e.id.into_inner(), version: e.version.into_inner(), hash: e.hash.into_inner() });
         }
         Lockfile::new(pins)
     }
@@ -230,118 +270,59 @@ impl fmt::Display for Lockfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "# fupin.lock: every policy in the set, by id and version, with the hash of its canonical text.")?;
         writeln!(f, "# Written by `fupin lock`; `fupin lock --check` fails when a policy changes without a new version.")?;
-        for p in &self.pins {
-            writeln!(f, "{} = {{ version = {}, hash = {} }}", quote(&p.id), quote(&p.version), quote(&p.hash))?;
-        }
-        Ok(())
-    }
-}
-
-/// Lockfile strings use the policy language's escapes.
-fn quote(s: &str) -> String {
-    crate::syntax::printer::string(s)
-}
-
-/// A tiny scanner for `"id" = { version = "…", hash = "…" }`.
-struct Scan<'a> {
-    rest: &'a str,
-}
-
-impl Scan<'_> {
-    fn ws(&mut self) {
-        self.rest = self.rest.trim_start();
-    }
-    fn eat(&mut self, tok: &str) -> Result<(), String> {
-        self.ws();
-        match self.rest.strip_prefix(tok) {
-            Some(r) => {
-                self.rest = r;
-                Ok(())
-            }
-            None => Err(format!("expected `{tok}` at `{}`", shorten(self.rest))),
-        }
-    }
-    fn string(&mut self) -> Result<String, String> {
-        self.ws();
-        let Some(r) = self.rest.strip_prefix('"') else { return Err(format!("expected a quoted string at `{}`", shorten(self.rest))) };
-        let mut out = String::new();
-        let mut chars = r.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.rest = &r[i + 1..];
-                    return Ok(out);
-                }
-                '\\' => match chars.next() {
-                    Some((_, '"')) => out.push('"'),
-                    Some((_, '\\')) => out.push('\\'),
-                    Some((_, 'n')) => out.push('\n'),
-                    _ => return Err("unknown escape in string".into()),
-                },
-                c => out.push(c),
-            }
-        }
-        Err("unterminated string".into())
-    }
-    fn key(&mut self) -> Result<&str, String> {
-        self.ws();
-        let end = self.rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(self.rest.len());
-        if end == 0 {
-            return Err(format!("expected a key at `{}`", shorten(self.rest)));
-        }
-        let (k, r) = self.rest.split_at(end);
-        self.rest = r;
-        Ok(k)
-    }
-}
-
-fn shorten(s: &str) -> String {
-    let t: String = s.chars().take(20).collect();
-    if t.len() < s.len() {
-        format!("{t}…")
-    } else {
-        t
-    }
-}
-
-fn parse_line(line: &str) -> Result<Pin, String> {
-    let mut s = Scan { rest: line };
-    let id = s.string()?;
-    s.eat("=")?;
-    s.eat("{")?;
-    let (mut version, mut hash) = (None, None);
-    loop {
-        let k = s.key()?.to_string();
-        s.eat("=")?;
-        let v = s.string()?;
-        let slot = match k.as_str() {
-            "version" => &mut version,
-            "hash" => &mut hash,
-            other => return Err(format!("unknown key `{other}` (expected `version` or `hash`)")),
+        let doc = DocOut {
+            version: FORMAT,
+            policy: self.pins.iter().map(|p| EntryOut { id: &p.id, version: &p.version, hash: &p.hash }).collect(),
         };
-        if slot.replace(v).is_some() {
-            return Err(format!("`{k}` given twice"));
-        }
-        s.ws();
-        if s.rest.starts_with('}') {
-            break;
-        }
-        s.eat(",")?;
+        let text = toml::to_string(&doc).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
     }
-    s.eat("}")?;
-    s.ws();
-    if !s.rest.is_empty() && !s.rest.starts_with('#') {
-        return Err(format!("unexpected `{}` after the entry", shorten(s.rest)));
+}
+
+/// The lockfile format version this fupin reads and writes.
+pub const FORMAT: u32 = 1;
+const FORMAT_I64: i64 = FORMAT as i64;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocIn {
+    #[allow(dead_code)]
+    version: i64,
+    #[serde(default)]
+    policy: Vec<EntryIn>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryIn {
+    id: toml::Spanned<String>,
+    version: toml::Spanned<String>,
+    hash: toml::Spanned<String>,
+}
+
+#[derive(serde::Serialize)]
+struct DocOut<'a> {
+    version: u32,
+    policy: Vec<EntryOut<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct EntryOut<'a> {
+    id: &'a str,
+    version: &'a str,
+    hash: &'a str,
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
     }
-    let version = version.ok_or("missing `version`")?;
-    let hash = hash.ok_or("missing `hash`")?;
-    if id.is_empty() || version.is_empty() {
-        return Err("empty id or version".into());
-    }
-    if !hash.starts_with("sha256:") {
-        return Err(format!("hash `{hash}` does not start with `sha256:`"));
-    }
-    Ok(Pin { id, version, hash })
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 #[cfg(test)]
@@ -358,30 +339,16 @@ mod tests {
         ])
         .unwrap_or_default();
         let text = lock.to_string();
-        assert!(text.contains("\n\"cn\" = { version = \"2011.1\", hash = \"sha256:aa\" }\n\"cn.hebei\" = { version = \"2016.0\""));
+        assert!(text.contains("\nversion = 1\n\n[[policy]]\nid = \"cn\"\nversion = \"2011.1\"\nhash = \"sha256:aa\"\n"), "{text}");
         assert_eq!(Lockfile::parse(&text).ok(), Some(lock));
     }
 
     #[test]
-    fn malformed_lines_are_reported_with_their_line() {
-        let cases = [
-            ("\"a\" = { version = \"1\" }", "missing `hash`"),
-            ("\"a\" = { version = \"1\", hash = \"md5:x\" }", "does not start with `sha256:`"),
-            ("\"a\" = { version = \"1\", hash = \"sha256:x\", colour = \"red\" }", "unknown key `colour`"),
-            ("a = { version = \"1\", hash = \"sha256:x\" }", "expected a quoted string"),
-            ("\"a\" = { version = \"1\", hash = \"sha256:x\" } extra", "unexpected `extra`"),
-            ("\"a\" = { version = \"1, hash = \"sha256:x\" }", "expected `,`"),
-            ("\"a", "unterminated string"),
-        ];
-        for (line, want) in cases {
-            let text = format!("# header\n\n{line}\n");
-            match Lockfile::parse(&text) {
-                Err(LockError::Syntax { line: 3, message, .. }) => assert!(message.contains(want), "{line}: {message}"),
-                other => panic!("{line}: expected a syntax error on line 3, got {other:?}"),
-            }
-        }
-        let dup = "\"a\" = { version = \"1\", hash = \"sha256:x\" }\n\"a\" = { hash = \"sha256:y\", version = \"1\" }\n";
-        assert!(matches!(Lockfile::parse(dup), Err(LockError::Duplicate { .. })));
+    fn line_and_column_of_an_offset() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("石\n", 1), (1, 1));
+        assert_eq!(line_column("x", 99), (1, 2));
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod lockfile;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceMap};
 use crate::engine::{Engine, EngineBuilder};
-use crate::policy::hash::content_hash;
+use crate::policy::hash::file_hash;
 use crate::policy::Source;
 use crate::syntax::{self, ast};
 use chrono::NaiveDate;
@@ -102,7 +102,7 @@ pub fn identify(source: &Source) -> Identified {
         return Identified::Unreadable { message: format!("policy `{}` has no version", h.id.joined()) };
     };
     Identified::Policy(PolicyFile {
-        pin: Pin { id: h.id.joined(), version, hash: content_hash(&source.text) },
+        pin: Pin { id: h.id.joined(), version, hash: file_hash(&file) },
         file: source.name.clone(),
         overlay,
         from,
@@ -324,6 +324,10 @@ impl EngineBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn content_hash(text: &str) -> String {
+        crate::policy::hash::content_hash(text).unwrap_or_default()
+    }
 
     fn src(name: &str, text: &str) -> Source {
         Source { name: name.into(), text: text.into() }

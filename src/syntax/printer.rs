@@ -223,7 +223,7 @@ fn dotted(d: &DottedName) -> String {
     names(&d.parts, ".")
 }
 
-/// A string literal with `"`, `\` and newlines escaped (also used by `fupin.lock`).
+/// A string literal with `"`, `\` and newlines escaped.
 pub(crate) fn string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
