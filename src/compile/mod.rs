@@ -26,6 +26,9 @@ pub enum Step {
 /// A compiled policy set: immutable, `Send + Sync`, shared by `Arc`.
 #[derive(Debug, Clone)]
 pub struct Program {
+    /// Identity of this compiled program (a [`crate::eval::Scratch`] made for
+    /// one program is refused by another).
+    pub id: u64,
     /// The checked module.
     pub module: Module,
     /// The sources, for rendering errors and traces.
@@ -271,7 +274,9 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
             }
         }
     }
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let program = Program {
+        id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         module,
         sources,
         hashes,

@@ -8,6 +8,9 @@ use crate::model::HouseholdError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvalError {
+    /// A [`crate::eval::Scratch`] made for another engine's program.
+    #[error("this scratch was made for another engine; make one with `engine.scratch()`")]
+    ForeignScratch,
     /// The household record is invalid.
     #[error("invalid household: {0}")]
     Household(#[from] HouseholdError),

@@ -109,6 +109,8 @@ pub struct Scratch {
     fuel: u64,
     /// Step budget per evaluation.
     pub budget: u64,
+    /// The program these buffers were sized for ([`Program::id`]).
+    program: u64,
 }
 
 impl Scratch {
@@ -139,6 +141,7 @@ impl Scratch {
             written: (0..m.programs.len() as ProgId).filter(|pg| p.writers.get(*pg as usize).is_some_and(|w| !w.is_empty())).collect(),
             fuel: 0,
             budget: DEFAULT_BUDGET,
+            program: p.id,
         }
     }
 
@@ -182,6 +185,9 @@ pub(crate) struct Ev<'a> {
 /// Evaluate `program` for `h` on `as_of` into `s`. The household must have
 /// been validated (see [`crate::model::validate`]).
 pub fn evaluate(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<(), EvalError> {
+    if s.program != p.id {
+        return Err(EvalError::ForeignScratch);
+    }
     reset(p, h, as_of, s);
     let Some(ctx) = p.context_for(&h.region) else { return Ok(()) };
     let mut ev = Ev {
