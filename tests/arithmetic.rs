@@ -174,44 +174,44 @@ fn one_off(expr: &str) -> String {
 #[test]
 fn a_sum_beyond_28_digits_is_an_error_not_a_rounded_sum() {
     // 3000 / 7500 = 0.4; (2^96 − 2) + 0.4 needs 30 significant digits
-    let body = one_off("79228162514264337593543950334 + household.income / 7500");
+    let body = one_off("79228162514264337593543950334 + yuan(household.income) / 7500");
     let (err, rendered) = fails(&body, HOUSEHOLD);
     assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
     assert!(rendered.contains("79228162514264337593543950334.4"), "the exact value is shown:\n{rendered}");
-    assert_points_at(&rendered, &err.to_string(), 4, "79228162514264337593543950334 + household.income / 7500");
+    assert_points_at(&rendered, &err.to_string(), 4, "79228162514264337593543950334 + yuan(household.income) / 7500");
     // and a difference
-    let body = one_off("(0 - 79228162514264337593543950334) - household.income / 7500");
+    let body = one_off("(0 - 79228162514264337593543950334) - yuan(household.income) / 7500");
     let (err, _) = fails(&body, HOUSEHOLD);
     assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
 }
 
 #[test]
 fn an_inexact_quotient_stored_without_round_is_an_error_at_the_expression() {
-    let body = "rule X \"x\" {\n  cite \"c\"\n  for household\n  let share = household.income / 7\n  then amount temporary_assistance = round(share, fen, half_up)\n}\n";
+    let body = "rule X \"x\" {\n  cite \"c\"\n  for household\n  let share = yuan(household.income) / 7\n  then amount temporary_assistance = round(share, fen, half_up)\n}\n";
     let (err, rendered) = fails(body, HOUSEHOLD);
     assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
     assert!(err.to_string().contains("3000/7"), "{err}");
     assert!(err.to_string().contains("round("), "says how to fix it: {err}");
-    assert_points_at(&rendered, &err.to_string(), 4, "household.income / 7");
+    assert_points_at(&rendered, &err.to_string(), 4, "yuan(household.income) / 7");
     // an amount is stored too
-    let (err, rendered) = fails(&one_off("household.income / 9000"), HOUSEHOLD);
+    let (err, rendered) = fails(&one_off("yuan(household.income) / 9000"), HOUSEHOLD);
     assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
-    assert_points_at(&rendered, &err.to_string(), 4, "household.income / 9000");
+    assert_points_at(&rendered, &err.to_string(), 4, "yuan(household.income) / 9000");
 }
 
 #[test]
 fn round_rounds_the_exact_value() {
     // 3000 / 900 = 10/3
-    assert_eq!(amount(&one_off("round(household.income / 900, fen, half_up)"), "temporary_assistance"), Some(dec("3.33")));
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 900, fen, half_up)"), "temporary_assistance"), Some(dec("3.33")));
     // 3000 / 7 × 7 / 24000 = 1/8 = 0.125 exactly: half up is 0.13 (rounded to 28 digits first it was 0.12499…)
-    assert_eq!(amount(&one_off("round(household.income / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"), Some(dec("0.13")));
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"), Some(dec("0.13")));
     // negative halves round away from zero; `up` and `down` on the exact value
-    assert_eq!(amount(&one_off("0 - round(0 - household.income / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"), Some(dec("0.13")));
-    assert_eq!(amount(&one_off("round(household.income / 9000 + 3, fen, up)"), "temporary_assistance"), Some(dec("3.34")));
-    assert_eq!(amount(&one_off("round(household.income / 4500, jiao, down)"), "temporary_assistance"), Some(dec("0.6")));
-    assert_eq!(amount(&one_off("round(household.income / 4500, yuan, up)"), "temporary_assistance"), Some(dec("1")));
+    assert_eq!(amount(&one_off("0 - round(0 - yuan(household.income) / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"), Some(dec("0.13")));
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 9000 + 3, fen, up)"), "temporary_assistance"), Some(dec("3.34")));
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 4500, jiao, down)"), "temporary_assistance"), Some(dec("0.6")));
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 4500, yuan, up)"), "temporary_assistance"), Some(dec("1")));
     // an exact value that is not a finite decimal inside, finite outside
-    assert_eq!(amount(&one_off("household.income / 9000 * 3"), "temporary_assistance"), Some(dec("1")));
+    assert_eq!(amount(&one_off("yuan(household.income) / 9000 * 3"), "temporary_assistance"), Some(dec("1")));
 }
 
 #[test]
@@ -234,7 +234,7 @@ fn comparisons_min_max_and_branches_are_exact() {
     assert!(when("clamp(household.income / 9000, 0, 1) * 6 == 2"));
     assert!(when("abs(0 - household.income / 9000) * 3 == 1"));
     assert!(when("(if household.size > 1 then household.income / 9000 else 0) * 3 == 1"));
-    assert_eq!(amount(&one_off("min(household.income / 9000, 0)"), "temporary_assistance"), Some(dec("0")));
+    assert_eq!(amount(&one_off("min(yuan(household.income) / 9000, 0)"), "temporary_assistance"), Some(dec("0")));
 }
 
 #[test]

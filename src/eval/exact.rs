@@ -205,8 +205,8 @@ impl Ord for Q {
                     (true, false) => Ordering::Less,
                     (false, true) => Ordering::Greater,
                     (false, false) => {
-                        // ra/b < rc/d  ⇔  d/rc < b/ra
-                        (a, b, c, d) = (d, rc, b, ra);
+                        // ra/b < rc/d  ⇔  b/ra > d/rc
+                        (a, b, c, d) = (b, ra, d, rc);
                         flip = !flip;
                         continue;
                     }
