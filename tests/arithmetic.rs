@@ -206,7 +206,10 @@ fn round_rounds_the_exact_value() {
     // 3000 / 7 × 7 / 24000 = 1/8 = 0.125 exactly: half up is 0.13 (rounded to 28 digits first it was 0.12499…)
     assert_eq!(amount(&one_off("round(yuan(household.income) / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"), Some(dec("0.13")));
     // negative halves round away from zero; `up` and `down` on the exact value
-    assert_eq!(amount(&one_off("0 - round(0 - yuan(household.income) / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"), Some(dec("0.13")));
+    assert_eq!(
+        amount(&one_off("0 - round(0 - yuan(household.income) / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"),
+        Some(dec("0.13"))
+    );
     assert_eq!(amount(&one_off("round(yuan(household.income) / 9000 + 3, fen, up)"), "temporary_assistance"), Some(dec("3.34")));
     assert_eq!(amount(&one_off("round(yuan(household.income) / 4500, jiao, down)"), "temporary_assistance"), Some(dec("0.6")));
     assert_eq!(amount(&one_off("round(yuan(household.income) / 4500, yuan, up)"), "temporary_assistance"), Some(dec("1")));
@@ -217,8 +220,7 @@ fn round_rounds_the_exact_value() {
 #[test]
 fn comparisons_min_max_and_branches_are_exact() {
     let when = |cond: &str| {
-        let body =
-            format!("rule X \"x\" {{\n  cite \"c\"\n  for household\n  when {cond}\n  then eligible temporary_assistance\n}}\n");
+        let body = format!("rule X \"x\" {{\n  cite \"c\"\n  for household\n  when {cond}\n  then eligible temporary_assistance\n}}\n");
         let e = engine(&body);
         let h = fupin::model::parse_household(HOUSEHOLD, Some(as_of())).expect("household");
         e.assess(&h, as_of()).unwrap_or_else(|err| panic!("{cond}: {}", err.render(&e.program().sources))).programs["temporary_assistance"]

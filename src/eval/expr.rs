@@ -250,10 +250,9 @@ impl<'a> Ev<'a> {
     #[inline(never)]
     pub(crate) fn ev_q(&mut self, e: &Expr) -> Result<Q, EvalError> {
         let loc = e.loc;
-        let exact_kind = matches!(
-            &e.kind,
-            ExprKind::Arith(..) | ExprKind::Neg(_) | ExprKind::If(..) | ExprKind::Round(..) | ExprKind::Banded(..)
-        ) || matches!(&e.kind, ExprKind::Call(b, args) if numeric_builtin(*b, args));
+        let exact_kind =
+            matches!(&e.kind, ExprKind::Arith(..) | ExprKind::Neg(_) | ExprKind::If(..) | ExprKind::Round(..) | ExprKind::Banded(..))
+                || matches!(&e.kind, ExprKind::Call(b, args) if numeric_builtin(*b, args));
         if !exact_kind {
             return Ok(Q::from_decimal(num(self.ev(e)?)));
         }
@@ -354,10 +353,7 @@ impl<'a> Ev<'a> {
                             return Err(EvalError::Invalid { message: "missing argument".into(), loc });
                         };
                         let days = (date(c, loc)? - date(a, loc)?).num_days().max(0);
-                        p.mul(r)
-                            .and_then(|x| x.mul(Q::from_int(days)))
-                            .and_then(|x| x.div(Q::from_int(360)))
-                            .ok_or_else(overflow)
+                        p.mul(r).and_then(|x| x.mul(Q::from_int(days))).and_then(|x| x.div(Q::from_int(360))).ok_or_else(overflow)
                     }
                     _ => Ok(Q::from_decimal(num(self.ev(e)?))),
                 }

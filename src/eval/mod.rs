@@ -483,7 +483,9 @@ impl<'a> Ev<'a> {
                     let add = num(c.value);
                     st.amount = Some(match st.amount {
                         None => add,
-                        Some(a) => exact::add(a, add).ok_or_else(|| EvalError::Overflow { loc: self.p.module.rules[c.rule as usize].loc })?,
+                        Some(a) => {
+                            exact::add(a, add).ok_or_else(|| EvalError::Overflow { loc: self.p.module.rules[c.rule as usize].loc })?
+                        }
                     });
                     st.any = true;
                     self.s.fired.push(Fired { program: pg, rule: c.rule, subject: c.subject });
