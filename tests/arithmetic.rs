@@ -155,3 +155,110 @@ fn a_huge_rate_in_the_trace_does_not_panic() {
     // 10^27 as a fraction is 10^29 %: beyond the decimal range, so shown as the fraction
     assert!(trace.contains("\"r\",\"1000000000000000000000000000 (as a fraction)\""), "{trace}");
 }
+
+// ---------------------------------------------------------------- exact arithmetic
+
+/// The amount of `program` when the household is assessed under a policy with `body`.
+fn amount(body: &str, program: &str) -> Option<rust_decimal::Decimal> {
+    let e = engine(body);
+    let h = fupin::model::parse_household(HOUSEHOLD, Some(as_of())).expect("household");
+    let a = e.assess(&h, as_of()).unwrap_or_else(|err| panic!("{}", err.render(&e.program().sources)));
+    a.programs.get(program).and_then(|p| p.amount)
+}
+
+fn dec(s: &str) -> rust_decimal::Decimal {
+    s.parse().expect("decimal")
+}
+
+fn one_off(expr: &str) -> String {
+    format!("rule X \"x\" {{\n  cite \"c\"\n  for household\n  then amount temporary_assistance = {expr}\n}}\n")
+}
+
+#[test]
+fn a_sum_beyond_28_digits_is_an_error_not_a_rounded_sum() {
+    // 3000 / 7500 = 0.4; (2^96 − 2) + 0.4 needs 30 significant digits
+    let body = one_off("79228162514264337593543950334 + yuan(household.income) / 7500");
+    let (err, rendered) = fails(&body, HOUSEHOLD);
+    assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
+    assert!(rendered.contains("79228162514264337593543950334.4"), "the exact value is shown:\n{rendered}");
+    assert_points_at(&rendered, &err.to_string(), 4, "79228162514264337593543950334 + yuan(household.income) / 7500");
+    // and a difference
+    let body = one_off("(0 - 79228162514264337593543950334) - yuan(household.income) / 7500");
+    let (err, _) = fails(&body, HOUSEHOLD);
+    assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
+}
+
+#[test]
+fn an_inexact_quotient_stored_without_round_is_an_error_at_the_expression() {
+    let body = "rule X \"x\" {\n  cite \"c\"\n  for household\n  let share = yuan(household.income) / 7\n  then amount temporary_assistance = round(share, fen, half_up)\n}\n";
+    let (err, rendered) = fails(body, HOUSEHOLD);
+    assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
+    assert!(err.to_string().contains("3000/7"), "{err}");
+    assert!(err.to_string().contains("round("), "says how to fix it: {err}");
+    assert_points_at(&rendered, &err.to_string(), 4, "yuan(household.income) / 7");
+    // an amount is stored too
+    let (err, rendered) = fails(&one_off("yuan(household.income) / 9000"), HOUSEHOLD);
+    assert!(matches!(err, EvalError::Inexact { .. }), "{err:?}");
+    assert_points_at(&rendered, &err.to_string(), 4, "yuan(household.income) / 9000");
+}
+
+#[test]
+fn round_rounds_the_exact_value() {
+    // 3000 / 900 = 10/3
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 900, fen, half_up)"), "temporary_assistance"), Some(dec("3.33")));
+    // 3000 / 7 × 7 / 24000 = 1/8 = 0.125 exactly: half up is 0.13 (rounded to 28 digits first it was 0.12499…)
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"), Some(dec("0.13")));
+    // negative halves round away from zero; `up` and `down` on the exact value
+    assert_eq!(
+        amount(&one_off("0 - round(0 - yuan(household.income) / 7 * 7 / 24000, fen, half_up)"), "temporary_assistance"),
+        Some(dec("0.13"))
+    );
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 9000 + 3, fen, up)"), "temporary_assistance"), Some(dec("3.34")));
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 4500, jiao, down)"), "temporary_assistance"), Some(dec("0.6")));
+    assert_eq!(amount(&one_off("round(yuan(household.income) / 4500, yuan, up)"), "temporary_assistance"), Some(dec("1")));
+    // an exact value that is not a finite decimal inside, finite outside
+    assert_eq!(amount(&one_off("yuan(household.income) / 9000 * 3"), "temporary_assistance"), Some(dec("1")));
+}
+
+#[test]
+fn comparisons_min_max_and_branches_are_exact() {
+    let when = |cond: &str| {
+        let body = format!("rule X \"x\" {{\n  cite \"c\"\n  for household\n  when {cond}\n  then eligible temporary_assistance\n}}\n");
+        let e = engine(&body);
+        let h = fupin::model::parse_household(HOUSEHOLD, Some(as_of())).expect("household");
+        e.assess(&h, as_of()).unwrap_or_else(|err| panic!("{cond}: {}", err.render(&e.program().sources))).programs["temporary_assistance"]
+            .eligible
+    };
+    // 3000 / 9000 = 1/3
+    assert!(when("household.income / 9000 * 3 == 1"));
+    assert!(when("household.income / 9000 < 0.3333333333333333333333333334"));
+    assert!(when("household.income / 9000 > 0.3333333333333333333333333333"));
+    assert!(!when("household.income / 9000 == 0.3333333333333333333333333333"));
+    assert!(when("min(household.income / 9000, 1) * 3 == 1"));
+    assert!(when("max(household.income / 9000, 0) + household.income / 4500 == 1"));
+    assert!(when("clamp(household.income / 9000, 0, 1) * 6 == 2"));
+    assert!(when("abs(0 - household.income / 9000) * 3 == 1"));
+    assert!(when("(if household.size > 1 then household.income / 9000 else 0) * 3 == 1"));
+    assert_eq!(amount(&one_off("min(yuan(household.income) / 9000, 0)"), "temporary_assistance"), Some(dec("0")));
+}
+
+#[test]
+fn a_half_fen_through_monthly_rounds_up() {
+    // monthly(3000.1) = 250.00833…; × 3 = 750.025 exactly → 750.03 (rounded to 28 digits first it was 750.02)
+    let body = "rule X \"x\" {\n  cite \"c\"\n  for household\n  then amount temporary_assistance = round(yuan(monthly(household.income + 0.1) * 3), fen, half_up)\n}\n";
+    assert_eq!(amount(body, "temporary_assistance"), Some(dec("750.03")));
+    // yearly(monthly(x)) is x
+    let body = "rule X \"x\" {\n  cite \"c\"\n  for household\n  when yearly(monthly(household.income + 0.1)) == household.income + 0.1\n  then eligible temporary_assistance\n}\n";
+    let e = engine(body);
+    let h = fupin::model::parse_household(HOUSEHOLD, Some(as_of())).expect("household");
+    assert!(e.assess(&h, as_of()).expect("assess").programs["temporary_assistance"].eligible);
+}
+
+#[test]
+fn interest_and_bands_are_exact() {
+    // 3000 × 10% × 7 days / 360 = 35/6 = 5.8333… → 5.83; × 6 = 35 exactly
+    let body = one_off("round(yuan(interest(yuan(household.income), 10%, date(2018, 1, 1), date(2018, 1, 8))), fen, half_up)");
+    assert_eq!(amount(&body, "temporary_assistance"), Some(dec("5.83")));
+    let body = one_off("yuan(interest(yuan(household.income), 10%, date(2018, 1, 1), date(2018, 1, 8))) * 6");
+    assert_eq!(amount(&body, "temporary_assistance"), Some(dec("35")));
+}

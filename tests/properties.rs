@@ -202,6 +202,20 @@ fn assess(h: &Household, p: &Params) -> Assessment {
     engine().assess_with(h, as_of(), &mut s).unwrap_or_else(|e| panic!("{}", e.render(&engine().program().sources)))
 }
 
+/// Exact sum of decimals, independent of `Decimal` arithmetic (which rounds
+/// beyond 28 digits): each value split into its integer part and its
+/// fraction in units of 10^-28, both summed in `i128`, the carry normalised.
+fn exact_sum(xs: &[Decimal]) -> (i128, i128) {
+    const ONE: i128 = 10_000_000_000_000_000_000_000_000_000; // 10^28
+    let (mut int, mut frac) = (0i128, 0i128);
+    for x in xs {
+        let p = 10i128.pow(x.scale());
+        int += x.mantissa() / p;
+        frac += (x.mantissa() % p) * 10i128.pow(28 - x.scale());
+    }
+    (int + frac.div_euclid(ONE), frac.rem_euclid(ONE))
+}
+
 fn reimbursed(a: &Assessment) -> Decimal {
     a.claims.iter().map(|c| c.basic + c.major_illness + c.supplementary + c.assistance + c.other).sum()
 }
@@ -229,8 +243,46 @@ fn outcomes(a: &Assessment) -> BTreeMap<String, ProgramSummary> {
         .collect()
 }
 
+/// Claim money over the whole `Decimal` range: many digits, any scale, near the limit.
+fn any_money() -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        yuan(400_000),
+        (0u128..(1u128 << 96), 0u32..=28).prop_map(|(m, s)| Decimal::from_i128_with_scale(m as i128, s)),
+        (0u64..1000).prop_map(|k| Decimal::MAX - Decimal::from(k)),
+        Just(Decimal::MAX),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Over the full range of claim money: a claim settles with layers +
+    /// out-of-pocket = total exactly, or the assessment is a typed error.
+    #[test]
+    fn conservation_is_exact_over_the_whole_decimal_range(
+        spec in household_spec(), p in params(), totals in prop::collection::vec((any_money(), any_money()), 1..4)
+    ) {
+        let mut h = build(&spec);
+        let mut k = 0;
+        for m in h.members.iter_mut() {
+            for c in m.claims.iter_mut() {
+                let (total, in_policy) = totals[k % totals.len()];
+                k += 1;
+                c.total_cost = total.max(in_policy);
+                c.in_policy_cost = total.min(in_policy);
+            }
+        }
+        let mut s = scratch(&p);
+        if let Ok(a) = engine().assess_with(&h, as_of(), &mut s) {
+            for c in &a.claims {
+                let parts = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket];
+                prop_assert_eq!(exact_sum(&parts), exact_sum(&[c.total_cost]), "{:?}", c);
+                for v in parts.iter().chain([&c.deductible]) {
+                    prop_assert!(*v >= Decimal::ZERO, "negative layer: {:?}", c);
+                }
+            }
+        }
+    }
 
     #[test]
     fn layers_and_out_of_pocket_add_up_to_the_cost(spec in household_spec(), p in params()) {
@@ -240,7 +292,8 @@ proptest! {
         prop_assert_eq!(a.claims.len(), n);
         for c in &a.claims {
             let layers = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other];
-            prop_assert_eq!(layers.iter().copied().sum::<Decimal>() + c.out_of_pocket, c.total_cost, "{:?}", c);
+            let parts = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket];
+            prop_assert_eq!(exact_sum(&parts), exact_sum(&[c.total_cost]), "{:?}", c);
             for v in layers.iter().chain([&c.out_of_pocket, &c.deductible]) {
                 prop_assert!(*v >= Decimal::ZERO, "negative layer: {:?}", c);
             }

@@ -46,6 +46,20 @@ pub fn as_of(i: u8) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
 }
 
+/// Exact sum of decimals, independent of `Decimal` arithmetic (which rounds
+/// beyond 28 digits): each value split into its integer part and its
+/// fraction in units of 10^-28, both summed in `i128`, the carry normalised.
+pub fn exact_sum(xs: &[Decimal]) -> (i128, i128) {
+    const ONE: i128 = 10_000_000_000_000_000_000_000_000_000; // 10^28
+    let (mut int, mut frac) = (0i128, 0i128);
+    for x in xs {
+        let p = 10i128.pow(x.scale());
+        int += x.mantissa() / p;
+        frac += (x.mantissa() % p) * 10i128.pow(28 - x.scale());
+    }
+    (int + frac.div_euclid(ONE), frac.rem_euclid(ONE))
+}
+
 /// Assess `h` on `as_of` with the trace on and off; both must agree.
 /// Any `Err` is fine (a typed error); a panic is the bug.
 pub fn assess_both_ways(h: &Household, as_of: NaiveDate) {
@@ -59,10 +73,9 @@ pub fn assess_both_ways(h: &Household, as_of: NaiveDate) {
             assert_eq!(a.programs, b.programs, "tracing changed the outcome");
             assert_eq!(a.claims, b.claims, "tracing changed the claims");
             for c in &a.claims {
-                let sum = [c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket]
-                    .iter()
-                    .try_fold(c.basic, |acc, x| acc.checked_add(*x));
-                assert_eq!(sum, Some(c.total_cost), "layers + out-of-pocket != total for {}", c.claim);
+                // exactly: `Decimal` addition rounds beyond 28 digits and could hide a violation
+                let parts = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket];
+                assert_eq!(exact_sum(&parts), exact_sum(&[c.total_cost]), "layers + out-of-pocket != total for {}", c.claim);
                 for v in [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket, c.deductible] {
                     assert!(!v.is_sign_negative() || v.is_zero(), "negative layer in {}", c.claim);
                 }
@@ -88,6 +101,9 @@ fn money(u: &mut Unstructured<'_>) -> arbitrary::Result<Decimal> {
         0 => Decimal::ZERO,
         1 => Decimal::MAX,
         2 => Decimal::from_i128_with_scale(u.arbitrary::<i64>()?.unsigned_abs() as i128, u.int_in_range(0..=28)?),
+        // the whole 96-bit mantissa range, any scale, and just below the limit
+        3 => Decimal::from_i128_with_scale((u.arbitrary::<u128>()? % (1u128 << 96)) as i128, u.int_in_range(0..=28)?),
+        4 => Decimal::MAX - Decimal::from(u.int_in_range(0u32..=1000)?),
         _ => Decimal::new(u.int_in_range(0i64..=50_000_000)?, 2),
     })
 }

@@ -52,6 +52,19 @@ pub enum EvalError {
         /// The expression.
         loc: Loc,
     },
+    /// A value that is stored or reported (a `let`, a named value, a
+    /// parameter, an amount, a pay layer, a tally) has no exact `Decimal`:
+    /// its decimal expansion does not end (`x / 3`), or it needs more than
+    /// 28 significant digits. Arithmetic is exact; only `round` rounds.
+    #[error("{value} {}; round it where the document says, e.g. `round(…, fen, half_up)`", if *repeating { "has no exact decimal value" } else { "needs more than the 28 significant digits a decimal holds" })]
+    Inexact {
+        /// The exact value (`3000/7 = 428.571428571428…`, or its digits).
+        value: String,
+        /// Its decimal expansion does not end (else: it has too many digits).
+        repeating: bool,
+        /// The expression.
+        loc: Loc,
+    },
     /// Division by zero.
     #[error("division by zero")]
     DivisionByZero {
@@ -105,6 +118,7 @@ impl EvalError {
             EvalError::MissingParameter { loc, .. } | EvalError::Conflict { loc, .. } => *loc,
             EvalError::Overflow { loc }
             | EvalError::DivisionByZero { loc }
+            | EvalError::Inexact { loc, .. }
             | EvalError::DateOutOfRange { loc }
             | EvalError::Absent { loc, .. }
             | EvalError::Invalid { loc, .. } => Some(*loc),

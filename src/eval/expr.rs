@@ -1,5 +1,6 @@
 //! Expression evaluation.
 
+use super::exact::{self, Q};
 use super::{num, Ev, EvalError};
 use crate::assessment::TraceEvent;
 use crate::check::schema::Field;
@@ -77,14 +78,33 @@ impl<'a> Ev<'a> {
             ExprKind::And(a, b) => Value::Bool(truth(self.ev(a)?) && truth(self.ev(b)?)),
             ExprKind::Or(a, b) => Value::Bool(truth(self.ev(a)?) || truth(self.ev(b)?)),
             ExprKind::Arith(op, a, b) => {
-                let x = num(self.ev(a)?);
-                let y = num(self.ev(b)?);
+                // an operand with no exact decimal value: the whole expression, exactly
+                let x = match self.ev(a) {
+                    Ok(v) => num(v),
+                    Err(EvalError::Inexact { .. }) => return self.exact(e),
+                    Err(err) => return Err(err),
+                };
+                let y = match self.ev(b) {
+                    Ok(v) => num(v),
+                    Err(EvalError::Inexact { .. }) => return self.exact(e),
+                    Err(err) => return Err(err),
+                };
                 Value::Num(arith(*op, x, y, loc)?)
             }
             ExprKind::Cmp(op, a, b) => {
-                let x = self.ev(a)?;
-                let y = self.ev(b)?;
-                Value::Bool(compare(*op, x, y))
+                let x = self.ev(a);
+                let y = match x {
+                    Ok(_) => self.ev(b),
+                    Err(_) => Ok(Value::ZERO),
+                };
+                match (x, y) {
+                    (Ok(x), Ok(y)) => Value::Bool(compare(*op, x, y)),
+                    (Err(EvalError::Inexact { .. }), _) | (_, Err(EvalError::Inexact { .. })) => {
+                        let (x, y) = (self.ev_q(a)?, self.ev_q(b)?);
+                        Value::Bool(compare_ord(*op, x.cmp(&y)))
+                    }
+                    (Err(err), _) | (_, Err(err)) => return Err(err),
+                }
             }
             ExprKind::In(x, items) => {
                 let v = self.ev(x)?;
@@ -116,48 +136,39 @@ impl<'a> Ev<'a> {
                     None => return Err(EvalError::Invalid { message: "no `case` arm matches and there is no `else`".into(), loc }),
                 }
             }
-            ExprKind::Call(b, args) => self.call(*b, args, loc)?,
+            ExprKind::Call(b, args) => match self.call(*b, args, loc) {
+                Err(EvalError::Inexact { .. }) if numeric_builtin(*b, args) => return self.exact(e),
+                r => r?,
+            },
             ExprKind::Agg { kind, slot, coll, base, filter, body } => {
                 self.aggregate(*kind, *slot, *coll, base, filter.as_deref(), body, e.ty, loc)?
             }
-            ExprKind::Banded(v, bands) => {
-                let x = num(self.ev(v)?);
-                let mut total = Decimal::ZERO;
-                let n = bands.len();
-                for i in 0..n {
-                    let lo = num(self.ev(&bands[i].0)?);
-                    let rate = num(self.ev(&bands[i].1)?);
-                    let hi = if i + 1 < n { Some(num(self.ev(&bands[i + 1].0)?)) } else { None };
-                    if let Some(h) = hi {
-                        if h < lo {
-                            return Err(EvalError::Invalid { message: format!("bands out of order: {h} after {lo}"), loc });
-                        }
-                    }
-                    if x <= lo {
-                        break;
-                    }
-                    let top = match hi {
-                        Some(h) if x > h => h,
-                        _ => x,
-                    };
-                    let part = arith(ArithOp::Sub, top, lo, loc)?;
-                    total = arith(ArithOp::Add, total, arith(ArithOp::Mul, part, rate, loc)?, loc)?;
-                }
-                Value::Num(total)
-            }
+            ExprKind::Banded(..) => match self.banded(e) {
+                Err(EvalError::Inexact { .. }) => return self.exact(e),
+                r => r?,
+            },
             ExprKind::Round(x, unit, mode) => {
-                let v = num(self.eval(x)?);
                 let dp = match unit {
                     RoundUnit::Fen => 2,
                     RoundUnit::Jiao => 1,
                     RoundUnit::Yuan => 0,
                 };
-                let strategy = match mode {
-                    RoundMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
-                    RoundMode::Up => RoundingStrategy::AwayFromZero,
-                    RoundMode::Down => RoundingStrategy::ToZero,
-                };
-                Value::Num(v.round_dp_with_strategy(dp, strategy))
+                match self.eval(x) {
+                    Ok(v) => {
+                        let strategy = match mode {
+                            RoundMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+                            RoundMode::Up => RoundingStrategy::AwayFromZero,
+                            RoundMode::Down => RoundingStrategy::ToZero,
+                        };
+                        Value::Num(num(v).round_dp_with_strategy(dp, strategy))
+                    }
+                    // round the exact value
+                    Err(EvalError::Inexact { .. }) => {
+                        let q = self.ev_q(x)?;
+                        Value::Num(q.round(dp, *mode).ok_or(EvalError::Overflow { loc })?)
+                    }
+                    Err(err) => return Err(err),
+                }
             }
             ExprKind::Eligible(p) => {
                 let st = self.s.progs.get(*p as usize).copied().unwrap_or_default();
@@ -192,6 +203,163 @@ impl<'a> Ev<'a> {
             },
             ExprKind::Tally(t) => Value::Num(self.tally(*t)),
         })
+    }
+
+    /// `banded(x, lo: rate, …)` over decimals (each step exact or an error).
+    fn banded(&mut self, e: &Expr) -> Result<Value, EvalError> {
+        let loc = e.loc;
+        let ExprKind::Banded(v, bands) = &e.kind else { return Err(EvalError::Invalid { message: "not a band table".into(), loc }) };
+        let x = num(self.ev(v)?);
+        let mut total = Decimal::ZERO;
+        let n = bands.len();
+        for i in 0..n {
+            let lo = num(self.ev(&bands[i].0)?);
+            let rate = num(self.ev(&bands[i].1)?);
+            let hi = if i + 1 < n { Some(num(self.ev(&bands[i + 1].0)?)) } else { None };
+            if let Some(h) = hi {
+                if h < lo {
+                    return Err(EvalError::Invalid { message: format!("bands out of order: {h} after {lo}"), loc });
+                }
+            }
+            if x <= lo {
+                break;
+            }
+            let top = match hi {
+                Some(h) if x > h => h,
+                _ => x,
+            };
+            let part = arith(ArithOp::Sub, top, lo, loc)?;
+            total = arith(ArithOp::Add, total, arith(ArithOp::Mul, part, rate, loc)?, loc)?;
+        }
+        Ok(Value::Num(total))
+    }
+
+    /// Evaluate a numeric expression exactly and store it: the decimal it
+    /// is, or [`EvalError::Inexact`] at the expression.
+    #[cold]
+    #[inline(never)]
+    fn exact(&mut self, e: &Expr) -> Result<Value, EvalError> {
+        let q = self.ev_q(e)?;
+        Ok(Value::Num(exact::to_decimal(q, e.loc)?))
+    }
+
+    /// Evaluate a numeric expression over exact rationals. Arithmetic and the
+    /// numeric built-ins stay exact; everything else (stored values, fields,
+    /// parameters, aggregates) is its decimal, or its error again.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn ev_q(&mut self, e: &Expr) -> Result<Q, EvalError> {
+        let loc = e.loc;
+        let exact_kind =
+            matches!(&e.kind, ExprKind::Arith(..) | ExprKind::Neg(_) | ExprKind::If(..) | ExprKind::Round(..) | ExprKind::Banded(..))
+                || matches!(&e.kind, ExprKind::Call(b, args) if numeric_builtin(*b, args));
+        if !exact_kind {
+            return Ok(Q::from_decimal(num(self.ev(e)?)));
+        }
+        if self.s.fuel == 0 {
+            return Err(EvalError::Budget { limit: self.s.budget });
+        }
+        self.s.fuel -= 1;
+        let overflow = || EvalError::Overflow { loc };
+        match &e.kind {
+            ExprKind::Arith(op, a, b) => {
+                let x = self.ev_q(a)?;
+                let y = self.ev_q(b)?;
+                exact::q_arith(*op, x, y, loc)
+            }
+            ExprKind::Neg(x) => self.ev_q(x)?.neg().ok_or_else(overflow),
+            ExprKind::If(c, a, b) => {
+                if truth(self.ev(c)?) {
+                    self.ev_q(a)
+                } else {
+                    self.ev_q(b)
+                }
+            }
+            ExprKind::Round(x, unit, mode) => {
+                let dp = match unit {
+                    RoundUnit::Fen => 2,
+                    RoundUnit::Jiao => 1,
+                    RoundUnit::Yuan => 0,
+                };
+                let q = self.ev_q(x)?;
+                Ok(Q::from_decimal(q.round(dp, *mode).ok_or_else(overflow)?))
+            }
+            ExprKind::Banded(v, bands) => {
+                let x = self.ev_q(v)?;
+                let mut total = Q::from_int(0);
+                let n = bands.len();
+                for i in 0..n {
+                    let lo = self.ev_q(&bands[i].0)?;
+                    let rate = self.ev_q(&bands[i].1)?;
+                    let hi = if i + 1 < n { Some(self.ev_q(&bands[i + 1].0)?) } else { None };
+                    if let Some(h) = hi {
+                        if h < lo {
+                            return Err(EvalError::Invalid {
+                                message: format!("bands out of order: {} after {}", h.describe(), lo.describe()),
+                                loc,
+                            });
+                        }
+                    }
+                    if x <= lo {
+                        break;
+                    }
+                    let top = match hi {
+                        Some(h) if x > h => h,
+                        _ => x,
+                    };
+                    let part = top.sub(lo).and_then(|p| p.mul(rate)).ok_or_else(overflow)?;
+                    total = total.add(part).ok_or_else(overflow)?;
+                }
+                Ok(total)
+            }
+            ExprKind::Call(b, args) => {
+                let arg = |this: &mut Self, i: usize| -> Result<Q, EvalError> {
+                    match args.get(i) {
+                        Some(a) => this.ev_q(a),
+                        None => Err(EvalError::Invalid { message: "missing argument".into(), loc }),
+                    }
+                };
+                match b {
+                    Builtin::Min | Builtin::Max => {
+                        let mut best = arg(self, 0)?;
+                        for i in 1..args.len() {
+                            let v = arg(self, i)?;
+                            best = if *b == Builtin::Min { best.min(v) } else { best.max(v) };
+                        }
+                        Ok(best)
+                    }
+                    Builtin::Clamp => {
+                        let x = arg(self, 0)?;
+                        let lo = arg(self, 1)?;
+                        let hi = arg(self, 2)?;
+                        if hi < lo {
+                            return Err(EvalError::Invalid {
+                                message: format!("clamp: upper bound {} is below lower bound {}", hi.describe(), lo.describe()),
+                                loc,
+                            });
+                        }
+                        Ok(x.max(lo).min(hi))
+                    }
+                    Builtin::Abs => arg(self, 0)?.abs().ok_or_else(overflow),
+                    Builtin::Monthly => arg(self, 0)?.div(Q::from_int(12)).ok_or_else(overflow),
+                    Builtin::Yearly => arg(self, 0)?.mul(Q::from_int(12)).ok_or_else(overflow),
+                    Builtin::Yuan => arg(self, 0),
+                    Builtin::Interest => {
+                        let p = arg(self, 0)?;
+                        let r = arg(self, 1)?;
+                        let a = args.get(2).map(|x| self.ev(x)).transpose()?;
+                        let c = args.get(3).map(|x| self.ev(x)).transpose()?;
+                        let (Some(a), Some(c)) = (a, c) else {
+                            return Err(EvalError::Invalid { message: "missing argument".into(), loc });
+                        };
+                        let days = (date(c, loc)? - date(a, loc)?).num_days().max(0);
+                        p.mul(r).and_then(|x| x.mul(Q::from_int(days))).and_then(|x| x.div(Q::from_int(360))).ok_or_else(overflow)
+                    }
+                    _ => Ok(Q::from_decimal(num(self.ev(e)?))),
+                }
+            }
+            _ => Ok(Q::from_decimal(num(self.ev(e)?))),
+        }
     }
 
     fn global(&mut self, g: u32) -> Result<Value, EvalError> {
@@ -669,17 +837,39 @@ fn date(v: Value, loc: Loc) -> Result<NaiveDate, EvalError> {
 #[allow(clippy::unnecessary_lazy_evaluations)]
 #[inline]
 pub(crate) fn arith(op: ArithOp, x: Decimal, y: Decimal, loc: Loc) -> Result<Decimal, EvalError> {
+    match exact::fast(op, x, y, loc)? {
+        Some(r) => Ok(r),
+        None => arith_exact(op, x, y, loc),
+    }
+}
+
+/// `Decimal` could not give the exact result: compute it over rationals; it
+/// is stored only if it is a decimal exactly.
+#[cold]
+#[inline(never)]
+fn arith_exact(op: ArithOp, x: Decimal, y: Decimal, loc: Loc) -> Result<Decimal, EvalError> {
+    let q = exact::q_arith(op, Q::from_decimal(x), Q::from_decimal(y), loc)?;
+    exact::to_decimal(q, loc)
+}
+
+/// A built-in over numbers that [`Ev::ev_q`] evaluates exactly.
+fn numeric_builtin(b: Builtin, args: &[Expr]) -> bool {
+    match b {
+        Builtin::Min | Builtin::Max | Builtin::Clamp => !args.first().is_some_and(|a| a.ty == Ty::Date),
+        Builtin::Abs | Builtin::Monthly | Builtin::Yearly | Builtin::Yuan | Builtin::Interest => true,
+        _ => false,
+    }
+}
+
+fn compare_ord(op: CmpOp, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering;
     match op {
-        ArithOp::Add => x.checked_add(y).ok_or_else(|| EvalError::Overflow { loc }),
-        ArithOp::Sub => x.checked_sub(y).ok_or_else(|| EvalError::Overflow { loc }),
-        ArithOp::Mul => x.checked_mul(y).ok_or_else(|| EvalError::Overflow { loc }),
-        ArithOp::Div => {
-            if y.is_zero() {
-                Err(EvalError::DivisionByZero { loc })
-            } else {
-                x.checked_div(y).ok_or_else(|| EvalError::Overflow { loc })
-            }
-        }
+        CmpOp::Eq => o == Ordering::Equal,
+        CmpOp::Ne => o != Ordering::Equal,
+        CmpOp::Lt => o == Ordering::Less,
+        CmpOp::Le => o != Ordering::Greater,
+        CmpOp::Gt => o == Ordering::Greater,
+        CmpOp::Ge => o != Ordering::Less,
     }
 }
 
@@ -733,7 +923,7 @@ pub(crate) fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
 /// Show a value of a type.
 pub(crate) fn show(v: Value, ty: Ty, symbols: &[String]) -> String {
     match (v, ty) {
-        (Value::Num(d), Ty::Rate) => match d.checked_mul(Decimal::ONE_HUNDRED) {
+        (Value::Num(d), Ty::Rate) => match exact::mul(d, Decimal::ONE_HUNDRED) {
             Some(p) => format!("{}%", p.normalize()),
             None => format!("{} (as a fraction)", d.normalize()),
         },

@@ -6,6 +6,7 @@
 //! It never panics: every failure is an [`EvalError`].
 
 pub mod error;
+mod exact;
 mod expr;
 
 use crate::check::types::Entity;
@@ -504,7 +505,7 @@ impl<'a> Ev<'a> {
                     st.amount = Some(match st.amount {
                         None => add,
                         Some(a) => {
-                            a.checked_add(add).ok_or_else(|| EvalError::Overflow { loc: self.p.module.rules[c.rule as usize].loc })?
+                            exact::add(a, add).ok_or_else(|| EvalError::Overflow { loc: self.p.module.rules[c.rule as usize].loc })?
                         }
                     });
                     st.any = true;
@@ -601,10 +602,11 @@ impl<'a> Ev<'a> {
                 };
                 match self.s.tallies.iter_mut().find(|(m, y, tt, _)| *m == key_member && *y == year && *tt == t) {
                     Some(e) => {
-                        e.3 = e
-                            .3
-                            .checked_add(v)
-                            .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "tally overflow".into() })?
+                        let (was, v) = (e.3, v);
+                        e.3 = exact::add(was, v).ok_or_else(|| EvalError::Layers {
+                            claim: describe_subject(h, subject),
+                            message: format!("the tally {was} + {v} cannot be represented exactly (more than 28 significant digits)"),
+                        })?
                     }
                     None => self.s.tallies.push((key_member, year, t, v)),
                 }
@@ -621,9 +623,11 @@ impl<'a> Ev<'a> {
                     });
                 }
                 if l != Layer::Deductible && !v.is_zero() {
-                    paid = paid
-                        .checked_add(v)
-                        .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?;
+                    // exactly: a rounded sum could hide layers that pay more than the cost
+                    paid = exact::add(paid, v).ok_or_else(|| EvalError::Layers {
+                        claim: describe_subject(h, subject),
+                        message: format!("the layers paid ({paid} + {v}) cannot be represented exactly (more than 28 significant digits)"),
+                    })?;
                 }
             }
             if paid > claim.total_cost {
@@ -634,7 +638,9 @@ impl<'a> Ev<'a> {
             }
             // Exactly: near the 28-digit limit of `Decimal` a subtraction
             // rounds, and then layers + out-of-pocket would not be the total.
-            let oop = claim.total_cost.checked_sub(paid).filter(|o| o.checked_add(paid) == Some(claim.total_cost)).ok_or_else(|| {
+            // `exact::sub` refuses a rounded difference; the exact sum back is
+            // the conservation check itself.
+            let oop = exact::sub(claim.total_cost, paid).filter(|o| exact::add(*o, paid) == Some(claim.total_cost)).ok_or_else(|| {
                 EvalError::Layers {
                     claim: describe_subject(h, subject),
                     message: format!(
@@ -654,12 +660,13 @@ impl<'a> Ev<'a> {
                     let won = self.s.pay_cands.iter().any(|c| c.0 == l && c.3);
                     if won && self.s.progs[pg as usize].error.is_none() {
                         let ps = &mut self.s.progs[pg as usize];
-                        ps.amount = Some(
-                            ps.amount
-                                .unwrap_or(Decimal::ZERO)
-                                .checked_add(v)
-                                .ok_or_else(|| EvalError::Layers { claim: describe_subject(h, subject), message: "overflow".into() })?,
-                        );
+                        let was = ps.amount.unwrap_or(Decimal::ZERO);
+                        ps.amount = Some(exact::add(was, v).ok_or_else(|| EvalError::Layers {
+                            claim: describe_subject(h, subject),
+                            message: format!(
+                                "the programme total {was} + {v} cannot be represented exactly (more than 28 significant digits)"
+                            ),
+                        })?);
                         ps.any = true;
                     }
                 }

@@ -1,0 +1,422 @@
+//! Exact arithmetic.
+//!
+//! Arithmetic in the policy language is exact. The fast path is `Decimal`
+//! arithmetic with an exactness check (`rust_decimal` rounds silently: a sum
+//! whose mantissa overflows 96 bits loses scale, a product with more than 28
+//! decimals is rounded, a quotient is rounded to 28 digits); when the check
+//! fails, the expression is evaluated again over exact rationals [`Q`], and a
+//! value that is stored or reported is converted back to a `Decimal` only if
+//! it is one exactly — otherwise [`EvalError::Inexact`].
+
+use super::EvalError;
+use crate::ir::{ArithOp, Loc};
+use crate::syntax::ast::RoundMode;
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+
+/// An exact rational: numerator and a positive denominator, in lowest terms.
+/// Both stay within `i128` (overflow is an error, never a rounding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Q {
+    n: i128,
+    d: i128,
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    // on magnitudes; neither is i128::MIN (the constructors rule it out)
+    a = a.abs();
+    b = b.abs();
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+const POW10: [i128; 29] = {
+    let mut t = [1i128; 29];
+    let mut i = 1;
+    while i < 29 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+impl Q {
+    /// `n / d`, reduced; `None` if `d` is zero or a part is `i128::MIN`.
+    pub(crate) fn new(n: i128, d: i128) -> Option<Q> {
+        if d == 0 || n == i128::MIN || d == i128::MIN {
+            return None;
+        }
+        let g = gcd(n, d);
+        let (mut n, mut d) = if g > 1 { (n / g, d / g) } else { (n, d) };
+        if d < 0 {
+            n = -n;
+            d = -d;
+        }
+        Some(Q { n, d })
+    }
+
+    /// The exact value of a decimal (always representable: mantissa < 2^96, scale ≤ 28).
+    pub(crate) fn from_decimal(x: Decimal) -> Q {
+        let s = x.scale() as usize;
+        Q::new(x.mantissa(), POW10[s.min(28)]).unwrap_or(Q { n: 0, d: 1 })
+    }
+
+    pub(crate) fn from_int(i: i64) -> Q {
+        Q { n: i as i128, d: 1 }
+    }
+
+    pub(crate) fn is_zero(self) -> bool {
+        self.n == 0
+    }
+
+    pub(crate) fn neg(self) -> Option<Q> {
+        Some(Q { n: self.n.checked_neg()?, d: self.d })
+    }
+
+    pub(crate) fn abs(self) -> Option<Q> {
+        if self.n < 0 {
+            self.neg()
+        } else {
+            Some(self)
+        }
+    }
+
+    pub(crate) fn add(self, o: Q) -> Option<Q> {
+        let g = gcd(self.d, o.d);
+        let (a, b) = (self.d / g, o.d / g);
+        let n = self.n.checked_mul(b)?.checked_add(o.n.checked_mul(a)?)?;
+        Q::new(n, self.d.checked_mul(b)?)
+    }
+
+    pub(crate) fn sub(self, o: Q) -> Option<Q> {
+        self.add(o.neg()?)
+    }
+
+    pub(crate) fn mul(self, o: Q) -> Option<Q> {
+        // cross-reduce first so the products stay small
+        let g1 = gcd(self.n, o.d).max(1);
+        let g2 = gcd(o.n, self.d).max(1);
+        let n = (self.n / g1).checked_mul(o.n / g2)?;
+        let d = (self.d / g2).checked_mul(o.d / g1)?;
+        Q::new(n, d)
+    }
+
+    /// `None` on overflow; the caller rules out a zero divisor.
+    pub(crate) fn div(self, o: Q) -> Option<Q> {
+        if o.n == 0 {
+            return None;
+        }
+        self.mul(Q::new(o.d, o.n)?)
+    }
+
+    /// The exact `Decimal` with this value, if there is one.
+    pub(crate) fn to_decimal(self) -> Result<Decimal, NotDecimal> {
+        // the denominator must be 2^a · 5^b
+        let mut d = self.d;
+        let (mut twos, mut fives) = (0u32, 0u32);
+        while d % 2 == 0 {
+            d /= 2;
+            twos += 1;
+        }
+        while d % 5 == 0 {
+            d /= 5;
+            fives += 1;
+        }
+        if d != 1 {
+            return Err(NotDecimal::Repeating);
+        }
+        let scale = twos.max(fives);
+        if scale > 28 {
+            return Err(NotDecimal::TooManyDigits);
+        }
+        let m = self.n.checked_mul(POW10[scale as usize] / self.d).ok_or(NotDecimal::TooManyDigits)?;
+        Decimal::try_from_i128_with_scale(m, scale).map_err(|_| NotDecimal::TooManyDigits)
+    }
+
+    /// Round to `dp` decimals. A value that already has at most `dp`
+    /// decimals keeps its own scale (as `Decimal::round_dp` does).
+    pub(crate) fn round(self, dp: u32, mode: RoundMode) -> Option<Decimal> {
+        if let Ok(x) = self.to_decimal() {
+            if x.scale() <= dp {
+                return Some(x);
+            }
+        }
+        let x = self.n.checked_mul(POW10[dp.min(28) as usize])?;
+        let (q, r) = (x / self.d, x % self.d);
+        let away = match mode {
+            RoundMode::Down => false,
+            RoundMode::Up => r != 0,
+            // exactly half or more, away from zero
+            RoundMode::HalfUp => r.abs() >= self.d - r.abs(),
+        };
+        let q = if away { q.checked_add(x.signum())? } else { q };
+        Decimal::try_from_i128_with_scale(q, dp).ok()
+    }
+
+    /// How the value reads in an error: `n/d (≈ 0.33333…)`, or the decimal digits.
+    pub(crate) fn describe(self) -> String {
+        if self.d == 1 {
+            return self.n.to_string();
+        }
+        let int = self.n / self.d;
+        let mut rem = (self.n % self.d).abs();
+        let mut digits = String::new();
+        let mut finite = false;
+        for _ in 0..40 {
+            if rem == 0 {
+                finite = true;
+                break;
+            }
+            // rem < d; rem * 10 may overflow for huge denominators: stop there
+            let Some(r10) = rem.checked_mul(10) else { break };
+            digits.push(char::from(b'0' + (r10 / self.d) as u8));
+            rem = r10 % self.d;
+        }
+        let sign = if self.n < 0 && int == 0 { "-" } else { "" };
+        if finite {
+            format!("{sign}{int}.{digits}")
+        } else {
+            let short: String = digits.chars().take(12).collect();
+            format!("{}/{} = {sign}{int}.{short}…", self.n, self.d)
+        }
+    }
+}
+
+impl PartialOrd for Q {
+    fn partial_cmp(&self, o: &Q) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Q {
+    /// Compares without multiplying out (no overflow): integer parts, then
+    /// the reciprocals of the fractional parts.
+    fn cmp(&self, o: &Q) -> Ordering {
+        let (mut a, mut b, mut c, mut d) = (self.n, self.d, o.n, o.d);
+        let mut flip = false;
+        loop {
+            let (qa, ra) = (a.div_euclid(b), a.rem_euclid(b));
+            let (qc, rc) = (c.div_euclid(d), c.rem_euclid(d));
+            let ord = match qa.cmp(&qc) {
+                Ordering::Equal => match (ra == 0, rc == 0) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Less,
+                    (false, true) => Ordering::Greater,
+                    (false, false) => {
+                        // ra/b < rc/d  ⇔  b/ra > d/rc
+                        (a, b, c, d) = (b, ra, d, rc);
+                        flip = !flip;
+                        continue;
+                    }
+                },
+                o => o,
+            };
+            return if flip { ord.reverse() } else { ord };
+        }
+    }
+}
+
+/// Why a rational is not a `Decimal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotDecimal {
+    /// Its decimal expansion does not end (1/3).
+    Repeating,
+    /// It ends, but after more than 28 significant digits or decimals.
+    TooManyDigits,
+}
+
+/// The `Decimal` of `q`, or the typed error for a value that must be stored.
+#[allow(clippy::result_large_err)]
+pub(crate) fn to_decimal(q: Q, loc: Loc) -> Result<Decimal, EvalError> {
+    // beyond the range of `Decimal` altogether: an overflow
+    let max = Q::from_decimal(Decimal::MAX);
+    if q.abs().map_or(true, |a| a > max) {
+        return Err(EvalError::Overflow { loc });
+    }
+    q.to_decimal().map_err(|why| EvalError::Inexact { value: q.describe(), repeating: why == NotDecimal::Repeating, loc })
+}
+
+/// Exact rational arithmetic; overflow of the rational and a zero divisor are typed errors.
+#[allow(clippy::result_large_err, clippy::unnecessary_lazy_evaluations)]
+pub(crate) fn q_arith(op: ArithOp, x: Q, y: Q, loc: Loc) -> Result<Q, EvalError> {
+    let r = match op {
+        ArithOp::Add => x.add(y),
+        ArithOp::Sub => x.sub(y),
+        ArithOp::Mul => x.mul(y),
+        ArithOp::Div => {
+            if y.is_zero() {
+                return Err(EvalError::DivisionByZero { loc });
+            }
+            x.div(y)
+        }
+    };
+    r.ok_or_else(|| EvalError::Overflow { loc })
+}
+
+/// `x + y` if `rust_decimal` computed it exactly: a rounded sum has lost
+/// scale (the mantissa overflowed and was divided down).
+#[inline]
+pub(crate) fn add(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let r = x.checked_add(y)?;
+    (r.scale() >= x.scale().max(y.scale())).then_some(r)
+}
+
+/// `x − y` if exact (as [`add`]).
+#[inline]
+pub(crate) fn sub(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let r = x.checked_sub(y)?;
+    (r.scale() >= x.scale().max(y.scale())).then_some(r)
+}
+
+/// `x × y` if exact: the product of the mantissas at the sum of the scales,
+/// which `rust_decimal` keeps unless it must round.
+#[inline]
+pub(crate) fn mul(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let s = x.scale() + y.scale();
+    if s > 28 {
+        return None;
+    }
+    let r = x.checked_mul(y)?;
+    (r.scale() == s || r.is_zero()).then_some(r)
+}
+
+/// `x ÷ y` if exact: the quotient times the divisor is the dividend, exactly.
+#[inline]
+pub(crate) fn div(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let r = x.checked_div(y)?;
+    (mul(r, y)? == x).then_some(r)
+}
+
+/// The fast path: `Ok(Some(r))` exact, `Ok(None)` when `Decimal` cannot give
+/// the exact value (the caller goes exact), `Err` for a zero divisor.
+#[inline]
+#[allow(clippy::result_large_err)]
+pub(crate) fn fast(op: ArithOp, x: Decimal, y: Decimal, loc: Loc) -> Result<Option<Decimal>, EvalError> {
+    Ok(match op {
+        ArithOp::Add => add(x, y),
+        ArithOp::Sub => sub(x, y),
+        ArithOp::Mul => mul(x, y),
+        ArithOp::Div => {
+            if y.is_zero() {
+                return Err(EvalError::DivisionByZero { loc });
+            }
+            div(x, y)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOC: Loc = Loc { file: 0, span: crate::syntax::ast::Span { start: 0, end: 0 } };
+
+    fn d(s: &str) -> Decimal {
+        s.parse().expect("decimal")
+    }
+
+    fn q(n: i128, den: i128) -> Q {
+        Q::new(n, den).expect("q")
+    }
+
+    #[test]
+    fn rust_decimal_rounds_silently_and_the_checks_see_it() {
+        // the behaviour the fast-path checks rely on
+        let big = Decimal::MAX - Decimal::ONE;
+        let r = big.checked_add(d("0.4")).expect("rounds, does not fail");
+        assert_eq!(r, big, "rust_decimal rounds the sum");
+        assert!(r.scale() < 1);
+        assert_eq!(add(big, d("0.4")), None);
+        assert_eq!(add(d("1.25"), d("2.75")), Some(d("4.00")));
+        assert_eq!(sub(d("0.1"), d("0.3")), Some(d("-0.2")));
+        // a product with more than 28 decimals is rounded
+        let x = d("0.0000000000000001");
+        assert_eq!(x.checked_mul(x).map(|r| r.scale()), Some(28));
+        assert_eq!(mul(x, x), None);
+        assert_eq!(mul(d("1.5"), d("0.25")), Some(d("0.375")));
+        assert_eq!(mul(d("1.5"), d("0.25")).map(|r| r.scale()), Some(3));
+        // a product whose mantissa overflows is scaled down
+        let m = d("79228162514264.337593543950335");
+        assert_eq!(mul(m, d("1000000000000.1")), None);
+        // quotients
+        assert_eq!(div(d("1"), d("3")), None);
+        assert_eq!(div(d("1"), d("8")), Some(d("0.125")));
+        assert_eq!(div(d("3000.03"), d("6000")), Some(d("0.500005")));
+        assert_eq!(fast(ArithOp::Div, d("1"), Decimal::ZERO, LOC).map(|_| ()), Err(EvalError::DivisionByZero { loc: LOC }));
+    }
+
+    #[test]
+    fn rationals() {
+        assert_eq!(q(2, -4), q(-1, 2));
+        assert_eq!(Q::from_decimal(d("0.50")), q(1, 2));
+        assert_eq!(q(1, 3).add(q(1, 6)), Some(q(1, 2)));
+        assert_eq!(q(1, 3).mul(q(3, 1)), Some(q(1, 1)));
+        assert_eq!(q(1, 3).div(q(2, 3)), Some(q(1, 2)));
+        assert_eq!(q(1, 3).div(q(0, 1)), None);
+        assert_eq!(q(i128::MAX, 1).add(q(1, 1)), None);
+        assert_eq!(Q::new(i128::MIN, 1), None);
+        // 3000.03 × 5/6 = 2500.025
+        let left = Q::from_decimal(d("3000.03")).mul(q(5000, 6000)).expect("q");
+        assert_eq!(left.to_decimal(), Ok(d("2500.025")));
+        assert_eq!(left.round(2, RoundMode::HalfUp), Some(d("2500.03")));
+        assert_eq!(left.round(2, RoundMode::Down), Some(d("2500.02")));
+    }
+
+    #[test]
+    fn conversion_back_to_decimal() {
+        assert_eq!(q(1, 3).to_decimal(), Err(NotDecimal::Repeating));
+        assert_eq!(q(1, 8).to_decimal(), Ok(d("0.125")));
+        assert_eq!(q(-7, 20).to_decimal(), Ok(d("-0.35")));
+        // 2^-29 needs 29 decimals
+        assert_eq!(q(1, 1 << 29).to_decimal(), Err(NotDecimal::TooManyDigits));
+        // (2^96 − 2) + 0.4 needs 30 digits
+        let x = Q::from_decimal(Decimal::MAX - Decimal::ONE).add(q(2, 5)).expect("q");
+        assert_eq!(x.to_decimal(), Err(NotDecimal::TooManyDigits));
+        assert_eq!(x.describe(), "79228162514264337593543950334.4");
+        assert_eq!(q(3000, 7).describe(), "3000/7 = 428.571428571428…");
+        assert_eq!(q(-1, 3).describe(), "-1/3 = -0.333333333333…");
+        assert_eq!(Q::from_decimal(Decimal::MAX).to_decimal(), Ok(Decimal::MAX));
+        assert_eq!(Q::from_decimal(Decimal::MIN).to_decimal(), Ok(Decimal::MIN));
+        let tiny = d("0.0000000000000000000000000001");
+        assert_eq!(Q::from_decimal(tiny).to_decimal(), Ok(tiny));
+    }
+
+    #[test]
+    fn rounding_modes() {
+        use RoundMode::*;
+        for (n, den, dp, mode, want) in [
+            (10, 3, 2, HalfUp, "3.33"),
+            (20, 3, 2, HalfUp, "6.67"),
+            (1, 8, 2, HalfUp, "0.13"),
+            (-1, 8, 2, HalfUp, "-0.13"),
+            (1, 8, 2, Down, "0.12"),
+            (-1, 8, 2, Down, "-0.12"),
+            (1, 300, 2, Up, "0.01"),
+            (-1, 300, 2, Up, "-0.01"),
+            (5, 2, 0, HalfUp, "3"),
+            (-5, 2, 0, HalfUp, "-3"),
+            (7, 3, 1, Down, "2.3"),
+            (1, 2, 2, HalfUp, "0.5"),
+        ] {
+            assert_eq!(q(n, den).round(dp, mode), Some(d(want)), "{n}/{den} to {dp} {mode:?}");
+        }
+    }
+
+    #[test]
+    fn comparison_never_overflows() {
+        assert!(q(1, 3) < q(1, 2));
+        assert!(q(-1, 3) > q(-1, 2));
+        assert!(q(-1, 3) < q(0, 1));
+        assert_eq!(q(2, 6).cmp(&q(1, 3)), Ordering::Equal);
+        let a = q(i128::MAX, i128::MAX - 1);
+        let b = q(i128::MAX - 1, i128::MAX - 2);
+        // (M)/(M−1) = 1 + 1/(M−1) < 1 + 1/(M−2)
+        assert!(a < b);
+        assert!(q(i128::MAX, 3) > q(i128::MAX - 1, 3));
+        assert!(Q::from_decimal(d("0.3333333333333333333333333333")) < q(1, 3));
+        assert!(Q::from_decimal(d("0.3333333333333333333333333334")) > q(1, 3));
+        assert_eq!(Q::from_int(3), q(3, 1));
+    }
+}
