@@ -331,3 +331,41 @@ fn a_long_chain_of_named_values_through_fupin_check() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("no errors"), "{err}");
 }
+
+/// A chain of `n` named values (or parameters) read by one rule.
+fn evaluated_chain(n: usize, params: bool) -> String {
+    let mut s = String::from("policy t.chain {\n  title \"chain\"\n  region 000000\n  in_force 2016-01-01 ..\n  version \"1\"\n}\n");
+    for i in 0..n {
+        let v = if i == 0 { "1".to_string() } else { format!("a{} + 1", i - 1) };
+        if params {
+            let _ = writeln!(s, "param a{i}: decimal {{\n  cite \"t\"\n  always: {v}\n}}");
+        } else {
+            let _ = writeln!(s, "let a{i} = {v}");
+        }
+    }
+    let _ =
+        writeln!(s, "rule C \"c\" {{\n  cite \"t\"\n  for household\n  when a{} == {n}\n  then eligible temporary_assistance\n}}", n - 1);
+    s
+}
+
+fn assess_chain_on_small_stack(text: String) -> Result<bool, String> {
+    on_small_stack(move || {
+        let e = Engine::builder().source("chain.policy", text).build().map_err(|d| d.render())?;
+        let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/households/pingshan-dibao.json"))
+            .map_err(|e| e.to_string())?;
+        let h = fupin::engine::parse_household(&json, None).map_err(|e| e.to_string())?;
+        let on = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).ok_or("date")?;
+        let a = e.assess(&h, on).map_err(|e| e.to_string())?;
+        Ok(a.programs.get("temporary_assistance").is_some_and(|p| p.eligible))
+    })
+}
+
+#[test]
+fn a_ten_thousand_long_chain_of_named_values_evaluates_on_a_two_mib_stack() {
+    assert_eq!(assess_chain_on_small_stack(evaluated_chain(9_990, false)), Ok(true));
+}
+
+#[test]
+fn a_ten_thousand_long_chain_of_parameters_evaluates_on_a_two_mib_stack() {
+    assert_eq!(assess_chain_on_small_stack(evaluated_chain(9_990, true)), Ok(true));
+}

@@ -11,6 +11,15 @@ use crate::value::Value;
 use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 
+/// Evaluating a named value or a parameter may read another, and so on along
+/// a chain as long as the program has values. At each such step, when less
+/// than this much stack is left, evaluation continues on a new segment of
+/// [`STACK_SEGMENT`] bytes (an expression between two steps is at most
+/// `syntax::limits::MAX_EXPR_DEPTH` deep, far less than this).
+const STACK_RED_ZONE: usize = 512 * 1024;
+/// The size of each further stack segment.
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
 impl<'a> Ev<'a> {
     /// Evaluate an operand: leaves (constants, locals, memoised parameters
     /// and named values) are read in place; anything else goes through
@@ -372,7 +381,7 @@ impl<'a> Ev<'a> {
         let (start, size) = p.global_frame;
         self.global_depth += 1;
         self.base = start + size * self.global_depth;
-        let r = self.eval(&def.expr);
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(&def.expr));
         self.global_depth -= 1;
         self.base = saved;
         let v = r?;
@@ -423,7 +432,7 @@ impl<'a> Ev<'a> {
             let saved = (self.prev, self.param_date);
             self.prev = Some((p, di, entry.from.unwrap_or(NaiveDate::MIN)));
             self.param_date = Some(date);
-            let r = self.eval(&entry.value);
+            let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(&entry.value));
             (self.prev, self.param_date) = saved;
             let v = self.bound(p, date, di, r?)?;
             if self.s.trace.is_some() && start == 0 && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true)
