@@ -201,10 +201,19 @@ impl Assessment {
         }
         s.push_str("programmes:\n");
         for (id, p) in &self.programs {
-            if !p.eligible {
+            if !p.eligible && !p.flag && p.value.is_none() {
                 continue;
             }
-            s.push_str(&format!("  {id}: eligible"));
+            s.push_str(&format!(
+                "  {id}: {}",
+                if p.eligible {
+                    "eligible"
+                } else if p.flag {
+                    "flagged"
+                } else {
+                    "assigned"
+                }
+            ));
             if let Some(e) = &p.error {
                 s.push_str(&format!(", amount unknown: {e}"));
             }

@@ -225,7 +225,7 @@ impl Engine {
             programs.insert(
                 prog.id.clone(),
                 ProgramOutcome {
-                    eligible: st.any,
+                    eligible: st.eligible,
                     amount: if st.error.is_some() { None } else { st.amount },
                     unit: if st.amount.is_some() && st.error.is_none() {
                         prog.amount.and_then(|t| t.unit()).map(String::from)

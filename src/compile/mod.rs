@@ -219,16 +219,31 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
     }
 
     // writers per target
+    let layer_programs = Layer::ALL.map(|l| l.program().and_then(|p| module.program(p)));
     let mut writers: HashMap<Target, Vec<RuleId>> = HashMap::new();
     for (i, r) in module.rules.iter().enumerate() {
         for o in &r.outcomes {
             let w = writers.entry(o.target()).or_default();
-            if !w.contains(&(i as RuleId)) {
+            if w.last() != Some(&(i as RuleId)) {
                 w.push(i as RuleId);
+            }
+            // An amount, or a claim layer counted toward a programme, makes
+            // the programme eligible — unless the rule's condition already
+            // requires that eligibility (then it adds nothing, and reading it
+            // is no cycle).
+            let granted = match o {
+                OutcomeDef::Amount(p, _) => Some(*p),
+                OutcomeDef::Pay(l, _) => layer_programs[*l as usize],
+                _ => None,
+            };
+            if let Some(p) = granted.filter(|p| !requires_eligible(r.cond.as_ref(), *p)) {
+                let w = writers.entry(Target::Eligible(p)).or_default();
+                if w.last() != Some(&(i as RuleId)) {
+                    w.push(i as RuleId);
+                }
             }
         }
     }
-    let layer_programs = Layer::ALL.map(|l| l.program().and_then(|p| module.program(p)));
 
     // --- schedules, one per context of policies that can be in force together ---
     let mut contexts: Vec<Context> = Vec::new();
@@ -291,6 +306,16 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
     let mut warnings = Vec::new();
     conflict::check(&program, &writers, &mut errors, &mut warnings);
     (program, errors, warnings)
+}
+
+/// Whether a condition requires `eligible(p)` (a top-level conjunct).
+fn requires_eligible(cond: Option<&crate::ir::Expr>, p: ProgId) -> bool {
+    use crate::ir::ExprKind;
+    match cond.map(|c| &c.kind) {
+        Some(ExprKind::Eligible(q)) => *q == p,
+        Some(ExprKind::And(a, b)) => requires_eligible(Some(a), p) || requires_eligible(Some(b), p),
+        _ => false,
+    }
 }
 
 /// A readable name for a target (`amount dibao`).

@@ -25,9 +25,11 @@ pub const DEFAULT_BUDGET: u64 = 10_000_000;
 /// Per-programme state.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProgState {
-    /// An `eligible` outcome fired (what `eligible(P)` reads).
+    /// The programme is eligible: an `eligible` or `amount` outcome for it
+    /// fired, or a claim layer counted toward it was paid by a winning rule.
+    /// `eligible(P)` in the language and `eligible` in the assessment both read this.
     pub eligible: bool,
-    /// Any outcome for the programme fired.
+    /// Any outcome for the programme fired (flags and assignments included).
     pub any: bool,
     /// A flag fired.
     pub flag: bool,
@@ -313,7 +315,7 @@ impl<'a> Ev<'a> {
                 st.error = Some(idx);
             }
             // the condition held: eligibility is known even though the amount is not
-            if held && matches!(o, OutcomeDef::Eligible(_)) {
+            if held && matches!(o, OutcomeDef::Eligible(_) | OutcomeDef::Amount(..)) {
                 st.eligible = true;
                 st.any = true;
                 self.s.fired.push(Fired { program: pg, rule: r, subject });
@@ -380,6 +382,7 @@ impl<'a> Ev<'a> {
                 }
                 OutcomeDef::Amount(pg, e) => {
                     let v = self.eval(e)?;
+                    self.s.progs[*pg as usize].eligible = true;
                     if tracing {
                         values.push((format!("amount {}", p.module.programs[*pg as usize].id), self.show(v, e.ty)));
                     }
@@ -668,6 +671,7 @@ impl<'a> Ev<'a> {
                             ),
                         })?);
                         ps.any = true;
+                        ps.eligible = true;
                     }
                 }
             }
