@@ -88,7 +88,14 @@ pub struct Scratch {
     cands: Vec<Cand>,
     pub(crate) claims: Vec<ClaimState>,
     order: Vec<(NaiveDate, u32, u32)>,
-    tallies: Vec<(u32, i32, u32, Decimal)>,
+    /// Tallies of the calendar year of the claims being assessed (claims go in
+    /// date order, so an earlier year is never read again): one slot per
+    /// (member, or the household after the members) × tally.
+    tallies: Vec<Decimal>,
+    /// Slots of `tallies` written this year (to reset only those).
+    tallies_touched: Vec<usize>,
+    /// The year `tallies` holds.
+    tallies_year: Option<i32>,
     pending_tallies: Vec<(u32, Decimal)>,
     pay_cands: Vec<(Layer, RuleId, Decimal, bool)>,
     pub(crate) claim_fired: Vec<(u32, RuleId)>,
@@ -131,6 +138,8 @@ impl Scratch {
             claims: Vec::with_capacity(8),
             order: Vec::with_capacity(8),
             tallies: Vec::with_capacity(16),
+            tallies_touched: Vec::with_capacity(16),
+            tallies_year: None,
             pending_tallies: Vec::with_capacity(8),
             pay_cands: Vec::with_capacity(16),
             claim_fired: Vec::with_capacity(16),
@@ -245,7 +254,17 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     s.cands.clear();
     s.claims.clear();
     s.order.clear();
-    s.tallies.clear();
+    for &i in &s.tallies_touched {
+        if let Some(v) = s.tallies.get_mut(i) {
+            *v = Decimal::ZERO;
+        }
+    }
+    s.tallies_touched.clear();
+    s.tallies_year = None;
+    let slots = (h.members.len() + 1) * p.module.tallies.len();
+    if s.tallies.len() < slots {
+        s.tallies.resize(slots, Decimal::ZERO);
+    }
     s.claim_fired.clear();
     s.errors.clear();
     s.claim_errors.clear();
@@ -562,6 +581,15 @@ impl<'a> Ev<'a> {
         for k in 0..self.s.order.len() {
             let (date, mi, ci) = self.s.order[k];
             let Some(claim) = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)) else { continue };
+            if self.s.tallies_year != Some(date.year()) {
+                for &i in &self.s.tallies_touched {
+                    if let Some(v) = self.s.tallies.get_mut(i) {
+                        *v = Decimal::ZERO;
+                    }
+                }
+                self.s.tallies_touched.clear();
+                self.s.tallies_year = Some(date.year());
+            }
             self.s.claims.push(ClaimState { member: mi, claim: ci, layers: [Decimal::ZERO; 6], out_of_pocket: claim.total_cost });
             let idx = self.s.claims.len() - 1;
             self.claim = Some(idx);
@@ -596,23 +624,15 @@ impl<'a> Ev<'a> {
                 self.s.claim_fired.retain(|(c, _)| *c as usize != idx);
             }
             // tallies
-            let year = date.year();
             for i in 0..self.s.pending_tallies.len() {
                 let (t, v) = self.s.pending_tallies[i];
-                let key_member = match self.p.module.tallies.get(t as usize).map(|x| x.scope) {
-                    Some(crate::syntax::ast::TallyScope::HouseholdYear) => u32::MAX,
-                    _ => mi,
-                };
-                match self.s.tallies.iter_mut().find(|(m, y, tt, _)| *m == key_member && *y == year && *tt == t) {
-                    Some(e) => {
-                        let (was, v) = (e.3, v);
-                        e.3 = exact::add(was, v).ok_or_else(|| EvalError::Layers {
-                            claim: describe_subject(h, subject),
-                            message: format!("the tally {was} + {v} cannot be represented exactly (more than 28 significant digits)"),
-                        })?
-                    }
-                    None => self.s.tallies.push((key_member, year, t, v)),
-                }
+                let Some(slot) = self.tally_slot(t, mi) else { continue };
+                let was = self.s.tallies[slot];
+                self.s.tallies[slot] = exact::add(was, v).ok_or_else(|| EvalError::Layers {
+                    claim: describe_subject(h, subject),
+                    message: format!("the tally {was} + {v} cannot be represented exactly (more than 28 significant digits)"),
+                })?;
+                self.s.tallies_touched.push(slot);
             }
             // conservation
             let st = self.s.claims[idx];
@@ -703,17 +723,21 @@ impl<'a> Ev<'a> {
         Ok(())
     }
 
+    /// The slot of tally `t` for member `mi` (or the household) this year.
+    fn tally_slot(&self, t: u32, mi: u32) -> Option<usize> {
+        let n = self.p.module.tallies.len();
+        let who = match self.p.module.tallies.get(t as usize)?.scope {
+            crate::syntax::ast::TallyScope::HouseholdYear => self.h.members.len(),
+            _ => mi as usize,
+        };
+        let slot = who * n + t as usize;
+        (slot < self.s.tallies.len()).then_some(slot)
+    }
+
     /// Tally total for the current claim's member (or household) and year, before this claim.
     pub(crate) fn tally(&self, t: u32) -> Decimal {
-        let Some(idx) = self.claim else { return Decimal::ZERO };
-        let Some(st) = self.s.claims.get(idx) else { return Decimal::ZERO };
-        let Some(&(date, _, _)) = self.s.order.iter().find(|o| o.1 == st.member && o.2 == st.claim) else { return Decimal::ZERO };
-        let key = match self.p.module.tallies.get(t as usize).map(|x| x.scope) {
-            Some(crate::syntax::ast::TallyScope::HouseholdYear) => u32::MAX,
-            _ => st.member,
-        };
-        let y = date.year();
-        self.s.tallies.iter().find(|(m, yy, tt, _)| *m == key && *yy == y && *tt == t).map(|e| e.3).unwrap_or(Decimal::ZERO)
+        let Some(st) = self.claim.and_then(|idx| self.s.claims.get(idx)) else { return Decimal::ZERO };
+        self.tally_slot(t, st.member).map(|i| self.s.tallies[i]).unwrap_or(Decimal::ZERO)
     }
 }
 
