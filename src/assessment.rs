@@ -37,7 +37,10 @@ pub struct PolicyRef {
 /// One programme's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgramOutcome {
-    /// The household qualifies.
+    /// The household qualifies: an `eligible` or `amount` outcome for the
+    /// programme fired, or a claim layer counted toward it was paid — the same
+    /// flag `eligible(P)` reads in the language. Flags and assignments alone
+    /// do not make a programme eligible (see `flag` and `value`).
     pub eligible: bool,
     /// What it pays, if the programme has an amount and a rule defined it.
     pub amount: Option<Decimal>,
