@@ -157,11 +157,7 @@ impl<'a> Ev<'a> {
                 r => r?,
             },
             ExprKind::Round(x, unit, mode) => {
-                let dp = match unit {
-                    RoundUnit::Fen => 2,
-                    RoundUnit::Jiao => 1,
-                    RoundUnit::Yuan => 0,
-                };
+                let dp = decimal_places(*unit);
                 match self.eval(x) {
                     Ok(v) => {
                         let strategy = match mode {
@@ -285,11 +281,7 @@ impl<'a> Ev<'a> {
                 }
             }
             ExprKind::Round(x, unit, mode) => {
-                let dp = match unit {
-                    RoundUnit::Fen => 2,
-                    RoundUnit::Jiao => 1,
-                    RoundUnit::Yuan => 0,
-                };
+                let dp = decimal_places(*unit);
                 let q = self.ev_q(x)?;
                 Ok(Q::from_decimal(q.round(dp, *mode).ok_or_else(overflow)?))
             }
@@ -836,6 +828,15 @@ fn date(v: Value, loc: Loc) -> Result<NaiveDate, EvalError> {
     match v {
         Value::Date(d) => Ok(d),
         _ => Err(EvalError::Invalid { message: "expected a date".into(), loc }),
+    }
+}
+
+/// The decimal places a rounding unit keeps.
+fn decimal_places(unit: RoundUnit) -> u32 {
+    match unit {
+        RoundUnit::Fen => 2,
+        RoundUnit::Jiao => 1,
+        RoundUnit::Yuan => 0,
     }
 }
 

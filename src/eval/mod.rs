@@ -157,6 +157,17 @@ impl Scratch {
         }
     }
 
+    /// Zero the tallies written so far and hold those of `year` from now on.
+    fn clear_tallies(&mut self, year: Option<i32>) {
+        for &i in &self.tallies_touched {
+            if let Some(v) = self.tallies.get_mut(i) {
+                *v = Decimal::ZERO;
+            }
+        }
+        self.tallies_touched.clear();
+        self.tallies_year = year;
+    }
+
     /// Turn tracing on or off for the following evaluations.
     pub fn set_trace(&mut self, on: bool) {
         self.trace = if on { Some(Vec::new()) } else { None };
@@ -254,13 +265,7 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     s.cands.clear();
     s.claims.clear();
     s.order.clear();
-    for &i in &s.tallies_touched {
-        if let Some(v) = s.tallies.get_mut(i) {
-            *v = Decimal::ZERO;
-        }
-    }
-    s.tallies_touched.clear();
-    s.tallies_year = None;
+    s.clear_tallies(None);
     let slots = (h.members.len() + 1) * p.module.tallies.len();
     if s.tallies.len() < slots {
         s.tallies.resize(slots, Decimal::ZERO);
@@ -582,13 +587,7 @@ impl<'a> Ev<'a> {
             let (date, mi, ci) = self.s.order[k];
             let Some(claim) = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)) else { continue };
             if self.s.tallies_year != Some(date.year()) {
-                for &i in &self.s.tallies_touched {
-                    if let Some(v) = self.s.tallies.get_mut(i) {
-                        *v = Decimal::ZERO;
-                    }
-                }
-                self.s.tallies_touched.clear();
-                self.s.tallies_year = Some(date.year());
+                self.s.clear_tallies(Some(date.year()));
             }
             self.s.claims.push(ClaimState { member: mi, claim: ci, layers: [Decimal::ZERO; 6], out_of_pocket: claim.total_cost });
             let idx = self.s.claims.len() - 1;
@@ -626,7 +625,9 @@ impl<'a> Ev<'a> {
             // tallies
             for i in 0..self.s.pending_tallies.len() {
                 let (t, v) = self.s.pending_tallies[i];
-                let Some(slot) = self.tally_slot(t, mi) else { continue };
+                let Some(slot) = self.tally_slot(t, mi) else {
+                    return Err(EvalError::Layers { claim: describe_subject(h, subject), message: format!("tally #{t} has no slot") });
+                };
                 let was = self.s.tallies[slot];
                 self.s.tallies[slot] = exact::add(was, v).ok_or_else(|| EvalError::Layers {
                     claim: describe_subject(h, subject),
