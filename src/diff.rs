@@ -270,6 +270,33 @@ fn items(f: &File) -> BTreeMap<(u8, String), (String, Fields)> {
                 }
                 (2, "indicator", i.id.name.clone(), fl)
             }
+            Item::Fact(d) => {
+                let mut fl = vec![("type".to_string(), crate::syntax::printer::fact_type(&d.ty))];
+                if let Some(t) = &d.title {
+                    push(&mut fl, "title".into(), quoted(&t.value));
+                }
+                if let Some(c) = &d.cite {
+                    push(&mut fl, "cite".into(), quoted(&c.value));
+                }
+                push(&mut fl, "optional".into(), d.optional.is_some().to_string());
+                (2, "fact", format!("{}.{}", d.owner.as_str(), d.name.name), fl)
+            }
+            Item::Enum(d) => {
+                let mut fl = Fields::new();
+                if let Some(t) = &d.title {
+                    push(&mut fl, "title".into(), quoted(&t.value));
+                }
+                let variants: Vec<String> = d
+                    .variants
+                    .iter()
+                    .map(|v| match &v.title {
+                        Some(t) => format!("{} {}", v.name.name, quoted(&t.value)),
+                        None => v.name.name.clone(),
+                    })
+                    .collect();
+                push(&mut fl, "variants".into(), variants.join(", "));
+                (2, "enum", d.name.name.clone(), fl)
+            }
             Item::Test(t) => (3, "test", t.name.value.clone(), test_fields(t)),
         };
         // a duplicate name (a checker error) keeps the first

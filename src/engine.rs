@@ -295,6 +295,7 @@ impl Engine {
             hardship: model::Hardship::None,
             members: Vec::new(),
             loans: Vec::new(),
+            facts: Default::default(),
         };
         let mut s = self.scratch();
         s.set_trace(true);

@@ -140,6 +140,8 @@ pub enum Collection {
     Claims,
     /// m.major_diseases (base expression yields the member)
     MajorDiseases,
+    /// A declared list fact (base expression yields its record)
+    Fact(u16),
 }
 
 /// A typed, resolved expression. Two expressions are equal when their trees

@@ -194,10 +194,12 @@ pub fn to_household(h: &RefHousehold, index: usize) -> fupin::model::Household {
                     essential_medicine_cost: Decimal::ZERO,
                     category: ClaimCategory::General,
                     disease: None,
+                    facts: Default::default(),
                 }]
             } else {
                 Vec::new()
             },
+            facts: Default::default(),
         })
         .collect();
     Household {
@@ -217,6 +219,7 @@ pub fn to_household(h: &RefHousehold, index: usize) -> fupin::model::Household {
         hardship: Hardship::None,
         members,
         loans: Vec::new(),
+        facts: Default::default(),
     }
 }
 

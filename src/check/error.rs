@@ -344,6 +344,52 @@ pub enum CheckErrorKind {
         /// The form as it is written.
         shape: &'static str,
     },
+    /// Two declarations of one fact (or enumeration) that disagree.
+    #[error("{what} `{name}` is declared as {a_says} by `{a}` and as {b_says} by `{b}`; declarations of one {what} must agree")]
+    DeclarationsDisagree {
+        /// `fact` or `enumeration`.
+        what: &'static str,
+        /// The fact (`member.study_year`) or enumeration.
+        name: String,
+        /// The first declaring policy.
+        a: String,
+        /// What it declares.
+        a_says: String,
+        /// The other policy.
+        b: String,
+        /// What it declares.
+        b_says: String,
+    },
+    /// A declared fact named like a field of the core model.
+    #[error("`{fact}` is a field of the core household model; a declared fact needs a name of its own")]
+    FactShadowsCore {
+        /// The fact (`member.age`).
+        fact: String,
+    },
+    /// A declared fact read by a policy that neither declares it nor extends a declaring one.
+    #[error("fact `{fact}` is declared by `{declared_by}`, which `{policy}` does not extend")]
+    FactNotDeclaredHere {
+        /// The fact.
+        fact: String,
+        /// A declaring policy.
+        declared_by: String,
+        /// The policy reading it.
+        policy: String,
+    },
+    /// An enumeration that is not declared.
+    #[error("cannot find enumeration `{name}`")]
+    UnknownEnum {
+        /// As written.
+        name: String,
+        /// Closest declared enumeration.
+        suggestion: Option<String>,
+    },
+    /// An enumeration without variants.
+    #[error("enumeration `{name}` has no variants")]
+    EmptyEnum {
+        /// The enumeration.
+        name: String,
+    },
     /// A syntax error, wrapped so all diagnostics share one type.
     #[error("{message}")]
     Syntax {
@@ -362,7 +408,17 @@ impl CheckErrorKind {
             | CheckErrorKind::UnknownField { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownProgram { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownFunction { suggestion: Some(s), .. }
-            | CheckErrorKind::UnknownPolicy { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            | CheckErrorKind::UnknownPolicy { suggestion: Some(s), .. }
+            | CheckErrorKind::UnknownEnum { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            CheckErrorKind::UnknownEnum { .. } => {
+                Some("declare it: `enum NAME { variant \"title\", … }` (or use a built-in type: bool, int, decimal, yuan, rate, date, text)".into())
+            }
+            CheckErrorKind::DeclarationsDisagree { .. } => {
+                Some("a household record carries one value per fact: give both declarations the same type, or give one fact another name".into())
+            }
+            CheckErrorKind::FactNotDeclaredHere { fact, .. } => Some(format!(
+                "declare it in this policy too (`fact {fact}: …`, with the same type), so the policy says which inputs it reads"
+            )),
             CheckErrorKind::UnknownVariant { variants, .. } => Some(format!("expected one of: {}", variants.join(", "))),
             CheckErrorKind::BadOperands { hint, .. } => hint.clone(),
             CheckErrorKind::Shadowing { .. } => Some("write `override param` to replace the inherited value".into()),

@@ -242,6 +242,10 @@ impl Checker {
                         (coll, base.clone(), Ty::Entity(ent))
                     }
                     (ExprKind::Field(base, _), Ty::EnumList(en)) => (Collection::MajorDiseases, base.clone(), Ty::Enum(en)),
+                    (ExprKind::Field(base, _), Ty::FactList(f)) => {
+                        let elem = self.module.facts.get(f as usize).map_or(Ty::Error, |fi| fi.elem);
+                        (Collection::Fact(f), base.clone(), elem)
+                    }
                     (_, Ty::Error) => return error_expr(at),
                     (_, t) => {
                         self.err(
@@ -404,7 +408,7 @@ impl Checker {
         // parameters and values (`household.hukou == rural` with a value `rural`).
         if rest.is_empty() {
             if let Some(Ty::Enum(en)) = expected {
-                if let Some(v) = en.variant(name) {
+                if let Some(v) = self.enum_variant(en, name) {
                     return mk(ExprKind::Const(Value::Enum(v)), Ty::Enum(en), at);
                 }
             }
@@ -461,11 +465,11 @@ impl Checker {
         }
         if rest.is_empty() {
             if let Some(Ty::Enum(en)) = expected {
-                if let Some(v) = en.variant(name) {
+                if let Some(v) = self.enum_variant(en, name) {
                     return mk(ExprKind::Const(Value::Enum(v)), Ty::Enum(en), at);
                 }
-                let variants = en.variants().into_iter().map(String::from).collect();
-                self.err(CheckErrorKind::UnknownVariant { enum_name: en.name().into(), name: name.into(), variants }, at);
+                let variants = self.enum_variants(en);
+                self.err(CheckErrorKind::UnknownVariant { enum_name: self.enum_name(en), name: name.into(), variants }, at);
                 return error_expr(at);
             }
         }
@@ -530,6 +534,31 @@ impl Checker {
                 break;
             }
             let fl = loc(cx.file, start.to(end));
+            if schema::lookup(ent, &name).is_none() {
+                if let Some(fid) = self.find_fact(ent, &name) {
+                    if let Err(declared_by) = self.fact_visible(fid, cx.policy) {
+                        let fact = format!("{}.{name}", Ty::Entity(ent));
+                        let policy = self.module.policies[cx.policy as usize].id.clone();
+                        self.err(CheckErrorKind::FactNotDeclaredHere { fact, declared_by, policy }, fl);
+                        return error_expr(at);
+                    }
+                    let fi = &self.module.facts[fid as usize];
+                    let ty = fi.ty(fid);
+                    let f = schema::Field::Declared(fid);
+                    if fi.optional {
+                        let known = entity_key(&base).is_some_and(|b| cx.known.iter().any(|(kb, kk)| *kk == f && *kb == b));
+                        if !known && !cx.in_present {
+                            let path = format!("{}.{name}", describe(&base, cx));
+                            let guard = format!(
+                                "`present({path}) and …`, `if present({path}) then … else …`, or `when present({path})` in the rule"
+                            );
+                            self.err(CheckErrorKind::UnguardedOptional { path, guard }, fl);
+                        }
+                    }
+                    base = mk(ExprKind::Field(Box::new(base), f), ty, loc(cx.file, Span { start: at.span.start, end: end.end }));
+                    continue;
+                }
+            }
             match schema::lookup(ent, &name) {
                 Some((f, ty)) => {
                     if let Some(k) = schema::presence_key(f) {
@@ -549,7 +578,9 @@ impl Checker {
                 }
                 None => {
                     let entity = Ty::Entity(ent).to_string();
-                    let suggestion = suggest(&name, schema::names(ent));
+                    let mut names: Vec<&str> = schema::names(ent).collect();
+                    names.extend(self.module.facts.iter().filter(|f| f.entity == ent).map(|f| f.name.as_str()));
+                    let suggestion = suggest(&name, names.into_iter());
                     self.err(CheckErrorKind::UnknownField { entity, field: name, suggestion }, fl);
                     return error_expr(at);
                 }
@@ -999,7 +1030,9 @@ fn facts(e: &ir::Expr, yes: bool, out: &mut Vec<(String, schema::Field)>) {
     match (&e.kind, yes) {
         (ExprKind::Call(Builtin::Present, args), true) => {
             if let Some(ExprKind::Field(b, f)) = args.first().map(|a| &a.kind) {
-                if let (Some(k), Some(bk)) = (schema::presence_key(*f), entity_key(b)) {
+                // a declared fact is its own presence key
+                let key = if matches!(f, schema::Field::Declared(_)) { Some(*f) } else { schema::presence_key(*f) };
+                if let (Some(k), Some(bk)) = (key, entity_key(b)) {
                     out.push((bk, k));
                 }
             }

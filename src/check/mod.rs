@@ -4,6 +4,7 @@
 
 pub mod error;
 mod expr;
+mod facts;
 pub mod programs;
 pub mod schema;
 pub mod types;
@@ -332,6 +333,61 @@ pub struct Module {
     pub tests: Vec<(FileId, ast::Test)>,
     /// Catalogue rules kept as metadata (village and administrative targets).
     pub indicators: Vec<IndicatorInfo>,
+    /// Enumerations the policies declare (`EnumTy::Declared` indexes them).
+    pub enums: Vec<EnumInfo>,
+    /// Facts the policies declare (`schema::Field::Declared` indexes them).
+    pub facts: Vec<FactInfo>,
+}
+
+/// A declared enumeration.
+#[derive(Debug, Clone)]
+pub struct EnumInfo {
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Variants in order (ordinals are their indices), with their titles.
+    pub variants: Vec<(String, Option<String>)>,
+    /// The policies that declare it (the same variants each time).
+    pub policies: Vec<PolicyId>,
+    /// Where it is first declared.
+    pub loc: Loc,
+}
+
+/// A declared fact of the household, a member, a claim or a loan.
+#[derive(Debug, Clone)]
+pub struct FactInfo {
+    /// The record it belongs to.
+    pub entity: Entity,
+    /// Name (the key in the record's `facts`).
+    pub name: String,
+    /// Type of the value (of each element, for a list).
+    pub elem: Ty,
+    /// A list of values.
+    pub list: bool,
+    /// May be absent.
+    pub optional: bool,
+    /// Title.
+    pub title: Option<String>,
+    /// The clause that makes it relevant.
+    pub cite: Option<String>,
+    /// The policies that declare it (in agreement).
+    pub policies: Vec<PolicyId>,
+    /// Its index among the facts of its entity (its slot in a bound record).
+    pub slot: u16,
+    /// Where it is first declared.
+    pub loc: Loc,
+}
+
+impl FactInfo {
+    /// The type of a reading of the fact (`id` is its index).
+    pub fn ty(&self, id: u16) -> Ty {
+        if self.list {
+            Ty::FactList(id)
+        } else {
+            self.elem
+        }
+    }
 }
 
 /// A catalogue rule kept as metadata, not evaluated per household.
@@ -408,6 +464,10 @@ pub(crate) struct Checker {
     extends_at: HashMap<PolicyId, Loc>,
     /// (policy index, rule id) → the rule, to find a repeated id in one policy.
     rule_index: HashMap<(PolicyId, String), RuleId>,
+    /// declared enumeration name → index
+    enum_names: HashMap<String, u16>,
+    /// (entity, declared fact name) → index
+    fact_names: HashMap<(Entity, String), u16>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -529,6 +589,7 @@ impl Checker {
                 }
             }
         }
+        self.declare_facts(inputs, &file_policy);
         // Ancestors declare first, whatever the order of the files, so that a
         // redeclaration in a descendant is reported as shadowing.
         let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -1354,6 +1415,8 @@ fn item_head_span(i: &ast::Item) -> ast::Span {
         ast::Item::Tally(t) => t.name.span,
         ast::Item::Program(p) => p.id.span,
         ast::Item::Indicator(i) => i.id.span,
+        ast::Item::Fact(f) => f.name.span,
+        ast::Item::Enum(e) => e.name.span,
         ast::Item::Rule(r) => r.id.span,
         ast::Item::Test(t) => t.name.span,
     }

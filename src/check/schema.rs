@@ -8,7 +8,9 @@ macro_rules! fields {
         /// A readable field of a household, member, claim or loan.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Field {
-            $(#[doc = $doc] $variant),+
+            $(#[doc = $doc] $variant,)+
+            /// A fact a policy declares (index in `Module::facts`).
+            Declared(u16),
         }
         /// Every field: (field, entity, name in the language, type).
         pub const FIELDS: &[(Field, Entity, &str, Ty)] = &[

@@ -57,6 +57,8 @@ pub enum EnumTy {
     ClaimCategory,
     /// Loan kind
     LoanKind,
+    /// An enumeration a policy declares (index in `Module::enums`).
+    Declared(u16),
 }
 
 impl EnumTy {
@@ -83,6 +85,7 @@ impl EnumTy {
             EnumTy::HospitalLevel => "hospital level",
             EnumTy::ClaimCategory => "claim category",
             EnumTy::LoanKind => "loan kind",
+            EnumTy::Declared(_) => "enumeration",
         }
     }
 
@@ -113,6 +116,8 @@ impl EnumTy {
             EnumTy::HospitalLevel => names(HospitalLevel::ALL, HospitalLevel::as_str),
             EnumTy::ClaimCategory => names(ClaimCategory::ALL, ClaimCategory::as_str),
             EnumTy::LoanKind => names(LoanKind::ALL, LoanKind::as_str),
+            // declared enumerations: their variants are in `Module::enums`
+            EnumTy::Declared(_) => Vec::new(),
         }
     }
 
@@ -166,6 +171,8 @@ pub enum Ty {
     List(Entity),
     /// a list of enumeration values (`m.major_diseases`)
     EnumList(EnumTy),
+    /// a declared list fact (index in `Module::facts`; the element type is the fact's)
+    FactList(u16),
     /// the type of an expression that already failed to check (suppresses follow-on errors)
     Error,
 }
@@ -233,6 +240,7 @@ impl fmt::Display for Ty {
             Ty::List(Entity::Loan) => f.write_str("list of loans"),
             Ty::List(Entity::Household) => f.write_str("list of households"),
             Ty::EnumList(e) => write!(f, "list of {}", e.name()),
+            Ty::FactList(_) => f.write_str("list"),
             Ty::Error => f.write_str("{error}"),
         }
     }

@@ -49,6 +49,8 @@ pub struct Program {
     pub writers: Vec<Vec<RuleId>>,
     /// Programme ids of each paying layer.
     pub layer_programs: [Option<ProgId>; 6],
+    /// The declared facts as a household record carries them (same index as `module.facts`).
+    pub facts: crate::eval::facts::FactSchema,
 }
 
 /// The schedules for households of one region: only the rules of policies
@@ -289,6 +291,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
             }
         }
     }
+    let fact_schema = crate::eval::facts::FactSchema::new(&module);
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let program = Program {
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -302,6 +305,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         global_frame: (rule_frame, global_frame),
         writers: prog_writers,
         layer_programs,
+        facts: fact_schema,
     };
     let mut warnings = Vec::new();
     conflict::check(&program, &writers, &mut errors, &mut warnings);

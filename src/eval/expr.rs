@@ -1,10 +1,11 @@
 //! Expression evaluation.
 
 use super::exact::{self, Q};
+use super::facts::{Bound, Cell};
 use super::{num, Ev, EvalError};
 use crate::assessment::TraceEvent;
 use crate::check::schema::Field;
-use crate::check::types::Ty;
+use crate::check::types::{EnumTy, Ty};
 use crate::ir::{ArithOp, Builtin, CmpOp, Collection, Expr, ExprKind, Loc, ParamId};
 use crate::syntax::ast::{AggKind, RoundMode, RoundUnit};
 use crate::value::Value;
@@ -439,7 +440,7 @@ impl<'a> Ev<'a> {
                     .collect();
                 let ev = TraceEvent::Parameter {
                     name: slot.name.clone(),
-                    value: show(v, slot.ty, &prog.module.symbols),
+                    value: show(v, slot.ty, &prog.module, None),
                     policy: prog.module.policies[def.policy as usize].id.clone(),
                     citation: entry.cite.clone().or_else(|| def.cite.clone()),
                     overrides,
@@ -502,6 +503,19 @@ impl<'a> Ev<'a> {
         use Field as F;
         let nd = |d: Decimal| Value::Num(d);
         let ni = |i: i64| Value::Num(Decimal::from(i));
+        if let F::Declared(id) = f {
+            return match self.s.bound.cell(&self.p.facts, b, id) {
+                Some(Cell::One(v)) => Ok(v),
+                // a list is iterated by an aggregation (`Collection::Fact`);
+                // read as a field only by `present(…)`, which needs no value
+                Some(Cell::List(_, len)) => Ok(ni(i64::from(len))),
+                None => Err(bad()),
+                Some(Cell::Absent) => {
+                    let name = self.p.facts.specs.get(id as usize).map_or("?", |s| s.name.as_str());
+                    Err(absent(self, name))
+                }
+            };
+        }
         Ok(match b {
             Value::Household => match f {
                 F::Hukou => Value::Enum(h.hukou.ordinal()),
@@ -615,11 +629,23 @@ impl<'a> Ev<'a> {
     ) -> Result<Value, EvalError> {
         let b = self.eval(base)?;
         let h = self.h;
+        let mut list_start = 0usize;
         let n = match (coll, b) {
             (Collection::Members, _) => h.members.len(),
             (Collection::Loans, _) => h.loans.len(),
             (Collection::Claims, Value::Member(m)) => h.members.get(m as usize).map_or(0, |x| x.claims.len()),
             (Collection::MajorDiseases, Value::Member(m)) => h.members.get(m as usize).map_or(0, |x| x.major_diseases.len()),
+            (Collection::Fact(f), rec) => match self.s.bound.cell(&self.p.facts, rec, f) {
+                Some(Cell::List(start, len)) => {
+                    list_start = start as usize;
+                    len as usize
+                }
+                Some(Cell::Absent) => {
+                    let name = self.p.facts.specs.get(f as usize).map_or("?", |s| s.name.as_str());
+                    return Err(EvalError::Absent { field: name.to_string(), subject: Some(self.describe(b)), loc });
+                }
+                _ => return Err(EvalError::Invalid { message: "a list fact that is not bound".into(), loc }),
+            },
             _ => 0,
         };
         let Some(fi) = self.frame_index(slot) else { return Err(EvalError::Invalid { message: "local slot out of range".into(), loc }) };
@@ -634,6 +660,10 @@ impl<'a> Ev<'a> {
                 (Collection::Claims, Value::Member(m)) => Value::Claim(m, i as u32),
                 (Collection::MajorDiseases, Value::Member(m)) => match h.members.get(m as usize).and_then(|x| x.major_diseases.get(i)) {
                     Some(d) => Value::Enum(d.ordinal()),
+                    None => continue,
+                },
+                (Collection::Fact(_), _) => match self.s.bound.item(list_start + i) {
+                    Some(v) => v,
                     None => continue,
                 },
                 _ => continue,
@@ -816,7 +846,7 @@ impl<'a> Ev<'a> {
 
     /// Show a value for traces.
     pub(crate) fn show(&self, v: Value, ty: Ty) -> String {
-        show(v, ty, &self.p.module.symbols)
+        show(v, ty, &self.p.module, Some(&self.s.bound))
     }
 }
 
@@ -931,7 +961,8 @@ pub(crate) fn whole_months(a: NaiveDate, b: NaiveDate) -> i64 {
 }
 
 /// Show a value of a type.
-pub(crate) fn show(v: Value, ty: Ty, symbols: &[String]) -> String {
+pub(crate) fn show(v: Value, ty: Ty, m: &crate::check::Module, bound: Option<&Bound>) -> String {
+    let symbols = &m.symbols;
     match (v, ty) {
         (Value::Num(d), Ty::Rate) => match exact::mul(d, Decimal::ONE_HUNDRED) {
             Some(p) => format!("{}%", p.normalize()),
@@ -941,7 +972,13 @@ pub(crate) fn show(v: Value, ty: Ty, symbols: &[String]) -> String {
         (Value::Num(d), _) => d.to_string(),
         (Value::Bool(b), _) => b.to_string(),
         (Value::Date(d), _) => d.to_string(),
+        (Value::Enum(i), Ty::Enum(EnumTy::Declared(e))) => {
+            m.enums.get(e as usize).and_then(|e| e.variants.get(i as usize)).map(|(n, _)| n.clone()).unwrap_or_default()
+        }
         (Value::Enum(i), Ty::Enum(e)) => e.variants().get(i as usize).map(|s| s.to_string()).unwrap_or_default(),
+        (Value::Text(i), _) if i as usize >= symbols.len() => {
+            bound.and_then(|b| b.text(i as usize - symbols.len())).map(|t| format!("{t:?}")).unwrap_or_default()
+        }
         (Value::Sym(i) | Value::Text(i), _) => symbols.get(i as usize).cloned().unwrap_or_default(),
         (other, _) => format!("{other:?}"),
     }

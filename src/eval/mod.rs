@@ -8,6 +8,7 @@
 pub mod error;
 mod exact;
 mod expr;
+pub mod facts;
 
 use crate::check::types::Entity;
 use crate::check::{OutcomeDef, Target};
@@ -121,6 +122,8 @@ pub struct Scratch {
     pub budget: u64,
     /// The program these buffers were sized for ([`Program::id`]).
     program: u64,
+    /// The household's declared facts, bound to slots.
+    pub(crate) bound: facts::Bound,
 }
 
 impl Scratch {
@@ -154,6 +157,7 @@ impl Scratch {
             fuel: 0,
             budget: DEFAULT_BUDGET,
             program: p.id,
+            bound: facts::Bound::default(),
         }
     }
 
@@ -212,6 +216,7 @@ pub fn evaluate(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) -
         return Err(EvalError::ForeignScratch);
     }
     reset(p, h, as_of, s);
+    facts::bind(p, h, s)?;
     let Some(ctx) = p.context_for(&h.region) else { return Ok(()) };
     let mut ev = Ev {
         p,

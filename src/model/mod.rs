@@ -7,9 +7,11 @@
 //! field. The household JSON format is documented in `docs/household.md`.
 
 mod de;
+mod facts;
 mod validate;
 
 pub use de::{parse_date, parse_money};
+pub use facts::{FactError, FactKind, FactOwner, FactSpec, FactValue, Facts, Scalar};
 pub use validate::{parse_household, parse_household_bytes, validate, validate_all, HouseholdError};
 pub use validate::{MAX_CLAIMS, MAX_HOUSEHOLD_FILE, MAX_LOANS, MAX_MEMBERS};
 
@@ -236,6 +238,9 @@ pub struct Household {
     /// Loans.
     #[serde(default)]
     pub loans: Vec<Loan>,
+    /// Facts declared by the loaded policies (`fact household.NAME: …`), by name.
+    #[serde(default, skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
 }
 
 fn default_hukou() -> Hukou {
@@ -373,6 +378,9 @@ pub struct Member {
     /// Medical claims.
     #[serde(default)]
     pub claims: Vec<Claim>,
+    /// Facts declared by the loaded policies (`fact member.NAME: …`), by name.
+    #[serde(default, skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
 }
 
 /// Disability.
@@ -511,6 +519,9 @@ pub struct Claim {
     /// Major-disease category, when `category` is `major`.
     #[serde(default)]
     pub disease: Option<MajorDisease>,
+    /// Facts declared by the loaded policies (`fact claim.NAME: …`), by name.
+    #[serde(default, skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
 }
 
 fn default_category() -> ClaimCategory {
@@ -556,4 +567,7 @@ pub struct Loan {
     /// Renewed without principal repayment (无还本续贷).
     #[serde(default)]
     pub renewed: bool,
+    /// Facts declared by the loaded policies (`fact loan.NAME: …`), by name.
+    #[serde(default, skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
 }

@@ -140,6 +140,10 @@ pub enum Item {
     Program(ProgramDecl),
     /// A catalogue rule kept as metadata: `indicator ID "title" { cite …; note … }`.
     Indicator(IndicatorDecl),
+    /// A declared household fact: `fact member.study_year: int { … }`.
+    Fact(FactDecl),
+    /// A declared enumeration: `enum higher_level { undergraduate "本科", … }`.
+    Enum(EnumDecl),
     /// A rule.
     Rule(Rule),
     /// A test.
@@ -261,6 +265,92 @@ pub struct TallyDecl {
     pub ty: TypeAnn,
     /// Scope.
     pub scope: TallyScope,
+    /// Where.
+    pub span: Span,
+}
+
+/// The record a declared fact belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactOwner {
+    /// `fact household.NAME`
+    Household,
+    /// `fact member.NAME`
+    Member,
+    /// `fact claim.NAME`
+    Claim,
+    /// `fact loan.NAME`
+    Loan,
+}
+
+impl FactOwner {
+    /// The owner as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactOwner::Household => "household",
+            FactOwner::Member => "member",
+            FactOwner::Claim => "claim",
+            FactOwner::Loan => "loan",
+        }
+    }
+}
+
+/// The element type of a declared fact as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FactScalar {
+    /// A built-in type (`int`, `yuan/year`, `date` …).
+    Builtin(TypeExpr),
+    /// A declared enumeration, by name.
+    Enum(Ident),
+}
+
+/// The type of a declared fact as written: `int`, `higher_level`, `list of higher_level`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactType {
+    /// `list of …`.
+    pub list: bool,
+    /// The element type.
+    pub scalar: FactScalar,
+    /// Where.
+    pub span: Span,
+}
+
+/// `fact OWNER.NAME: TYPE { title "…" cite "…" optional }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactDecl {
+    /// The record the fact belongs to.
+    pub owner: FactOwner,
+    /// The fact's name.
+    pub name: Ident,
+    /// Its type.
+    pub ty: FactType,
+    /// Title.
+    pub title: Option<StrLit>,
+    /// The clause that makes the fact relevant.
+    pub cite: Option<StrLit>,
+    /// The fact may be absent from a record (`optional`).
+    pub optional: Option<Span>,
+    /// Where.
+    pub span: Span,
+}
+
+/// One variant of a declared enumeration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumVariant {
+    /// The variant's name (in JSON and in rules).
+    pub name: Ident,
+    /// Its title.
+    pub title: Option<StrLit>,
+}
+
+/// `enum NAME "title"? { VARIANT "title"?, … }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumDecl {
+    /// The enumeration's name.
+    pub name: Ident,
+    /// Title.
+    pub title: Option<StrLit>,
+    /// Variants in declaration order.
+    pub variants: Vec<EnumVariant>,
     /// Where.
     pub span: Span,
 }

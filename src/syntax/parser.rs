@@ -15,9 +15,9 @@ use pest::Parser as _;
 use rust_decimal::Decimal;
 
 use super::ast::{
-    AggKind, BinOp, DateLit, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, File, HeaderField, Ident, IndicatorDecl,
-    Item, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader, ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject,
-    TallyDecl, TallyScope, Test, TestEntry, TypeAnn, TypeExpr, UnOp,
+    AggKind, BinOp, DateLit, DottedName, EnumDecl, EnumVariant, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactDecl, FactOwner,
+    FactScalar, FactType, File, HeaderField, Ident, IndicatorDecl, Item, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader,
+    ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, Test, TestEntry, TypeAnn, TypeExpr, UnOp,
 };
 use super::error::{SyntaxError, SyntaxErrorKind};
 use super::limits;
@@ -119,7 +119,7 @@ fn skip_trivia(src: &str, mut pos: usize) -> usize {
 
 /// Words that start a top-level item. `let` and `tally` also start entries
 /// inside rules, so only a line at brace depth 0 counts for them.
-const ITEM_WORDS: &[&str] = &["rule", "param", "override", "let", "tally", "program", "indicator", "test", "policy"];
+const ITEM_WORDS: &[&str] = &["rule", "param", "override", "let", "tally", "program", "indicator", "fact", "enum", "test", "policy"];
 
 /// Where to resume after a syntax error in the item starting at `item_start`:
 /// the first later line that starts with an item keyword and either is at
@@ -292,6 +292,14 @@ fn describe(r: Rule) -> &'static str {
         let_decl | re_let => "`let`",
         tally_decl | o_tally => "`tally`",
         program_decl => "`program`",
+        fact_decl => "`fact`",
+        fact_owner => "`household`, `member`, `claim` or `loan`",
+        fact_ty => "a type",
+        fe_title => "`title`",
+        fe_cite => "`cite`",
+        fe_optional => "`optional`",
+        enum_decl => "`enum`",
+        enum_variant => "a variant",
         indicator_decl => "`indicator`",
         rule_decl => "`rule`",
         re_note => "`note`",
@@ -352,6 +360,11 @@ fn describe(r: Rule) -> &'static str {
         kw_assign => "`assign`",
         kw_pay => "`pay`",
         kw_test => "`test`",
+        kw_fact => "`fact`",
+        kw_enum => "`enum`",
+        kw_list => "`list`",
+        kw_of => "`of`",
+        kw_optional => "`optional`",
         kw_as_of => "`as_of`",
         kw_set => "`set`",
         kw_expect => "`expect`",
@@ -430,6 +443,11 @@ fn is_token(r: Rule) -> bool {
             | kw_assign
             | kw_pay
             | kw_test
+            | kw_fact
+            | kw_enum
+            | kw_list
+            | kw_of
+            | kw_optional
             | kw_as_of
             | kw_set
             | kw_expect
@@ -567,6 +585,8 @@ impl Builder {
             Rule::tally_decl => Ok(Item::Tally(self.tally_decl(p)?)),
             Rule::program_decl => Ok(Item::Program(self.program_decl(p)?)),
             Rule::indicator_decl => Ok(Item::Indicator(self.indicator_decl(p)?)),
+            Rule::fact_decl => Ok(Item::Fact(self.fact_decl(p)?)),
+            Rule::enum_decl => Ok(Item::Enum(self.enum_decl(p)?)),
             Rule::rule_decl => Ok(Item::Rule(self.rule_decl(p)?)),
             Rule::test_decl => Ok(Item::Test(self.test_decl(p)?)),
             _ => Err(self.bug(&p)),
@@ -690,6 +710,65 @@ impl Builder {
             }
         }
         Ok(IndicatorDecl { id, title, cites, notes, span })
+    }
+
+    fn fact_decl(&self, p: Pair<'_, Rule>) -> Res<FactDecl> {
+        let span = self.span(&p);
+        let mut owner = None;
+        let mut name = None;
+        let mut ty = None;
+        let (mut title, mut cite, mut optional) = (None, None, None);
+        for k in p.into_inner() {
+            match k.as_rule() {
+                Rule::fact_owner => {
+                    owner = k.into_inner().next().map(|w| match w.as_rule() {
+                        Rule::kw_member => FactOwner::Member,
+                        Rule::kw_claim => FactOwner::Claim,
+                        Rule::kw_loan => FactOwner::Loan,
+                        _ => FactOwner::Household,
+                    })
+                }
+                Rule::ident => name = Some(self.ident(k)?),
+                Rule::fact_ty => {
+                    let ty_span = self.span(&k);
+                    let mut list = false;
+                    let mut scalar = None;
+                    for t in k.into_inner() {
+                        match t.as_rule() {
+                            Rule::kw_list => list = true,
+                            Rule::ty => scalar = Some(FactScalar::Builtin(self.ty(t)?.ty)),
+                            Rule::ident => scalar = Some(FactScalar::Enum(self.ident(t)?)),
+                            _ => {}
+                        }
+                    }
+                    let scalar = scalar.ok_or_else(|| internal(ty_span, "fact type without a type"))?;
+                    ty = Some(FactType { list, scalar, span: ty_span });
+                }
+                Rule::fe_title => title = Some(self.string(self.kids(k).next()?)?),
+                Rule::fe_cite => cite = Some(self.string(self.kids(k).next()?)?),
+                Rule::fe_optional => optional = Some(self.span(&k)),
+                _ => {}
+            }
+        }
+        let owner = owner.ok_or_else(|| internal(span, "fact without an owner"))?;
+        let name = name.ok_or_else(|| internal(span, "fact without a name"))?;
+        let ty = ty.ok_or_else(|| internal(span, "fact without a type"))?;
+        Ok(FactDecl { owner, name, ty, title, cite, optional, span })
+    }
+
+    fn enum_decl(&self, p: Pair<'_, Rule>) -> Res<EnumDecl> {
+        let span = self.span(&p);
+        let mut kids = self.kids(p);
+        let name = self.ident(kids.next()?)?;
+        let title = kids.next_if(Rule::string).map(|s| self.string(s)).transpose()?;
+        let mut variants = Vec::new();
+        for v in kids.items {
+            let mut vk = self.kids(v);
+            let name = self.ident(vk.next()?)?;
+            let title = vk.next_if(Rule::string).map(|s| self.string(s)).transpose()?;
+            variants.push(EnumVariant { name, title });
+        }
+        Ok(EnumDecl { name, title, variants, span })
     }
 
     fn program_decl(&self, p: Pair<'_, Rule>) -> Res<ProgramDecl> {

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 
 use super::ast::{
-    AggKind, BinOp, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, File, HeaderField, Ident, Item, Outcome, ParamEntry,
-    RoundMode, RoundUnit, Rule, RuleEntry, Subject, TallyScope, TestEntry, TypeExpr, UnOp,
+    AggKind, BinOp, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactScalar, FactType, File, HeaderField, Ident, Item,
+    Outcome, ParamEntry, RoundMode, RoundUnit, Rule, RuleEntry, Subject, TallyScope, TestEntry, TypeExpr, UnOp,
 };
 
 /// Prints a file as policy source.
@@ -118,6 +118,32 @@ impl Printer {
                 }
                 self.line(0, "}");
             }
+            Item::Fact(d) => {
+                let mut head = format!("fact {}.{}: {}", d.owner.as_str(), d.name.name, fact_type(&d.ty));
+                let mut body = Vec::new();
+                if let Some(t) = &d.title {
+                    body.push(format!("title {}", string(&t.value)));
+                }
+                if let Some(c) = &d.cite {
+                    body.push(format!("cite {}", string(&c.value)));
+                }
+                if d.optional.is_some() {
+                    body.push("optional".to_string());
+                }
+                if !body.is_empty() {
+                    let _ = write!(head, " {{ {} }}", body.join(" "));
+                }
+                self.line(0, &head);
+            }
+            Item::Enum(d) => {
+                let title = d.title.as_ref().map(|t| format!(" {}", string(&t.value))).unwrap_or_default();
+                self.line(0, &format!("enum {}{} {{", d.name.name, title));
+                for v in &d.variants {
+                    let vt = v.title.as_ref().map(|t| format!(" {}", string(&t.value))).unwrap_or_default();
+                    self.line(1, &format!("{}{},", v.name.name, vt));
+                }
+                self.line(0, "}");
+            }
             Item::Rule(r) => self.rule(r),
             Item::Test(t) => {
                 self.line(0, &format!("test {} {{", string(&t.name.value)));
@@ -166,6 +192,19 @@ impl Printer {
             }
         }
         self.line(0, "}");
+    }
+}
+
+/// A declared fact's type as written.
+pub fn fact_type(t: &FactType) -> String {
+    let scalar = match &t.scalar {
+        FactScalar::Builtin(b) => ty(*b).to_string(),
+        FactScalar::Enum(e) => e.name.clone(),
+    };
+    if t.list {
+        format!("list of {scalar}")
+    } else {
+        scalar
     }
 }
 
