@@ -517,3 +517,48 @@ fn a_name_that_only_looks_like_a_cycle_is_not_one() {
     );
     assert_eq!(build_on_small_stack(s), Ok(()));
 }
+
+// ---------------------------------------------------------------- validation in the budget
+
+/// One household rule whose evaluation does not depend on the members.
+fn household_rule_engine() -> Engine {
+    let text = format!("{CHAIN_HEADER}rule C \"c\" {{\n  cite \"t\"\n  for household\n  when household.income >= 0\n  then eligible temporary_assistance\n}}\n");
+    Engine::builder().source("rule.policy", text).build().unwrap_or_else(|d| panic!("{}", d.render()))
+}
+
+fn least_budget(e: &Engine, h: &fupin::Household) -> u64 {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let mut s = e.scratch();
+    (1..=100_000u64)
+        .find(|&b| {
+            s.budget = b;
+            match e.assess_with(h, as_of, &mut s) {
+                Ok(_) => true,
+                Err(EvalError::Budget { limit }) => {
+                    assert_eq!(limit, b);
+                    false
+                }
+                Err(other) => panic!("{other}"),
+            }
+        })
+        .expect("some budget suffices")
+}
+
+#[test]
+fn validating_a_household_is_charged_to_the_step_budget() {
+    let e = household_rule_engine();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let big = household(10_000);
+    let mut s = e.scratch();
+    s.budget = 1_000;
+    assert_eq!(e.assess_with(&big, as_of, &mut s).expect_err("over budget"), EvalError::Budget { limit: 1_000 });
+    s.budget = fupin::eval::DEFAULT_BUDGET;
+    assert!(e.assess_with(&big, as_of, &mut s).expect("default budget").programs["temporary_assistance"].eligible);
+    // one step for each member: the evaluation itself does not depend on them
+    let one = least_budget(&e, &household(1));
+    assert_eq!(least_budget(&e, &household(100)), one + 99);
+    s.budget = one + 9_999;
+    assert!(e.assess_with(&big, as_of, &mut s).is_ok());
+    s.budget = one + 9_998;
+    assert_eq!(e.assess_with(&big, as_of, &mut s).expect_err("one short"), EvalError::Budget { limit: one + 9_998 });
+}
