@@ -153,9 +153,16 @@ impl Engine {
     }
 
     /// Assess with reusable buffers (and the trace, if `s` has tracing on).
+    /// Validating the household is charged to the step budget
+    /// ([`model::validation_steps`]) before it is done: a household too large
+    /// for `s.budget` is refused with [`EvalError::Budget`].
     pub fn assess_with(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<Assessment, EvalError> {
+        let steps = model::validation_steps(h);
+        if steps > s.budget {
+            return Err(EvalError::Budget { limit: s.budget });
+        }
         model::validate(h, Some(as_of))?;
-        eval::evaluate(&self.program, h, as_of, s)?;
+        eval::evaluate_spent(&self.program, h, as_of, s, steps)?;
         Ok(self.assessment(h, as_of, s))
     }
 

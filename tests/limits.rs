@@ -369,3 +369,196 @@ fn a_ten_thousand_long_chain_of_named_values_evaluates_on_a_two_mib_stack() {
 fn a_ten_thousand_long_chain_of_parameters_evaluates_on_a_two_mib_stack() {
     assert_eq!(assess_chain_on_small_stack(evaluated_chain(9_990, true)), Ok(true));
 }
+
+// ---------------------------------------------------------------- long cycles
+
+const CHAIN_HEADER: &str = "policy t.cyc {\n  title \"cycle\"\n  region 000000\n  in_force 2016-01-01 ..\n  version \"1\"\n}\n";
+
+/// `n` named values, each reading the next, the last reading the first.
+fn let_cycle(n: usize) -> String {
+    let mut s = String::from(CHAIN_HEADER);
+    for i in 0..n {
+        let _ = writeln!(s, "let a{i} = a{} + 1", (i + 1) % n);
+    }
+    s
+}
+
+/// A chain of `n` named values, each reading the next, ending in a cycle of
+/// the last two (every value but those two is behind the cycle).
+fn chain_into_cycle(n: usize) -> String {
+    let mut s = String::from(CHAIN_HEADER);
+    for i in 0..n - 1 {
+        let _ = writeln!(s, "let a{i} = a{} + 1", i + 1);
+    }
+    let _ = writeln!(s, "let a{} = a{} * 2", n - 1, n - 2);
+    s
+}
+
+fn build_on_small_stack(text: String) -> Result<(), String> {
+    on_small_stack(move || Engine::builder().source("cycle.policy", text).build().map(|_| ()).map_err(|d| d.render()))
+}
+
+fn error_lines(rendered: &str) -> Vec<&str> {
+    rendered.lines().filter(|l| l.starts_with("error")).collect()
+}
+
+#[test]
+fn a_ten_thousand_long_cycle_of_named_values_is_one_error_on_a_two_mib_stack() {
+    let rendered = build_on_small_stack(let_cycle(10_000)).expect_err("a cycle");
+    assert_eq!(
+        error_lines(&rendered),
+        vec!["error: cycle: value a0 → value a1 → value a2 → value a3 → value a4 → … → value a9999 → value a0 (10000 in all)"],
+        "{rendered}"
+    );
+    // at the reference that closes the cycle: `a0` in the value of a9999 (line 7 + 9999)
+    assert!(rendered.contains("cycle.policy:10006:13"), "{rendered}");
+}
+
+#[test]
+fn values_behind_a_cycle_are_one_error_on_a_two_mib_stack() {
+    let rendered = build_on_small_stack(chain_into_cycle(10_000)).expect_err("a cycle");
+    assert_eq!(error_lines(&rendered), vec!["error: cycle: value a9998 → value a9999 → value a9998"], "{rendered}");
+    assert!(rendered.contains("cycle.policy:10006:13"), "{rendered}");
+}
+
+#[test]
+fn a_short_cycle_is_named_in_full_and_a_long_one_is_bounded() {
+    // eight members are shown in full; nine are shortened
+    let full = build_on_small_stack(let_cycle(8)).expect_err("a cycle");
+    let names: Vec<String> = (0..8).chain([0]).map(|i| format!("value a{i}")).collect();
+    assert_eq!(error_lines(&full), vec![format!("error: cycle: {}", names.join(" → "))]);
+    let nine = build_on_small_stack(let_cycle(9)).expect_err("a cycle");
+    assert_eq!(
+        error_lines(&nine),
+        vec!["error: cycle: value a0 → value a1 → value a2 → value a3 → value a4 → … → value a8 → value a0 (9 in all)"]
+    );
+}
+
+#[test]
+fn a_ten_thousand_long_cycle_of_parameters_is_one_bounded_error() {
+    let n = 10_000;
+    let mut s = String::from(CHAIN_HEADER);
+    for i in 0..n {
+        let _ = writeln!(s, "param a{i}: decimal {{\n  cite \"t\"\n  always: a{} + 1\n}}", (i + 1) % n);
+    }
+    let rendered = build_on_small_stack(s).expect_err("a cycle");
+    assert_eq!(
+        error_lines(&rendered),
+        vec!["error: cycle: param a0 → param a1 → param a2 → param a3 → param a4 → … → param a9999 → param a0 (10000 in all)"],
+        "{rendered}"
+    );
+}
+
+#[test]
+fn a_parameter_cannot_read_a_named_value_so_no_cycle_mixes_them() {
+    let s = format!("{CHAIN_HEADER}let v = p + 1\nparam p: decimal {{\n  cite \"t\"\n  always: v\n}}\n");
+    let rendered = build_on_small_stack(s).expect_err("not allowed");
+    assert_eq!(error_lines(&rendered), vec!["error: the household value `v` is not allowed in a parameter value"], "{rendered}");
+}
+
+#[test]
+fn a_long_cycle_of_named_values_through_fupin_check_on_a_two_mib_stack() {
+    for (name, text, expected) in [
+        (
+            "loop",
+            let_cycle(10_000),
+            "error: cycle: value a0 → value a1 → value a2 → value a3 → value a4 → … → value a9999 → value a0 (10000 in all)",
+        ),
+        ("tail", chain_into_cycle(10_000), "error: cycle: value a9998 → value a9999 → value a9998"),
+    ] {
+        let path = std::env::temp_dir().join(format!("fupin-cycle-{name}-{}.policy", std::process::id()));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -s 2048 && exec \"$0\" check --standalone \"$1\"")
+            .arg(env!("CARGO_BIN_EXE_fupin"))
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::remove_file(&path);
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{name}: {all}");
+        assert_eq!(error_lines(&all), vec![expected, "error: 1 error(s) found"], "{name}: {all}");
+    }
+}
+
+#[test]
+fn many_cycles_through_one_value_are_one_bounded_error_each() {
+    // a{i} reads a{i+1} and a0: every a{i} closes a cycle through a0, i + 1 long
+    let n = 3_000;
+    let mut lets = String::from(CHAIN_HEADER);
+    let mut params = String::from(CHAIN_HEADER);
+    for i in 0..n {
+        let next = if i + 1 < n { format!("a{} + ", i + 1) } else { String::new() };
+        let _ = writeln!(lets, "let a{i} = {next}a0");
+        let _ = writeln!(params, "param a{i}: decimal {{\n  cite \"t\"\n  always: {next}a0\n}}");
+    }
+    for (what, text) in [("value", lets), ("param", params)] {
+        let started = std::time::Instant::now();
+        let rendered = build_on_small_stack(text).expect_err("cycles");
+        let errors = error_lines(&rendered);
+        assert_eq!(errors.len(), n, "{what}: one error per cycle");
+        assert!(errors.iter().all(|e| e.len() < 200), "{what}: every message is bounded");
+        assert!(errors.contains(&format!("error: cycle: {what} a0 → {what} a0").as_str()), "{what}: {}", errors[0]);
+        let longest =
+            format!("error: cycle: {what} a0 → {what} a1 → {what} a2 → {what} a3 → {what} a4 → … → {what} a2999 → {what} a0 (3000 in all)");
+        assert!(errors.contains(&longest.as_str()), "{what}: {}", errors[0]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{what}: {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn a_name_that_only_looks_like_a_cycle_is_not_one() {
+    // `rural` in `household.hukou == rural` is the enumeration variant, not the
+    // value `rural` (which reads `x`): the names form a cycle, the references do not
+    let s = format!(
+        "{CHAIN_HEADER}let x = household.hukou == rural\nlet rural = if x then 1 else 0\n\
+         rule C \"c\" {{\n  cite \"t\"\n  for household\n  when rural == 1\n  then eligible temporary_assistance\n}}\n"
+    );
+    assert_eq!(build_on_small_stack(s), Ok(()));
+}
+
+// ---------------------------------------------------------------- validation in the budget
+
+/// One household rule whose evaluation does not depend on the members.
+fn household_rule_engine() -> Engine {
+    let text = format!("{CHAIN_HEADER}rule C \"c\" {{\n  cite \"t\"\n  for household\n  when household.income >= 0\n  then eligible temporary_assistance\n}}\n");
+    Engine::builder().source("rule.policy", text).build().unwrap_or_else(|d| panic!("{}", d.render()))
+}
+
+fn least_budget(e: &Engine, h: &fupin::Household) -> u64 {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let mut s = e.scratch();
+    (1..=100_000u64)
+        .find(|&b| {
+            s.budget = b;
+            match e.assess_with(h, as_of, &mut s) {
+                Ok(_) => true,
+                Err(EvalError::Budget { limit }) => {
+                    assert_eq!(limit, b);
+                    false
+                }
+                Err(other) => panic!("{other}"),
+            }
+        })
+        .expect("some budget suffices")
+}
+
+#[test]
+fn validating_a_household_is_charged_to_the_step_budget() {
+    let e = household_rule_engine();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let big = household(10_000);
+    let mut s = e.scratch();
+    s.budget = 1_000;
+    assert_eq!(e.assess_with(&big, as_of, &mut s).expect_err("over budget"), EvalError::Budget { limit: 1_000 });
+    s.budget = fupin::eval::DEFAULT_BUDGET;
+    assert!(e.assess_with(&big, as_of, &mut s).expect("default budget").programs["temporary_assistance"].eligible);
+    // one step for each member: the evaluation itself does not depend on them
+    let one = least_budget(&e, &household(1));
+    assert_eq!(least_budget(&e, &household(100)), one + 99);
+    s.budget = one + 9_999;
+    assert!(e.assess_with(&big, as_of, &mut s).is_ok());
+    s.budget = one + 9_998;
+    assert_eq!(e.assess_with(&big, as_of, &mut s).expect_err("one short"), EvalError::Budget { limit: one + 9_998 });
+}

@@ -4,6 +4,38 @@ use super::types::Ty;
 use crate::diagnostic::Diagnostic;
 use crate::ir::Loc;
 
+/// The most members of a cycle its message names in full.
+pub const CYCLE_SHOWN: usize = 8;
+
+/// A cycle's path as its message shows it: in full up to [`CYCLE_SHOWN`]
+/// members, otherwise the first five, `…`, the last member, the first again
+/// and the count.
+fn show_cycle(path: &[String], members: usize) -> String {
+    if members <= CYCLE_SHOWN || path.len() < 2 {
+        return path.join(" → ");
+    }
+    let (head, tail) = path.split_at(path.len() - 2);
+    let shown: Vec<&str> = head.iter().map(String::as_str).chain(["…"]).chain(tail.iter().map(String::as_str)).collect();
+    format!("{} ({members} in all)", shown.join(" → "))
+}
+
+impl CheckErrorKind {
+    /// A cycle of `members` definitions, `name(i)` naming the `i`-th around
+    /// it; only the names shown are made, so a long cycle costs no more than
+    /// a short one.
+    pub(crate) fn cycle(members: usize, mut name: impl FnMut(usize) -> String) -> Self {
+        let mut path: Vec<String> = if members <= CYCLE_SHOWN {
+            (0..members).map(&mut name).collect()
+        } else {
+            (0..5).chain([members - 1]).map(&mut name).collect()
+        };
+        if members > 0 {
+            path.push(name(0));
+        }
+        CheckErrorKind::Cycle { path, members }
+    }
+}
+
 /// A checker error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckError {
@@ -229,11 +261,17 @@ pub enum CheckErrorKind {
         /// Parent region.
         parent_region: String,
     },
-    /// A cycle among definitions.
-    #[error("cycle: {}", path.join(" → "))]
+    /// A cycle among definitions. A cycle of more than
+    /// [`CYCLE_SHOWN`] members is shown by its first five, the last and the
+    /// count (`cycle: a → b → c → d → e → … → z → a (26 in all)`).
+    #[error("cycle: {}", show_cycle(path, *members))]
     Cycle {
-        /// The names on the cycle, first repeated at the end.
+        /// The names shown, first repeated at the end: every member of a
+        /// cycle of at most [`CYCLE_SHOWN`], otherwise the first five and
+        /// the last.
         path: Vec<String>,
+        /// How many definitions are on the cycle.
+        members: usize,
     },
     /// Two rules that may define the same output with no precedence.
     #[error("rules `{a}` and `{b}` can both define {target}, and neither takes precedence")]

@@ -10,6 +10,15 @@ use crate::syntax::ast::{self, AggKind, BinOp, Span, UnOp};
 use crate::value::Value;
 use rust_decimal::Decimal;
 
+/// Checking a named value may check another it reads first (within a cycle
+/// of references, see `Checker::global_order`). At each such step, when less
+/// than this much stack is left, checking continues on a new segment of
+/// [`STACK_SEGMENT`] bytes (one value's expression is at most
+/// `syntax::limits::MAX_EXPR_DEPTH` deep, far less than this).
+const STACK_RED_ZONE: usize = 1024 * 1024;
+/// The size of each further stack segment.
+const STACK_SEGMENT: usize = 8 * 1024 * 1024;
+
 /// Where an expression is being checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -441,13 +450,16 @@ impl Checker {
                 GlobalState::InProgress => {
                     // the values being checked from `g` inward form the cycle
                     let from = self.global_stack.iter().position(|x| *x == g).unwrap_or(0);
-                    let mut path: Vec<String> =
-                        self.global_stack[from..].iter().map(|x| format!("value {}", self.module.globals[*x as usize].name)).collect();
-                    path.push(format!("value {}", self.module.globals[g as usize].name));
-                    self.err(CheckErrorKind::Cycle { path }, at);
+                    let on = &self.global_stack[from..];
+                    let globals = &self.module.globals;
+                    let kind = CheckErrorKind::cycle(on.len(), |i| format!("value {}", globals[on[i] as usize].name));
+                    self.err(kind, at);
                     Ty::Error
                 }
-                GlobalState::Unchecked => self.check_global(g),
+                // a value checked on demand (on or behind a cycle: see
+                // `Checker::global_order`) may read another along a cycle as
+                // long as the program has values: on a stack that grows on the heap
+                GlobalState::Unchecked => stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.check_global(g)),
             };
             if !cx.reads.globals.contains(&g) {
                 cx.reads.globals.push(g);

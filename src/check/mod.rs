@@ -14,7 +14,7 @@ use crate::ir::{self, FileId, GlobalId, Layer, Loc, ParamId, PolicyId, ProgId, R
 use crate::syntax::ast;
 use chrono::NaiveDate;
 use error::{CheckError, CheckErrorKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use types::{Entity, Ty};
 
 /// Limits on what one program may hold.
@@ -857,7 +857,8 @@ impl Checker {
                     let at = self.by_id.get(&id).and_then(|v| v.first()).map(|&x| self.module.policies[x as usize].loc);
                     if let Some(at) = at {
                         if p == id {
-                            self.err(CheckErrorKind::Cycle { path: seen.iter().map(|s| format!("policy {s}")).collect() }, at);
+                            let kind = CheckErrorKind::cycle(seen.len() - 1, |i| format!("policy {}", seen[i]));
+                            self.err(kind, at);
                         }
                     }
                     self.parents.remove(&cur);
@@ -1079,20 +1080,29 @@ impl Checker {
         let deps = self.param_deps.clone();
         let names: Vec<String> = self.module.params.iter().map(|p| format!("param {}", p.name)).collect();
         let locs: Vec<Loc> = self.module.params.iter().map(|p| p.defs[0].loc).collect();
-        for path in find_cycles(n, |i| deps[i].iter().map(|d| *d as usize).collect()) {
-            let mut p: Vec<String> = path.iter().map(|i| names[*i].clone()).collect();
-            p.push(names[path[0]].clone());
-            self.err(CheckErrorKind::Cycle { path: p }, locs[path[0]]);
-        }
+        let mut errors = Vec::new();
+        find_cycles(
+            n,
+            |i| deps[i].iter().map(|d| *d as usize).collect(),
+            |path| errors.push(CheckErrorKind::cycle(path.len(), |i| names[path[i]].clone()).at(locs[path[0]])),
+        );
+        self.errors.extend(errors);
     }
 
     /// The named values, each after the values its expression names, found
     /// iteratively from the syntax: checking them in this order, a value's
     /// references are already checked, so the checker does not recurse along
     /// a chain of values however long. Names that turn out not to be values
-    /// only add edges. Values on or behind a cycle are left out; they are
-    /// checked afterwards in declaration order, so a cycle is reported as
-    /// before, from the value declared first.
+    /// (a local, a parameter or an enumeration variant of the same name) only
+    /// add edges, so the order is that of the strongly connected components
+    /// of this over-approximation (Tarjan's algorithm, iteratively), each
+    /// after the components it reads; values behind a cycle come after it.
+    /// The members of one component are checked in declaration order, and a
+    /// reference to a member not yet checked checks it on demand (on a stack
+    /// that grows on the heap, `expr::path`): only there is a cycle certain
+    /// (the checker resolves the name to the value), and it is reported once,
+    /// at the reference that closes it, the values on it typed `Ty::Error`
+    /// so nothing behind or on it reports again.
     fn global_order(&self) -> Vec<GlobalId> {
         let n = self.module.globals.len();
         let deps: Vec<Vec<GlobalId>> = (0..n)
@@ -1105,50 +1115,58 @@ impl Checker {
                 names.iter().filter_map(|name| self.find_global(pol, name)).collect()
             })
             .collect();
+        const UNSEEN: usize = usize::MAX;
         let mut order = Vec::with_capacity(n);
-        let mut seen = vec![false; n];
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0usize; n];
         let mut on_stack = vec![false; n];
-        let mut tainted = vec![false; n];
-        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let mut component: Vec<usize> = Vec::new();
+        let mut next = 0usize;
+        let mut calls: Vec<(usize, usize)> = Vec::new();
         for root in 0..n {
-            if seen[root] {
+            if index[root] != UNSEEN {
                 continue;
             }
-            seen[root] = true;
+            index[root] = next;
+            low[root] = next;
+            next += 1;
+            component.push(root);
             on_stack[root] = true;
-            stack.push((root, 0));
-            while let Some(&(g, i)) = stack.last() {
+            calls.push((root, 0));
+            while let Some(top) = calls.last_mut() {
+                let (g, i) = *top;
                 if let Some(&d) = deps[g].get(i) {
-                    if let Some(top) = stack.last_mut() {
-                        top.1 += 1;
-                    }
+                    top.1 += 1;
                     let d = d as usize;
-                    if on_stack[d] {
-                        // a cycle: everything from `d` up the stack is on it
-                        for &(x, _) in stack.iter().rev() {
-                            tainted[x] = true;
-                            if x == d {
-                                break;
-                            }
-                        }
-                    } else if !seen[d] {
-                        seen[d] = true;
+                    if index[d] == UNSEEN {
+                        index[d] = next;
+                        low[d] = next;
+                        next += 1;
+                        component.push(d);
                         on_stack[d] = true;
-                        stack.push((d, 0));
+                        calls.push((d, 0));
+                    } else if on_stack[d] {
+                        low[g] = low[g].min(index[d]);
                     }
                     continue;
                 }
-                stack.pop();
-                on_stack[g] = false;
-                if deps[g].iter().any(|&d| tainted[d as usize]) {
-                    tainted[g] = true;
+                calls.pop();
+                if let Some(&(parent, _)) = calls.last() {
+                    low[parent] = low[parent].min(low[g]);
                 }
-                if !tainted[g] {
-                    order.push(g as GlobalId);
+                if low[g] == index[g] {
+                    let start = order.len();
+                    while let Some(x) = component.pop() {
+                        on_stack[x] = false;
+                        order.push(x as GlobalId);
+                        if x == g {
+                            break;
+                        }
+                    }
+                    order[start..].sort_unstable();
                 }
             }
         }
-        order.extend((0..n).filter(|&g| tainted[g]).map(|g| g as GlobalId));
         order
     }
 
@@ -1398,12 +1416,14 @@ impl Checker {
         // cycles among exceptions
         let n = self.module.rules.len();
         let deps: Vec<Vec<usize>> = self.module.rules.iter().map(|r| r.exceptions.iter().map(|x| *x as usize).collect()).collect();
-        for path in find_cycles(n, |i| deps[i].clone()) {
-            let mut p: Vec<String> = path.iter().map(|i| format!("rule {}", self.module.rules[*i].id)).collect();
-            p.push(p[0].clone());
-            let at = self.module.rules[path[0]].loc;
-            self.err(CheckErrorKind::Cycle { path: p }, at);
-        }
+        let rules = &self.module.rules;
+        let mut errors = Vec::new();
+        find_cycles(
+            n,
+            |i| deps[i].clone(),
+            |path| errors.push(CheckErrorKind::cycle(path.len(), |i| format!("rule {}", rules[path[i]].id)).at(rules[path[0]].loc)),
+        );
+        self.errors.extend(errors);
     }
 }
 
@@ -1439,19 +1459,28 @@ pub fn region_prefix_len(code: &str) -> u8 {
     }
 }
 
-/// Elementary cycles found by DFS (each reported once, by its smallest member).
-pub(crate) fn find_cycles(n: usize, edges: impl Fn(usize) -> Vec<usize>) -> Vec<Vec<usize>> {
+/// Cycles found by an iterative DFS: `found` is called with each, its
+/// members in order around it starting at the one the search reached first,
+/// once for each back edge (a cycle closed by a repeated edge is reported
+/// once). Nothing is copied per cycle: the work is linear in the graph plus
+/// what `found` does.
+pub(crate) fn find_cycles(n: usize, edges: impl Fn(usize) -> Vec<usize>, mut found: impl FnMut(&[usize])) {
     // iterative DFS with colours; report the stack slice on a back edge
     let mut colour = vec![0u8; n];
-    let mut out: Vec<Vec<usize>> = Vec::new();
+    // where each node on the stack is
+    let mut depth = vec![0usize; n];
+    let mut closed: HashSet<(usize, usize)> = HashSet::new();
     for start in 0..n {
         if colour[start] != 0 {
             continue;
         }
         let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(start, edges(start), 0)];
+        let mut members: Vec<usize> = vec![start];
         colour[start] = 1;
+        depth[start] = 0;
         while let Some(top) = stack.last_mut() {
             if top.2 < top.1.len() {
+                let from = top.0;
                 let next = top.1[top.2];
                 top.2 += 1;
                 if next >= n {
@@ -1460,31 +1489,21 @@ pub(crate) fn find_cycles(n: usize, edges: impl Fn(usize) -> Vec<usize>) -> Vec<
                 match colour[next] {
                     0 => {
                         colour[next] = 1;
+                        depth[next] = stack.len();
                         let e = edges(next);
                         stack.push((next, e, 0));
+                        members.push(next);
                     }
-                    1 => {
-                        let pos = stack.iter().position(|s| s.0 == next).unwrap_or(0);
-                        let cyc: Vec<usize> = stack[pos..].iter().map(|s| s.0).collect();
-                        let mut key = cyc.clone();
-                        key.sort_unstable();
-                        if !out.iter().any(|c| {
-                            let mut k = c.clone();
-                            k.sort_unstable();
-                            k == key
-                        }) {
-                            out.push(cyc);
-                        }
-                    }
+                    1 if closed.insert((from, next)) => found(&members[depth[next]..]),
                     _ => {}
                 }
             } else {
                 colour[top.0] = 2;
                 stack.pop();
+                members.pop();
             }
         }
     }
-    out
 }
 
 /// The first part of every name or path in an expression (the candidates for

@@ -366,12 +366,17 @@ fn topo(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
         return Ok(out);
     }
     // report one cycle among the remaining nodes
-    let cycles =
-        crate::check::find_cycles(
-            n,
-            |i| if indeg[i] > 0 { deps[i].iter().copied().filter(|d| indeg[*d] > 0).collect() } else { Vec::new() },
-        );
-    Err(cycles.into_iter().next().unwrap_or_else(|| (0..n).filter(|i| indeg[*i] > 0).collect()))
+    let mut first: Option<Vec<usize>> = None;
+    crate::check::find_cycles(
+        n,
+        |i| if indeg[i] > 0 { deps[i].iter().copied().filter(|d| indeg[*d] > 0).collect() } else { Vec::new() },
+        |c| {
+            if first.is_none() {
+                first = Some(c.to_vec());
+            }
+        },
+    );
+    Err(first.unwrap_or_else(|| (0..n).filter(|i| indeg[*i] > 0).collect()))
 }
 
 /// The household-level and per-claim schedules over the rules `included`
@@ -466,8 +471,6 @@ fn schedules(
     let order = match topo(&deps) {
         Ok(o) => o,
         Err(cycle) => {
-            let mut path: Vec<String> = cycle.iter().map(|i| describe(&nodes[*i])).collect();
-            path.push(path[0].clone());
             let at = cycle
                 .iter()
                 .find_map(|i| match nodes[*i] {
@@ -477,7 +480,7 @@ fn schedules(
                 })
                 .or_else(|| module.rules.first().map(|r| r.loc));
             if let Some(at) = at {
-                errors.push(CheckErrorKind::Cycle { path }.at(at));
+                errors.push(CheckErrorKind::cycle(cycle.len(), |i| describe(&nodes[cycle[i]])).at(at));
             }
             (0..nodes.len()).collect()
         }
@@ -524,21 +527,17 @@ fn schedules(
     let claim_schedule = match topo(&cdeps) {
         Ok(o) => o.into_iter().map(|i| cnodes[i]).collect(),
         Err(cycle) => {
-            let mut path: Vec<String> = cycle
-                .iter()
-                .map(|i| match cnodes[*i] {
-                    Step::Rule(r) => format!("rule {}", module.rules[r as usize].id),
-                    Step::Resolve(t) => target_name(module, t),
-                    Step::Claims => String::new(),
-                })
-                .collect();
-            path.push(path[0].clone());
             let at = cycle.iter().find_map(|i| match cnodes[*i] {
                 Step::Rule(r) => Some(module.rules[r as usize].loc),
                 _ => None,
             });
             if let Some(at) = at {
-                errors.push(CheckErrorKind::Cycle { path }.at(at));
+                let name = |i: usize| match cnodes[cycle[i]] {
+                    Step::Rule(r) => format!("rule {}", module.rules[r as usize].id),
+                    Step::Resolve(t) => target_name(module, t),
+                    Step::Claims => String::new(),
+                };
+                errors.push(CheckErrorKind::cycle(cycle.len(), name).at(at));
             }
             cnodes.clone()
         }

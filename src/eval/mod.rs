@@ -212,10 +212,17 @@ pub(crate) struct Ev<'a> {
 /// Evaluate `program` for `h` on `as_of` into `s`. The household must have
 /// been validated (see [`crate::model::validate`]).
 pub fn evaluate(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<(), EvalError> {
+    evaluate_spent(p, h, as_of, s, 0)
+}
+
+/// [`evaluate`] with `spent` steps of the budget already used (validating
+/// the household, [`crate::model::validation_steps`]).
+pub(crate) fn evaluate_spent(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch, spent: u64) -> Result<(), EvalError> {
     if s.program != p.id {
         return Err(EvalError::ForeignScratch);
     }
     reset(p, h, as_of, s);
+    s.fuel = s.fuel.saturating_sub(spent);
     facts::bind(p, h, s)?;
     let Some(ctx) = p.context_for(&h.region) else { return Ok(()) };
     let mut ev = Ev {

@@ -196,6 +196,16 @@ fn validated(h: Household, json: &str, as_of: Option<NaiveDate>) -> Result<House
     }
 }
 
+/// The steps of the evaluation budget that validating `h` costs: one for the
+/// household and one for each member, claim and loan (the validation does a
+/// bounded amount of work for each). [`crate::Engine::assess_with`] charges
+/// them before validating, so a budget too small for the household refuses
+/// it without the work.
+pub fn validation_steps(h: &Household) -> u64 {
+    let claims: usize = h.members.iter().map(|m| m.claims.len()).sum();
+    [h.members.len(), claims, h.loans.len()].iter().fold(1u64, |n, &k| n.saturating_add(k as u64))
+}
+
 /// Reject impossible values; returns the first error in document order.
 ///
 /// The checks are listed in the documentation of `src/model/validate.rs`. Errors from
