@@ -51,6 +51,9 @@ pub struct FactSchema {
     pub specs: Vec<FactSpec>,
     /// (entity, slot) of each fact.
     slots: Vec<(Entity, u16)>,
+    /// The policies (indices) that declare each fact: a required fact is
+    /// required of a household only where one of them is in force.
+    declarers: Vec<Vec<u32>>,
     /// Declared facts per entity: household, member, claim, loan.
     counts: [usize; 4],
     /// Per entity: (name, fact id), sorted by name.
@@ -113,6 +116,7 @@ impl FactSchema {
                 declared_by: f.policies.iter().map(|p| m.policies[*p as usize].id.clone()).collect(),
             });
             s.slots.push((f.entity, f.slot));
+            s.declarers.push(f.policies.clone());
             let e = entity_index(f.entity);
             s.counts[e] = s.counts[e].max(f.slot as usize + 1);
             s.index[e].push((f.name.clone(), i as u16));
@@ -152,11 +156,13 @@ impl FactSchema {
 
     /// Every error in the declared facts of a household, in document order,
     /// with its JSON path (see [`bind`] for what is checked).
-    pub fn errors(&self, h: &Household) -> Vec<HouseholdError> {
+    /// `active[p]` says whether policy `p` is in force for the household
+    /// (a required fact is required only then).
+    pub fn errors(&self, h: &Household, active: &[bool]) -> Vec<HouseholdError> {
         let mut out = Vec::new();
         let mut b = Bound::default();
         let n_symbols = self.symbols.len();
-        let _ = walk(self, h, &mut b, n_symbols, &mut |e| {
+        let _ = walk(self, h, active, &mut b, n_symbols, &mut |e| {
             out.push(e);
             true
         });
@@ -192,6 +198,7 @@ fn error(r: Rec, rest: &str, message: String) -> HouseholdError {
 fn walk(
     fs: &FactSchema,
     h: &Household,
+    active: &[bool],
     b: &mut Bound,
     n_symbols: usize,
     sink: &mut dyn FnMut(HouseholdError) -> bool,
@@ -214,18 +221,18 @@ fn walk(
     b.text_spans.clear();
     b.text_table.clear();
     let mut bound = 0usize;
-    bound += record(fs, b, n_symbols, Entity::Household, &h.facts, b.bases[0], Rec::Household, sink)?;
+    bound += record(fs, active, b, n_symbols, Entity::Household, &h.facts, b.bases[0], Rec::Household, sink)?;
     for (i, m) in h.members.iter().enumerate() {
         let base = b.bases[1] + i * c[1];
-        bound += record(fs, b, n_symbols, Entity::Member, &m.facts, base, Rec::Member(i), sink)?;
+        bound += record(fs, active, b, n_symbols, Entity::Member, &m.facts, base, Rec::Member(i), sink)?;
         for (j, cl) in m.claims.iter().enumerate() {
             let base = b.bases[2] + (b.claim_base[i] as usize + j) * c[2];
-            bound += record(fs, b, n_symbols, Entity::Claim, &cl.facts, base, Rec::Claim(i, j), sink)?;
+            bound += record(fs, active, b, n_symbols, Entity::Claim, &cl.facts, base, Rec::Claim(i, j), sink)?;
         }
     }
     for (i, l) in h.loans.iter().enumerate() {
         let base = b.bases[3] + i * c[3];
-        bound += record(fs, b, n_symbols, Entity::Loan, &l.facts, base, Rec::Loan(i), sink)?;
+        bound += record(fs, active, b, n_symbols, Entity::Loan, &l.facts, base, Rec::Loan(i), sink)?;
     }
     Ok(bound)
 }
@@ -233,6 +240,7 @@ fn walk(
 #[allow(clippy::too_many_arguments)]
 fn record(
     fs: &FactSchema,
+    active: &[bool],
     b: &mut Bound,
     n_symbols: usize,
     e: Entity,
@@ -295,7 +303,8 @@ fn record(
         for (name, id) in &fs.index[ei] {
             let spec = &fs.specs[*id as usize];
             let slot = base + fs.slots[*id as usize].1 as usize;
-            if !spec.optional && b.cells.get(slot) == Some(&Cell::Absent) && facts.get(name).is_none() {
+            let in_force = fs.declarers[*id as usize].iter().any(|p| active.get(*p as usize).copied().unwrap_or(false));
+            if !spec.optional && in_force && b.cells.get(slot) == Some(&Cell::Absent) && facts.get(name).is_none() {
                 let message = format!(
                     "required fact `{name}` ({}) is missing (declared by {}; a record leaves out only an optional fact)",
                     spec.type_name(),
@@ -379,7 +388,7 @@ pub(crate) fn bind(p: &crate::compile::Program, h: &Household, s: &mut Scratch) 
     }
     let mut first = None;
     let n_symbols = p.module.symbols.len();
-    let bound = walk(fs, h, &mut s.bound, n_symbols, &mut |e| {
+    let bound = walk(fs, h, &s.active, &mut s.bound, n_symbols, &mut |e| {
         first = Some(e);
         false
     });
