@@ -1103,7 +1103,9 @@ impl Checker {
         let pol = self.module.globals[g as usize].policy;
         let expected = decl.ty.as_ref().map(|t| Ty::from_ast(t.ty));
         let mut cx = expr::Ctx::new(pol, file, expr::Mode::Global);
-        let e = self.expr(&decl.value, &mut cx, expected);
+        // Values on or behind a cycle are checked recursively, one frame per
+        // value: past the red zone the recursion continues on the heap.
+        let e = stacker::maybe_grow(512 * 1024, 4 * 1024 * 1024, || self.expr(&decl.value, &mut cx, expected));
         let e = match expected {
             Some(t) => self.coerce(e, t),
             None => e,
