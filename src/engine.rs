@@ -210,23 +210,28 @@ impl Engine {
             }
             let st = s.progs[pi];
             let mut reasons: Vec<Reason> = Vec::new();
+            // the subjects already listed, per reason: a rule firing for every
+            // one of 100,000 claims is listed in linear time
+            let mut listed: Vec<std::collections::HashSet<String>> = Vec::new();
             for f in s.fired.iter().filter(|f| f.program as usize == pi) {
                 let subj = match f.subject {
                     Value::Household => None,
                     v => Some(eval::describe_subject(h, v)),
                 };
-                match reasons
-                    .iter_mut()
-                    .find(|x| x.rule == m.rules[f.rule as usize].id && x.policy == m.policies[m.rules[f.rule as usize].policy as usize].id)
-                {
-                    Some(x) => {
+                match reasons.iter().position(|x| {
+                    x.rule == m.rules[f.rule as usize].id && x.policy == m.policies[m.rules[f.rule as usize].policy as usize].id
+                }) {
+                    Some(i) => {
                         if let Some(sj) = subj {
-                            if !x.subjects.contains(&sj) {
-                                x.subjects.push(sj);
+                            if listed[i].insert(sj.clone()) {
+                                reasons[i].subjects.push(sj);
                             }
                         }
                     }
-                    None => reasons.push(reason(f.rule, subj.into_iter().collect())),
+                    None => {
+                        listed.push(subj.iter().cloned().collect());
+                        reasons.push(reason(f.rule, subj.into_iter().collect()));
+                    }
                 }
             }
             programs.insert(
@@ -247,12 +252,19 @@ impl Engine {
             );
         }
         let mut claims = Vec::new();
+        // the rules fired for each claim, in firing order, found in one pass
+        let mut fired_for: Vec<Vec<RuleId>> = vec![Vec::new(); s.claims.len()];
+        for (idx, r) in s.claim_fired.iter() {
+            if let Some(v) = fired_for.get_mut(*idx as usize) {
+                v.push(*r);
+            }
+        }
         for (ci, c) in s.claims.iter().enumerate() {
             let Some(member) = h.members.get(c.member as usize) else { continue };
             let Some(claim) = member.claims.get(c.claim as usize) else { continue };
             let mut reasons: Vec<Reason> = Vec::new();
-            for (idx, r) in s.claim_fired.iter() {
-                if *idx as usize == ci && !reasons.iter().any(|x| x.rule == m.rules[*r as usize].id) {
+            for r in fired_for.get(ci).into_iter().flatten() {
+                if !reasons.iter().any(|x| x.rule == m.rules[*r as usize].id) {
                     reasons.push(reason(*r, Vec::new()));
                 }
             }

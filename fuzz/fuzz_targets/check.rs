@@ -1,6 +1,7 @@
 //! Arbitrary rule text appended to a shipped policy, or standing alone as a
 //! policy file next to the shipped library → `Engine::builder()…build()`.
-//! Never panics; a build that succeeds assesses a sample household.
+//! Never panics; a build that succeeds assesses a sample household, whose
+//! claims, if it assesses, are conserved exactly (the shared oracle).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -48,7 +49,9 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(h) = fupin::model::parse_household(HOUSEHOLD, Some(as_of)) {
                 let mut s = engine.scratch();
                 s.budget = 200_000;
-                let _ = engine.assess_with(&h, as_of, &mut s);
+                if let Ok(a) = engine.assess_with(&h, as_of, &mut s) {
+                    fupin_fuzz::assert_conserved(&a);
+                }
             }
         }
         Err(d) => {

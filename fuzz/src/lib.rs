@@ -60,6 +60,19 @@ pub fn exact_sum(xs: &[Decimal]) -> (i128, i128) {
     (int + frac.div_euclid(ONE), frac.rem_euclid(ONE))
 }
 
+/// Every claim of `a` settles exactly: layers + out-of-pocket = total cost
+/// by [`exact_sum`] (`Decimal` addition rounds beyond 28 digits and could
+/// hide a violation), and no layer, out-of-pocket or deductible is negative.
+pub fn assert_conserved(a: &fupin::Assessment) {
+    for c in &a.claims {
+        let parts = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket];
+        assert_eq!(exact_sum(&parts), exact_sum(&[c.total_cost]), "layers + out-of-pocket != total for {}", c.claim);
+        for v in [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket, c.deductible] {
+            assert!(!v.is_sign_negative() || v.is_zero(), "negative layer in {}", c.claim);
+        }
+    }
+}
+
 /// Assess `h` on `as_of` with the trace on and off; both must agree.
 /// Any `Err` is fine (a typed error); a panic is the bug.
 pub fn assess_both_ways(h: &Household, as_of: NaiveDate) {
@@ -72,14 +85,7 @@ pub fn assess_both_ways(h: &Household, as_of: NaiveDate) {
         (Ok(a), Ok(b)) => {
             assert_eq!(a.programs, b.programs, "tracing changed the outcome");
             assert_eq!(a.claims, b.claims, "tracing changed the claims");
-            for c in &a.claims {
-                // exactly: `Decimal` addition rounds beyond 28 digits and could hide a violation
-                let parts = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket];
-                assert_eq!(exact_sum(&parts), exact_sum(&[c.total_cost]), "layers + out-of-pocket != total for {}", c.claim);
-                for v in [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket, c.deductible] {
-                    assert!(!v.is_sign_negative() || v.is_zero(), "negative layer in {}", c.claim);
-                }
-            }
+            assert_conserved(a);
             // The stable JSON serialises.
             let _ = serde_json::to_string(a);
         }
