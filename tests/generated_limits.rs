@@ -187,7 +187,7 @@ proptest! {
                 if split == 0 || back < split {
                     prop_assert!(d.contains(&format!("error: cycle: {what} a")), "{}", d.lines().take(3).collect::<Vec<_>>().join("\n"));
                     let first = d.lines().next().unwrap_or_default();
-                    prop_assert_eq!(first.matches('→').count(), back + 1, "{}", &first[..first.len().min(300)]);
+                    prop_assert!(names_cycle_of(first, back + 1), "{}", &first[..first.len().min(300)]);
                 } else {
                     prop_assert!(d.contains("error:"), "{}", d);
                 }
@@ -403,9 +403,19 @@ fn a_chain_one_past_the_item_limit_is_a_clear_error() {
     assert!(d.contains(&format!("too many items in one file: the limit is {n}")), "{d}");
 }
 
+/// Whether a cycle message names a cycle of `n` elements: all of them when
+/// it is short, the first few, the last and the count when it is long.
+fn names_cycle_of(first: &str, n: usize) -> bool {
+    if n <= 8 {
+        first.matches('→').count() == n && !first.contains("in all)")
+    } else {
+        first.ends_with(&format!("({n} in all)")) && first.matches('→').count() == 7
+    }
+}
+
 /// A cycle through every one of 9,990 named values or parameters (the
 /// longest a file holds with its header and a rule) is a checker error naming
-/// the whole cycle, on a 2 MiB stack.
+/// the cycle (bounded: the first five, the last and the count), on a 2 MiB stack.
 #[test]
 fn a_cycle_through_9990_values_or_parameters_is_named_on_a_two_mib_stack() {
     for kind in [Kind::Lets, Kind::Params] {
@@ -417,6 +427,6 @@ fn a_cycle_through_9990_values_or_parameters_is_named_on_a_two_mib_stack() {
         let first = d.lines().next().unwrap_or_default();
         let what = if matches!(kind, Kind::Lets) { "value" } else { "param" };
         assert!(first.starts_with(&format!("error: cycle: {what} a")), "{}", &first[..first.len().min(300)]);
-        assert_eq!(first.matches('→').count(), n, "{}", &first[..first.len().min(300)]);
+        assert!(names_cycle_of(first, n), "{}", &first[..first.len().min(300)]);
     }
 }
