@@ -17,7 +17,7 @@
 use crate::assessment::Assessment;
 use crate::engine::Engine;
 use crate::eval::{EvalError, Scratch};
-use crate::model::{self, Household};
+use crate::model::Household;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -240,7 +240,7 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
 /// Assess one line into `out` (with its newline); returns whether it failed.
 fn assess_line(engine: &Engine, as_of: NaiveDate, line_no: u64, text: &[u8], s: &mut Scratch, out: &mut Vec<u8>) -> bool {
     let blank = text.iter().all(|b| b.is_ascii_whitespace());
-    let result: Result<Assessment, String> = match model::parse_household_bytes(text, Some(as_of)) {
+    let result: Result<Assessment, String> = match engine.parse_household_bytes(text, Some(as_of)) {
         Err(_) if blank => Err("empty line: expected a household JSON object".to_string()),
         Err(e) => Err(format!("invalid household: {e}")),
         Ok(h) => engine.assess_with(&h, as_of, s).map_err(|e| {

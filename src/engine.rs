@@ -173,6 +173,61 @@ impl Engine {
         eval::evaluate(&self.program, h, as_of, s)
     }
 
+    /// Parse a household from JSON and check it for this engine: the model
+    /// (as [`crate::model::parse_household`]) and the facts the loaded
+    /// policies declare, each error with its JSON path, line and column. A
+    /// required fact is required where a declaring policy is in force for the
+    /// household's region (on `as_of`, when given).
+    pub fn parse_household(&self, json: &str, as_of: Option<NaiveDate>) -> Result<Household, model::HouseholdError> {
+        let h = model::parse_household(json, as_of)?;
+        let m = &self.program.module;
+        let active: Vec<bool> = m
+            .policies
+            .iter()
+            .map(|p| match as_of {
+                Some(d) => p.applies(&h.region, d),
+                None => p.applies(&h.region, p.from),
+            })
+            .collect();
+        let errors = self.program.facts.errors(&h, &active);
+        match model::earliest_located(json, errors) {
+            Some(e) => Err(e),
+            None => Ok(h),
+        }
+    }
+
+    /// Like [`Engine::parse_household`], from bytes (a byte order mark and
+    /// invalid UTF-8 are errors, as in [`crate::model::parse_household_bytes`]).
+    pub fn parse_household_bytes(&self, json: &[u8], as_of: Option<NaiveDate>) -> Result<Household, model::HouseholdError> {
+        match std::str::from_utf8(json) {
+            Ok(text) if !text.starts_with('\u{feff}') => self.parse_household(text, as_of),
+            // the model's reader says what is wrong with the bytes
+            _ => model::parse_household_bytes(json, as_of).and_then(|h| {
+                let text = String::from_utf8_lossy(json);
+                self.parse_household(&text, as_of).map(|_| h)
+            }),
+        }
+    }
+
+    /// A declared fact by path (`member.study_year`), for setting it on a
+    /// record with [`crate::model::Facts::set`].
+    pub fn fact(&self, path: &str) -> Result<&model::FactSpec, model::FactError> {
+        self.program.facts.find(path).ok_or_else(|| {
+            let known: Vec<String> = self.program.facts.specs.iter().map(|s| s.path()).collect();
+            let message = if known.is_empty() {
+                "no loaded policy declares a fact".to_string()
+            } else {
+                format!("no loaded policy declares it; the declared facts are {}", known.join(", "))
+            };
+            model::FactError { fact: path.to_string(), message }
+        })
+    }
+
+    /// Every declared fact of the loaded policies.
+    pub fn facts(&self) -> &[model::FactSpec] {
+        &self.program.facts.specs
+    }
+
     /// The index of a programme by id.
     pub fn program_index(&self, id: &str) -> Option<usize> {
         self.program.module.program(id).map(|p| p as usize)

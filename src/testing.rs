@@ -154,7 +154,7 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
         r.fail(Failure::new("a test needs a `household` and an `as_of` date"));
         return r;
     };
-    let result = match crate::model::parse_household(&text, Some(as_of)) {
+    let result = match engine.parse_household(&text, Some(as_of)) {
         Ok(h) => engine.assess_with(&h, as_of, &mut s),
         Err(e) => Err(crate::EvalError::from(e)),
     };

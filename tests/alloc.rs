@@ -89,3 +89,38 @@ fn the_reference_workload_allocates_nothing_with_the_trace_off() {
         .fold((0u32, rust_decimal::Decimal::ZERO), |(n, t), (d, o)| (n + u32::from(d), t + o));
     assert_eq!((dibao, total), (want_dibao, want_total));
 }
+
+/// Declared facts are bound to slots once per evaluation; that allocates
+/// nothing either once the scratch has grown (texts included: a household
+/// text no policy string equals is interned in the scratch).
+#[test]
+fn evaluation_with_declared_facts_allocates_nothing() {
+    let engine = fupin::Engine::builder()
+        .embedded()
+        .source("facts.policy", include_str!("cases/lang/facts.policy"))
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let json = r#"{
+      "id": "f1", "region": "990401", "hukou": "rural", "income": "0",
+      "facts": { "demolition_agreed": true, "school_name": "另一所学校" },
+      "members": [
+        {"id": "a", "birth_date": "2002-03-01", "sex": "male",
+         "facts": { "study_year": 2, "certificates": ["skills", "driving", "skills"] }},
+        {"id": "b", "birth_date": "1999-01-01", "sex": "female", "facts": { "higher_level": "junior_college" },
+         "claims": [ {"date": "2018-03-01", "kind": "outpatient", "hospital_level": "county",
+                      "total_cost": "100", "in_policy_cost": "80", "facts": { "prior_paid": "12.50" }} ]}
+      ]
+    }"#;
+    let h = engine.parse_household(json, Some(as_of)).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = engine.scratch();
+    engine.evaluate(&h, as_of, &mut s).expect("evaluates");
+    let before = allocations();
+    for _ in 0..10 {
+        engine.evaluate(&h, as_of, &mut s).expect("evaluates");
+    }
+    let n = allocations() - before;
+    assert_eq!(n, 0, "{n} allocations in 10 evaluations");
+    let grant = engine.program_index("test.vocational_grant").expect("programme");
+    assert_eq!(s.programs()[grant].amount, Some(rust_decimal::Decimal::from(2000)), "the facts were read");
+}

@@ -592,7 +592,7 @@ impl Checker {
                     let entity = Ty::Entity(ent).to_string();
                     let mut names: Vec<&str> = schema::names(ent).collect();
                     names.extend(self.module.facts.iter().filter(|f| f.entity == ent).map(|f| f.name.as_str()));
-                    let suggestion = suggest(&name, names.into_iter());
+                    let suggestion = suggest(&name, names);
                     self.err(CheckErrorKind::UnknownField { entity, field: name, suggestion }, fl);
                     return error_expr(at);
                 }

@@ -126,14 +126,15 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
             return 2;
         }
     };
-    let h = match fupin::model::parse_household_bytes(&text, Some(as_of)) {
+    let Some(engine) = engine(args) else { return 1 };
+    // read against the loaded policies: their declared facts are checked too
+    let h = match engine.parse_household_bytes(&text, Some(as_of)) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {file}: {e}");
             return 2;
         }
     };
-    let Some(engine) = engine(args) else { return 1 };
     let mut s = engine.scratch();
     s.set_trace(explain || trace);
     match engine.assess_with(&h, as_of, &mut s) {

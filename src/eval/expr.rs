@@ -775,6 +775,18 @@ impl<'a> Ev<'a> {
             Builtin::Year => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.year())),
             Builtin::Month => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.month())),
             Builtin::Day => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.day())),
+            // a declared fact: whether its record carries it (no error built)
+            Builtin::Present if matches!(args.first().map(|a| &a.kind), Some(ExprKind::Field(_, Field::Declared(_)))) => {
+                let Some(ExprKind::Field(base, Field::Declared(id))) = args.first().map(|a| &a.kind) else {
+                    return Err(EvalError::Invalid { message: "missing argument".into(), loc });
+                };
+                let rec = self.eval(base)?;
+                match self.s.bound.cell(&self.p.facts, rec, *id) {
+                    Some(Cell::Absent) => Value::Bool(false),
+                    Some(_) => Value::Bool(true),
+                    None => return Err(EvalError::Invalid { message: "a fact of a missing record".into(), loc }),
+                }
+            }
             Builtin::Present => match arg(self, 0) {
                 Ok(_) => Value::Bool(true),
                 Err(EvalError::Absent { .. }) => Value::Bool(false),

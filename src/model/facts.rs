@@ -81,8 +81,12 @@ impl Serialize for FactValue {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             FactValue::Bool(b) => s.serialize_bool(*b),
-            // exact: the number's own digits, as a string (the accepted money form)
-            FactValue::Number(d) => s.serialize_str(&d.to_string()),
+            // exact: the number's own digits, as a JSON number (serde_json keeps
+            // them with its `arbitrary_precision` feature, which fupin uses)
+            FactValue::Number(d) => match d.to_string().parse::<serde_json::Number>() {
+                Ok(n) => n.serialize(s),
+                Err(_) => s.serialize_str(&d.to_string()),
+            },
             FactValue::Text(t) => s.serialize_str(t),
             FactValue::List(items) => items.serialize(s),
         }

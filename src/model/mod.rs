@@ -12,6 +12,7 @@ mod validate;
 
 pub use de::{parse_date, parse_money};
 pub use facts::{FactError, FactKind, FactOwner, FactSpec, FactValue, Facts, Scalar};
+pub(crate) use validate::earliest_located;
 pub use validate::{parse_household, parse_household_bytes, validate, validate_all, validation_steps, HouseholdError};
 pub use validate::{MAX_CLAIMS, MAX_HOUSEHOLD_FILE, MAX_LOANS, MAX_MEMBERS};
 

@@ -235,7 +235,7 @@ pub fn validate_all(h: &Household, as_of: Option<NaiveDate>) -> Vec<HouseholdErr
 }
 
 /// Like [`validate_all`], keeping the structured paths for locating them in the text.
-fn validate_all_segs(h: &Household, as_of: Option<NaiveDate>) -> Vec<(Vec<Seg>, HouseholdError)> {
+fn validate_all_segs(h: &Household, as_of: Option<NaiveDate>) -> Vec<(Vec<Seg<'static>>, HouseholdError)> {
     let mut all = Vec::new();
     check(h, as_of, &mut |segs, message| {
         all.push((segs.to_vec(), error(segs, message)));
@@ -310,13 +310,54 @@ fn with_position(mut err: HouseholdError, text: &str, offset: usize) -> Househol
     err
 }
 
+/// Of errors found in a household read from `json` (with paths as rendered:
+/// `members[0].facts.study_year`), the one earliest in the text, with its line
+/// and column; unlocated ones come last, in the order given.
+pub(crate) fn earliest_located(json: &str, errors: Vec<HouseholdError>) -> Option<HouseholdError> {
+    let paths: Vec<Vec<Seg<'_>>> = errors.iter().map(|e| parse_path(&e.path)).collect();
+    let refs: Vec<&[Seg<'_>]> = paths.iter().map(|p| p.as_slice()).collect();
+    let offsets = locate_all(json, &refs);
+    let best = (0..errors.len()).min_by_key(|&i| (offsets.get(i).copied().flatten().unwrap_or(usize::MAX), i))?;
+    let offset = offsets.get(best).copied().flatten();
+    let err = errors.into_iter().nth(best)?;
+    Some(match offset {
+        Some(offset) => with_position(err, json, offset),
+        None => err,
+    })
+}
+
+/// A rendered path back into steps (`members[0].facts.x` → members, 0, facts, x).
+fn parse_path(path: &str) -> Vec<Seg<'_>> {
+    let mut out = Vec::new();
+    if path == ROOT {
+        return out;
+    }
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            out.push(Seg::Key(key));
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let Some(end) = r.find(']') else { break };
+            if let Ok(i) = r[..end].parse() {
+                out.push(Seg::Index(i));
+            }
+            rest = &r[end + 1..];
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------
 // Paths
 
 /// One step of a JSON path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seg {
-    Key(&'static str),
+enum Seg<'k> {
+    Key(&'k str),
     Index(usize),
 }
 
@@ -347,18 +388,18 @@ fn error(segs: &[Seg], message: String) -> HouseholdError {
 // The checks
 
 /// Receives each error (path, message); returns whether to go on.
-type Sink<'a> = dyn FnMut(&[Seg], String) -> bool + 'a;
+type Sink<'a> = dyn FnMut(&[Seg<'static>], String) -> bool + 'a;
 
 /// Walks the household in document order, reporting errors to `sink`.
 /// Paths are only rendered into strings when there is an error.
 struct Checker<'s, 'a> {
-    path: Vec<Seg>,
+    path: Vec<Seg<'static>>,
     sink: &'s mut Sink<'a>,
     go_on: bool,
 }
 
 impl Checker<'_, '_> {
-    fn at(&mut self, segs: &[Seg], ok: bool, message: impl FnOnce() -> String) {
+    fn at(&mut self, segs: &[Seg<'static>], ok: bool, message: impl FnOnce() -> String) {
         if ok || !self.go_on {
             return;
         }
@@ -372,7 +413,7 @@ impl Checker<'_, '_> {
         self.at(&[Seg::Key(key)], value >= Decimal::ZERO, || format!("{what} must not be negative, got {value}"));
     }
 
-    fn enter(&mut self, segs: &[Seg]) {
+    fn enter(&mut self, segs: &[Seg<'static>]) {
         self.path.extend_from_slice(segs);
     }
 
@@ -502,8 +543,8 @@ fn locate(text: &str, segs: &[Seg]) -> Option<usize> {
 /// The paths to find, as a trie: each node's children by key and by index,
 /// and the paths ending at it.
 #[derive(Default)]
-struct Trie {
-    keys: std::collections::HashMap<&'static str, usize>,
+struct Trie<'k> {
+    keys: std::collections::HashMap<&'k str, usize>,
     indices: std::collections::HashMap<usize, usize>,
     ends: Vec<usize>,
 }
