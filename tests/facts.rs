@@ -228,5 +228,29 @@ fn texts_no_policy_string_equals_compare_by_content() {
     assert!(!a.programs.get("test.local_school").is_some_and(|p| p.flag));
     // the same text as the second member's: the second member only
     assert_eq!(flagged(&h("别村", "东村")), Some(vec!["member b".to_string()]));
-    let _ = FactValue::from("x");
+}
+
+/// The fenced block of `lang` after `heading` in a document.
+fn block_after(doc: &str, heading: &str, lang: &str) -> String {
+    let at = doc.find(heading).unwrap_or_else(|| panic!("no section {heading}"));
+    let fence = format!("```{lang}\n");
+    let start = doc[at..].find(&fence).map(|i| at + i + fence.len()).unwrap_or_else(|| panic!("no {lang} block"));
+    let end = doc[start..].find("```").map(|i| start + i).unwrap_or(doc.len());
+    doc[start..end].to_string()
+}
+
+#[test]
+fn the_documented_declarations_and_household_are_accepted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let language = std::fs::read_to_string(root.join("docs/language.md")).unwrap_or_else(|e| panic!("{e}"));
+    let decls = block_after(&language, "## Declared facts and enumerations", "policy");
+    let text = format!(
+        "policy test.doc {{\n  title \"doc\"\n  region 990800\n  in_force 2016-01-01 ..\n  version \"1\"\n  extends cn\n}}\n{decls}"
+    );
+    let e = Engine::builder().embedded().source("doc.policy", text).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_eq!(e.facts().len(), 5);
+    let household = std::fs::read_to_string(root.join("docs/household.md")).unwrap_or_else(|e| panic!("{e}"));
+    let json = block_after(&household, "## Declared facts", "json");
+    let h = engine().parse_household(&json, Some(on())).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(h.members[0].facts.get("study_year"), Some(&FactValue::from(2)));
 }
