@@ -223,6 +223,27 @@ impl Engine {
         })
     }
 
+    /// The JSON Schema (draft 2020-12) of a household for the loaded
+    /// policies: the core model and the declared facts. With a region (and a
+    /// date), only the facts of the policies in force there, and the
+    /// required ones required; without, every declared fact, none required
+    /// (a required fact is required only where a declaring policy is in force).
+    pub fn household_schema(&self, region: Option<&str>, as_of: Option<NaiveDate>) -> serde_json::Value {
+        let mut schema = model::json_schema();
+        let m = &self.program.module;
+        let applies = |p: u32| {
+            let pol = &m.policies[p as usize];
+            match (region, as_of) {
+                (Some(r), Some(d)) => pol.applies(r, d),
+                (Some(r), None) => pol.applies(r, pol.from),
+                (None, Some(d)) => pol.from <= d && pol.to.map_or(true, |t| d <= t),
+                (None, None) => true,
+            }
+        };
+        self.program.facts.extend_json_schema(&mut schema, &applies, region.is_some());
+        schema
+    }
+
     /// Every declared fact of the loaded policies.
     pub fn facts(&self) -> &[model::FactSpec] {
         &self.program.facts.specs

@@ -162,6 +162,30 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
     }
 }
 
+pub fn schema(region: Option<&str>, as_of: Option<&str>, args: &PolicyArgs) -> i32 {
+    let as_of = match as_of.map(parse_date).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if let Some(region) = region {
+        if region.len() != 6 || !region.bytes().all(|b| b.is_ascii_digit()) {
+            eprintln!("error: `{region}` is not a GB/T 2260 region code (six digits)");
+            return 2;
+        }
+    }
+    let Some(engine) = engine(args) else { return 1 };
+    match serde_json::to_string_pretty(&engine.household_schema(region, as_of)) {
+        Ok(j) => super::emit(&(j + "\n")).err().unwrap_or(0),
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
 pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
     let as_of = match parse_date(as_of) {
         Ok(d) => d,

@@ -141,6 +141,17 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Print the JSON Schema (draft 2020-12) of a household for the loaded policies: the core model and every declared fact.
+    Schema {
+        /// Only the facts of the policies in force for this GB/T 2260 region code (their required facts required).
+        #[arg(long)]
+        region: Option<String>,
+        /// Only the facts of the policies in force on this date, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Show which catalogued rules are encoded and tested; exit 1 while an H/M/C/L/E id is missing.
     Coverage {
         /// Catalogue file (default: the shipped policies/catalogue.tsv).
@@ -189,6 +200,7 @@ pub fn run() -> i32 {
         Command::Check { paths, standalone } => commands::check(&paths, standalone),
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
+        Command::Schema { region, as_of, policy } => commands::schema(region.as_deref(), as_of.as_deref(), &policy),
         Command::Test { paths, verbose, standalone } => commands::test(&paths, verbose, standalone),
         Command::Coverage { catalogue, json, policy } => coverage::coverage(catalogue.as_deref(), json, &policy),
         Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),

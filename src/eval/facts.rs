@@ -438,3 +438,83 @@ impl Bound {
         self.text.get(s as usize..e as usize)
     }
 }
+
+impl FactSchema {
+    /// Add the declared facts to a household JSON Schema (from
+    /// [`crate::model::json_schema`]): each record's `facts` object lists
+    /// the facts of the policies `applies` keeps, with their types, titles and
+    /// citations, and admits no other; `required_here` makes the required
+    /// ones required.
+    pub fn extend_json_schema(&self, schema: &mut serde_json::Value, applies: &dyn Fn(u32) -> bool, required_here: bool) {
+        use serde_json::{json, Map, Value as J};
+        for (e, def) in [(0usize, None), (1, Some("Member")), (2, Some("Claim")), (3, Some("Loan"))] {
+            let mut props = Map::new();
+            let mut required = Vec::new();
+            for (name, id) in &self.index[e] {
+                let declarers = &self.declarers[*id as usize];
+                if !declarers.iter().any(|p| applies(*p)) {
+                    continue;
+                }
+                let spec = &self.specs[*id as usize];
+                let mut one = fact_kind_schema(&spec.kind);
+                if spec.list {
+                    one = json!({ "type": "array", "items": one });
+                }
+                if let Some(obj) = one.as_object_mut() {
+                    if let Some(t) = &spec.title {
+                        obj.insert("title".into(), J::String(t.clone()));
+                    }
+                    let mut d =
+                        format!("{} fact `{}` ({}", if spec.optional { "optional" } else { "required" }, spec.path(), spec.type_name());
+                    if let Some(c) = &spec.cite {
+                        d.push_str(&format!("; {c}"));
+                    }
+                    d.push_str(&format!("), declared by {}", spec.declared_by.join(", ")));
+                    obj.insert("description".into(), J::String(d));
+                }
+                props.insert(name.clone(), one);
+                if !spec.optional && required_here {
+                    required.push(J::String(name.clone()));
+                }
+            }
+            let facts = json!({
+                "type": "object",
+                "description": "the facts the loaded policies declare for this record (`fact …` in a policy)",
+                "properties": props,
+                "required": required.clone(),
+                "additionalProperties": false
+            });
+            let record = match def {
+                None => Some(&mut *schema),
+                Some(d) => schema.get_mut("$defs").and_then(|x| x.get_mut(d)),
+            };
+            if let Some(record) = record {
+                if let Some(p) = record.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                    p.insert("facts".into(), facts);
+                }
+                if !required.is_empty() {
+                    if let Some(r) = record.as_object_mut() {
+                        let req = r.entry("required").or_insert_with(|| J::Array(Vec::new()));
+                        if let Some(a) = req.as_array_mut() {
+                            a.push(J::String("facts".into()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn fact_kind_schema(k: &FactKind) -> serde_json::Value {
+    use serde_json::json;
+    match k {
+        FactKind::Bool => json!({ "type": "boolean" }),
+        FactKind::Int | FactKind::Days => json!({ "type": "integer" }),
+        FactKind::Decimal | FactKind::Money(_) | FactKind::Rate => {
+            json!({ "anyOf": [ { "type": "number" }, { "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" } ] })
+        }
+        FactKind::Date => json!({ "type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" }),
+        FactKind::Text => json!({ "type": "string" }),
+        FactKind::Enum { variants, .. } => json!({ "type": "string", "enum": variants }),
+    }
+}

@@ -134,6 +134,34 @@ pub fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D:
     d.deserialize_option(Opt)
 }
 
+/// The JSON Schema of money and other decimals (`schema_with` of [`money`]):
+/// a JSON number, or a string in the plain decimal form.
+pub fn money_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "an exact decimal: a JSON number in plain decimal notation, or a string such as \"9800.50\" (digits, optional - and .; no exponent, no separators)",
+        "anyOf": [
+            { "type": "number" },
+            { "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" }
+        ]
+    })
+}
+
+/// The JSON Schema of a date (`schema_with` of [`date`]).
+pub fn date_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "format": "date",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "description": "a date YYYY-MM-DD (year 0001-9999, a real day)"
+    })
+}
+
+/// The JSON Schema of an optional date (`schema_with` of [`opt_date`]).
+pub fn opt_date_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let date = date_schema(g);
+    schemars::json_schema!({ "anyOf": [ date, { "type": "null" } ] })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

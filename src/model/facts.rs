@@ -155,6 +155,33 @@ impl Facts {
     }
 }
 
+impl schemars::JsonSchema for FactValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FactValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let scalar = serde_json::json!({ "type": ["boolean", "number", "string"] });
+        schemars::json_schema!({
+            "description": "a declared fact's value: a bool, an exact number, a string, or a list of these",
+            "anyOf": [ scalar, { "type": "array", "items": scalar } ]
+        })
+    }
+}
+
+impl schemars::JsonSchema for Facts {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Facts".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let value = g.subschema_for::<FactValue>();
+        schemars::json_schema!({
+            "type": "object",
+            "description": "facts the loaded policies declare for this record, by name (`fupin schema` lists them)",
+            "additionalProperties": value
+        })
+    }
+}
+
 /// The record a declared fact belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -8,10 +8,12 @@
 
 mod de;
 mod facts;
+mod reference;
 mod validate;
 
 pub use de::{parse_date, parse_money};
 pub use facts::{FactError, FactKind, FactOwner, FactSpec, FactValue, Facts, Scalar};
+pub use reference::reference_markdown;
 pub(crate) use validate::earliest_located;
 pub use validate::{parse_household, parse_household_bytes, validate, validate_all, validation_steps, HouseholdError};
 pub use validate::{MAX_CLAIMS, MAX_HOUSEHOLD_FILE, MAX_LOANS, MAX_MEMBERS};
@@ -20,13 +22,20 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// The JSON Schema (draft 2020-12) of a household record of the core model,
+/// from the same structs and doc comments the reader uses. Declared facts are
+/// added by `Engine::household_schema`.
+pub fn json_schema() -> serde_json::Value {
+    schemars::schema_for!(Household).to_value()
+}
+
 /// Money in yuan, exact.
 pub type Money = Decimal;
 
 macro_rules! model_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $name {
             $($(#[$vm])* #[serde(rename = $text)] $variant),+
         }
@@ -191,7 +200,7 @@ model_enum!(
 );
 
 /// A household record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Household {
     /// Stable id of the household in the registry.
@@ -212,6 +221,7 @@ pub struct Household {
     pub tekun: Tekun,
     /// Annual household net income, yuan/year.
     #[serde(deserialize_with = "de::money")]
+    #[schemars(schema_with = "de::money_schema")]
     pub income: Money,
     /// Housing.
     #[serde(default)]
@@ -230,6 +240,7 @@ pub struct Household {
     pub relocation: Relocation,
     /// Public-welfare forest area held, 亩.
     #[serde(default, deserialize_with = "de::money")]
+    #[schemars(schema_with = "de::money_schema")]
     pub forest_mu: Decimal,
     /// A current hardship (epidemic, disaster, …).
     #[serde(default = "default_hardship")]
@@ -282,7 +293,7 @@ fn default_true() -> bool {
 }
 
 /// 建档立卡 record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PovertyRecord {
     /// Status.
@@ -290,9 +301,11 @@ pub struct PovertyRecord {
     pub status: PovertyStatus,
     /// Date of registration.
     #[serde(default, deserialize_with = "de::opt_date")]
+    #[schemars(schema_with = "de::opt_date_schema")]
     pub registered_on: Option<NaiveDate>,
     /// Date of exit (脱贫).
     #[serde(default, deserialize_with = "de::opt_date")]
+    #[schemars(schema_with = "de::opt_date_schema")]
     pub exited_on: Option<NaiveDate>,
     /// Main cause of poverty.
     #[serde(default)]
@@ -306,7 +319,7 @@ impl Default for PovertyRecord {
 }
 
 /// 低保 record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DibaoRecord {
     /// Currently receives 低保.
@@ -314,11 +327,12 @@ pub struct DibaoRecord {
     pub enrolled: bool,
     /// Since when.
     #[serde(default, deserialize_with = "de::opt_date")]
+    #[schemars(schema_with = "de::opt_date_schema")]
     pub since: Option<NaiveDate>,
 }
 
 /// Housing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Housing {
     /// Structure.
@@ -336,13 +350,14 @@ impl Default for Housing {
 }
 
 /// A household member.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     /// Member id, unique in the household.
     pub id: String,
     /// Birth date.
     #[serde(deserialize_with = "de::date")]
+    #[schemars(schema_with = "de::date_schema")]
     pub birth_date: NaiveDate,
     /// Sex.
     pub sex: Sex,
@@ -385,7 +400,7 @@ pub struct Member {
 }
 
 /// Disability.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Disability {
     /// Category.
@@ -398,7 +413,7 @@ pub struct Disability {
 }
 
 /// Schooling.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schooling {
     /// Stage being attended, or last attended.
@@ -418,7 +433,7 @@ pub struct Schooling {
 }
 
 /// Employment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Employment {
     /// Status.
@@ -471,7 +486,7 @@ impl Default for Employment {
 }
 
 /// 城乡居民基本养老保险.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pension {
     /// Enrolled.
@@ -486,7 +501,7 @@ pub struct Pension {
 }
 
 /// A medical claim (one settlement).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Claim {
     /// Claim id.
@@ -494,6 +509,7 @@ pub struct Claim {
     pub id: Option<String>,
     /// Date of discharge or outpatient settlement.
     #[serde(deserialize_with = "de::date")]
+    #[schemars(schema_with = "de::date_schema")]
     pub date: NaiveDate,
     /// Inpatient or outpatient.
     pub kind: ClaimKind,
@@ -507,12 +523,15 @@ pub struct Claim {
     pub designated: bool,
     /// Total cost.
     #[serde(deserialize_with = "de::money")]
+    #[schemars(schema_with = "de::money_schema")]
     pub total_cost: Money,
     /// In-policy (政策范围内) cost.
     #[serde(deserialize_with = "de::money")]
+    #[schemars(schema_with = "de::money_schema")]
     pub in_policy_cost: Money,
     /// Essential-medicine (基本药物) cost, part of the in-policy cost.
     #[serde(default, deserialize_with = "de::money")]
+    #[schemars(schema_with = "de::money_schema")]
     pub essential_medicine_cost: Money,
     /// Disease category.
     #[serde(default = "default_category")]
@@ -530,7 +549,7 @@ fn default_category() -> ClaimCategory {
 }
 
 /// A loan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Loan {
     /// Loan id.
@@ -543,15 +562,19 @@ pub struct Loan {
     pub borrower: Option<String>,
     /// Principal, yuan.
     #[serde(deserialize_with = "de::money")]
+    #[schemars(schema_with = "de::money_schema")]
     pub principal: Money,
     /// Start date.
     #[serde(deserialize_with = "de::date")]
+    #[schemars(schema_with = "de::date_schema")]
     pub start_date: NaiveDate,
     /// Maturity date (as contracted).
     #[serde(deserialize_with = "de::date")]
+    #[schemars(schema_with = "de::date_schema")]
     pub maturity_date: NaiveDate,
     /// The loan's own annual rate, e.g. `"0.0435"`.
     #[serde(deserialize_with = "de::money")]
+    #[schemars(schema_with = "de::money_schema")]
     pub rate: Decimal,
     /// The household has difficulty repaying.
     #[serde(default)]
@@ -564,6 +587,7 @@ pub struct Loan {
     pub non_subjective: bool,
     /// Extended maturity date, if extended.
     #[serde(default, deserialize_with = "de::opt_date")]
+    #[schemars(schema_with = "de::opt_date_schema")]
     pub extended_to: Option<NaiveDate>,
     /// Renewed without principal repayment (无还本续贷).
     #[serde(default)]
