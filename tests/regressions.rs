@@ -82,3 +82,28 @@ fn layers_and_out_of_pocket_are_exact_or_the_claim_fails() {
     assert_eq!(c.basic + c.major_illness + c.supplementary + c.assistance + c.other + c.out_of_pocket, c.total_cost);
     assert!(c.basic > rust_decimal::Decimal::ZERO);
 }
+
+/// A household built in code (not read from JSON) with a date outside years
+/// 0001–9999 is refused by validation with the date's path, as the JSON
+/// reader refuses it (found by the `eval_struct` fuzz target: such a
+/// household was assessed, and its JSON did not read back).
+#[test]
+fn dates_outside_years_1_to_9999_are_refused_in_a_household_built_in_code() {
+    let json = r#"{"id": "d", "region": "130131", "income": "0",
+                   "members": [ {"id": "a", "birth_date": "1960-01-01", "sex": "male"} ],
+                   "loans": [ {"kind": "microcredit", "principal": "1000", "start_date": "2018-01-01",
+                               "maturity_date": "2019-01-01", "rate": "0.04"} ]}"#;
+    let h = fupin::model::parse_household(json, None).unwrap_or_else(|e| panic!("{e}"));
+    let far = chrono::NaiveDate::from_ymd_opt(-4836, 1, 1).expect("chrono holds it");
+    let mut a = h.clone();
+    a.members[0].birth_date = far;
+    let err = fupin::model::validate(&a, None).expect_err("year -4836");
+    assert_eq!(err.path, "members[0].birth_date");
+    assert!(err.message.contains("0001"), "{err}");
+    let mut b = h.clone();
+    b.loans[0].maturity_date = chrono::NaiveDate::from_ymd_opt(10_000, 1, 1).expect("chrono holds it");
+    assert_eq!(fupin::model::validate(&b, None).expect_err("year 10000").path, "loans[0].maturity_date");
+    let mut c = h;
+    c.poverty.registered_on = Some(far);
+    assert_eq!(fupin::model::validate(&c, None).expect_err("year -4836").path, "poverty.registered_on");
+}

@@ -20,6 +20,7 @@
 //! | `poverty.exited_on` | not before `poverty.registered_on` |
 //! | `income` | not negative |
 //! | `forest_mu` | not negative |
+//! | every date | in years 0001–9999 (as the reader accepts; matters for a household built in code) |
 //! | `members` | at least one member |
 //! | `members[i].id` | not empty; unique in the household |
 //! | `members[i].birth_date` | not after the assessment date (when one is given) |
@@ -409,6 +410,15 @@ impl Checker<'_, '_> {
         self.path.truncate(depth);
     }
 
+    /// A date in years 0001–9999, the range the JSON reader accepts (a
+    /// household built in code can hold any date chrono holds).
+    fn date(&mut self, segs: &[Seg<'static>], d: Option<NaiveDate>) {
+        if let Some(d) = d {
+            use chrono::Datelike;
+            self.at(segs, (1..=9999).contains(&d.year()), || format!("date {d} is outside the years 0001 to 9999"));
+        }
+    }
+
     fn money(&mut self, key: &'static str, what: &str, value: Decimal) {
         self.at(&[Seg::Key(key)], value >= Decimal::ZERO, || format!("{what} must not be negative, got {value}"));
     }
@@ -430,6 +440,9 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     c.at(&[Seg::Key("region")], h.region.len() == 6 && h.region.bytes().all(|b| b.is_ascii_digit()), || {
         format!("region code must be exactly six ASCII digits (GB/T 2260, e.g. \"130131\"), got {:?}", h.region)
     });
+    c.date(&[Seg::Key("poverty"), Seg::Key("registered_on")], h.poverty.registered_on);
+    c.date(&[Seg::Key("poverty"), Seg::Key("exited_on")], h.poverty.exited_on);
+    c.date(&[Seg::Key("dibao"), Seg::Key("since")], h.dibao.since);
     if let (Some(reg), Some(exit)) = (h.poverty.registered_on, h.poverty.exited_on) {
         c.at(&[Seg::Key("poverty"), Seg::Key("exited_on")], exit >= reg, || {
             format!("exit date {exit} is before the registration date {reg}")
@@ -471,6 +484,9 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     for (k, loan) in h.loans.iter().enumerate() {
         c.enter(&[Seg::Key("loans"), Seg::Index(k)]);
         c.money("principal", "principal", loan.principal);
+        c.date(&[Seg::Key("start_date")], Some(loan.start_date));
+        c.date(&[Seg::Key("maturity_date")], Some(loan.maturity_date));
+        c.date(&[Seg::Key("extended_to")], loan.extended_to);
         c.at(&[Seg::Key("maturity_date")], loan.maturity_date >= loan.start_date, || {
             format!("maturity date {} is before the start date {}", loan.maturity_date, loan.start_date)
         });
@@ -493,6 +509,7 @@ fn check_member(c: &mut Checker<'_, '_>, earlier: Option<usize>, m: &Member, as_
     c.at(&[Seg::Key("id")], earlier.is_none() || m.id.trim().is_empty(), || {
         format!("duplicate member id {:?} (also members[{}].id)", m.id, earlier.unwrap_or_default())
     });
+    c.date(&[Seg::Key("birth_date")], Some(m.birth_date));
     if let Some(date) = as_of {
         c.at(&[Seg::Key("birth_date")], m.birth_date <= date, || {
             format!("birth date {} is after the assessment date {date}", m.birth_date)
@@ -509,6 +526,7 @@ fn check_member(c: &mut Checker<'_, '_>, earlier: Option<usize>, m: &Member, as_
 
     for (j, cl) in m.claims.iter().enumerate() {
         c.enter(&[Seg::Key("claims"), Seg::Index(j)]);
+        c.date(&[Seg::Key("date")], Some(cl.date));
         c.at(&[Seg::Key("date")], cl.date >= m.birth_date, || {
             format!("claim date {} is before the member's birth date {}", cl.date, m.birth_date)
         });
