@@ -26,15 +26,6 @@ pub(crate) fn entity_of(o: ast::FactOwner) -> Entity {
     }
 }
 
-fn entity_word(e: Entity) -> &'static str {
-    match e {
-        Entity::Household => "household",
-        Entity::Member => "member",
-        Entity::Claim => "claim",
-        Entity::Loan => "loan",
-    }
-}
-
 impl Checker {
     /// Collect every `enum` and then every `fact` of the loaded files.
     pub(crate) fn declare_facts(&mut self, inputs: &[Input<'_>], file_policy: &[Option<PolicyId>]) {
@@ -119,7 +110,7 @@ impl Checker {
     fn declare_fact(&mut self, f: &ast::FactDecl, pol: PolicyId, file: crate::ir::FileId) {
         let entity = entity_of(f.owner);
         let name = f.name.name.clone();
-        let path = format!("{}.{}", entity_word(entity), name);
+        let path = format!("{}.{}", f.owner.as_str(), name);
         let at = loc(file, f.name.span);
         if schema::lookup(entity, &name).is_some() || schema::is_group(entity, &name) {
             self.err(CheckErrorKind::FactShadowsCore { fact: path }, at);

@@ -269,30 +269,8 @@ pub struct TallyDecl {
     pub span: Span,
 }
 
-/// The record a declared fact belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FactOwner {
-    /// `fact household.NAME`
-    Household,
-    /// `fact member.NAME`
-    Member,
-    /// `fact claim.NAME`
-    Claim,
-    /// `fact loan.NAME`
-    Loan,
-}
-
-impl FactOwner {
-    /// The owner as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FactOwner::Household => "household",
-            FactOwner::Member => "member",
-            FactOwner::Claim => "claim",
-            FactOwner::Loan => "loan",
-        }
-    }
-}
+/// The record a declared fact belongs to (the model's own type).
+pub use crate::model::FactOwner;
 
 /// The element type of a declared fact as written.
 #[derive(Debug, Clone, PartialEq)]
