@@ -76,8 +76,10 @@ pub struct Reason {
     pub subjects: Vec<String>,
 }
 
-/// One claim's settlement, layer by layer. `basic + major_illness +
-/// supplementary + assistance + other + out_of_pocket == total_cost`.
+/// One claim's settlement, layer by layer, in settlement order: the sum of
+/// `layers` plus `out_of_pocket` is exactly `total_cost`. A claim that could
+/// not be settled (a deployer figure is missing) has every layer and
+/// `out_of_pocket` null, and says why in `error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimOutcome {
     /// Member id.
@@ -88,25 +90,88 @@ pub struct ClaimOutcome {
     pub date: NaiveDate,
     /// Total cost.
     pub total_cost: Decimal,
-    /// 统筹基金 (hifp_pay).
-    pub basic: Decimal,
-    /// 大病保险 (hifmi_pay).
-    pub major_illness: Decimal,
-    /// Supplementary insurance.
-    pub supplementary: Decimal,
-    /// 医疗救助 (maf_pay).
-    pub assistance: Decimal,
-    /// Other payers.
-    pub other: Decimal,
-    /// What the patient pays.
-    pub out_of_pocket: Decimal,
-    /// The part of out-of-pocket that was deductible (act_pay_dedc).
-    pub deductible: Decimal,
+    /// Every paying layer of the policies applied (`layer … { program … }`),
+    /// in settlement order: what it paid, or null when the claim was not settled.
+    pub layers: Layers,
+    /// What the patient pays (null when the claim was not settled).
+    pub out_of_pocket: Option<Decimal>,
+    /// The parts of out-of-pocket the policies name (`layer … { within
+    /// out_of_pocket }`, the deductible borne: act_pay_dedc), each at most
+    /// `out_of_pocket`.
+    #[serde(default, skip_serializing_if = "Layers::is_empty")]
+    pub out_of_pocket_parts: Layers,
     /// The rules that set the layers.
     pub reasons: Vec<Reason>,
-    /// Why the claim could not be settled (no layer is reported as paid).
+    /// Why the claim could not be settled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl ClaimOutcome {
+    /// The amount of layer (or part of out-of-pocket) `name`: `None` when the
+    /// claim has no such layer or was not settled.
+    pub fn layer(&self, name: &str) -> Option<Decimal> {
+        self.layers.get(name).or_else(|| self.out_of_pocket_parts.get(name)).flatten()
+    }
+
+    /// The sum of the paying layers, `None` when the claim was not settled.
+    pub fn paid(&self) -> Option<Decimal> {
+        self.layers.iter().try_fold(Decimal::ZERO, |a, (_, v)| v.and_then(|v| a.checked_add(v)))
+    }
+}
+
+/// Amounts by layer name, in settlement order; JSON: an object whose keys
+/// keep that order, each value an amount or null.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Layers(pub Vec<(String, Option<Decimal>)>);
+
+impl Layers {
+    /// The entry for `name`: `Some(None)` for a layer present without an amount.
+    pub fn get(&self, name: &str) -> Option<Option<Decimal>> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+    /// Entries in settlement order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<Decimal>)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), *v))
+    }
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Layers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Layers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Layers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of layer amounts (or nulls)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Layers, A::Error> {
+                let mut out: Vec<(String, Option<Decimal>)> = Vec::new();
+                while let Some((k, v)) = a.next_entry::<String, Option<Decimal>>()? {
+                    if out.iter().any(|(n, _)| *n == k) {
+                        return Err(serde::de::Error::custom(format!("layer `{k}` appears twice")));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Layers(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// One step of the explanation.
@@ -236,10 +301,18 @@ impl Assessment {
                 s.push_str(&format!("claim {} ({}, {}): not settled: {e}\n", c.claim, c.member, c.date));
                 continue;
             }
-            s.push_str(&format!(
-                "claim {} ({}, {}): total {} = basic {} + major_illness {} + supplementary {} + assistance {} + other {} + out_of_pocket {} (deductible {})\n",
-                c.claim, c.member, c.date, c.total_cost, c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket, c.deductible
-            ));
+            let amount = |v: Option<Decimal>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
+            let mut line = format!("claim {} ({}, {}): total {} =", c.claim, c.member, c.date, c.total_cost);
+            for (name, v) in c.layers.iter() {
+                line.push_str(&format!(" {name} {} +", amount(v)));
+            }
+            line.push_str(&format!(" out_of_pocket {}", amount(c.out_of_pocket)));
+            let parts: Vec<String> = c.out_of_pocket_parts.iter().map(|(n, v)| format!("{n} {}", amount(v))).collect();
+            if !parts.is_empty() {
+                line.push_str(&format!(" ({})", parts.join(", ")));
+            }
+            s.push_str(&line);
+            s.push('\n');
         }
         s
     }

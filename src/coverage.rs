@@ -17,7 +17,7 @@
 //!
 //! The **programmes of a rule** are those its outcomes name: `eligible P`,
 //! `amount P`, `flag P`, `assign P`, and for `pay LAYER` the programme the
-//! layer is reported under (`basic` → `medical.basic`, …).
+//! layer's declaration names (`layer basic … { program medical.basic }`).
 //!
 //! A test (`test "…" { … }` in any file of the engine) is a **positive test**
 //! of `C` when it has an expectation `expect P.reasons contains R` where `R`
@@ -245,7 +245,7 @@ fn rule_programs(m: &Module, outcomes: &[OutcomeDef]) -> BTreeSet<String> {
         .iter()
         .filter_map(|o| match o {
             OutcomeDef::Eligible(p) | OutcomeDef::Amount(p, _) | OutcomeDef::Flag(p) | OutcomeDef::Assign(p, _) => name(*p),
-            OutcomeDef::Pay(l, _) => l.program().map(str::to_string),
+            OutcomeDef::Pay(l, _) => m.layers.get(*l as usize).and_then(|l| l.program).and_then(name),
             OutcomeDef::AddTally(..) => None,
         })
         .collect()

@@ -297,6 +297,18 @@ fn items(f: &File) -> BTreeMap<(u8, String), (String, Fields)> {
                 push(&mut fl, "variants".into(), variants.join(", "));
                 (2, "enum", d.name.name.clone(), fl)
             }
+            Item::Layer(d) => {
+                let mut fl = Fields::new();
+                if let Some(t) = &d.title {
+                    push(&mut fl, "title".into(), quoted(&t.value));
+                }
+                let all = |v: Vec<String>| v.join(", ");
+                push(&mut fl, "field".into(), all(d.field.iter().map(|f| quoted(&f.value)).collect()));
+                push(&mut fl, "program".into(), all(d.program.iter().map(|p| p.joined()).collect()));
+                push(&mut fl, "cite".into(), all(d.cite.iter().map(|c| quoted(&c.value)).collect()));
+                push(&mut fl, "within".into(), if d.within.is_empty() { String::new() } else { "out_of_pocket".into() });
+                (2, "layer", d.name.name.clone(), fl)
+            }
             Item::Test(t) => (3, "test", t.name.value.clone(), test_fields(t)),
         };
         // a duplicate name (a checker error) keeps the first

@@ -1,11 +1,11 @@
 //! The engine: build once from policy sources, assess many households.
 
-use crate::assessment::{Assessment, ClaimOutcome, PolicyRef, ProgramOutcome, Reason};
+use crate::assessment::{Assessment, ClaimOutcome, Layers, PolicyRef, ProgramOutcome, Reason};
 use crate::check::{self, error::CheckErrorKind};
 use crate::compile::{self, Program};
 use crate::diagnostic::{loc, Diagnostic, Diagnostics, SourceMap};
 use crate::eval::{self, EvalError, Scratch};
-use crate::ir::{Layer, RuleId};
+use crate::ir::RuleId;
 use crate::model::{self, Household};
 use crate::policy::{self, hash::file_hash, Source};
 use crate::syntax;
@@ -344,19 +344,30 @@ impl Engine {
                     reasons.push(reason(*r, Vec::new()));
                 }
             }
-            let l = |x: Layer| c.layers[x as usize];
+            // every layer that applies: declared by a policy applied (or, so
+            // that the layers always add up, paid at all)
+            let settled = c.out_of_pocket.is_some();
+            let row = &s.layers[ci * m.layers.len()..(ci + 1) * m.layers.len()];
+            let (mut layers, mut parts) = (Vec::new(), Vec::new());
+            for (li, info) in m.layers.iter().enumerate() {
+                if !info.policies.iter().any(|p| s.active[*p as usize]) && row[li].is_zero() {
+                    continue;
+                }
+                let v = (info.name.clone(), settled.then_some(row[li]));
+                if info.paying {
+                    layers.push(v);
+                } else {
+                    parts.push(v);
+                }
+            }
             claims.push(ClaimOutcome {
                 member: member.id.clone(),
                 claim: claim.id.clone().unwrap_or_else(|| format!("{}#{}", member.id, c.claim + 1)),
                 date: claim.date,
                 total_cost: claim.total_cost,
-                basic: l(Layer::Basic),
-                major_illness: l(Layer::MajorIllness),
-                supplementary: l(Layer::Supplementary),
-                assistance: l(Layer::Assistance),
-                other: l(Layer::Other),
+                layers: Layers(layers),
                 out_of_pocket: c.out_of_pocket,
-                deductible: l(Layer::Deductible),
+                out_of_pocket_parts: Layers(parts),
                 reasons,
                 error: s
                     .claim_errors

@@ -32,55 +32,8 @@ pub type RuleId = u32;
 /// Index of a tally.
 pub type TallyId = u32;
 
-/// Claim layers (national settlement field names in comments).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Layer {
-    /// 统筹基金 (hifp_pay)
-    Basic = 0,
-    /// 大病保险 (hifmi_pay)
-    MajorIllness = 1,
-    /// 补充保险
-    Supplementary = 2,
-    /// 医疗救助 (maf_pay)
-    Assistance = 3,
-    /// other payers
-    Other = 4,
-    /// deductible borne by the patient (act_pay_dedc): informational, part of out-of-pocket
-    Deductible = 5,
-}
-
-impl Layer {
-    /// All layers.
-    pub const ALL: [Layer; 6] =
-        [Layer::Basic, Layer::MajorIllness, Layer::Supplementary, Layer::Assistance, Layer::Other, Layer::Deductible];
-    /// Paying layers (those that reduce out-of-pocket).
-    pub const PAYING: [Layer; 5] = [Layer::Basic, Layer::MajorIllness, Layer::Supplementary, Layer::Assistance, Layer::Other];
-    /// Name in the language and in assessments.
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Basic => "basic",
-            Layer::MajorIllness => "major_illness",
-            Layer::Supplementary => "supplementary",
-            Layer::Assistance => "assistance",
-            Layer::Other => "other",
-            Layer::Deductible => "deductible",
-        }
-    }
-    /// From its name.
-    pub fn from_name(s: &str) -> Option<Layer> {
-        Layer::ALL.into_iter().find(|l| l.name() == s)
-    }
-    /// The programme a layer's payments are reported under.
-    pub fn program(self) -> Option<&'static str> {
-        match self {
-            Layer::Basic => Some("medical.basic"),
-            Layer::MajorIllness => Some("medical.major_illness"),
-            Layer::Supplementary => Some("medical.supplementary"),
-            Layer::Assistance => Some("medical.assistance"),
-            Layer::Other | Layer::Deductible => None,
-        }
-    }
-}
+/// Index of a claim layer in settlement order (`Module::layers`).
+pub type LayerId = u16;
 
 /// Built-in functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -236,7 +189,7 @@ pub enum ExprKind {
     /// `amount(P)`
     Amount(ProgId),
     /// `paid.LAYER` on the current claim
-    Paid(Layer),
+    Paid(LayerId),
     /// A tally's total before the current claim.
     Tally(TallyId),
 }

@@ -6,7 +6,6 @@ use crate::assessment::{Assessment, TraceEvent};
 use crate::check::Target;
 use crate::diagnostic::loc;
 use crate::engine::Engine;
-use crate::ir::Layer;
 use crate::ir::{FileId, Loc};
 use crate::syntax::ast::{self, ExpectPath, ExpectValue, ExprKind, TestEntry, UnOp};
 use crate::value::Value;
@@ -223,8 +222,8 @@ pub fn producing_trace(engine: &Engine, a: &Assessment, path: &ExpectPath) -> Ve
                     Target::Tally(_) => false,
                 })
             }
-            ExpectPath::Claim(_, field) => match Layer::from_name(&field.name) {
-                Some(layer) => r.outcomes.iter().any(|o| o.target() == Target::Pay(layer)),
+            ExpectPath::Claim(_, field) => match m.layers.iter().position(|l| l.name == field.name) {
+                Some(layer) => r.outcomes.iter().any(|o| o.target() == Target::Pay(layer as crate::ir::LayerId)),
                 None => r.outcomes.iter().any(|o| matches!(o.target(), Target::Pay(_))),
             },
         }
@@ -378,16 +377,27 @@ pub fn check_expectation(a: &Assessment, x: &ast::Expectation) -> Option<String>
                 let ok = if matches!(x.value, ExpectValue::Contains(_)) { has } else { !has };
                 return (!ok).then(|| format!("claims[{n}].reasons: expected {}, got [{}]", show_expected(&x.value), rules.join(", ")));
             }
-            let got = match field.name.as_str() {
-                "basic" => c.basic,
-                "major_illness" => c.major_illness,
-                "supplementary" => c.supplementary,
-                "assistance" => c.assistance,
-                "other" => c.other,
+            let f = field.name.as_str();
+            let got = match f {
+                "total_cost" => Some(c.total_cost),
                 "out_of_pocket" => c.out_of_pocket,
-                "deductible" => c.deductible,
-                "total_cost" => c.total_cost,
-                f => return Some(format!("claims[{n}].{f}: no such layer")),
+                _ => match c.layers.get(f).or_else(|| c.out_of_pocket_parts.get(f)) {
+                    Some(v) => v,
+                    None => {
+                        let names: Vec<&str> = c.layers.iter().chain(c.out_of_pocket_parts.iter()).map(|(n, _)| n).collect();
+                        return Some(format!(
+                            "claims[{n}].{f}: no such layer in this assessment (the policies applied declare: {})",
+                            names.join(", ")
+                        ));
+                    }
+                },
+            };
+            if matches!(x.value, ExpectValue::Null) {
+                return got.map(|g| format!("claims[{n}].{f}: expected null (not settled), got {g}"));
+            }
+            let Some(got) = got else {
+                let why = c.error.as_deref().unwrap_or("no amount");
+                return Some(format!("claims[{n}].{f}: expected {}, but the claim was not settled: {why}", show_expected(&x.value)));
             };
             match dec(&x.value) {
                 Some(want) if want == got => None,

@@ -109,9 +109,12 @@ fn eval_cases() {
                 }
                 // money conservation on every claim
                 for c in &a.claims {
-                    let sum = c.basic + c.major_illness + c.supplementary + c.assistance + c.other + c.out_of_pocket;
-                    if sum != c.total_cost {
-                        failures.push(format!("{}: claim {} layers sum to {sum}, not {}", p.display(), c.claim, c.total_cost));
+                    let sum = c.paid().zip(c.out_of_pocket).map(|(p, o)| p + o);
+                    if c.error.is_none() && sum != Some(c.total_cost) {
+                        failures.push(format!("{}: claim {} layers sum to {sum:?}, not {}", p.display(), c.claim, c.total_cost));
+                    }
+                    if c.error.is_some() && (c.out_of_pocket.is_some() || c.layers.iter().any(|(_, v)| v.is_some())) {
+                        failures.push(format!("{}: claim {} is not settled but reports amounts", p.display(), c.claim));
                     }
                 }
             }

@@ -8,7 +8,7 @@ use fupin::{Engine, Lockfile};
 use rust_decimal::Decimal;
 use std::path::Path;
 
-const CN: &str = "sha256:2fd97f38810d8fddcb4078d7b1414a1bd62e8479ff4c0a31a27680877d537b88";
+const CN: &str = "sha256:0a89645e82b4f5e4b0172dd1ebdfb6ed4beae1ec1f03cdbd0a37007cf6671568";
 const HEBEI: &str = "sha256:25c229767255d631ba74ca7bae5e210c749dcbf40ab5f66098d03d6e31e9ead7";
 const SJZ: &str = "sha256:451a9cb752f96145e7c388d65c7d0cdde0d10a2e67b346413cb5bb142f20a992";
 
@@ -17,7 +17,7 @@ fn root() -> &'static Path {
 }
 
 fn pins() -> [Pin; 3] {
-    [Pin::new("cn", "2011.1", CN), Pin::new("cn.hebei", "2016.1", HEBEI), Pin::new("cn.hebei.shijiazhuang", "2016.1", SJZ)]
+    [Pin::new("cn", "2011.2", CN), Pin::new("cn.hebei", "2016.1", HEBEI), Pin::new("cn.hebei.shijiazhuang", "2016.1", SJZ)]
 }
 
 fn date(s: &str) -> chrono::NaiveDate {
@@ -46,7 +46,7 @@ fn pinned_shijiazhuang_2016_1_assesses_the_pingshan_household() {
     assert_eq!(dibao.amount, Some(Decimal::new(720000, 2)));
     assert_eq!(dibao.amount.map(|d| d.to_string()).as_deref(), Some("7200.00"));
     let applied: Vec<(&str, &str, &str)> = a.policies.iter().map(|p| (p.id.as_str(), p.version.as_str(), p.hash.as_str())).collect();
-    assert_eq!(applied, [("cn", "2011.1", CN), ("cn.hebei", "2016.1", HEBEI), ("cn.hebei.shijiazhuang", "2016.1", SJZ)]);
+    assert_eq!(applied, [("cn", "2011.2", CN), ("cn.hebei", "2016.1", HEBEI), ("cn.hebei.shijiazhuang", "2016.1", SJZ)]);
 }
 
 #[test]
@@ -111,14 +111,14 @@ fn a_pinned_version_that_is_absent_is_an_error_listing_the_versions_present() {
 #[test]
 fn the_same_version_pinned_to_two_hashes_is_an_error() {
     let mut p = pins().to_vec();
-    p.push(Pin::new("cn", "2011.1", SJZ));
+    p.push(Pin::new("cn", "2011.2", SJZ));
     assert!(matches!(builder().pin(p).try_build(), Err(BuildError::Pin(PinError::ConflictingPins { .. }))));
 }
 
 #[test]
 fn policies_outside_the_pin_set_are_excluded() {
     // pin only the national policy: 石家庄's rules are gone, its 低保 with them
-    let engine = builder().pin([Pin::new("cn", "2011.1", CN)]).try_build().unwrap_or_else(|e| panic!("{e}"));
+    let engine = builder().pin([Pin::new("cn", "2011.2", CN)]).try_build().unwrap_or_else(|e| panic!("{e}"));
     let ids: Vec<&str> = engine.program().module.policies.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["cn"]);
     let a = engine.assess(&pingshan(), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));

@@ -79,8 +79,8 @@ fn layers_and_out_of_pocket_are_exact_or_the_claim_fails() {
     let h = fupin::model::parse_household(&json("7922816251426433759354395.03"), Some(as_of)).expect("household");
     let a = e.assess(&h, as_of).expect("assess");
     let c = &a.claims[0];
-    assert_eq!(c.basic + c.major_illness + c.supplementary + c.assistance + c.other + c.out_of_pocket, c.total_cost);
-    assert!(c.basic > rust_decimal::Decimal::ZERO);
+    assert_eq!(c.paid().expect("settled") + c.out_of_pocket.expect("settled"), c.total_cost);
+    assert!(c.layer("basic").expect("basic") > rust_decimal::Decimal::ZERO);
 }
 
 /// A household built in code (not read from JSON) with a date outside years

@@ -444,7 +444,7 @@ pub mod fupin_impl {
             let dibao = self.scratch.programs()[self.dibao].eligible;
             let mut oop = Decimal::ZERO;
             for c in self.scratch.claim_states() {
-                oop += c.out_of_pocket;
+                oop += c.out_of_pocket.ok_or("fupin: a claim was not settled")?;
             }
             Ok((dibao, oop))
         }
@@ -453,7 +453,7 @@ pub mod fupin_impl {
         pub fn assess_full(&mut self, h: &Household) -> Result<(bool, Decimal), Error> {
             let a: Assessment = self.engine.assess_with(h, self.as_of, &mut self.scratch)?;
             let dibao = a.programs.get("dibao").is_some_and(|p| p.eligible);
-            let oop = a.claims.iter().map(|c| c.out_of_pocket).sum();
+            let oop = a.claims.iter().map(|c| c.out_of_pocket).sum::<Option<Decimal>>().ok_or("fupin: a claim was not settled")?;
             Ok((dibao, oop))
         }
 

@@ -65,9 +65,15 @@ pub fn exact_sum(xs: &[Decimal]) -> (i128, i128) {
 /// hide a violation), and no layer, out-of-pocket or deductible is negative.
 pub fn assert_conserved(a: &fupin::Assessment) {
     for c in &a.claims {
-        let parts = [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket];
+        if c.error.is_some() {
+            // not settled: every amount unknown, none reported
+            assert!(c.out_of_pocket.is_none() && c.layers.iter().all(|(_, v)| v.is_none()), "unsettled {} reports amounts", c.claim);
+            continue;
+        }
+        let mut parts: Vec<_> = c.layers.iter().map(|(_, v)| v.expect("settled")).collect();
+        parts.push(c.out_of_pocket.expect("settled"));
         assert_eq!(exact_sum(&parts), exact_sum(&[c.total_cost]), "layers + out-of-pocket != total for {}", c.claim);
-        for v in [c.basic, c.major_illness, c.supplementary, c.assistance, c.other, c.out_of_pocket, c.deductible] {
+        for v in parts.iter().copied().chain(c.out_of_pocket_parts.iter().map(|(_, v)| v.expect("settled"))) {
             assert!(!v.is_sign_negative() || v.is_zero(), "negative layer in {}", c.claim);
         }
     }

@@ -114,6 +114,28 @@ pub enum CheckErrorKind {
     UnknownLayer {
         /// As written.
         name: String,
+        /// A declared layer with a close name.
+        suggestion: Option<String>,
+    },
+    /// A declared layer read or paid by a policy that neither declares it nor extends a declaring one.
+    #[error("claim layer `{layer}` is declared by `{declared_by}`, which `{policy}` does not extend")]
+    LayerNotDeclaredHere {
+        /// The layer.
+        layer: String,
+        /// A declaring policy.
+        declared_by: String,
+        /// The policy using it.
+        policy: String,
+    },
+    /// A layer declaration that cannot be settled as written.
+    #[error("layer `{layer}`: {problem}")]
+    BadLayer {
+        /// The layer.
+        layer: String,
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        hint: &'static str,
     },
     /// Expected one type, found another.
     #[error("expected {expected}, found {found}")]
@@ -447,9 +469,20 @@ impl CheckErrorKind {
             | CheckErrorKind::UnknownProgram { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownFunction { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownPolicy { suggestion: Some(s), .. }
-            | CheckErrorKind::UnknownEnum { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            | CheckErrorKind::UnknownEnum { suggestion: Some(s), .. }
+            | CheckErrorKind::UnknownLayer { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            CheckErrorKind::UnknownLayer { .. } => {
+                Some("declare it: `layer NAME \"title\" { field \"…\" program PROGRAMME cite \"…\" }` (docs/language.md, Claim layers)".into())
+            }
+            CheckErrorKind::LayerNotDeclaredHere { .. } => {
+                Some("extend a policy that declares the layer, or declare it here too (with the same field, programme and kind)".into())
+            }
+            CheckErrorKind::BadLayer { hint, .. } => Some((*hint).into()),
             CheckErrorKind::UnknownEnum { .. } => {
                 Some("declare it: `enum NAME { variant \"title\", … }` (or use a built-in type: bool, int, decimal, yuan, rate, date, text)".into())
+            }
+            CheckErrorKind::DeclarationsDisagree { what: "layer", .. } => {
+                Some("a claim is settled once, layer by layer: give both declarations the same field, programme and kind, or give one layer another name".into())
             }
             CheckErrorKind::DeclarationsDisagree { .. } => {
                 Some("a household record carries one value per fact: give both declarations the same type, or give one fact another name".into())

@@ -5,7 +5,7 @@ use super::schema;
 use super::types::{Entity, Per, Ty};
 use super::{Checker, GlobalState, Reads};
 use crate::diagnostic::{loc, suggest};
-use crate::ir::{self, ArithOp, Builtin, CmpOp, Collection, ExprKind, FileId, Layer, Loc, PolicyId};
+use crate::ir::{self, ArithOp, Builtin, CmpOp, Collection, ExprKind, FileId, Loc, PolicyId};
 use crate::syntax::ast::{self, AggKind, BinOp, Span, UnOp};
 use crate::value::Value;
 use rust_decimal::Decimal;
@@ -398,15 +398,15 @@ impl Checker {
                     self.err(CheckErrorKind::NotAllowed { what: "`paid`".into(), context: "outside a claim rule".into() }, at);
                     return error_expr(at);
                 }
-                return match Layer::from_name(&rest[0].name) {
-                    Some(l) => {
+                return match self.layer_for(&rest[0].name, cx.policy) {
+                    Ok(l) => {
                         if !cx.reads.paid.contains(&l) {
                             cx.reads.paid.push(l);
                         }
                         mk(ExprKind::Paid(l), Ty::Money(Per::None), at)
                     }
-                    None => {
-                        self.err(CheckErrorKind::UnknownLayer { name: rest[0].name.clone() }, loc(cx.file, rest[0].span));
+                    Err(k) => {
+                        self.err(k, loc(cx.file, rest[0].span));
                         error_expr(at)
                     }
                 };

@@ -5,12 +5,13 @@
 pub mod error;
 mod expr;
 mod facts;
+mod layers;
 pub mod programs;
 pub mod schema;
 pub mod types;
 
 use crate::diagnostic::loc;
-use crate::ir::{self, FileId, GlobalId, Layer, Loc, ParamId, PolicyId, ProgId, RuleId, TallyId};
+use crate::ir::{self, FileId, GlobalId, LayerId, Loc, ParamId, PolicyId, ProgId, RuleId, TallyId};
 use crate::syntax::ast;
 use chrono::NaiveDate;
 use error::{CheckError, CheckErrorKind};
@@ -217,7 +218,7 @@ pub enum Target {
     /// `assign P` (one winner)
     Assign(ProgId),
     /// `pay LAYER` (one winner per claim)
-    Pay(Layer),
+    Pay(LayerId),
     /// `tally T +=` (additive)
     Tally(TallyId),
 }
@@ -234,7 +235,7 @@ pub enum OutcomeDef {
     /// Assignment of a symbol.
     Assign(ProgId, u32),
     /// Claim layer payment.
-    Pay(Layer, ir::Expr),
+    Pay(LayerId, ir::Expr),
     /// Add to a tally.
     AddTally(TallyId, ir::Expr),
 }
@@ -263,7 +264,7 @@ pub struct Reads {
     /// Named values.
     pub globals: Vec<GlobalId>,
     /// `paid.LAYER`
-    pub paid: Vec<Layer>,
+    pub paid: Vec<LayerId>,
 }
 
 /// A `let` inside a rule.
@@ -337,6 +338,29 @@ pub struct Module {
     pub enums: Vec<EnumInfo>,
     /// Facts the policies declare (`schema::Field::Declared` indexes them).
     pub facts: Vec<FactInfo>,
+    /// Claim layers the policies declare, in settlement order (`LayerId` indexes them).
+    pub layers: Vec<LayerInfo>,
+}
+
+/// A declared claim layer.
+#[derive(Debug, Clone)]
+pub struct LayerInfo {
+    /// Name (in `pay`, `paid.` and assessments).
+    pub name: String,
+    /// Title.
+    pub title: Option<String>,
+    /// The settlement-list field it corresponds to (`hifp_pay`).
+    pub field: Option<String>,
+    /// The programme its payments are reported under (none for a part of out-of-pocket).
+    pub program: Option<ProgId>,
+    /// Whether it pays (reduces out-of-pocket); `within out_of_pocket` layers do not.
+    pub paying: bool,
+    /// The clause that defines it.
+    pub cite: Option<String>,
+    /// The policies that declare it (in agreement).
+    pub policies: Vec<PolicyId>,
+    /// Where it is first declared.
+    pub loc: Loc,
 }
 
 /// A declared enumeration.
@@ -590,6 +614,7 @@ impl Checker {
             }
         }
         self.declare_facts(inputs, &file_policy);
+        self.declare_layers(inputs, &file_policy);
         // Ancestors declare first, whatever the order of the files, so that a
         // redeclaration in a descendant is reported as shadowing.
         let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -1341,10 +1366,13 @@ impl Checker {
             }
             ast::Outcome::Pay(l, e) => {
                 let ok = claim_only(self, "`pay`", l.span);
-                let layer = Layer::from_name(&l.name);
-                if layer.is_none() {
-                    self.err(CheckErrorKind::UnknownLayer { name: l.name.clone() }, loc(file, l.span));
-                }
+                let layer = match self.layer_for(&l.name, cx.policy) {
+                    Ok(l) => Some(l),
+                    Err(k) => {
+                        self.err(k, loc(file, l.span));
+                        None
+                    }
+                };
                 let v = self.expr(e, cx, Some(Ty::Money(types::Per::None)));
                 let v = self.coerce(v, Ty::Money(types::Per::None));
                 if ok {
@@ -1437,6 +1465,7 @@ fn item_head_span(i: &ast::Item) -> ast::Span {
         ast::Item::Indicator(i) => i.id.span,
         ast::Item::Fact(f) => f.name.span,
         ast::Item::Enum(e) => e.name.span,
+        ast::Item::Layer(l) => l.name.span,
         ast::Item::Rule(r) => r.id.span,
         ast::Item::Test(t) => t.name.span,
     }

@@ -9,7 +9,7 @@ use crate::check::error::{CheckError, CheckErrorKind};
 use crate::check::types::Entity;
 use crate::check::{Module, OutcomeDef, Reads, Target};
 use crate::diagnostic::SourceMap;
-use crate::ir::{Layer, ProgId, RuleId};
+use crate::ir::{LayerId, ProgId, RuleId};
 use std::collections::HashMap;
 
 /// One step of the household-level schedule.
@@ -47,8 +47,8 @@ pub struct Program {
     pub global_frame: (usize, usize),
     /// For each programme, whether any rule writes it (per policy: index list of writer rules).
     pub writers: Vec<Vec<RuleId>>,
-    /// Programme ids of each paying layer.
-    pub layer_programs: [Option<ProgId>; 6],
+    /// The programme each layer (`module.layers`) is reported under.
+    pub layer_programs: Vec<Option<ProgId>>,
     /// The declared facts as a household record carries them (same index as `module.facts`).
     pub facts: crate::eval::facts::FactSchema,
 }
@@ -221,7 +221,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
     }
 
     // writers per target
-    let layer_programs = Layer::ALL.map(|l| l.program().and_then(|p| module.program(p)));
+    let layer_programs: Vec<Option<ProgId>> = module.layers.iter().map(|l| l.program).collect();
     let mut writers: HashMap<Target, Vec<RuleId>> = HashMap::new();
     for (i, r) in module.rules.iter().enumerate() {
         for o in &r.outcomes {
@@ -330,7 +330,7 @@ pub fn target_name(m: &Module, t: Target) -> String {
         Target::Amount(x) => format!("amount {}", p(x)),
         Target::Flag(x) => format!("flag {}", p(x)),
         Target::Assign(x) => format!("assign {}", p(x)),
-        Target::Pay(l) => format!("pay {}", l.name()),
+        Target::Pay(l) => format!("pay {}", m.layers.get(l as usize).map(|x| x.name.as_str()).unwrap_or("")),
         Target::Tally(t) => format!("tally {}", m.tallies.get(t as usize).map(|x| x.name.as_str()).unwrap_or("")),
     }
 }
@@ -384,7 +384,7 @@ fn topo(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
 fn schedules(
     module: &Module,
     all_writers: &HashMap<Target, Vec<RuleId>>,
-    layer_programs: &[Option<ProgId>; 6],
+    layer_programs: &[Option<ProgId>],
     included: &dyn Fn(RuleId) -> bool,
     errors: &mut Vec<CheckError>,
 ) -> (Vec<Step>, Vec<Step>) {
@@ -499,7 +499,7 @@ fn schedules(
     let claim_rules: Vec<RuleId> =
         (0..module.rules.len() as RuleId).filter(|r| included(*r) && module.rules[*r as usize].subject == Entity::Claim).collect();
     let mut cnodes: Vec<Step> = claim_rules.iter().map(|r| Step::Rule(*r)).collect();
-    let pay_layers: Vec<Layer> = Layer::ALL.into_iter().filter(|l| writers.contains_key(&Target::Pay(*l))).collect();
+    let pay_layers: Vec<LayerId> = (0..module.layers.len() as LayerId).filter(|l| writers.contains_key(&Target::Pay(*l))).collect();
     for l in &pay_layers {
         cnodes.push(Step::Resolve(Target::Pay(*l)));
     }

@@ -203,10 +203,10 @@ impl<'a> Ev<'a> {
                 }
                 Value::Num(st.amount.unwrap_or(Decimal::ZERO))
             }
-            ExprKind::Paid(l) => match self.claim.and_then(|c| self.s.claims.get(c)) {
-                Some(c) => Value::Num(c.layers[*l as usize]),
-                None => Value::ZERO,
-            },
+            ExprKind::Paid(l) => {
+                let at = self.claim.map(|c| c * self.p.module.layers.len() + *l as usize);
+                Value::Num(at.and_then(|i| self.s.layers.get(i)).copied().unwrap_or(Decimal::ZERO))
+            }
             ExprKind::Tally(t) => Value::Num(self.tally(*t)),
         })
     }

@@ -13,7 +13,7 @@ pub mod facts;
 use crate::check::types::Entity;
 use crate::check::{OutcomeDef, Target};
 use crate::compile::{Program, Step};
-use crate::ir::{Layer, ParamId, ProgId, RuleId};
+use crate::ir::{LayerId, ParamId, ProgId, RuleId};
 use crate::model::Household;
 use crate::value::Value;
 use chrono::{Datelike, NaiveDate};
@@ -63,17 +63,16 @@ struct Cand {
     won: bool,
 }
 
-/// One claim's layers.
+/// One claim's settlement. Its layers are the claim's row of
+/// `Scratch::layers` (one amount per declared layer, in settlement order).
 #[derive(Debug, Clone, Copy)]
 pub struct ClaimState {
     /// Member index.
     pub member: u32,
     /// Claim index within the member.
     pub claim: u32,
-    /// Layers (indexed by [`Layer`]).
-    pub layers: [Decimal; 6],
-    /// Out-of-pocket.
-    pub out_of_pocket: Decimal,
+    /// Out-of-pocket; `None` when the claim could not be settled.
+    pub out_of_pocket: Option<Decimal>,
 }
 
 /// Reusable buffers for evaluation. Create one per thread with
@@ -88,6 +87,8 @@ pub struct Scratch {
     pub(crate) fired: Vec<Fired>,
     cands: Vec<Cand>,
     pub(crate) claims: Vec<ClaimState>,
+    /// The layers of every claim, `module.layers.len()` per claim, in the order of `claims`.
+    pub(crate) layers: Vec<Decimal>,
     order: Vec<(NaiveDate, u32, u32)>,
     /// Tallies of the calendar year of the claims being assessed (claims go in
     /// date order, so an earlier year is never read again): one slot per
@@ -98,7 +99,7 @@ pub struct Scratch {
     /// The year `tallies` holds.
     tallies_year: Option<i32>,
     pending_tallies: Vec<(u32, Decimal)>,
-    pay_cands: Vec<(Layer, RuleId, Decimal, bool)>,
+    pay_cands: Vec<(LayerId, RuleId, Decimal, bool)>,
     pub(crate) claim_fired: Vec<(u32, RuleId)>,
     /// Missing-parameter errors confined to the programmes and claims that need them.
     pub(crate) errors: Vec<EvalError>,
@@ -139,6 +140,7 @@ impl Scratch {
             fired: Vec::with_capacity(64),
             cands: Vec::with_capacity(64),
             claims: Vec::with_capacity(8),
+            layers: Vec::with_capacity(8 * m.layers.len()),
             order: Vec::with_capacity(8),
             tallies: Vec::with_capacity(16),
             tallies_touched: Vec::with_capacity(16),
@@ -185,6 +187,14 @@ impl Scratch {
     /// Claim states of the last evaluation (date order).
     pub fn claim_states(&self) -> &[ClaimState] {
         &self.claims
+    }
+
+    /// The layers of claim `i` of [`Scratch::claim_states`], one per layer of
+    /// `module.layers` in settlement order (zeros when the claim was not
+    /// settled: its `out_of_pocket` is then `None`).
+    pub fn claim_layers(&self, i: usize) -> &[Decimal] {
+        let n = if self.claims.is_empty() { 0 } else { self.layers.len() / self.claims.len() };
+        self.layers.get(i * n..(i + 1) * n).unwrap_or(&[])
     }
 }
 
@@ -276,6 +286,7 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     s.fired.clear();
     s.cands.clear();
     s.claims.clear();
+    s.layers.clear();
     s.order.clear();
     s.clear_tallies(None);
     let slots = (h.members.len() + 1) * p.module.tallies.len();
@@ -437,7 +448,7 @@ impl<'a> Ev<'a> {
                     let v = self.ev(e)?;
                     let d = num(v);
                     if tracing {
-                        values.push((format!("pay {}", l.name()), d.to_string()));
+                        values.push((format!("pay {}", p.module.layers[*l as usize].name), d.to_string()));
                     }
                     self.s.pay_cands.push((*l, r, d, false));
                 }
@@ -601,7 +612,10 @@ impl<'a> Ev<'a> {
             if self.s.tallies_year != Some(date.year()) {
                 self.s.clear_tallies(Some(date.year()));
             }
-            self.s.claims.push(ClaimState { member: mi, claim: ci, layers: [Decimal::ZERO; 6], out_of_pocket: claim.total_cost });
+            self.s.claims.push(ClaimState { member: mi, claim: ci, out_of_pocket: None });
+            let nl = self.p.module.layers.len();
+            let row = self.s.layers.len();
+            self.s.layers.resize(row + nl, Decimal::ZERO);
             let idx = self.s.claims.len() - 1;
             self.claim = Some(idx);
             self.s.pay_cands.clear();
@@ -614,7 +628,8 @@ impl<'a> Ev<'a> {
                         self.cond_held = false;
                         match self.run_rule(r, subject) {
                             Err(e @ EvalError::MissingParameter { .. }) => {
-                                // the claim cannot be settled: no layer is reported as paid
+                                // the claim cannot be settled: its layers and
+                                // out-of-pocket are unknown, reported with the error
                                 self.confine(r, subject, e);
                                 let ei = (self.s.errors.len() - 1) as u32;
                                 self.s.claim_errors.push((idx as u32, ei));
@@ -624,15 +639,16 @@ impl<'a> Ev<'a> {
                             other => other?,
                         }
                     }
-                    Step::Resolve(Target::Pay(l)) => self.resolve_pay(l, idx, subject)?,
+                    Step::Resolve(Target::Pay(l)) => self.resolve_pay(l, idx, row, subject)?,
                     _ => {}
                 }
             }
             if unsettled {
-                self.s.claims[idx].layers = [Decimal::ZERO; 6];
+                self.s.layers[row..].iter_mut().for_each(|v| *v = Decimal::ZERO);
                 self.s.pending_tallies.clear();
                 self.s.pay_cands.clear();
                 self.s.claim_fired.retain(|(c, _)| *c as usize != idx);
+                continue;
             }
             // tallies
             for i in 0..self.s.pending_tallies.len() {
@@ -648,17 +664,17 @@ impl<'a> Ev<'a> {
                 self.s.tallies_touched.push(slot);
             }
             // conservation
-            let st = self.s.claims[idx];
+            let layers = &self.p.module.layers;
             let mut paid = Decimal::ZERO;
-            for l in Layer::ALL {
-                let v = st.layers[l as usize];
+            for (l, info) in layers.iter().enumerate() {
+                let v = self.s.layers[row + l];
                 if v.is_sign_negative() && !v.is_zero() {
                     return Err(EvalError::Layers {
                         claim: describe_subject(h, subject),
-                        message: format!("layer {} is negative ({v})", l.name()),
+                        message: format!("layer {} is negative ({v})", info.name),
                     });
                 }
-                if l != Layer::Deductible && !v.is_zero() {
+                if info.paying && !v.is_zero() {
                     // exactly: a rounded sum could hide layers that pay more than the cost
                     paid = exact::add(paid, v).ok_or_else(|| EvalError::Layers {
                         claim: describe_subject(h, subject),
@@ -685,27 +701,28 @@ impl<'a> Ev<'a> {
                     ),
                 }
             })?;
-            // The deductible reported is the part of out-of-pocket that was deductible:
-            // later layers (assistance) may have covered some of what the policy set.
-            let ded = &mut self.s.claims[idx].layers[Layer::Deductible as usize];
-            *ded = (*ded).min(oop);
-            self.s.claims[idx].out_of_pocket = oop;
-            for l in Layer::PAYING {
-                if let Some(pg) = self.p.layer_programs[l as usize] {
-                    let v = st.layers[l as usize];
-                    let won = self.s.pay_cands.iter().any(|c| c.0 == l && c.3);
-                    if won && self.s.progs[pg as usize].error.is_none() {
-                        let ps = &mut self.s.progs[pg as usize];
-                        let was = ps.amount.unwrap_or(Decimal::ZERO);
-                        ps.amount = Some(exact::add(was, v).ok_or_else(|| EvalError::Layers {
-                            claim: describe_subject(h, subject),
-                            message: format!(
-                                "the programme total {was} + {v} cannot be represented exactly (more than 28 significant digits)"
-                            ),
-                        })?);
-                        ps.any = true;
-                        ps.eligible = true;
-                    }
+            self.s.claims[idx].out_of_pocket = Some(oop);
+            for (l, info) in layers.iter().enumerate() {
+                if !info.paying {
+                    // A part of out-of-pocket (the deductible) is reported as
+                    // the part that was borne: later layers (assistance) may
+                    // have covered some of what the policy set.
+                    let v = &mut self.s.layers[row + l];
+                    *v = (*v).min(oop);
+                    continue;
+                }
+                let Some(pg) = info.program else { continue };
+                let v = self.s.layers[row + l];
+                let won = self.s.pay_cands.iter().any(|c| c.0 as usize == l && c.3);
+                if won && self.s.progs[pg as usize].error.is_none() {
+                    let ps = &mut self.s.progs[pg as usize];
+                    let was = ps.amount.unwrap_or(Decimal::ZERO);
+                    ps.amount = Some(exact::add(was, v).ok_or_else(|| EvalError::Layers {
+                        claim: describe_subject(h, subject),
+                        message: format!("the programme total {was} + {v} cannot be represented exactly (more than 28 significant digits)"),
+                    })?);
+                    ps.any = true;
+                    ps.eligible = true;
                 }
             }
         }
@@ -713,7 +730,7 @@ impl<'a> Ev<'a> {
         Ok(())
     }
 
-    fn resolve_pay(&mut self, l: Layer, idx: usize, subject: Value) -> Result<(), EvalError> {
+    fn resolve_pay(&mut self, l: LayerId, idx: usize, row: usize, subject: Value) -> Result<(), EvalError> {
         let n = self.s.pay_cands.len();
         for i in 0..n {
             let c = self.s.pay_cands[i];
@@ -726,7 +743,7 @@ impl<'a> Ev<'a> {
             self.s.pay_cands = cands;
             if outcome?.is_none() {
                 self.s.pay_cands[i].3 = true;
-                self.s.claims[idx].layers[l as usize] = c.2;
+                self.s.layers[row + l as usize] = c.2;
                 self.s.claim_fired.push((idx as u32, c.1));
                 if let Some(pg) = self.p.layer_programs[l as usize] {
                     self.s.fired.push(Fired { program: pg, rule: c.1, subject });

@@ -144,6 +144,8 @@ pub enum Item {
     Fact(FactDecl),
     /// A declared enumeration: `enum higher_level { undergraduate "本科", … }`.
     Enum(EnumDecl),
+    /// A declared claim layer: `layer basic "统筹基金" { field "hifp_pay" program medical.basic }`.
+    Layer(LayerDecl),
     /// A rule.
     Rule(Rule),
     /// A test.
@@ -329,6 +331,28 @@ pub struct EnumDecl {
     pub title: Option<StrLit>,
     /// Variants in declaration order.
     pub variants: Vec<EnumVariant>,
+    /// Where.
+    pub span: Span,
+}
+
+/// `layer NAME "title"? { field "…" program P cite "…" within out_of_pocket }`:
+/// a claim layer, in settlement order. Entries are kept as written (each a
+/// list) so that the checker can report one written twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerDecl {
+    /// The layer's name (in `pay`, `paid.` and assessments).
+    pub name: Ident,
+    /// Title.
+    pub title: Option<StrLit>,
+    /// The settlement-list field it corresponds to (`hifp_pay`).
+    pub field: Vec<StrLit>,
+    /// The programme its payments are reported under.
+    pub program: Vec<DottedName>,
+    /// The clause that defines the layer.
+    pub cite: Vec<StrLit>,
+    /// `within out_of_pocket`: a part of what the patient pays (the
+    /// deductible), not a payment.
+    pub within: Vec<Span>,
     /// Where.
     pub span: Span,
 }

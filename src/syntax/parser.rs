@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 
 use super::ast::{
     AggKind, BinOp, DateLit, DottedName, EnumDecl, EnumVariant, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactDecl, FactOwner,
-    FactScalar, FactType, File, HeaderField, Ident, IndicatorDecl, Item, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader,
+    FactScalar, FactType, File, HeaderField, Ident, IndicatorDecl, Item, LayerDecl, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader,
     ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, Test, TestEntry, TypeAnn, TypeExpr, UnOp,
 };
 use super::error::{SyntaxError, SyntaxErrorKind};
@@ -119,7 +119,8 @@ fn skip_trivia(src: &str, mut pos: usize) -> usize {
 
 /// Words that start a top-level item. `let` and `tally` also start entries
 /// inside rules, so only a line at brace depth 0 counts for them.
-const ITEM_WORDS: &[&str] = &["rule", "param", "override", "let", "tally", "program", "indicator", "fact", "enum", "test", "policy"];
+const ITEM_WORDS: &[&str] =
+    &["rule", "param", "override", "let", "tally", "program", "indicator", "fact", "enum", "layer", "test", "policy"];
 
 /// Where to resume after a syntax error in the item starting at `item_start`:
 /// the first later line that starts with an item keyword and either is at
@@ -300,6 +301,11 @@ fn describe(r: Rule) -> &'static str {
         fe_optional => "`optional`",
         enum_decl => "`enum`",
         enum_variant => "a variant",
+        layer_decl => "`layer`",
+        le_field => "`field`",
+        le_program => "`program`",
+        le_cite => "`cite`",
+        le_within => "`within out_of_pocket`",
         indicator_decl => "`indicator`",
         rule_decl => "`rule`",
         re_note => "`note`",
@@ -445,6 +451,10 @@ fn is_token(r: Rule) -> bool {
             | kw_test
             | kw_fact
             | kw_enum
+            | kw_layer
+            | kw_field
+            | kw_within
+            | kw_out_of_pocket
             | kw_list
             | kw_of
             | kw_optional
@@ -587,6 +597,7 @@ impl Builder {
             Rule::indicator_decl => Ok(Item::Indicator(self.indicator_decl(p)?)),
             Rule::fact_decl => Ok(Item::Fact(self.fact_decl(p)?)),
             Rule::enum_decl => Ok(Item::Enum(self.enum_decl(p)?)),
+            Rule::layer_decl => Ok(Item::Layer(self.layer_decl(p)?)),
             Rule::rule_decl => Ok(Item::Rule(self.rule_decl(p)?)),
             Rule::test_decl => Ok(Item::Test(self.test_decl(p)?)),
             _ => Err(self.bug(&p)),
@@ -769,6 +780,27 @@ impl Builder {
             variants.push(EnumVariant { name, title });
         }
         Ok(EnumDecl { name, title, variants, span })
+    }
+
+    fn layer_decl(&self, p: Pair<'_, Rule>) -> Res<LayerDecl> {
+        let span = self.span(&p);
+        let mut kids = self.kids(p);
+        let name = self.ident(kids.next()?)?;
+        let title = kids.next_if(Rule::string).map(|s| self.string(s)).transpose()?;
+        let mut d = LayerDecl { name, title, field: Vec::new(), program: Vec::new(), cite: Vec::new(), within: Vec::new(), span };
+        for e in kids.items {
+            let at = self.span(&e);
+            let rule = e.as_rule();
+            let mut ek = self.kids(e);
+            match rule {
+                Rule::le_field => d.field.push(self.string(ek.next()?)?),
+                Rule::le_program => d.program.push(self.dotted(ek.next()?)?),
+                Rule::le_cite => d.cite.push(self.string(ek.next()?)?),
+                Rule::le_within => d.within.push(at),
+                _ => return Err(internal(at, "unexpected layer entry")),
+            }
+        }
+        Ok(d)
     }
 
     fn program_decl(&self, p: Pair<'_, Rule>) -> Res<ProgramDecl> {

@@ -144,6 +144,23 @@ impl Printer {
                 }
                 self.line(0, "}");
             }
+            Item::Layer(d) => {
+                let title = d.title.as_ref().map(|t| format!(" {}", string(&t.value))).unwrap_or_default();
+                self.line(0, &format!("layer {}{} {{", d.name.name, title));
+                for f in &d.field {
+                    self.line(1, &format!("field {}", string(&f.value)));
+                }
+                for p in &d.program {
+                    self.line(1, &format!("program {}", dotted(p)));
+                }
+                for c in &d.cite {
+                    self.line(1, &format!("cite {}", string(&c.value)));
+                }
+                for _ in &d.within {
+                    self.line(1, "within out_of_pocket");
+                }
+                self.line(0, "}");
+            }
             Item::Rule(r) => self.rule(r),
             Item::Test(t) => {
                 self.line(0, &format!("test {} {{", string(&t.name.value)));
