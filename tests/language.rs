@@ -12,3 +12,33 @@ fn language_feature_tests() {
         ours.iter().filter(|r| !r.passed()).map(|r| format!("{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "))).collect();
     assert!(failed.is_empty(), "{} language test(s) failed:\n{}", failed.len(), failed.join("\n"));
 }
+
+/// The worked example of docs/writing-policies.md (§10: a county document
+/// with two member facts, a claim fact, an enumeration and a fourth claim
+/// layer) is a policy file whose tests pass exactly as the page shows them.
+#[test]
+fn the_worked_county_example_in_the_docs_passes_as_shown() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/writing-policies.md")).unwrap_or_else(|e| panic!("{e}"));
+    let marker = "<!-- worked example: county/health.policy -->\n```policy\n";
+    let start = doc.find(marker).map(|i| i + marker.len()).expect("the worked example's marker");
+    let text = &doc[start..start + doc[start..].find("\n```\n").expect("the end of the policy block") + 1];
+    let engine = fupin::Engine::builder()
+        .embedded()
+        .source("county/health.policy", text.to_string())
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let ours: Vec<_> = fupin::testing::run_all(&engine).into_iter().filter(|r| r.location.starts_with("county/health.policy")).collect();
+    assert_eq!(ours.len(), 4, "the example's tests");
+    for r in &ours {
+        assert!(r.passed(), "{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "));
+        // the page shows the runner's line for each test
+        let line = format!("ok     {}  ({})", r.name, r.location);
+        assert!(doc.contains(&line), "docs/writing-policies.md does not show `{line}`");
+    }
+    assert!(doc.contains("4 passed, 0 failed"));
+    // what the example declares
+    let m = &engine.program().module;
+    assert!(m.layers.iter().any(|l| l.name == "county_backstop" && l.paying));
+    assert_eq!(m.facts.iter().filter(|f| f.policies.iter().any(|p| m.policies[*p as usize].id == "county.health")).count(), 3);
+}
