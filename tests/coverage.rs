@@ -41,8 +41,8 @@ fn every_catalogue_id_is_reported_once() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n);
-    // 18 石家庄 + 17 辽宁 + 3 怀化 + 14 三明 + 15 鹤壁
-    assert_eq!(n, 67);
+    // 19 石家庄 + 20 辽宁 + 3 怀化 + 16 三明 + 19 鹤壁
+    assert_eq!(n, 77);
 }
 
 #[test]

@@ -248,9 +248,43 @@ fn the_documented_declarations_and_household_are_accepted() {
         "policy test.doc {{\n  title \"doc\"\n  region 990800\n  in_force 2016-01-01 ..\n  version \"1\"\n  extends cn\n}}\n{decls}"
     );
     let e = Engine::builder().embedded().source("doc.policy", text).build().unwrap_or_else(|d| panic!("{}", d.render()));
-    assert_eq!(e.facts().len(), 5);
+    // the five documented declarations, beside those of the shipped library
+    let shipped = Engine::embedded().unwrap_or_else(|d| panic!("{}", d.render())).facts().len();
+    assert_eq!(e.facts().len(), shipped + 5);
     let household = std::fs::read_to_string(root.join("docs/household.md")).unwrap_or_else(|e| panic!("{e}"));
     let json = block_after(&household, "## Declared facts", "json");
     let h = engine().parse_household(&json, Some(on())).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(h.members[0].facts.get("study_year"), Some(&FactValue::from(2)));
+}
+
+#[test]
+fn the_shipped_library_declares_its_documents_facts_each_optional_and_cited() {
+    let e = Engine::embedded().unwrap_or_else(|d| panic!("{}", d.render()));
+    let mut paths: Vec<String> = e.facts().iter().map(|f| f.path()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "household.ecological_protection_area",
+            "household.industry_project",
+            "household.unable_to_pay_self_funded",
+            "member.admission_year",
+            "member.contract_start",
+            "member.graduation_year",
+            "member.left_behind",
+            "member.no_able_supporter",
+            "member.no_income_source",
+            "member.orphan",
+            "member.self_care",
+            "member.willing_ecommerce",
+            "member.willing_training",
+        ]
+    );
+    for f in e.facts() {
+        assert!(f.optional, "{} is required", f.path());
+        assert!(f.title.is_some() && f.cite.is_some(), "{} has no title or citation", f.path());
+    }
+    // one fact, two documents that agree on it
+    let left_behind = e.fact("member.left_behind").unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(left_behind.declared_by, ["cn.hebei.shijiazhuang", "cn.henan.hebi"]);
 }
