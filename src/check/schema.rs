@@ -73,6 +73,7 @@ fields! {
     PensionEnrolled: Member "pension.enrolled" => Ty::Bool, "enrolled in 城乡居民养老保险";
     PensionTier: Member "pension.tier" => Ty::Int, "pension contribution tier";
     PensionReceiving: Member "pension.receiving" => Ty::Bool, "receiving the pension";
+    PensionEmployee: Member "pension.employee" => Ty::Bool, "covered by 城镇职工基本养老保险 (the employee scheme)";
     Claims: Member "claims" => Ty::List(Entity::Claim), "the member's medical claims";
 
     ClaimDate: Claim "date" => Ty::Date, "settlement date";

@@ -574,6 +574,7 @@ impl<'a> Ev<'a> {
                     F::PensionEnrolled => Value::Bool(m.pension.enrolled),
                     F::PensionTier => ni(m.pension.tier as i64),
                     F::PensionReceiving => Value::Bool(m.pension.receiving),
+                    F::PensionEmployee => Value::Bool(m.pension.employee),
                     _ => return Err(bad()),
                 }
             }

@@ -498,6 +498,10 @@ pub struct Pension {
     /// Receiving the pension.
     #[serde(default)]
     pub receiving: bool,
+    /// Covered by 城镇职工基本养老保险 (the employee scheme), and so outside
+    /// the residents' scheme (国发〔2014〕8号 三).
+    #[serde(default)]
+    pub employee: bool,
 }
 
 /// A medical claim (one settlement).
