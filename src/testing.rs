@@ -153,10 +153,20 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
         r.fail(Failure::new("a test needs a `household` and an `as_of` date"));
         return r;
     };
-    let result = match engine.parse_household(&text, Some(as_of)) {
-        Ok(h) => engine.assess_with(&h, as_of, &mut s),
-        Err(e) => Err(crate::EvalError::from(e)),
+    let parsed = engine.parse_household(&text, Some(as_of));
+    let result = match &parsed {
+        Ok(h) => engine.assess_with(h, as_of, &mut s),
+        Err(e) => Err(crate::EvalError::from(e.clone())),
     };
+    // the values the test sets head every failure's trace
+    let sets: Vec<String> = t
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            TestEntry::Set(name, v) => Some(format!("set     {} = {}  [this test]", name.name, crate::syntax::printer::print_expr(v))),
+            _ => None,
+        })
+        .collect();
     let expected_error = t.entries.iter().find_map(|e| if let TestEntry::ExpectError(s) = e { Some(s.value.clone()) } else { None });
     match (result, expected_error) {
         (Err(e), Some(frag)) => {
@@ -179,22 +189,45 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
         (Ok(a), _) => {
             for e in &t.entries {
                 if let TestEntry::Expect(x) = e {
+                    let x = &match claim_by_id(&a, x) {
+                        Ok(x) => x,
+                        Err(message) => {
+                            let location = Some(sources.describe(loc(file, x.span)));
+                            r.fail(Failure { message, location, trace: sets.clone() });
+                            continue;
+                        }
+                    };
+                    let in_context = match (&x.path, &parsed) {
+                        (ExpectPath::Param(..) | ExpectPath::Let(..) | ExpectPath::Member(..), Ok(h)) => {
+                            Some(check_in_context(engine, &a, h, as_of, &mut s, x))
+                        }
+                        _ => None,
+                    };
                     let unknown = match &x.path {
                         ExpectPath::Program(prog, _) if engine.program_index(&prog.joined()).is_none() => {
                             Some(format!("{}: no such programme", prog.joined()))
                         }
                         _ => None,
                     };
-                    if let Some(mut message) = unknown.or_else(|| check_expectation(&a, x)) {
+                    let failed = match in_context {
+                        Some(m) => m,
+                        None => unknown.or_else(|| check_expectation(&a, x)),
+                    };
+                    if let Some(mut message) = failed {
                         let confined = match &x.path {
-                            ExpectPath::Program(prog, _) => a.programs.get(&prog.joined()).and_then(|p| p.error.clone()),
+                            ExpectPath::Program(prog, _) | ExpectPath::Member(_, prog, _) => {
+                                a.programs.get(&prog.joined()).and_then(|p| p.error.clone())
+                            }
                             ExpectPath::Claim(n, _) => a.claims.get(*n as usize).and_then(|c| c.error.clone()),
+                            _ => None,
                         };
                         if let Some(e) = confined {
                             message.push_str(&format!(" ({e})"));
                         }
                         let location = Some(sources.describe(loc(file, x.span)));
-                        r.fail(Failure { message, location, trace: producing_trace(engine, &a, &x.path) });
+                        let mut trace = sets.clone();
+                        trace.extend(producing_trace(engine, &a, &x.path));
+                        r.fail(Failure { message, location, trace });
                     }
                 }
             }
@@ -214,7 +247,7 @@ pub fn producing_trace(engine: &Engine, a: &Assessment, path: &ExpectPath) -> Ve
     let m = &engine.program().module;
     let writes = |r: &crate::check::RuleDef| -> bool {
         match path {
-            ExpectPath::Program(prog, _) => {
+            ExpectPath::Program(prog, _) | ExpectPath::Member(_, prog, _) => {
                 let Some(pi) = m.program(&prog.joined()) else { return false };
                 r.outcomes.iter().any(|o| match o.target() {
                     Target::Eligible(p) | Target::Amount(p) | Target::Flag(p) | Target::Assign(p) => p == pi,
@@ -222,10 +255,11 @@ pub fn producing_trace(engine: &Engine, a: &Assessment, path: &ExpectPath) -> Ve
                     Target::Tally(_) => false,
                 })
             }
-            ExpectPath::Claim(_, field) => match m.layers.iter().position(|l| l.name == field.name) {
+            ExpectPath::Claim(_, field) | ExpectPath::ClaimId(_, field) => match m.layers.iter().position(|l| l.name == field.name) {
                 Some(layer) => r.outcomes.iter().any(|o| o.target() == Target::Pay(layer as crate::ir::LayerId)),
                 None => r.outcomes.iter().any(|o| matches!(o.target(), Target::Pay(_))),
             },
+            ExpectPath::Param(..) | ExpectPath::Let(..) => false,
         }
     };
     let rules: Vec<&str> = m.rules.iter().filter(|r| writes(r)).map(|r| r.id.as_str()).collect();
@@ -237,9 +271,23 @@ pub fn producing_trace(engine: &Engine, a: &Assessment, path: &ExpectPath) -> Ve
                 None => format!("claim {} of member {}", c.claim, c.member),
             })
         }
-        ExpectPath::Program(..) => None,
+        ExpectPath::Member(id, ..) => Some(format!("member {}", id.value)),
+        _ => None,
     };
     let mut out = Vec::new();
+    if let ExpectPath::Param(name, at) = path {
+        // the assessment read the figure on its own date only
+        if at.is_some() {
+            return out;
+        }
+        for ev in trace {
+            if matches!(ev, TraceEvent::Parameter { name: n, .. } if *n == name.name) {
+                out.extend(event_lines(ev));
+                break;
+            }
+        }
+        return out;
+    }
     let mut params: Vec<&TraceEvent> = Vec::new();
     for ev in trace {
         match ev {
@@ -308,9 +356,147 @@ fn show_expected(v: &ExpectValue) -> String {
     }
 }
 
+/// `claims["ID"]` as `claims[N]`: the index of the claim with that id.
+fn claim_by_id(a: &Assessment, x: &ast::Expectation) -> Result<ast::Expectation, String> {
+    let ExpectPath::ClaimId(key, field) = &x.path else { return Ok(x.clone()) };
+    match a.claims.iter().position(|c| c.claim == key.value) {
+        Some(n) => Ok(ast::Expectation { path: ExpectPath::Claim(n as u32, field.clone()), ..x.clone() }),
+        None => {
+            let ids: Vec<&str> = a.claims.iter().map(|c| c.claim.as_str()).collect();
+            Err(format!("claims[{:?}]: no claim has this id (the claims: {})", key.value, ids.join(", ")))
+        }
+    }
+}
+
+/// Expectations that need the engine and the evaluation: a parameter in
+/// force, a named value, a programme's outcome for one member.
+fn check_in_context(
+    engine: &Engine,
+    a: &Assessment,
+    h: &crate::Household,
+    as_of: NaiveDate,
+    s: &mut crate::Scratch,
+    x: &ast::Expectation,
+) -> Option<String> {
+    let p = engine.program();
+    let m = &p.module;
+    let (what, got) = match &x.path {
+        ExpectPath::Param(name, at) => {
+            let what = match at {
+                Some(d) => format!("param {} at {}", name.name, d.value),
+                None => format!("param {}", name.name),
+            };
+            let Some(id) = crate::eval::param_in_force(p, s, &name.name) else {
+                return Some(format!("{what}: no policy applied to this household defines the parameter"));
+            };
+            let on = at.as_ref().map_or(as_of, |d| d.value);
+            match crate::eval::read_after(p, h, as_of, s, crate::eval::Read::Param(id, on)) {
+                Ok(v) => (what, v),
+                Err(e) => return (!matches!(x.value, ExpectValue::Null)).then(|| format!("{what}: {e}")),
+            }
+        }
+        ExpectPath::Let(name) => {
+            let what = format!("let {}", name.name);
+            let Some(g) = m.globals.iter().position(|g| g.name == name.name && s.active.get(g.policy as usize).copied().unwrap_or(false))
+            else {
+                return Some(format!("{what}: no policy applied to this household defines the value"));
+            };
+            match crate::eval::read_after(p, h, as_of, s, crate::eval::Read::Global(g as u32)) {
+                Ok(v) => (what, v),
+                Err(e) => return Some(format!("{what}: {e}")),
+            }
+        }
+        ExpectPath::Member(key, prog, field) => return check_member(engine, a, h, key, prog, field, x),
+        _ => return check_expectation(a, x),
+    };
+    let ok = match &x.value {
+        ExpectValue::Number(want) => shown_number(&got).is_some_and(|g| g == *want),
+        ExpectValue::Bool(b) => got == b.to_string(),
+        ExpectValue::Text(t) => got == *t || got == format!("{t:?}"),
+        ExpectValue::Null => false,
+        ExpectValue::Contains(_) | ExpectValue::Lacks(_) => return Some(format!("{what}: `contains` and `lacks` read a list of reasons")),
+    };
+    (!ok).then(|| format!("{what}: expected {}, got {got}", show_expected(&x.value)))
+}
+
+/// A shown figure as a number: `4400 yuan/year` → 4400, `5%` → 0.05.
+fn shown_number(shown: &str) -> Option<Decimal> {
+    let head = shown.split_whitespace().next()?;
+    match head.strip_suffix('%') {
+        Some(p) => p.parse::<Decimal>().ok().and_then(|d| d.checked_div(Decimal::ONE_HUNDRED)),
+        None => head.parse().ok(),
+    }
+}
+
+/// `member["ID"].PROG.eligible | flag | reasons`: what the programme's rules
+/// did for that member (or the member's claims).
+fn check_member(
+    engine: &Engine,
+    a: &Assessment,
+    h: &crate::Household,
+    key: &ast::StrLit,
+    prog: &ast::DottedName,
+    field: &ast::Ident,
+    x: &ast::Expectation,
+) -> Option<String> {
+    let m = &engine.program().module;
+    let id = prog.joined();
+    let what = format!("member[{:?}].{id}.{}", key.value, field.name);
+    if !h.members.iter().any(|mm| mm.id == key.value) {
+        let ids: Vec<&str> = h.members.iter().map(|mm| mm.id.as_str()).collect();
+        return Some(format!("{what}: no member has this id (the members: {})", ids.join(", ")));
+    }
+    let Some(pi) = m.program(&id) else { return Some(format!("{id}: no such programme")) };
+    let subject = format!("member {}", key.value);
+    let of_claims = format!(" of member {}", key.value);
+    let for_member = |r: &crate::assessment::Reason| r.subjects.iter().any(|s| *s == subject || s.ends_with(&of_claims));
+    let reasons: Vec<&crate::assessment::Reason> =
+        a.programs.get(&id).map(|p| p.reasons.iter().filter(|r| for_member(r)).collect()).unwrap_or_default();
+    let rule_grants = |r: &crate::assessment::Reason, flag: bool| {
+        m.rules.iter().filter(|d| d.id == r.rule && m.policies[d.policy as usize].id == r.policy).any(|d| {
+            d.outcomes.iter().any(|o| match o {
+                crate::check::OutcomeDef::Flag(p) => flag && *p == pi,
+                crate::check::OutcomeDef::Eligible(p) | crate::check::OutcomeDef::Amount(p, _) => !flag && *p == pi,
+                crate::check::OutcomeDef::Pay(l, _) => !flag && engine.program().layer_programs[*l as usize] == Some(pi),
+                _ => false,
+            })
+        })
+    };
+    let (ok, actual) = match (field.name.as_str(), &x.value) {
+        ("eligible", ExpectValue::Bool(b)) => {
+            let got = reasons.iter().any(|r| rule_grants(r, false));
+            (got == *b, got.to_string())
+        }
+        ("flag", ExpectValue::Bool(b)) => {
+            let got = reasons.iter().any(|r| rule_grants(r, true));
+            (got == *b, got.to_string())
+        }
+        ("reasons", ExpectValue::Contains(rule) | ExpectValue::Lacks(rule)) => {
+            let has = reasons.iter().any(|r| r.rule == rule.name);
+            let ok = if matches!(x.value, ExpectValue::Contains(_)) { has } else { !has };
+            (ok, format!("[{}]", reasons.iter().map(|r| r.rule.as_str()).collect::<Vec<_>>().join(", ")))
+        }
+        (f, _) => {
+            return Some(format!(
+                "{what}: a member's outcome is `eligible`, `flag` or `reasons`, not `{f}` compared with {}",
+                show_expected(&x.value)
+            ))
+        }
+    };
+    (!ok).then(|| format!("{what}: expected {}, got {actual}", show_expected(&x.value)))
+}
+
 /// Check one expectation; `Some(message)` when it fails.
 pub fn check_expectation(a: &Assessment, x: &ast::Expectation) -> Option<String> {
+    let x = &match claim_by_id(a, x) {
+        Ok(x) => x,
+        Err(message) => return Some(message),
+    };
     match &x.path {
+        ExpectPath::ClaimId(..) | ExpectPath::Param(..) | ExpectPath::Let(..) | ExpectPath::Member(..) => Some(format!(
+            "{}: this expectation is checked by the test runner, with the engine",
+            crate::syntax::printer::expect_path_text(&x.path)
+        )),
         ExpectPath::Program(prog, field) => {
             let id = prog.joined();
             let p = a.programs.get(&id);

@@ -456,10 +456,7 @@ fn every_form_parses() {
             _ => None,
         })
         .collect();
-    let prog = |p: &ExpectPath| match p {
-        ExpectPath::Program(d, f) => format!("{}.{}", d.joined(), f.name),
-        ExpectPath::Claim(n, f) => format!("claims[{n}].{}", f.name),
-    };
+    let prog = |p: &ExpectPath| fupin::syntax::printer::expect_path_text(p);
     assert_eq!(prog(&expects[0].0), "dibao.eligible");
     assert_eq!(expects[0].1, ExpectValue::Bool(true));
     assert_eq!(expects[1].1, ExpectValue::Number(dec("4400")));

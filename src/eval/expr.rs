@@ -364,7 +364,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn global(&mut self, g: u32) -> Result<Value, EvalError> {
+    pub(crate) fn global(&mut self, g: u32) -> Result<Value, EvalError> {
         if let Some(Some(v)) = self.s.globals.get(g as usize) {
             return Ok(*v);
         }

@@ -796,6 +796,49 @@ pub fn describe_subject(h: &Household, v: Value) -> String {
     }
 }
 
+/// What [`read_after`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Read {
+    /// A parameter on a date.
+    Param(ParamId, NaiveDate),
+    /// A household-level named value.
+    Global(crate::ir::GlobalId),
+}
+
+/// The parameter named `name` that the policies of the evaluation `s` last
+/// ran define (the one a rule of theirs reads).
+pub(crate) fn param_in_force(p: &Program, s: &Scratch, name: &str) -> Option<ParamId> {
+    let m = &p.module;
+    let active = |pol: crate::ir::PolicyId| s.active.get(pol as usize).copied().unwrap_or(false);
+    let mut ids: Vec<ParamId> = m.params_named(name).filter(|i| m.params[*i as usize].defs.iter().any(|d| active(d.policy))).collect();
+    // the most specific definition in force wins, as the checker resolves a reading
+    ids.sort_by_key(|i| {
+        std::cmp::Reverse(
+            m.params[*i as usize].defs.iter().filter(|d| active(d.policy)).map(|d| m.policies[d.policy as usize].rank()).max(),
+        )
+    });
+    ids.first().copied()
+}
+
+/// A value of the evaluation `s` last ran (for the same household and date),
+/// shown as a trace shows it: a parameter on any date, or a named value
+/// (computed now if no rule read it).
+pub(crate) fn read_after(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch, what: Read) -> Result<String, EvalError> {
+    let mut ev =
+        Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &[], cond_held: false };
+    let at = crate::ir::Loc { file: 0, span: Default::default() };
+    match what {
+        Read::Param(id, on) => {
+            let v = ev.param_at(id, on, 0, p.module.params[id as usize].defs.first().map_or(at, |d| d.loc))?;
+            Ok(ev.show(v, p.module.params[id as usize].ty))
+        }
+        Read::Global(g) => {
+            let v = ev.global(g)?;
+            Ok(ev.show(v, p.module.globals[g as usize].expr.ty))
+        }
+    }
+}
+
 /// Read one parameter for a household's region on a date: (shown value, policy, citation).
 pub fn read_param(
     p: &Program,

@@ -490,8 +490,17 @@ pub struct Expectation {
 pub enum ExpectPath {
     /// `PROG.FIELD` where FIELD is eligible, amount, unit, flag, value, reasons.
     Program(DottedName, Ident),
-    /// `claims[N].FIELD`
+    /// `claims[N].FIELD`: the N-th claim in date order.
     Claim(u32, Ident),
+    /// `claims["ID"].FIELD`: the claim with this id.
+    ClaimId(StrLit, Ident),
+    /// `member["ID"].PROG.FIELD`: a programme's outcome for one member
+    /// (eligible, flag, reasons).
+    Member(StrLit, DottedName, Ident),
+    /// `param NAME (at DATE)?`: the figure in force (on the test's date by default).
+    Param(Ident, Option<DateLit>),
+    /// `let NAME`: a household-level named value.
+    Let(Ident),
 }
 
 /// The right side of an expectation.

@@ -270,7 +270,11 @@ fn describe(r: Rule) -> &'static str {
         rule_id => "a rule id",
         dotted => "a name",
         program_path => "a programme field (`dibao.eligible`)",
-        claim_path => "a claim field (`claims[0].assistance`)",
+        claim_path => "a claim field (`claims[0].assistance`, `claims[\"zy-1\"].basic`)",
+        member_path => "a member's outcome (`member[\"m1\"].dibao.eligible`)",
+        param_path => "a parameter (`param dibao_standard`)",
+        value_path => "a named value (`let rural`)",
+        bare_key | record_key => "an id",
         region_code => "a region code",
         ty => "a type",
         tally_scope => "`per`",
@@ -966,12 +970,32 @@ impl Builder {
         match kind {
             Rule::claim_path => {
                 let n = kids.next()?;
+                if n.as_rule() != Rule::uint {
+                    let key = self.record_key(n)?;
+                    return Ok(ExpectPath::ClaimId(key, self.ident(kids.next()?)?));
+                }
                 let index = n
                     .as_str()
                     .parse::<u32>()
                     .map_err(|_| SyntaxError::new(SyntaxErrorKind::InvalidNumber { text: n.as_str().to_string() }, self.span(&n)))?;
                 Ok(ExpectPath::Claim(index, self.ident(kids.next()?)?))
             }
+            Rule::member_path => {
+                let key = self.record_key(kids.next()?)?;
+                let mut parts = kids.rest().map(|k| self.ident(k)).collect::<Res<Vec<_>>>()?;
+                let field = parts.pop().ok_or_else(|| internal(span, "empty path"))?;
+                let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+                    return Err(internal(span, "a member path needs a programme and a field"));
+                };
+                let prog_span = first.span.to(last.span);
+                Ok(ExpectPath::Member(key, DottedName { parts, span: prog_span }, field))
+            }
+            Rule::param_path => {
+                let name = self.ident(kids.next()?)?;
+                let at = kids.next_if(Rule::date).map(|d| self.date(d)).transpose()?;
+                Ok(ExpectPath::Param(name, at))
+            }
+            Rule::value_path => Ok(ExpectPath::Let(self.ident(kids.next()?)?)),
             Rule::program_path => {
                 let mut parts = kids.rest().map(|k| self.ident(k)).collect::<Res<Vec<_>>>()?;
                 let field = parts.pop().ok_or_else(|| internal(span, "empty path"))?;
@@ -982,6 +1006,14 @@ impl Builder {
                 Ok(ExpectPath::Program(DottedName { parts, span: prog_span }, field))
             }
             _ => Err(internal(span, "unknown expectation path")),
+        }
+    }
+
+    /// A member or claim id in an expectation: a string, or written bare.
+    fn record_key(&self, p: Pair<'_, Rule>) -> Res<StrLit> {
+        match p.as_rule() {
+            Rule::string => self.string(p),
+            _ => Ok(StrLit { value: p.as_str().to_string(), span: self.span(&p) }),
         }
     }
 

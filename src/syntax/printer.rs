@@ -240,11 +240,21 @@ fn outcome(o: &Outcome) -> String {
     }
 }
 
-fn expectation(x: &Expectation) -> String {
-    let path = match &x.path {
+/// The left side of an expectation as written.
+pub fn expect_path_text(p: &ExpectPath) -> String {
+    match p {
         ExpectPath::Program(prog, field) => format!("{}.{}", dotted(prog), field.name),
         ExpectPath::Claim(n, field) => format!("claims[{n}].{}", field.name),
-    };
+        ExpectPath::ClaimId(k, field) => format!("claims[{}].{}", string(&k.value), field.name),
+        ExpectPath::Member(k, prog, field) => format!("member[{}].{}.{}", string(&k.value), dotted(prog), field.name),
+        ExpectPath::Param(name, None) => format!("param {}", name.name),
+        ExpectPath::Param(name, Some(d)) => format!("param {} at {}", name.name, d.value),
+        ExpectPath::Let(name) => format!("let {}", name.name),
+    }
+}
+
+fn expectation(x: &Expectation) -> String {
+    let path = expect_path_text(&x.path);
     let value = match &x.value {
         ExpectValue::Contains(id) => return format!("expect {path} contains {}", id.name),
         ExpectValue::Lacks(id) => return format!("expect {path} lacks {}", id.name),
