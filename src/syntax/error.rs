@@ -134,6 +134,11 @@ pub enum SyntaxErrorKind {
     },
 }
 
+/// The shape of an aggregation, for hints.
+const AGGREGATION: &str = "count(m in household.members where COND: EXPR)";
+/// The shape of `banded`, for hints.
+const BANDED: &str = "banded(x, from 0 at 50%, from 50000 at 60%)";
+
 /// Words the grammar reserves; they cannot be used as names.
 const RESERVED: &[&str] = &["and", "or", "not", "if", "then", "else", "case", "true", "false", "in", "at", "from", "where"];
 
@@ -159,6 +164,12 @@ impl SyntaxErrorKind {
                     Some("a `(` is not closed".into())
                 } else if found == "`if`" && wants("an expression") {
                     Some("an `if` expression used as an operand needs parentheses: `1 + (if c then a else b)`".into())
+                } else if wants("`in`") || (wants("`:`") && wants("an operator")) || (found == "`:`" && wants("`)`")) {
+                    Some(format!("an aggregation (`any`, `all`, `count`, `sum`) names each element: `{AGGREGATION}`, `where COND` optional"))
+                } else if wants("`at`") || (wants("`from`") && wants("`)`")) {
+                    Some(format!("each band of `banded` is `from LOWER at RATE`: `{BANDED}`"))
+                } else if found == "`from`" && wants("`,`") {
+                    Some(format!("a `,` comes before each band: `{BANDED}`"))
                 } else if (wants("an identifier") || wants("a rule id")) && RESERVED.iter().any(|r| found == &format!("`{r}`")) {
                     Some(format!("{found} is a reserved word and cannot be used as a name"))
                 } else if wants("an item") && !wants("an expression") {
