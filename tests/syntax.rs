@@ -1158,10 +1158,7 @@ fn full_width_marks_are_named_with_their_ascii_form() {
         }
         k => panic!("{k:?}"),
     }
-    assert_eq!(
-        e[0].help().as_deref(),
-        Some("write the ASCII `,` in place of `，` (outside strings the language uses ASCII punctuation)")
-    );
+    assert_eq!(e[0].help().as_deref(), Some("write the ASCII `,` in place of `，` (outside strings the language uses ASCII punctuation)"));
     // inside strings and comments full-width punctuation is text
     ok("let a = 1 // 不低于５％，（二）\nparam r: rate { cite \"石发〔2016〕4号（二）：５％\" always: 5% }");
 }
