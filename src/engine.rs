@@ -200,22 +200,16 @@ fn setting_value(m: &mut check::Module, ty: check::types::Ty, text: &str) -> Res
         Some(e) => format!("it is not a value ({})", e.kind),
         None => "it is not a value".to_string(),
     })?;
-    let number = |k: &K| match k {
-        K::Number(d) => Some(*d),
-        K::Unary(UnOp::Neg, x) => match &*x.kind {
-            K::Number(d) => Some(-*d),
+    // a number (`false`) or a percentage (`true`), possibly negated
+    fn signed(k: &K, percent: bool) -> Option<rust_decimal::Decimal> {
+        match (k, percent) {
+            (K::Number(d), false) | (K::Percent(d), true) => Some(*d),
+            (K::Unary(UnOp::Neg, x), _) => signed(&x.kind, percent).map(|d| -d),
             _ => None,
-        },
-        _ => None,
-    };
-    let percent = |k: &K| match k {
-        K::Percent(d) => Some(*d),
-        K::Unary(UnOp::Neg, x) => match &*x.kind {
-            K::Percent(d) => Some(-*d),
-            _ => None,
-        },
-        _ => None,
-    };
+        }
+    }
+    let number = |k: &K| signed(k, false);
+    let percent = |k: &K| signed(k, true);
     let k = &*e.kind;
     match ty {
         Ty::Money(_) | Ty::Dec | Ty::Int | Ty::Days => match (number(k), percent(k)) {
@@ -257,6 +251,19 @@ fn setting_value(m: &mut check::Module, ty: check::types::Ty, text: &str) -> Res
     }
 }
 
+/// A constant value of a parameter, for [`constant_clamps`].
+struct ConstValue {
+    value: Value,
+    /// Where it is written (a setting is written nowhere).
+    at: Option<Loc>,
+    /// The first definition whose bounds apply.
+    from: usize,
+    /// The policy of its definition (none for a setting).
+    pol: Option<u32>,
+    /// Where it comes from, as the warning says.
+    source: String,
+}
+
 /// The floors and caps a constant value certainly meets (a definition's
 /// literal, an overlay's, a deployer's setting) against constant bounds, as
 /// evaluation applies them: from the value's definition on, the bounds of
@@ -283,19 +290,19 @@ fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
         if !slot.defs.iter().any(|d| d.floor.is_some() || d.cap.is_some()) {
             continue;
         }
-        // (value, where it is written, first definition whose bounds apply, its policy)
-        let mut values: Vec<(Value, Option<Loc>, usize, Option<u32>, String)> = Vec::new();
+        let mut values: Vec<ConstValue> = Vec::new();
         for (di, def) in slot.defs.iter().enumerate() {
             for e in &def.entries {
                 if let ExprKind::Const(v) = e.value.kind {
-                    values.push((v, Some(e.value.loc), di, Some(def.policy), m.policies[def.policy as usize].id.clone()));
+                    let source = m.policies[def.policy as usize].id.clone();
+                    values.push(ConstValue { value: v, at: Some(e.value.loc), from: di, pol: Some(def.policy), source });
                 }
             }
         }
         for set in p.settings.iter().filter(|s| s.param as usize == pi) {
-            values.push((set.value, None, 0, None, format!("set: {}={}", slot.name, set.text)));
+            values.push(ConstValue { value: set.value, at: None, from: 0, pol: None, source: format!("set: {}={}", slot.name, set.text) });
         }
-        for (value, at, from, pol, source) in values {
+        for ConstValue { value, at, from, pol, source } in values {
             let mut v = value;
             for def in slot.defs.iter().skip(from) {
                 if pol.is_some_and(|vp| !binds(def.policy, vp)) {

@@ -76,23 +76,21 @@ fn settings_stand_for_the_overlay_file() {
 
 #[test]
 fn a_setting_is_typed_against_its_parameter() {
-    let e = |name: &str, value: &str| build_err(Engine::builder().embedded().set_param(name, value));
-    let msg = e("basic_rate", "75");
-    assert!(msg.contains("cannot set parameter `basic_rate` (rate) to `75`: a rate is written with `%`: `75%`"), "{msg}");
-    let msg = e("basic_rate", "0.75");
-    assert!(msg.contains("the fraction 0.75 is `75%`"), "{msg}");
-    let msg = e("basic_deductible", "5%");
-    assert!(msg.contains("cannot set parameter `basic_deductible` (yuan) to `5%`: a percentage is a rate"), "{msg}");
-    assert!(msg.contains("a yuan value is written as a number of yuan: `5000`"), "{msg}");
-    let msg = e("pension_min_age", "16.5");
-    assert!(msg.contains("cannot set parameter `pension_min_age` (int) to `16.5`: `16.5` is not a whole number"), "{msg}");
-    let msg = e("pension_min_age", "sixteen");
-    assert!(msg.contains("(int) to `sixteen`: expected a number"), "{msg}");
-    let msg = e("pension_min_age", "16 +");
-    assert!(msg.contains("to `16 +`: it is not a value"), "{msg}");
-    let msg = e("basic_deductable", "500");
-    assert!(msg.contains("cannot set parameter `basic_deductable`: no loaded policy declares it"), "{msg}");
-    assert!(msg.contains("did you mean `basic_deductible`?"), "{msg}");
+    let cases = [
+        ("basic_rate", "75", "cannot set parameter `basic_rate` (rate) to `75`: a rate is written with `%`: `75%`"),
+        ("basic_rate", "0.75", "the fraction 0.75 is `75%`"),
+        ("basic_deductible", "5%", "cannot set parameter `basic_deductible` (yuan) to `5%`: a percentage is a rate"),
+        ("basic_deductible", "5%", "a yuan value is written as a number of yuan: `5000`"),
+        ("pension_min_age", "16.5", "cannot set parameter `pension_min_age` (int) to `16.5`: `16.5` is not a whole number"),
+        ("pension_min_age", "sixteen", "(int) to `sixteen`: expected a number"),
+        ("pension_min_age", "16 +", "to `16 +`: it is not a value"),
+        ("basic_deductable", "500", "cannot set parameter `basic_deductable`: no loaded policy declares it"),
+        ("basic_deductable", "500", "did you mean `basic_deductible`?"),
+    ];
+    for (name, value, want) in cases {
+        let msg = build_err(Engine::builder().embedded().set_param(name, value));
+        assert!(msg.contains(want), "{name}={value}: {msg}");
+    }
     let msg = build_err(Engine::builder().embedded().set_param("basic_rate", "75%").set_param("basic_rate", "80%"));
     assert!(msg.contains("parameter `basic_rate` is set twice"), "{msg}");
     // the language's own literals

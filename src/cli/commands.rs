@@ -260,7 +260,10 @@ pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
         }
     }
     let engine = match b.build() {
-        Ok(e) => e,
+        Ok(e) => {
+            eprint!("{}", e.warnings().render());
+            e
+        }
         Err(d) => {
             eprint!("{}", d.render());
             eprintln!("error: could not build the policy set ({} error(s))", d.error_count());
