@@ -265,7 +265,8 @@ struct ConstValue {
 }
 
 /// The floors and caps a constant value certainly meets (a definition's
-/// literal, an overlay's, a deployer's setting) against constant bounds, as
+/// literal, an overlay's, a deployer's setting) against constant bounds (a
+/// literal, or a parameter with one constant value everywhere), as
 /// evaluation applies them: from the value's definition on, the bounds of
 /// the definitions in force with it (its own policy and those it extends);
 /// a setting meets every definition's. Each is a warning naming the
@@ -284,6 +285,29 @@ fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
         let (b, v) = (&m.policies[bound as usize], &m.policies[value as usize]);
         bound == value
             || (v.ancestors.contains(&b.id) && b.from <= v.to.unwrap_or(NaiveDate::MAX) && v.from <= b.to.unwrap_or(NaiveDate::MAX))
+    };
+    // a bound's value when it is the same on every date and in every region:
+    // a literal, or a parameter set by the deployer or defined once by one
+    // `always:` literal, with no bounds of its own
+    let constant = |e: &crate::ir::Expr| match e.kind {
+        ExprKind::Const(v) => Some(v),
+        ExprKind::Param(q) => {
+            let slot = m.params.get(q as usize)?;
+            if slot.defs.iter().any(|d| d.floor.is_some() || d.cap.is_some()) {
+                return None;
+            }
+            if let Some(set) = p.settings.iter().find(|s| s.param == q) {
+                return Some(set.value);
+            }
+            match (slot.defs.as_slice(), slot.defs.first().map(|d| d.entries.as_slice())) {
+                ([_], Some([entry])) if entry.from.is_none() => match entry.value.kind {
+                    ExprKind::Const(v) => Some(v),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
     };
     let mut out = Vec::new();
     for (pi, slot) in m.params.iter().enumerate() {
@@ -310,7 +334,7 @@ fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
                 }
                 for (cap, b) in [(false, &def.floor), (true, &def.cap)] {
                     let Some(b) = b else { continue };
-                    let ExprKind::Const(lim) = b.kind else { continue };
+                    let Some(lim) = constant(b) else { continue };
                     let (Some(x), Some(l)) = (num(v), num(lim)) else { continue };
                     if (cap && l >= x) || (!cap && l <= x) {
                         continue;

@@ -161,13 +161,38 @@ fn a_literal_beyond_a_constant_floor_is_a_check_warning() {
 }
 
 #[test]
-fn a_clamp_that_depends_on_the_date_is_in_every_assessment_that_reads_it() {
-    // assistance_rate's floor is another parameter (assistance_rate_min): known only on a date
+fn a_floor_named_by_a_constant_parameter_is_found_at_build_time() {
+    // assistance_rate's floor is assistance_rate_min, `always: 70%` and defined once
     let ov = overlay() + "override param assistance_rate { always: 60% }\n";
+    let e = Engine::builder().embedded().source("pingshan.policy", ov).build().expect("engine");
+    let w = e.warnings().render();
+    assert!(
+        w.contains(
+            "warning: parameter `assistance_rate`: 60% (deploy.pingshan) is below its floor 70% (cn.hebei.shijiazhuang); 70% is used"
+        ),
+        "{w}"
+    );
+    assert!(w.contains("floor assistance_rate_min"), "{w}");
+    // and the assessments that read it say so too
+    let as_of = date("2018-06-01");
+    let h = e.parse_household(&household("pingshan-medical.json"), Some(as_of)).expect("household");
+    let a = e.assess(&h, as_of).expect("assess");
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert_eq!(
+        a.warnings[0].to_string(),
+        "parameter `assistance_rate` on 2018-06-01: 60% (from deploy.pingshan) is below its floor 70% \
+         (cn.hebei.shijiazhuang, 石发〔2016〕4号 二(七): 在年度救助限额内按不低于70%的比例给予救助); 70% is used"
+    );
+}
+
+#[test]
+fn a_clamp_that_depends_on_the_date_is_in_every_assessment_that_reads_it() {
+    // dibao_standard's floor is the poverty line, a series: known only on a date
+    let ov = overlay() + "override param dibao_standard { always: 2000 }\n";
     let e = Engine::builder().embedded().source("pingshan.policy", ov).build().expect("engine");
     assert!(e.warnings().items.is_empty(), "{}", e.warnings().render());
     let as_of = date("2018-06-01");
-    let h = e.parse_household(&household("pingshan-medical.json"), Some(as_of)).expect("household");
+    let h = e.parse_household(&household("pingshan-dibao.json"), Some(as_of)).expect("household");
     // a reused scratch with the trace off memoises parameters: the second
     // assessment must say so as well as the first
     let mut s = e.scratch();
@@ -176,19 +201,28 @@ fn a_clamp_that_depends_on_the_date_is_in_every_assessment_that_reads_it() {
     assert_eq!(first, second);
     assert_eq!(first.warnings.len(), 1, "{:?}", first.warnings);
     let w = &first.warnings[0];
-    assert_eq!(
-        w.to_string(),
-        "parameter `assistance_rate` on 2018-06-01: 60% (from deploy.pingshan) is below its floor 70% \
-         (cn.hebei.shijiazhuang, 石发〔2016〕4号 二(七): 在年度救助限额内按不低于70%的比例给予救助); 70% is used"
+    assert!(
+        w.to_string().starts_with(
+            "parameter `dibao_standard` on 2018-06-01: 2000 yuan/year (from deploy.pingshan) is below its floor 2995 yuan/year \
+             (cn.hebei.shijiazhuang, 石发〔2016〕4号 二(六)"
+        ),
+        "{w}"
     );
+    assert!(w.to_string().ends_with("; 2995 yuan/year is used"), "{w}");
     let json = serde_json::to_value(&first).expect("json");
     assert_eq!(json["warnings"][0]["bound"], "floor");
-    assert_eq!(json["warnings"][0]["limit"], "70%");
-    // an assessment without a clamp carries no warnings key
+    assert_eq!(json["warnings"][0]["limit"], "2995 yuan/year");
+    assert_eq!(json["warnings"][0]["source"], "deploy.pingshan");
+    // the floor is used: 2995 × members − income
     let plain = Engine::builder().embedded().source("pingshan.policy", overlay()).build().expect("engine");
-    let a = plain.assess(&h, as_of).expect("assess");
-    assert!(serde_json::to_value(&a).expect("json").get("warnings").is_none());
-    assert!(first.explain().contains("warning: parameter `assistance_rate` on 2018-06-01: 60%"), "{}", first.explain());
+    let mut s2 = plain.scratch();
+    let a = plain.assess_with(&h, as_of, &mut s2).expect("assess");
+    assert!(serde_json::to_value(&a).expect("json").get("warnings").is_none(), "no clamp, no key");
+    assert_ne!(a.programs["dibao"].amount, first.programs["dibao"].amount);
+    // after an assessment without the clamp, a reused scratch reports it again
+    let third = e.assess_with(&h, as_of, &mut s).expect("assess");
+    assert_eq!(third.warnings, first.warnings);
+    assert!(first.explain().contains("warning: parameter `dibao_standard` on 2018-06-01: 2000 yuan/year"), "{}", first.explain());
 }
 
 #[test]
