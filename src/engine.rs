@@ -318,7 +318,11 @@ fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
         for (di, def) in slot.defs.iter().enumerate() {
             for e in &def.entries {
                 if let ExprKind::Const(v) = e.value.kind {
-                    let source = m.policies[def.policy as usize].id.clone();
+                    let policy = &m.policies[def.policy as usize].id;
+                    let source = match e.from {
+                        Some(f) => format!("{policy}, from {f}"),
+                        None => policy.clone(),
+                    };
                     values.push(ConstValue { value: v, at: Some(e.value.loc), from: di, pol: Some(def.policy), source });
                 }
             }
