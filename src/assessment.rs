@@ -18,9 +18,55 @@ pub struct Assessment {
     pub programs: BTreeMap<String, ProgramOutcome>,
     /// One entry per medical claim, in date order.
     pub claims: Vec<ClaimOutcome>,
+    /// Every floor or cap that changed a parameter's value the assessment
+    /// read (a deployer's figure outside the document's bounds is used as the
+    /// bound, and said so here); absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Clamped>,
     /// The explanation, when tracing was on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceEvent>>,
+}
+
+/// A parameter's value changed by a floor (`不低于`) or a cap (`最高不超过`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clamped {
+    /// The parameter.
+    pub parameter: String,
+    /// The date it was read for.
+    pub date: NaiveDate,
+    /// The value before the bound applied.
+    pub value: String,
+    /// Where that value came from: a policy id, `set` (a deployer's
+    /// setting) or `test` (a test's `set`).
+    pub source: String,
+    /// `floor` or `cap`.
+    pub bound: String,
+    /// The bound's value: the value used.
+    pub limit: String,
+    /// The policy whose definition states the bound.
+    pub policy: String,
+    /// The citation of that definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+}
+
+impl std::fmt::Display for Clamped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (side, kind) = if self.bound == "cap" { ("above", "cap") } else { ("below", "floor") };
+        write!(
+            f,
+            "parameter `{}` on {}: {} (from {}) is {side} its {kind} {} ({}{}); {} is used",
+            self.parameter,
+            self.date,
+            self.value,
+            self.source,
+            self.limit,
+            self.policy,
+            self.citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default(),
+            self.limit
+        )
+    }
 }
 
 /// A policy applied.
@@ -241,6 +287,9 @@ impl Assessment {
         s.push_str(&format!("household {} assessed on {}\n", self.household, self.as_of));
         for p in &self.policies {
             s.push_str(&format!("  policy {} {} ({})\n", p.id, p.version, p.hash));
+        }
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
         }
         if let Some(trace) = &self.trace {
             for e in trace {

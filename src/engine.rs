@@ -1,11 +1,11 @@
 //! The engine: build once from policy sources, assess many households.
 
-use crate::assessment::{Assessment, ClaimOutcome, Layers, PolicyRef, ProgramOutcome, Reason};
+use crate::assessment::{Assessment, ClaimOutcome, Clamped, Layers, PolicyRef, ProgramOutcome, Reason};
 use crate::check::{self, error::CheckErrorKind};
 use crate::compile::{self, Program};
 use crate::diagnostic::{loc, Diagnostic, Diagnostics, SourceMap};
 use crate::eval::{self, EvalError, Scratch};
-use crate::ir::RuleId;
+use crate::ir::{Loc, RuleId};
 use crate::model::{self, Household};
 use crate::policy::{self, hash::file_hash, Source};
 use crate::syntax;
@@ -29,6 +29,8 @@ pub struct EngineBuilder {
     pub(crate) sources: Vec<Source>,
     /// Pins and version selections (see [`crate::pin`]).
     pub(crate) selection: crate::pin::Selection,
+    /// Parameter values set by the deployer: (name, value as written).
+    pub(crate) settings: Vec<(String, String)>,
 }
 
 impl EngineBuilder {
@@ -54,6 +56,27 @@ impl EngineBuilder {
         self.sources.extend(sources);
         self
     }
+    /// Set a parameter for every assessment, above every policy's
+    /// definition (as an overlay would, without a file): `value` is written
+    /// as in a policy and typed against the parameter's declared type —
+    /// `4400` (money, in the parameter's unit), `75%` (a rate), `12`
+    /// (int), `0.5` (decimal), `2018-01-01` (a date), `true`, `"text"`.
+    /// The parameter's floors and caps apply to it as to any value; one
+    /// that changes it is a build warning ([`Engine::warnings`]) and is
+    /// listed in every assessment that reads it ([`Assessment::warnings`]).
+    /// An unknown name, a value of the wrong type or a name set twice is a
+    /// build error naming the parameter, the value and the expected type.
+    ///
+    /// ```
+    /// let engine = fupin::Engine::builder().embedded().set_param("basic_deductible", "500").build().unwrap();
+    /// assert!(engine.warnings().items.is_empty());
+    /// let err = fupin::Engine::builder().embedded().set_param("basic_rate", "75").build().unwrap_err();
+    /// assert!(err.render().contains("cannot set parameter `basic_rate` (rate) to `75`"), "{}", err.render());
+    /// ```
+    pub fn set_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.push((name.into(), value.into()));
+        self
+    }
     /// The sources collected so far.
     pub fn collected(&self) -> &[Source] {
         &self.sources
@@ -65,11 +88,11 @@ impl EngineBuilder {
         if !self.selection.is_empty() {
             return self.try_build().map_err(crate::pin::BuildError::into_diagnostics);
         }
-        build(self.sources)
+        build(self.sources, &self.settings)
     }
 }
 
-fn build(sources: Vec<Source>) -> Result<Engine, Diagnostics> {
+fn build(sources: Vec<Source>, settings: &[(String, String)]) -> Result<Engine, Diagnostics> {
     let mut map = SourceMap::new();
     let mut items: Vec<Diagnostic> = Vec::new();
     let mut parsed = Vec::new();
@@ -96,13 +119,251 @@ fn build(sources: Vec<Source>) -> Result<Engine, Diagnostics> {
     if !items.is_empty() {
         return Err(Diagnostics { items, sources: map });
     }
-    let (program, errors, warnings) = compile::compile(module, map, hashes);
+    let (mut program, errors, mut warnings) = compile::compile(module, map, hashes);
     if !errors.is_empty() {
         let mut items: Vec<Diagnostic> = errors.iter().map(|e| e.to_diagnostic()).collect();
         items.extend(warnings);
         return Err(Diagnostics { items, sources: program.sources });
     }
+    let set_errors = resolve_settings(&mut program, settings);
+    if !set_errors.is_empty() {
+        return Err(Diagnostics { items: set_errors, sources: program.sources });
+    }
+    warnings.extend(constant_clamps(&program));
     Ok(Engine { program: Arc::new(program), warnings: Arc::new(warnings) })
+}
+
+/// Type the deployer's settings against their parameters into
+/// `program.settings`; the errors, each naming the parameter, the value and
+/// the expected type.
+fn resolve_settings(program: &mut Program, settings: &[(String, String)]) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for (i, (name, text)) in settings.iter().enumerate() {
+        if settings[..i].iter().any(|(n, _)| n == name) {
+            errors.push(
+                Diagnostic::error(format!("parameter `{name}` is set twice"), None)
+                    .with_help(Some("give each parameter one value (a value that changes over time belongs in an overlay file)".into())),
+            );
+            continue;
+        }
+        let ids: Vec<u32> = program.module.params_named(name).collect();
+        if ids.is_empty() {
+            let suggestion = crate::diagnostic::suggest(name, program.module.params.iter().map(|p| p.name.as_str()));
+            errors.push(
+                Diagnostic::error(format!("cannot set parameter `{name}`: no loaded policy declares it"), None)
+                    .with_help(suggestion.map(|s| format!("did you mean `{s}`?"))),
+            );
+            continue;
+        }
+        for id in ids {
+            let ty = program.module.params[id as usize].ty;
+            match setting_value(&mut program.module, ty, text) {
+                Ok(value) => program.settings.push(eval::Setting { param: id, value, text: text.clone() }),
+                Err(why) => {
+                    errors.push(
+                        Diagnostic::error(format!("cannot set parameter `{name}` ({ty}) to `{text}`: {why}"), None)
+                            .with_help(Some(format!("a {ty} value is written {}", example_of(ty)))),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// How a value of a parameter type is written, for hints.
+fn example_of(ty: check::types::Ty) -> &'static str {
+    use check::types::{Per, Ty};
+    match ty {
+        Ty::Money(Per::Year) => "as a number of yuan per year: `4400`",
+        Ty::Money(Per::Month) => "as a number of yuan per month: `370`",
+        Ty::Money(Per::None) => "as a number of yuan: `5000`",
+        Ty::Rate => "with `%`: `75%`",
+        Ty::Int => "as a whole number: `12`",
+        Ty::Days => "as a whole number of days: `30`",
+        Ty::Dec => "as a number: `1.5`",
+        Ty::Date => "YYYY-MM-DD: `2018-01-01`",
+        Ty::Bool => "`true` or `false`",
+        Ty::Text => "as a string in double quotes: `\"text\"`",
+        _ => "as in a policy file",
+    }
+}
+
+/// A setting's text, typed against the parameter's declared type (the
+/// policy language's own literals: `4_400`, `75%`, `2018-01-01`, `true`,
+/// `"text"`, a leading `-`).
+fn setting_value(m: &mut check::Module, ty: check::types::Ty, text: &str) -> Result<Value, String> {
+    use crate::syntax::ast::{ExprKind as K, UnOp};
+    use check::types::Ty;
+    let e = syntax::parse_expr(text.trim()).map_err(|errs| match errs.first() {
+        Some(e) => format!("it is not a value ({})", e.kind),
+        None => "it is not a value".to_string(),
+    })?;
+    // a number (`false`) or a percentage (`true`), possibly negated
+    fn signed(k: &K, percent: bool) -> Option<rust_decimal::Decimal> {
+        match (k, percent) {
+            (K::Number(d), false) | (K::Percent(d), true) => Some(*d),
+            (K::Unary(UnOp::Neg, x), _) => signed(&x.kind, percent).map(|d| -d),
+            _ => None,
+        }
+    }
+    let number = |k: &K| signed(k, false);
+    let percent = |k: &K| signed(k, true);
+    let k = &*e.kind;
+    match ty {
+        Ty::Money(_) | Ty::Dec | Ty::Int | Ty::Days => match (number(k), percent(k)) {
+            (Some(d), _) if matches!(ty, Ty::Int | Ty::Days) && !d.fract().is_zero() => Err(format!("`{d}` is not a whole number")),
+            (Some(d), _) => Ok(Value::Num(d)),
+            (None, Some(_)) => Err("a percentage is a rate".into()),
+            (None, None) => Err("expected a number".into()),
+        },
+        Ty::Rate => match (percent(k), number(k)) {
+            (Some(d), _) => Ok(Value::Num(d)),
+            (None, Some(d)) if d > rust_decimal::Decimal::ONE || d.is_zero() => Err(format!("a rate is written with `%`: `{d}%`")),
+            (None, Some(d)) => {
+                Err(format!("a rate is written with `%`: the fraction {d} is `{}%`", (d * rust_decimal::Decimal::ONE_HUNDRED).normalize()))
+            }
+            (None, None) => Err("expected a rate".into()),
+        },
+        Ty::Date => match k {
+            K::Date(d) => Ok(Value::Date(*d)),
+            _ => Err("expected a date".into()),
+        },
+        Ty::Bool => match k {
+            K::Bool(b) => Ok(Value::Bool(*b)),
+            _ => Err("expected `true` or `false`".into()),
+        },
+        Ty::Text => match k {
+            K::Str(t) => {
+                let i = match m.symbols.iter().position(|s| s == t) {
+                    Some(i) => i,
+                    None => {
+                        m.symbols.push(t.clone());
+                        m.symbols.len() - 1
+                    }
+                };
+                Ok(Value::Text(i as u32))
+            }
+            _ => Err("expected a string in double quotes".into()),
+        },
+        other => Err(format!("a {other} parameter cannot be set")),
+    }
+}
+
+/// A constant value of a parameter, for [`constant_clamps`].
+struct ConstValue {
+    value: Value,
+    /// Where it is written (a setting is written nowhere).
+    at: Option<Loc>,
+    /// The first definition whose bounds apply.
+    from: usize,
+    /// The policy of its definition (none for a setting).
+    pol: Option<u32>,
+    /// Where it comes from, as the warning says.
+    source: String,
+}
+
+/// The floors and caps a constant value certainly meets (a definition's
+/// literal, an overlay's, a deployer's setting) against constant bounds (a
+/// literal, or a parameter with one constant value everywhere), as
+/// evaluation applies them: from the value's definition on, the bounds of
+/// the definitions in force with it (its own policy and those it extends);
+/// a setting meets every definition's. Each is a warning naming the
+/// parameter, the value and the bound; evaluation still reports every clamp
+/// it makes ([`Assessment::warnings`]), constant or not.
+fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
+    use crate::ir::ExprKind;
+    let m = &p.module;
+    let num = |v: Value| match v {
+        Value::Num(d) => Some(d),
+        _ => None,
+    };
+    // a bound of `bound`'s definition binds a value of `value`'s: the same
+    // policy, or one it extends in force at the same time
+    let binds = |bound: u32, value: u32| {
+        let (b, v) = (&m.policies[bound as usize], &m.policies[value as usize]);
+        bound == value
+            || (v.ancestors.contains(&b.id) && b.from <= v.to.unwrap_or(NaiveDate::MAX) && v.from <= b.to.unwrap_or(NaiveDate::MAX))
+    };
+    // a bound's value when it is the same on every date and in every region:
+    // a literal, or a parameter set by the deployer or defined once by one
+    // `always:` literal, with no bounds of its own
+    let constant = |e: &crate::ir::Expr| match e.kind {
+        ExprKind::Const(v) => Some(v),
+        ExprKind::Param(q) => {
+            let slot = m.params.get(q as usize)?;
+            if slot.defs.iter().any(|d| d.floor.is_some() || d.cap.is_some()) {
+                return None;
+            }
+            if let Some(set) = p.settings.iter().find(|s| s.param == q) {
+                return Some(set.value);
+            }
+            match (slot.defs.as_slice(), slot.defs.first().map(|d| d.entries.as_slice())) {
+                ([_], Some([entry])) if entry.from.is_none() => match entry.value.kind {
+                    ExprKind::Const(v) => Some(v),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (pi, slot) in m.params.iter().enumerate() {
+        if !slot.defs.iter().any(|d| d.floor.is_some() || d.cap.is_some()) {
+            continue;
+        }
+        let mut values: Vec<ConstValue> = Vec::new();
+        for (di, def) in slot.defs.iter().enumerate() {
+            for e in &def.entries {
+                if let ExprKind::Const(v) = e.value.kind {
+                    let policy = &m.policies[def.policy as usize].id;
+                    let source = match e.from {
+                        Some(f) => format!("{policy}, from {f}"),
+                        None => policy.clone(),
+                    };
+                    values.push(ConstValue { value: v, at: Some(e.value.loc), from: di, pol: Some(def.policy), source });
+                }
+            }
+        }
+        for set in p.settings.iter().filter(|s| s.param as usize == pi) {
+            values.push(ConstValue { value: set.value, at: None, from: 0, pol: None, source: format!("set: {}={}", slot.name, set.text) });
+        }
+        for ConstValue { value, at, from, pol, source } in values {
+            let mut v = value;
+            for def in slot.defs.iter().skip(from) {
+                if pol.is_some_and(|vp| !binds(def.policy, vp)) {
+                    continue;
+                }
+                for (cap, b) in [(false, &def.floor), (true, &def.cap)] {
+                    let Some(b) = b else { continue };
+                    let Some(lim) = constant(b) else { continue };
+                    let (Some(x), Some(l)) = (num(v), num(lim)) else { continue };
+                    if (cap && l >= x) || (!cap && l <= x) {
+                        continue;
+                    }
+                    let policy = &m.policies[def.policy as usize].id;
+                    let (side, kind) = if cap { ("above", "cap") } else { ("below", "floor") };
+                    let (shown, limit) = (eval::show(v, slot.ty, m), eval::show(lim, slot.ty, m));
+                    let when = if pol.is_none() { format!(" where {policy} is in force") } else { String::new() };
+                    let d = Diagnostic::warning(
+                        format!(
+                            "parameter `{}`: {shown} ({source}) is {side} its {kind} {limit} ({policy}){when}; {limit} is used",
+                            slot.name
+                        ),
+                        at,
+                    )
+                    .with_label(format!("{side} the {kind}"))
+                    .with_secondary(b.loc, format!("the {kind}"))
+                    .with_help(def.cite.as_ref().map(|c| format!("the {kind} is stated by {c}")));
+                    out.push(d);
+                    v = lim;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A parameter in force for a region on a date.
@@ -118,6 +379,28 @@ pub struct ParamInForce {
     pub policy: String,
     /// Citation of the value or definition.
     pub citation: Option<String>,
+    /// Whether it has a value on the date.
+    pub status: ParamStatus,
+    /// The floors and caps that changed its value on the date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Clamped>,
+}
+
+/// Whether a parameter in force has a value on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamStatus {
+    /// It has a value.
+    Value,
+    /// A definition in force is `required` and nothing supplies a value:
+    /// the deployer must (an overlay, `--set`, [`EngineBuilder::set_param`]).
+    Required,
+    /// Its definitions in force give values only from a later date (or up
+    /// to an earlier one): the parameter is not in force on this date.
+    NotInForce,
+    /// It cannot be read: another parameter it needs has no value, or the
+    /// evaluation of its value failed.
+    Error,
 }
 
 impl Engine {
@@ -377,7 +660,30 @@ impl Engine {
                     .map(|e| e.to_string()),
             });
         }
-        Assessment { household: h.id.clone(), as_of, policies, programs, claims, trace: s.trace.clone() }
+        let warnings = s.clamps.iter().map(|c| self.clamped(c)).collect();
+        Assessment { household: h.id.clone(), as_of, policies, programs, claims, warnings, trace: s.trace.clone() }
+    }
+
+    /// A clamp as the assessment reports it.
+    fn clamped(&self, c: &eval::Clamp) -> Clamped {
+        let m = &self.program.module;
+        let slot = &m.params[c.param as usize];
+        let def = slot.defs.get(c.def as usize);
+        let source = match c.origin {
+            eval::Origin::Def(d) => slot.defs.get(d as usize).map(|d| m.policies[d.policy as usize].id.clone()).unwrap_or_default(),
+            eval::Origin::Setting => "set".to_string(),
+            eval::Origin::Override => "test".to_string(),
+        };
+        Clamped {
+            parameter: slot.name.clone(),
+            date: c.date,
+            value: eval::show(c.value, slot.ty, m),
+            source,
+            bound: if c.cap { "cap" } else { "floor" }.to_string(),
+            limit: eval::show(c.limit, slot.ty, m),
+            policy: def.map(|d| m.policies[d.policy as usize].id.clone()).unwrap_or_default(),
+            citation: def.and_then(|d| d.cite.clone()),
+        }
     }
 
     /// Every parameter in force for a region on a date, with its value and citation.
@@ -412,16 +718,38 @@ impl Engine {
         for i in order {
             let slot = &m.params[i];
             let Some(def) = slot.defs.iter().find(|d| m.policies[d.policy as usize].applies(region, as_of)) else { continue };
-            let (value, policy, citation) = match eval::read_param(p, &h, as_of, &mut s, i as u32) {
-                Ok((v, pol, cite)) => (v, pol, cite),
-                Err(EvalError::MissingParameter { .. }) => (
-                    "(required: not supplied; give it in an overlay)".to_string(),
-                    m.policies[def.policy as usize].id.clone(),
-                    def.cite.clone(),
-                ),
-                Err(e) => (format!("(cannot be read: {e})"), m.policies[def.policy as usize].id.clone(), def.cite.clone()),
+            let here = |d: &&check::ParamDef| m.policies[d.policy as usize].applies(region, as_of);
+            let (value, policy, citation, status) = match eval::read_param(p, &h, as_of, &mut s, i as u32) {
+                Ok((v, pol, cite)) => (v, pol, cite, ParamStatus::Value),
+                Err(EvalError::MissingParameter { name, date, .. }) if name == slot.name && date == as_of.to_string() => {
+                    match slot.defs.iter().filter(here).find(|d| d.required && d.entries.is_empty()) {
+                        Some(req) => (
+                            format!("(required: not supplied; give it with `--set {}=VALUE` or in an overlay)", slot.name),
+                            m.policies[req.policy as usize].id.clone(),
+                            req.cite.clone(),
+                            ParamStatus::Required,
+                        ),
+                        None => {
+                            let first = slot.defs.iter().filter(here).filter_map(|d| d.entries.first().and_then(|e| e.from)).min();
+                            let when = match first {
+                                Some(f) if f > as_of => format!("its first value is from {f}"),
+                                _ => "no value is given for it".to_string(),
+                            };
+                            (
+                                format!("(not in force on {as_of}: {when})"),
+                                m.policies[def.policy as usize].id.clone(),
+                                def.cite.clone(),
+                                ParamStatus::NotInForce,
+                            )
+                        }
+                    }
+                }
+                Err(e) => {
+                    (format!("(cannot be read: {e})"), m.policies[def.policy as usize].id.clone(), def.cite.clone(), ParamStatus::Error)
+                }
             };
-            out.push(ParamInForce { name: slot.name.clone(), value, ty: slot.ty.to_string(), policy, citation });
+            let warnings = s.clamps.iter().filter(|c| c.param as usize == i && c.date == as_of).map(|c| self.clamped(c)).collect();
+            out.push(ParamInForce { name: slot.name.clone(), value, ty: slot.ty.to_string(), policy, citation, status, warnings });
         }
         out
     }

@@ -1130,3 +1130,32 @@ fn invisible_characters_are_rejected_everywhere() {
     ok("\u{FEFF}let a = 1");
     assert!(parse_expr("a\u{200D}b").is_err());
 }
+
+#[test]
+fn full_width_marks_are_named_with_their_ascii_form() {
+    use fupin::syntax::error::ascii_form;
+    // every full-width form U+FF01..=U+FF5E is its ASCII character shifted by 0xFEE0
+    for code in 0xFF01u32..=0xFF5E {
+        let c = char::from_u32(code).expect("a character");
+        let want = char::from_u32(code - 0xFEE0).expect("ASCII").to_string();
+        assert_eq!(ascii_form(c), Some(want.as_str()), "U+{code:04X}");
+    }
+    assert_eq!(ascii_form('“'), Some("\""));
+    assert_eq!(ascii_form('、'), Some(","));
+    assert_eq!(ascii_form('a'), None);
+    assert_eq!(ascii_form('〔'), None);
+    // at the mark itself, with what was expected there
+    let src = "let a = max(household.income， 0)";
+    let e = errs(src);
+    assert_eq!(e.len(), 1);
+    assert_eq!(at(src, e[0].span), "，");
+    match &e[0].kind {
+        SyntaxErrorKind::FullWidth { found: '，', code: 0xFF0C, ascii: ",", expected } => {
+            assert!(expected.iter().any(|x| x == "`,`"), "{expected:?}")
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(e[0].help().as_deref(), Some("write the ASCII `,` in place of `，` (outside strings the language uses ASCII punctuation)"));
+    // inside strings and comments full-width punctuation is text
+    ok("let a = 1 // 不低于５％，（二）\nparam r: rate { cite \"石发〔2016〕4号（二）：５％\" always: 5% }");
+}

@@ -92,10 +92,44 @@ impl Ctx {
     }
 }
 
-const BUILTINS: &[&str] = &[
-    "min", "max", "clamp", "abs", "age", "age_on", "days", "months", "years", "year", "date", "monthly", "yearly", "yuan", "interest",
-    "eligible", "amount",
+/// The built-in functions by name: the one list the checker resolves calls
+/// with and suggests names from.
+pub(crate) const FUNCTIONS: &[(&str, Builtin)] = &[
+    ("min", Builtin::Min),
+    ("max", Builtin::Max),
+    ("clamp", Builtin::Clamp),
+    ("abs", Builtin::Abs),
+    ("age", Builtin::Age),
+    ("age_on", Builtin::AgeOn),
+    ("days", Builtin::Days),
+    ("months", Builtin::Months),
+    ("years", Builtin::Years),
+    ("year", Builtin::Year),
+    ("month", Builtin::Month),
+    ("day", Builtin::Day),
+    ("date", Builtin::MakeDate),
+    ("add_days", Builtin::AddDays),
+    ("add_months", Builtin::AddMonths),
+    ("add_years", Builtin::AddYears),
+    ("monthly", Builtin::Monthly),
+    ("yearly", Builtin::Yearly),
+    ("yuan", Builtin::Yuan),
+    ("interest", Builtin::Interest),
+    ("present", Builtin::Present),
 ];
+
+/// Calls the checker reads on the programme outputs (`eligible(dibao)`).
+pub(crate) const OUTPUT_READS: &[&str] = &["eligible", "amount"];
+
+/// Forms with a syntax of their own (`round(x, fen)`, `banded(x, from …)`,
+/// `count(m in …: …)`); a call of one of these names did not parse as the form.
+pub(crate) const FORMS: &[&str] = &["round", "banded", "any", "all", "count", "sum"];
+
+/// Every name that can be called: the built-in functions, the output reads
+/// and the forms, for "did you mean".
+pub(crate) fn callable_names() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS.iter().map(|(n, _)| *n).chain(OUTPUT_READS.iter().copied()).chain(FORMS.iter().copied())
+}
 
 fn mk(kind: ExprKind, ty: Ty, at: Loc) -> ir::Expr {
     ir::Expr { kind, ty, loc: at }
@@ -769,7 +803,7 @@ impl Checker {
             ok
         };
         match n {
-            "eligible" | "amount" => {
+            _ if OUTPUT_READS.contains(&n) => {
                 if !arity(self, "1", args.len() == 1) {
                     return error_expr(at);
                 }
@@ -803,38 +837,15 @@ impl Checker {
                 }
             }
             _ => {
-                let b = match n {
-                    "min" => Builtin::Min,
-                    "max" => Builtin::Max,
-                    "clamp" => Builtin::Clamp,
-                    "abs" => Builtin::Abs,
-                    "age" => Builtin::Age,
-                    "age_on" => Builtin::AgeOn,
-                    "days" => Builtin::Days,
-                    "months" => Builtin::Months,
-                    "years" => Builtin::Years,
-                    "year" => Builtin::Year,
-                    "date" => Builtin::MakeDate,
-                    "monthly" => Builtin::Monthly,
-                    "yearly" => Builtin::Yearly,
-                    "yuan" => Builtin::Yuan,
-                    "interest" => Builtin::Interest,
-                    "month" => Builtin::Month,
-                    "day" => Builtin::Day,
-                    "add_days" => Builtin::AddDays,
-                    "add_months" => Builtin::AddMonths,
-                    "add_years" => Builtin::AddYears,
-                    "present" => Builtin::Present,
-                    "round" | "banded" | "any" | "all" | "count" | "sum" => {
-                        // the special form did not parse as such: say what is wrong with it
-                        self.bad_form(n, args, cx, at);
-                        return error_expr(at);
-                    }
-                    _ => {
-                        let suggestion = suggest(n, BUILTINS.iter().copied());
-                        self.err(CheckErrorKind::UnknownFunction { name: n.into(), suggestion }, loc(cx.file, name.span));
-                        return error_expr(at);
-                    }
+                if FORMS.contains(&n) {
+                    // the special form did not parse as such: say what is wrong with it
+                    self.bad_form(n, args, cx, at);
+                    return error_expr(at);
+                }
+                let Some(&(_, b)) = FUNCTIONS.iter().find(|(f, _)| *f == n) else {
+                    let suggestion = suggest(n, callable_names());
+                    self.err(CheckErrorKind::UnknownFunction { name: n.into(), suggestion }, loc(cx.file, name.span));
+                    return error_expr(at);
                 };
                 self.builtin(b, n, args, cx, expected, at)
             }

@@ -35,8 +35,18 @@ pub fn engine(args: &PolicyArgs) -> Option<Engine> {
             }
         };
     }
+    for s in &args.set {
+        let Some((name, value)) = s.split_once('=') else {
+            eprintln!("error: `--set {s}`: write `--set NAME=VALUE`");
+            return None;
+        };
+        b = b.set_param(name.trim(), value);
+    }
     match b.build() {
-        Ok(e) => Some(e),
+        Ok(e) => {
+            eprint!("{}", e.warnings().render());
+            Some(e)
+        }
         Err(d) => {
             eprint!("{}", d.render());
             eprintln!("error: could not build the policy set ({} error(s))", d.error_count());
@@ -79,6 +89,7 @@ pub fn check(paths: &[PathBuf], standalone: bool) -> i32 {
     match EngineBuilder::default().sources(sources).build() {
         Ok(e) => {
             let m = &e.program().module;
+            eprint!("{}", e.warnings().render());
             eprintln!(
                 "checked {n} file(s): {} policies, {} parameters, {} rules, no errors",
                 m.policies.len(),
@@ -139,6 +150,9 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
     s.set_trace(explain || trace);
     match engine.assess_with(&h, as_of, &mut s) {
         Ok(a) => {
+            for w in &a.warnings {
+                eprintln!("warning: {w}");
+            }
             for e in a.errors() {
                 eprintln!("warning: {e}");
             }
@@ -213,6 +227,9 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
         for p in &list {
             let _ = writeln!(text, "{} = {}", p.name, p.value);
             let _ = writeln!(text, "    from {}: {}", p.policy, p.citation.as_deref().unwrap_or("no citation"));
+            for w in &p.warnings {
+                let _ = writeln!(text, "    warning: {w}");
+            }
         }
     }
     super::emit(&text).err().unwrap_or(0)
@@ -243,7 +260,10 @@ pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
         }
     }
     let engine = match b.build() {
-        Ok(e) => e,
+        Ok(e) => {
+            eprint!("{}", e.warnings().render());
+            e
+        }
         Err(d) => {
             eprint!("{}", d.render());
             eprintln!("error: could not build the policy set ({} error(s))", d.error_count());

@@ -47,6 +47,10 @@ pub struct PolicyArgs {
     /// Add an overlay file (deployment parameters); may be repeated.
     #[arg(long, value_name = "FILE")]
     pub overlay: Vec<PathBuf>,
+    /// Set a parameter above every policy, typed against its declared type
+    /// (`--set basic_rate=75%`, `--set basic_deductible=500`); may be repeated.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -51,6 +51,8 @@ pub struct Program {
     pub layer_programs: Vec<Option<ProgId>>,
     /// The declared facts as a household record carries them (same index as `module.facts`).
     pub facts: crate::eval::facts::FactSchema,
+    /// Values the deployer set for parameters ([`crate::EngineBuilder::set_param`]).
+    pub settings: Vec<crate::eval::Setting>,
 }
 
 /// The schedules for households of one region: only the rules of policies
@@ -306,6 +308,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         writers: prog_writers,
         layer_programs,
         facts: fact_schema,
+        settings: Vec::new(),
     };
     let mut warnings = Vec::new();
     conflict::check(&program, &writers, &mut errors, &mut warnings);

@@ -2,7 +2,7 @@
 
 use super::exact::{self, Q};
 use super::facts::{Bound, Cell};
-use super::{num, Ev, EvalError};
+use super::{num, Clamp, Ev, EvalError, Origin};
 use crate::assessment::TraceEvent;
 use crate::check::schema::Field;
 use crate::check::types::{EnumTy, Ty};
@@ -405,7 +405,26 @@ impl<'a> Ev<'a> {
         if start == 0 {
             if let Some((_, v)) = self.s.overrides.iter().find(|(q, _)| *q == p) {
                 let v = *v;
-                return self.bound(p, date, 0, v);
+                return self.bound(p, date, 0, v, Origin::Override);
+            }
+            if let Some(set) = prog.settings.iter().find(|x| x.param == p) {
+                let v = self.bound(p, date, 0, set.value, Origin::Setting)?;
+                if self.s.trace.is_some() && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true) {
+                    if let Some(t) = self.s.params_traced.get_mut(p as usize) {
+                        *t = true;
+                    }
+                    let ev = TraceEvent::Parameter {
+                        name: slot.name.clone(),
+                        value: show(v, slot.ty, &prog.module, None),
+                        policy: "set".to_string(),
+                        citation: Some(format!("set by the deployer: {}={}", slot.name, set.text)),
+                        overrides: Vec::new(),
+                    };
+                    if let Some(t) = &mut self.s.trace {
+                        t.push(ev);
+                    }
+                }
+                return Ok(v);
             }
         }
         let mut required_by: Option<usize> = None;
@@ -427,7 +446,7 @@ impl<'a> Ev<'a> {
             self.param_date = Some(date);
             let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(&entry.value));
             (self.prev, self.param_date) = saved;
-            let v = self.bound(p, date, di, r?)?;
+            let v = self.bound(p, date, di, r?, Origin::Def(di as u32))?;
             if self.s.trace.is_some() && start == 0 && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true)
             {
                 if let Some(t) = self.s.params_traced.get_mut(p as usize) {
@@ -460,20 +479,25 @@ impl<'a> Ev<'a> {
 
     /// Apply the floors and caps of definition `from` and of every less
     /// specific active definition: a document's "不低于" binds whatever refines it.
-    fn bound(&mut self, p: ParamId, date: NaiveDate, from: usize, mut v: Value) -> Result<Value, EvalError> {
+    /// Each floor or cap that changes the value is recorded ([`Clamp`]).
+    fn bound(&mut self, p: ParamId, date: NaiveDate, from: usize, mut v: Value, origin: Origin) -> Result<Value, EvalError> {
         let prog = self.p;
         let Some(slot) = prog.module.params.get(p as usize) else { return Ok(v) };
         let saved = (self.prev, self.param_date);
         self.prev = None;
         self.param_date = Some(date);
         let mut result = Ok(());
-        for def in slot.defs.iter().skip(from) {
+        for (di, def) in slot.defs.iter().enumerate().skip(from) {
             if !self.s.active.get(def.policy as usize).copied().unwrap_or(false) {
                 continue;
             }
+            let clamp = |cap: bool, value: Value, limit: Value| Clamp { param: p, date, origin, def: di as u32, cap, value, limit };
             if let Some(f) = &def.floor {
                 match self.eval(f) {
-                    Ok(fl) if num(fl) > num(v) => v = fl,
+                    Ok(fl) if num(fl) > num(v) => {
+                        self.clamped(clamp(false, v, fl));
+                        v = fl;
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         result = Err(e);
@@ -483,7 +507,10 @@ impl<'a> Ev<'a> {
             }
             if let Some(c) = &def.cap {
                 match self.eval(c) {
-                    Ok(cp) if num(cp) < num(v) => v = cp,
+                    Ok(cp) if num(cp) < num(v) => {
+                        self.clamped(clamp(true, v, cp));
+                        v = cp;
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         result = Err(e);
@@ -494,6 +521,13 @@ impl<'a> Ev<'a> {
         }
         (self.prev, self.param_date) = saved;
         result.map(|()| v)
+    }
+
+    /// Record a clamp once per evaluation.
+    fn clamped(&mut self, c: Clamp) {
+        if !self.s.clamps.contains(&c) {
+            self.s.clamps.push(c);
+        }
     }
 
     fn field(&mut self, b: Value, f: Field, loc: Loc) -> Result<Value, EvalError> {

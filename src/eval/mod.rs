@@ -107,6 +107,8 @@ pub struct Scratch {
     pub(crate) claim_errors: Vec<(u32, u32)>,
     /// Parameter overrides (tests, what-if analysis): applied above every policy.
     pub overrides: Vec<(ParamId, Value)>,
+    /// The floors and caps that changed a parameter's value in this evaluation.
+    pub(crate) clamps: Vec<Clamp>,
     /// Trace events, when tracing is on.
     pub(crate) trace: Option<Vec<crate::assessment::TraceEvent>>,
     pub(crate) params_traced: Vec<bool>,
@@ -151,6 +153,7 @@ impl Scratch {
             errors: Vec::new(),
             claim_errors: Vec::new(),
             overrides: Vec::new(),
+            clamps: Vec::new(),
             trace: None,
             params_traced: vec![false; m.params.len()],
             params_for: None,
@@ -196,6 +199,50 @@ impl Scratch {
         let n = if self.claims.is_empty() { 0 } else { self.layers.len() / self.claims.len() };
         self.layers.get(i * n..(i + 1) * n).unwrap_or(&[])
     }
+}
+
+/// A value set for a parameter by the deployer ([`crate::EngineBuilder::set_param`],
+/// `fupin eval --set NAME=VALUE`): applied above every policy's definition,
+/// on every date, its floors and caps applied as to any value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The parameter.
+    pub param: ParamId,
+    /// Its value, typed against the parameter's declared type.
+    pub value: Value,
+    /// The value as written.
+    pub text: String,
+}
+
+/// Where a parameter's value came from before its floors and caps applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A definition (index in the parameter's `defs`).
+    Def(u32),
+    /// A deployer's setting ([`Setting`]).
+    Setting,
+    /// A [`Scratch::overrides`] value (a test's `set`).
+    Override,
+}
+
+/// A floor or cap that changed a parameter's value (never silent: each
+/// assessment lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Clamp {
+    /// The parameter.
+    pub param: ParamId,
+    /// The date it was read for.
+    pub date: NaiveDate,
+    /// Where the value came from.
+    pub origin: Origin,
+    /// The definition (index in `defs`) whose floor or cap applied.
+    pub def: u32,
+    /// A cap (else a floor).
+    pub cap: bool,
+    /// The value before.
+    pub value: Value,
+    /// The floor or cap, the value used.
+    pub limit: Value,
 }
 
 pub(crate) struct Ev<'a> {
@@ -267,9 +314,13 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     }
     // Memoised parameters stay valid for the same active policies, date and
     // overrides, with the trace off (a traced evaluation records every
-    // parameter it reads, so it starts afresh).
+    // parameter it reads, so it starts afresh), and while no floor or cap
+    // changed a value (each evaluation reports the clamps of what it reads,
+    // so a memoised parameter never hides one).
     let tracing = s.trace.is_some();
-    if !(same && s.params_for == Some((as_of, tracing)) && !tracing && s.params_overrides == s.overrides) {
+    let clamped = !s.clamps.is_empty();
+    s.clamps.clear();
+    if !(same && s.params_for == Some((as_of, tracing)) && !tracing && !clamped && s.params_overrides == s.overrides) {
         s.params.iter_mut().for_each(|v| *v = None);
         s.params_traced.iter_mut().for_each(|v| *v = false);
         if s.params_overrides != s.overrides {
@@ -871,4 +922,9 @@ pub fn read_param(
         None => (slot.declared_by.clone(), None),
     };
     Ok((ev.show(v, slot.ty), policy, cite))
+}
+
+/// Show a value of a type as the assessment does (`75%`, `4000 yuan/year`).
+pub(crate) fn show(v: Value, ty: crate::check::types::Ty, m: &crate::check::Module) -> String {
+    expr::show(v, ty, m, None)
 }

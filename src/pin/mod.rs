@@ -317,7 +317,7 @@ impl EngineBuilder {
     /// Apply pins and selections, then parse, check and compile.
     pub fn try_build(self) -> Result<Engine, BuildError> {
         let sources = self.selection.apply(self.sources)?;
-        EngineBuilder { sources, selection: Selection::default() }.build().map_err(BuildError::Diagnostics)
+        EngineBuilder { sources, selection: Selection::default(), settings: self.settings }.build().map_err(BuildError::Diagnostics)
     }
 }
 

@@ -51,6 +51,19 @@ pub enum SyntaxErrorKind {
         /// What was found: `` `)` `` or `end of file`.
         found: String,
     },
+    /// Full-width punctuation (typed with a Chinese input method) where the
+    /// language has ASCII: `，` for `,`, `（` for `(`, `％` for `%`.
+    #[error("{} `{found}` (U+{code:04X}) where the language expects {}", mark_kind(*code), list(expected))]
+    FullWidth {
+        /// The character as written.
+        found: char,
+        /// Its code point.
+        code: u32,
+        /// Its ASCII form.
+        ascii: &'static str,
+        /// What would have been accepted there, as in [`SyntaxErrorKind::Unexpected`].
+        expected: Vec<String>,
+    },
     /// A date literal that is not a calendar date (`2018-02-30`).
     #[error("`{text}` is not a valid date")]
     InvalidDate {
@@ -121,6 +134,11 @@ pub enum SyntaxErrorKind {
     },
 }
 
+/// The shape of an aggregation, for hints.
+const AGGREGATION: &str = "count(m in household.members where COND: EXPR)";
+/// The shape of `banded`, for hints.
+const BANDED: &str = "banded(x, from 0 at 50%, from 50000 at 60%)";
+
 /// Words the grammar reserves; they cannot be used as names.
 const RESERVED: &[&str] = &["and", "or", "not", "if", "then", "else", "case", "true", "false", "in", "at", "from", "where"];
 
@@ -146,6 +164,12 @@ impl SyntaxErrorKind {
                     Some("a `(` is not closed".into())
                 } else if found == "`if`" && wants("an expression") {
                     Some("an `if` expression used as an operand needs parentheses: `1 + (if c then a else b)`".into())
+                } else if wants("`in`") || (wants("`:`") && wants("an operator")) || (found == "`:`" && wants("`)`")) {
+                    Some(format!("an aggregation (`any`, `all`, `count`, `sum`) names each element: `{AGGREGATION}`, `where COND` optional"))
+                } else if wants("`at`") || (wants("`from`") && wants("`)`")) {
+                    Some(format!("each band of `banded` is `from LOWER at RATE`: `{BANDED}`"))
+                } else if found == "`from`" && wants("`,`") {
+                    Some(format!("a `,` comes before each band: `{BANDED}`"))
                 } else if (wants("an identifier") || wants("a rule id")) && RESERVED.iter().any(|r| found == &format!("`{r}`")) {
                     Some(format!("{found} is a reserved word and cannot be used as a name"))
                 } else if wants("an item") && !wants("an expression") {
@@ -158,6 +182,11 @@ impl SyntaxErrorKind {
                     None
                 }
             }
+            SyntaxErrorKind::FullWidth { found, ascii, .. } => Some(match *ascii {
+                " " => format!("write an ASCII space in place of `{found}`"),
+                ";" => format!("the language has no `;`: delete `{found}` (items and entries need no separator)"),
+                _ => format!("write the ASCII `{ascii}` in place of `{found}` (outside strings the language uses ASCII punctuation)"),
+            }),
             SyntaxErrorKind::InvalidDate { .. } => Some("dates are written YYYY-MM-DD and must exist in the calendar".into()),
             SyntaxErrorKind::DateOutOfRange { .. } => Some("dates are written YYYY-MM-DD with a year from 0001 to 9999".into()),
             SyntaxErrorKind::InvisibleChar { .. } => Some(
@@ -172,6 +201,36 @@ impl SyntaxErrorKind {
             SyntaxErrorKind::InvalidEscape { .. } => Some(r#"the escapes in strings are `\"`, `\\` and `\n`"#.into()),
             SyntaxErrorKind::Internal { .. } => Some("please report this with the file that caused it".into()),
         }
+    }
+}
+
+/// The ASCII form of a full-width or Chinese punctuation mark (or space,
+/// digit, letter), if `c` is one: the full-width forms U+FF01–U+FF5E, the
+/// ideographic space, curly double quotes, `、` `。` `【` `】`.
+pub fn ascii_form(c: char) -> Option<&'static str> {
+    // U+FF01..=U+FF5E are U+0021..=U+007E shifted by 0xFEE0
+    const ASCII: &str = "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => {
+            let i = (c as u32 - 0xFF01) as usize;
+            ASCII.get(i..i + 1)
+        }
+        '\u{3000}' => Some(" "),
+        '\u{201C}' | '\u{201D}' => Some("\""),
+        '\u{3001}' => Some(","),
+        '\u{3002}' => Some("."),
+        '\u{3010}' => Some("["),
+        '\u{3011}' => Some("]"),
+        _ => None,
+    }
+}
+
+/// `full-width` for the full-width forms and the ideographic space, else `Chinese punctuation`.
+fn mark_kind(code: u32) -> &'static str {
+    if (0xFF01..=0xFF5E).contains(&code) || code == 0x3000 {
+        "full-width"
+    } else {
+        "Chinese punctuation"
     }
 }
 

@@ -198,6 +198,13 @@ fn pest_error(e: &pest::error::Error<Rule>, base: usize, src: &str) -> SyntaxErr
                     expected.push(d.to_string());
                 }
             }
+            // a full-width mark is named with its ASCII form, at that character
+            if let Some(c) = src.get(pos..).and_then(|r| r.chars().next()) {
+                if let Some(ascii) = super::error::ascii_form(c) {
+                    let kind = SyntaxErrorKind::FullWidth { found: c, code: c as u32, ascii, expected };
+                    return SyntaxError::new(kind, Span::new(pos, pos + c.len_utf8()));
+                }
+            }
             let (found, span) = found_at(src, pos);
             SyntaxError::new(SyntaxErrorKind::Unexpected { expected, found }, span)
         }
