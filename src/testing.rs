@@ -90,6 +90,27 @@ fn const_value(e: &ast::Expr) -> Option<Value> {
     }
 }
 
+/// Why literal `e` is not a value of type `ty`, if it is not.
+fn set_type_error(ty: crate::check::types::Ty, e: &ast::Expr) -> Option<String> {
+    use crate::check::types::Ty;
+    fn base(e: &ast::Expr) -> &ExprKind {
+        match &*e.kind {
+            ExprKind::Unary(UnOp::Neg, x) => base(x),
+            k => k,
+        }
+    }
+    match (ty, base(e)) {
+        (Ty::Rate, ExprKind::Percent(_)) => None,
+        (Ty::Rate, ExprKind::Number(_)) => Some("is not a rate: a rate is written with `%`".into()),
+        (Ty::Money(_) | Ty::Dec, ExprKind::Number(_)) => None,
+        (Ty::Int | Ty::Days, ExprKind::Number(d)) if d.fract().is_zero() => None,
+        (Ty::Int | Ty::Days, ExprKind::Number(_)) => Some("is not a whole number".into()),
+        (Ty::Money(_) | Ty::Dec | Ty::Int | Ty::Days, ExprKind::Percent(_)) => Some("is a rate".into()),
+        (Ty::Date, ExprKind::Date(_)) | (Ty::Bool, ExprKind::Bool(_)) => None,
+        _ => Some("is not a value of that type".into()),
+    }
+}
+
 fn resolve_path(engine: &Engine, file: FileId, rel: &str) -> PathBuf {
     let base = engine.program().sources.get(file).map(|f| f.name.clone()).unwrap_or_default();
     let dir = Path::new(&base).parent().map(Path::to_path_buf).unwrap_or_default();
@@ -139,7 +160,19 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
                     r.fail(Failure::new(format!("`set {}`: no such parameter", name.name)));
                 }
                 match const_value(value) {
-                    Some(v) => s.overrides.extend(ids.into_iter().map(|i| (i, v))),
+                    Some(v) => {
+                        // typed against each parameter of that name: `set basic_rate = 75` is not 7500%
+                        let m = &engine.program().module;
+                        match ids.iter().find_map(|i| set_type_error(m.params[*i as usize].ty, value).map(|e| (*i, e))) {
+                            Some((i, e)) => r.fail(Failure::new(format!(
+                                "`set {}`: the parameter is {}, and `{}` {e}",
+                                name.name,
+                                m.params[i as usize].ty,
+                                crate::syntax::printer::print_expr(value)
+                            ))),
+                            None => s.overrides.extend(ids.into_iter().map(|i| (i, v))),
+                        }
+                    }
                     None => r.fail(Failure::new(format!("`set {}`: the value must be a literal", name.name))),
                 }
             }

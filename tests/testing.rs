@@ -109,3 +109,47 @@ fn the_library_reports_failures_with_locations_and_traces() {
     assert!(d.location.as_deref().is_some_and(|l| l.ends_with("runner.fupintest:45:3")), "{d:?}");
     assert!(d.trace.iter().any(|l| l == "    amount test.allowance = 2400 yuan"), "{:?}", d.trace);
 }
+
+/// A test's `set` is typed against the parameter: `set rate = 75` (7500%)
+/// and `set whole = 1.5` are failures that say why, not silent figures.
+#[test]
+fn a_tests_set_is_typed_against_the_parameter() {
+    let policy = r#"
+policy test.settyped { title "typed set" region 990800 in_force 2016-01-01 .. version "1" extends cn }
+program test.x "x"
+param share: rate { cite "t" always: 35% }
+param months: int { cite "t" always: 12 }
+param base: yuan { cite "t" always: 1000 }
+rule ST-1 "x" { cite "t" for household then amount test.x = base * share * months }
+test "a rate set without %" {
+  household { "id": "s1", "region": "990801", "hukou": "rural", "income": "0", "members": [{"id": "a", "birth_date": "1960-01-01", "sex": "male"}] }
+  as_of 2018-06-01
+  set share = 75
+  expect test.x.amount == 9000
+}
+test "a fraction for an int" {
+  household { "id": "s2", "region": "990801", "hukou": "rural", "income": "0", "members": [{"id": "a", "birth_date": "1960-01-01", "sex": "male"}] }
+  as_of 2018-06-01
+  set months = 1.5
+  expect test.x.amount == 525
+}
+test "well typed" {
+  household { "id": "s3", "region": "990801", "hukou": "rural", "income": "0", "members": [{"id": "a", "birth_date": "1960-01-01", "sex": "male"}] }
+  as_of 2018-06-01
+  set share = 75%
+  set months = 2
+  expect test.x.amount == 1500
+}
+"#;
+    let engine = Engine::builder().embedded().source("settyped.policy", policy).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let results: Vec<_> = testing::run_all(&engine).into_iter().filter(|r| r.location.starts_with("settyped.policy")).collect();
+    assert_eq!(results.len(), 3);
+    let failures = |name: &str| results.iter().find(|r| r.name == name).map(|r| r.failures.join("\n")).unwrap_or_default();
+    assert!(
+        failures("a rate set without %").contains("`set share`: the parameter is rate, and `75` is not a rate"),
+        "{}",
+        failures("a rate set without %")
+    );
+    assert!(failures("a fraction for an int").contains("`set months`: the parameter is int, and `1.5` is not a whole number"));
+    assert!(results.iter().find(|r| r.name == "well typed").is_some_and(|r| r.passed()), "{}", failures("well typed"));
+}
