@@ -259,7 +259,13 @@ fn items(f: &File) -> BTreeMap<(u8, String), (String, Fields)> {
                 };
                 (2, "tally", t.name.name.clone(), vec![("type".into(), format!("{} {scope}", ty_text(t.ty.ty)))])
             }
-            Item::Program(p) => (2, "program", p.id.joined(), vec![("title".into(), quoted(&p.title.value))]),
+            Item::Program(p) => {
+                let unit = match &p.unit {
+                    None | Some(None) => "none".to_string(),
+                    Some(Some(t)) => format!("{:?}", t.ty),
+                };
+                (2, "program", p.id.joined(), vec![("title".into(), quoted(&p.title.value)), ("unit".into(), unit)])
+            }
             Item::Indicator(i) => {
                 let mut fl = vec![("title".to_string(), quoted(&i.title.value))];
                 for c in &i.cites {

@@ -8,7 +8,7 @@ use fupin::{Engine, Lockfile};
 use rust_decimal::Decimal;
 use std::path::Path;
 
-const CN: &str = "sha256:0a89645e82b4f5e4b0172dd1ebdfb6ed4beae1ec1f03cdbd0a37007cf6671568";
+const CN: &str = "sha256:47ec11dd1d738293b6be4be8b627a5fc82f4757256ba7b504b68f01d320a55c1";
 const HEBEI: &str = "sha256:25c229767255d631ba74ca7bae5e210c749dcbf40ab5f66098d03d6e31e9ead7";
 const SJZ: &str = "sha256:451a9cb752f96145e7c388d65c7d0cdde0d10a2e67b346413cb5bb142f20a992";
 

@@ -116,7 +116,7 @@ fn the_library_reports_failures_with_locations_and_traces() {
 fn a_tests_set_is_typed_against_the_parameter() {
     let policy = r#"
 policy test.settyped { title "typed set" region 990800 in_force 2016-01-01 .. version "1" extends cn }
-program test.x "x"
+program test.x "x": yuan
 param share: rate { cite "t" always: 35% }
 param months: int { cite "t" always: 12 }
 param base: yuan { cite "t" always: 1000 }

@@ -350,6 +350,16 @@ pub enum CheckErrorKind {
     NoAmount {
         /// Programme.
         program: String,
+        /// Declared by a policy (not built in): its declaration can give it a unit.
+        declared: bool,
+    },
+    /// A programme declared with a unit that is not money.
+    #[error("programme `{program}`: an amount is money (`yuan/year`, `yuan/month` or `yuan`), not {found}")]
+    BadProgramUnit {
+        /// Programme.
+        program: String,
+        /// The unit written.
+        found: String,
     },
     /// A file with items but no policy header.
     #[error("policy items need a `policy` header in this file")]
@@ -478,6 +488,10 @@ impl CheckErrorKind {
                 Some("extend a policy that declares the layer, or declare it here too (with the same field, programme and kind)".into())
             }
             CheckErrorKind::BadLayer { hint, .. } => Some((*hint).into()),
+            CheckErrorKind::NoAmount { program, declared: true } => Some(format!(
+                "declare the unit of its amounts: `program {program} \"…\": yuan/year` (or `yuan/month`, `yuan`)"
+            )),
+            CheckErrorKind::BadProgramUnit { .. } => Some("write `: none` (or no unit) for a benefit without an amount".into()),
             CheckErrorKind::UnknownEnum { .. } => {
                 Some("declare it: `enum NAME { variant \"title\", … }` (or use a built-in type: bool, int, decimal, yuan, rate, date, text)".into())
             }

@@ -827,7 +827,8 @@ impl Checker {
                     mk(ExprKind::Eligible(p), Ty::Bool, at)
                 } else {
                     let Some(t) = self.module.programs[p as usize].amount else {
-                        self.err(CheckErrorKind::NoAmount { program: dn.joined() }, at);
+                        let declared = super::programs::BUILTIN.iter().all(|(b, _, _)| *b != dn.joined());
+                        self.err(CheckErrorKind::NoAmount { program: dn.joined(), declared }, at);
                         return error_expr(at);
                     };
                     if !cx.reads.amount.contains(&p) {

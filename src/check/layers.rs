@@ -7,6 +7,7 @@
 //! or reads a layer only if its policy, or a policy it extends, declares it.
 
 use super::error::CheckErrorKind;
+use super::types::{Per, Ty};
 use super::{Checker, Input, LayerInfo};
 use crate::diagnostic::loc;
 use crate::ir::{FileId, LayerId, PolicyId};
@@ -69,7 +70,16 @@ impl Checker {
                 return;
             }
             (Some(p), false) => match self.program_id(p, file) {
-                Some(p) => Some(p),
+                Some(pid) if self.module.programs[pid as usize].amount == Some(Ty::Money(Per::None)) => Some(pid),
+                Some(pid) => {
+                    let unit = self.module.programs[pid as usize].amount.map_or_else(|| "no amount".to_string(), |t| t.to_string());
+                    let k = bad(
+                        format!("a layer pays yuan on each claim, and programme `{}` has {unit}", self.module.programs[pid as usize].id),
+                        "report the layer under a programme whose amounts are `yuan` (`program ID \"…\": yuan`)",
+                    );
+                    self.err(k, loc(file, p.span));
+                    return;
+                }
                 None => return,
             },
             (None, true) => None,

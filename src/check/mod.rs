@@ -914,7 +914,18 @@ impl Checker {
         if let Some(v) = pol {
             self.program_owners.insert(id.clone(), (owner, v));
         }
-        self.module.programs.push(ProgramInfo { id, title: p.title.value.clone(), amount: Some(Ty::Money(types::Per::None)) });
+        let amount = match &p.unit {
+            None | Some(None) => None,
+            Some(Some(t)) => match Ty::from_ast(t.ty) {
+                m @ Ty::Money(_) => Some(m),
+                other => {
+                    let k = CheckErrorKind::BadProgramUnit { program: id.clone(), found: other.to_string() };
+                    self.err(k, loc(file, t.span));
+                    None
+                }
+            },
+        };
+        self.module.programs.push(ProgramInfo { id, title: p.title.value.clone(), amount });
     }
 
     /// Declarations (`overrides == false`) or overrides (`true`).
@@ -1355,7 +1366,8 @@ impl Checker {
                 let pid = pid?;
                 match self.module.programs[pid as usize].amount {
                     None => {
-                        self.err(CheckErrorKind::NoAmount { program: p.joined() }, loc(file, p.span));
+                        let declared = programs::BUILTIN.iter().all(|(b, _, _)| *b != p.joined());
+                        self.err(CheckErrorKind::NoAmount { program: p.joined(), declared }, loc(file, p.span));
                         None
                     }
                     Some(t) => {

@@ -357,13 +357,16 @@ pub struct LayerDecl {
     pub span: Span,
 }
 
-/// `program ID "title"`.
+/// `program ID "title" (: UNIT)?`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProgramDecl {
     /// Programme id.
     pub id: DottedName,
     /// Title.
     pub title: StrLit,
+    /// The unit of its amounts as written (`: yuan/year`); `Some(None)` for
+    /// `: none`, `None` when not written (no amount either way).
+    pub unit: Option<Option<TypeAnn>>,
     /// Where.
     pub span: Span,
 }

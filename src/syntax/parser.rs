@@ -819,7 +819,11 @@ impl Builder {
         let mut kids = self.kids(p);
         let id = self.dotted(kids.next()?)?;
         let title = self.string(kids.next()?)?;
-        Ok(ProgramDecl { id, title, span })
+        let unit = match kids.next_if(Rule::kw_none) {
+            Some(_) => Some(None),
+            None => kids.next_if(Rule::ty).map(|t| self.ty(t)).transpose()?.map(Some),
+        };
+        Ok(ProgramDecl { id, title, unit, span })
     }
 
     fn ty(&self, p: Pair<'_, Rule>) -> Res<TypeAnn> {

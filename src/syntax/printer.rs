@@ -106,7 +106,12 @@ impl Printer {
                 self.line(0, &format!("tally {}: {} {}", d.name.name, ty(d.ty.ty), scope));
             }
             Item::Program(d) => {
-                self.line(0, &format!("program {} {}", dotted(&d.id), string(&d.title.value)));
+                let unit = match &d.unit {
+                    None => String::new(),
+                    Some(None) => ": none".into(),
+                    Some(Some(t)) => format!(": {}", ty(t.ty)),
+                };
+                self.line(0, &format!("program {} {}{unit}", dotted(&d.id), string(&d.title.value)));
             }
             Item::Indicator(d) => {
                 self.line(0, &format!("indicator {} {} {{", d.id.name, string(&d.title.value)));
