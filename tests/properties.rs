@@ -690,7 +690,18 @@ fn item() -> impl Strategy<Value = Item> {
             scope: if hh { TallyScope::HouseholdYear } else { TallyScope::MemberYear },
             span: sp()
         })),
-        text().prop_map(|t| Item::Program(ProgramDecl { id: dotted(&["county", "bonus"]), title: s(&t), span: sp() })),
+        (text(), 0..5u8).prop_map(|(t, u)| Item::Program(ProgramDecl {
+            id: dotted(&["county", "bonus"]),
+            title: s(&t),
+            unit: match u {
+                0 => None,
+                1 => Some(None),
+                2 => Some(Some(TypeAnn { ty: TypeExpr::Yuan, span: sp() })),
+                3 => Some(Some(TypeAnn { ty: TypeExpr::YuanPerYear, span: sp() })),
+                _ => Some(Some(TypeAnn { ty: TypeExpr::YuanPerMonth, span: sp() })),
+            },
+            span: sp()
+        })),
         (prop::collection::vec(text(), 0..3), prop::collection::vec(text(), 0..2)).prop_map(|(c, n)| Item::Indicator(IndicatorDecl {
             id: id("SJZ-15"),
             title: s("村"),
