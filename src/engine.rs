@@ -194,12 +194,32 @@ fn example_of(ty: check::types::Ty) -> &'static str {
 /// policy language's own literals: `4_400`, `75%`, `2018-01-01`, `true`,
 /// `"text"`, a leading `-`).
 fn setting_value(m: &mut check::Module, ty: check::types::Ty, text: &str) -> Result<Value, String> {
-    use crate::syntax::ast::{ExprKind as K, UnOp};
-    use check::types::Ty;
     let e = syntax::parse_expr(text.trim()).map_err(|errs| match errs.first() {
         Some(e) => format!("it is not a value ({})", e.kind),
         None => "it is not a value".to_string(),
     })?;
+    let mut intern = |t: &str| {
+        Some(match m.symbols.iter().position(|s| s == t) {
+            Some(i) => i as u32,
+            None => {
+                m.symbols.push(t.to_string());
+                (m.symbols.len() - 1) as u32
+            }
+        })
+    };
+    literal_value(ty, &e, &mut intern)
+}
+
+/// A literal as a value of type `ty` (a deployer's `--set`, a test's `set`),
+/// or why it is not one. `intern` gives a text its symbol (`None`: texts
+/// cannot be set here).
+pub(crate) fn literal_value(
+    ty: check::types::Ty,
+    e: &syntax::ast::Expr,
+    intern: &mut dyn FnMut(&str) -> Option<u32>,
+) -> Result<Value, String> {
+    use crate::syntax::ast::{ExprKind as K, UnOp};
+    use check::types::Ty;
     // a number (`false`) or a percentage (`true`), possibly negated
     fn signed(k: &K, percent: bool) -> Option<rust_decimal::Decimal> {
         match (k, percent) {
@@ -235,16 +255,7 @@ fn setting_value(m: &mut check::Module, ty: check::types::Ty, text: &str) -> Res
             _ => Err("expected `true` or `false`".into()),
         },
         Ty::Text => match k {
-            K::Str(t) => {
-                let i = match m.symbols.iter().position(|s| s == t) {
-                    Some(i) => i,
-                    None => {
-                        m.symbols.push(t.clone());
-                        m.symbols.len() - 1
-                    }
-                };
-                Ok(Value::Text(i as u32))
-            }
+            K::Str(t) => intern(t).map(Value::Text).ok_or_else(|| "a text cannot be set here".to_string()),
             _ => Err("expected a string in double quotes".into()),
         },
         other => Err(format!("a {other} parameter cannot be set")),
@@ -630,7 +641,8 @@ impl Engine {
             // every layer that applies: declared by a policy applied (or, so
             // that the layers always add up, paid at all)
             let settled = c.out_of_pocket.is_some();
-            let row = &s.layers[ci * m.layers.len()..(ci + 1) * m.layers.len()];
+            // one amount per declared layer: evaluation pushes a full row for every claim
+            let row = s.claim_layers(ci);
             let (mut layers, mut parts) = (Vec::new(), Vec::new());
             for (li, info) in m.layers.iter().enumerate() {
                 if !info.policies.iter().any(|p| s.active[*p as usize]) && row[li].is_zero() {

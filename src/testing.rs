@@ -7,7 +7,7 @@ use crate::check::Target;
 use crate::diagnostic::loc;
 use crate::engine::Engine;
 use crate::ir::{FileId, Loc};
-use crate::syntax::ast::{self, ExpectPath, ExpectValue, ExprKind, TestEntry, UnOp};
+use crate::syntax::ast::{self, ExpectPath, ExpectValue, TestEntry};
 use crate::value::Value;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -77,40 +77,6 @@ pub fn run_matching(engine: &Engine, keep: impl Fn(&str) -> bool) -> Vec<TestRes
         .collect()
 }
 
-fn const_value(e: &ast::Expr) -> Option<Value> {
-    match &*e.kind {
-        ExprKind::Number(d) | ExprKind::Percent(d) => Some(Value::Num(*d)),
-        ExprKind::Date(d) => Some(Value::Date(*d)),
-        ExprKind::Bool(b) => Some(Value::Bool(*b)),
-        ExprKind::Unary(UnOp::Neg, x) => match const_value(x)? {
-            Value::Num(d) => Some(Value::Num(-d)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Why literal `e` is not a value of type `ty`, if it is not.
-fn set_type_error(ty: crate::check::types::Ty, e: &ast::Expr) -> Option<String> {
-    use crate::check::types::Ty;
-    fn base(e: &ast::Expr) -> &ExprKind {
-        match &*e.kind {
-            ExprKind::Unary(UnOp::Neg, x) => base(x),
-            k => k,
-        }
-    }
-    match (ty, base(e)) {
-        (Ty::Rate, ExprKind::Percent(_)) => None,
-        (Ty::Rate, ExprKind::Number(_)) => Some("is not a rate: a rate is written with `%`".into()),
-        (Ty::Money(_) | Ty::Dec, ExprKind::Number(_)) => None,
-        (Ty::Int | Ty::Days, ExprKind::Number(d)) if d.fract().is_zero() => None,
-        (Ty::Int | Ty::Days, ExprKind::Number(_)) => Some("is not a whole number".into()),
-        (Ty::Money(_) | Ty::Dec | Ty::Int | Ty::Days, ExprKind::Percent(_)) => Some("is a rate".into()),
-        (Ty::Date, ExprKind::Date(_)) | (Ty::Bool, ExprKind::Bool(_)) => None,
-        _ => Some("is not a value of that type".into()),
-    }
-}
-
 fn resolve_path(engine: &Engine, file: FileId, rel: &str) -> PathBuf {
     let base = engine.program().sources.get(file).map(|f| f.name.clone()).unwrap_or_default();
     let dir = Path::new(&base).parent().map(Path::to_path_buf).unwrap_or_default();
@@ -159,21 +125,22 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
                 if ids.is_empty() {
                     r.fail(Failure::new(format!("`set {}`: no such parameter", name.name)));
                 }
-                match const_value(value) {
-                    Some(v) => {
-                        // typed against each parameter of that name: `set basic_rate = 75` is not 7500%
-                        let m = &engine.program().module;
-                        match ids.iter().find_map(|i| set_type_error(m.params[*i as usize].ty, value).map(|e| (*i, e))) {
-                            Some((i, e)) => r.fail(Failure::new(format!(
-                                "`set {}`: the parameter is {}, and `{}` {e}",
-                                name.name,
-                                m.params[i as usize].ty,
-                                crate::syntax::printer::print_expr(value)
-                            ))),
-                            None => s.overrides.extend(ids.into_iter().map(|i| (i, v))),
-                        }
-                    }
-                    None => r.fail(Failure::new(format!("`set {}`: the value must be a literal", name.name))),
+                // typed against each parameter of that name, as a deployer's `--set`:
+                // `set basic_rate = 75` is not 7500%
+                let m = &engine.program().module;
+                let mut symbol = |t: &str| m.symbols.iter().position(|x| x == t).map(|i| i as u32);
+                let typed: Result<Vec<(u32, Value)>, String> = ids
+                    .iter()
+                    .map(|i| {
+                        let ty = m.params[*i as usize].ty;
+                        crate::engine::literal_value(ty, value, &mut symbol).map(|v| (*i, v)).map_err(|e| {
+                            format!("`set {}`: the parameter is {ty}, and `{}`: {e}", name.name, crate::syntax::printer::print_expr(value))
+                        })
+                    })
+                    .collect();
+                match typed {
+                    Ok(vs) => s.overrides.extend(vs),
+                    Err(e) => r.fail(Failure::new(e)),
                 }
             }
             _ => {}

@@ -146,10 +146,10 @@ test "well typed" {
     assert_eq!(results.len(), 3);
     let failures = |name: &str| results.iter().find(|r| r.name == name).map(|r| r.failures.join("\n")).unwrap_or_default();
     assert!(
-        failures("a rate set without %").contains("`set share`: the parameter is rate, and `75` is not a rate"),
+        failures("a rate set without %").contains("`set share`: the parameter is rate, and `75`: a rate is written with `%`: `75%`"),
         "{}",
         failures("a rate set without %")
     );
-    assert!(failures("a fraction for an int").contains("`set months`: the parameter is int, and `1.5` is not a whole number"));
+    assert!(failures("a fraction for an int").contains("`set months`: the parameter is int, and `1.5`: `1.5` is not a whole number"));
     assert!(results.iter().find(|r| r.name == "well typed").is_some_and(|r| r.passed()), "{}", failures("well typed"));
 }

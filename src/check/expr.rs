@@ -827,7 +827,7 @@ impl Checker {
                     mk(ExprKind::Eligible(p), Ty::Bool, at)
                 } else {
                     let Some(t) = self.module.programs[p as usize].amount else {
-                        let declared = super::programs::BUILTIN.iter().all(|(b, _, _)| *b != dn.joined());
+                        let declared = !super::programs::is_builtin(&dn.joined());
                         self.err(CheckErrorKind::NoAmount { program: dn.joined(), declared }, at);
                         return error_expr(at);
                     };

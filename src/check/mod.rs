@@ -906,7 +906,7 @@ impl Checker {
         if self.module.program(&id).is_some() {
             // another version of the same policy may declare it again
             let same_policy = owner.is_some() && self.program_owners.get(&id).is_some_and(|(o, v)| *o == owner && Some(*v) != pol);
-            if programs::BUILTIN.iter().all(|(b, _, _)| *b != id) && !same_policy {
+            if !programs::is_builtin(&id) && !same_policy {
                 self.err(CheckErrorKind::Duplicate { what: "programme", name: id }, loc(file, p.id.span));
             }
             return;
@@ -1366,7 +1366,7 @@ impl Checker {
                 let pid = pid?;
                 match self.module.programs[pid as usize].amount {
                     None => {
-                        let declared = programs::BUILTIN.iter().all(|(b, _, _)| *b != p.joined());
+                        let declared = !programs::is_builtin(&p.joined());
                         self.err(CheckErrorKind::NoAmount { program: p.joined(), declared }, loc(file, p.span));
                         None
                     }

@@ -8,6 +8,11 @@ const M: Option<Ty> = Some(Ty::Money(Per::Month));
 const O: Option<Ty> = Some(Ty::Money(Per::None));
 const N: Option<Ty> = None;
 
+/// Whether `id` is a built-in programme (not declared by a policy).
+pub fn is_builtin(id: &str) -> bool {
+    BUILTIN.iter().any(|(b, _, _)| *b == id)
+}
+
 /// (id, title, amount type).
 pub const BUILTIN: &[(&str, &str, Option<Ty>)] = &[
     ("dibao", "农村最低生活保障 (低保)", Y),
