@@ -9,7 +9,7 @@ use crate::ir::{Loc, RuleId};
 use crate::model::{self, Household};
 use crate::policy::{self, hash::file_hash, Source};
 use crate::syntax;
-use crate::value::Value;
+use crate::value::{to_fen, Value};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -608,7 +608,7 @@ impl Engine {
                 prog.id.clone(),
                 ProgramOutcome {
                     eligible: st.eligible,
-                    amount: if st.error.is_some() { None } else { st.amount },
+                    amount: if st.error.is_some() { None } else { st.amount.map(to_fen) },
                     unit: if st.amount.is_some() && st.error.is_none() {
                         prog.amount.and_then(|t| t.unit()).map(String::from)
                     } else {
@@ -648,7 +648,7 @@ impl Engine {
                 if !info.policies.iter().any(|p| s.active[*p as usize]) && row[li].is_zero() {
                     continue;
                 }
-                let v = (info.name.clone(), settled.then_some(row[li]));
+                let v = (info.name.clone(), settled.then_some(to_fen(row[li])));
                 if info.paying {
                     layers.push(v);
                 } else {
@@ -659,9 +659,9 @@ impl Engine {
                 member: member.id.clone(),
                 claim: claim.id.clone().unwrap_or_else(|| format!("{}#{}", member.id, c.claim + 1)),
                 date: claim.date,
-                total_cost: claim.total_cost,
+                total_cost: to_fen(claim.total_cost),
                 layers: Layers(layers),
-                out_of_pocket: c.out_of_pocket,
+                out_of_pocket: c.out_of_pocket.map(to_fen),
                 out_of_pocket_parts: Layers(parts),
                 reasons,
                 error: s

@@ -32,3 +32,28 @@ impl Value {
     /// Zero.
     pub const ZERO: Value = Value::Num(Decimal::ZERO);
 }
+
+/// Money as fupin reports it: to the fen (`3000.00`, `7200.50`), with more
+/// places only when the exact figure has them (a policy that does not round
+/// to the fen gets its exact figure, never a rounded one). The value is
+/// unchanged; only its scale is.
+pub fn to_fen(d: Decimal) -> Decimal {
+    let n = d.normalize();
+    if n.scale() >= 2 {
+        return n;
+    }
+    let mut r = n;
+    r.rescale(2);
+    // a figure too large for two more places keeps the places it has
+    if r == n {
+        r
+    } else {
+        n
+    }
+}
+
+/// A number other than money as fupin reports it: without trailing zeros
+/// (`0.7`, `3`, `18000`).
+pub fn normalized(d: Decimal) -> Decimal {
+    d.normalize()
+}

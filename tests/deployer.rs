@@ -203,15 +203,15 @@ fn a_clamp_that_depends_on_the_date_is_in_every_assessment_that_reads_it() {
     let w = &first.warnings[0];
     assert!(
         w.to_string().starts_with(
-            "parameter `dibao_standard` on 2018-06-01: 2000 yuan/year (from deploy.pingshan) is below its floor 2995 yuan/year \
+            "parameter `dibao_standard` on 2018-06-01: 2000.00 yuan/year (from deploy.pingshan) is below its floor 2995.00 yuan/year \
              (cn.hebei.shijiazhuang, 石发〔2016〕4号 二(六)"
         ),
         "{w}"
     );
-    assert!(w.to_string().ends_with("; 2995 yuan/year is used"), "{w}");
+    assert!(w.to_string().ends_with("; 2995.00 yuan/year is used"), "{w}");
     let json = serde_json::to_value(&first).expect("json");
     assert_eq!(json["warnings"][0]["bound"], "floor");
-    assert_eq!(json["warnings"][0]["limit"], "2995 yuan/year");
+    assert_eq!(json["warnings"][0]["limit"], "2995.00 yuan/year");
     assert_eq!(json["warnings"][0]["source"], "deploy.pingshan");
     // the floor is used: 2995 × members − income
     let plain = Engine::builder().embedded().source("pingshan.policy", overlay()).build().expect("engine");
@@ -222,7 +222,7 @@ fn a_clamp_that_depends_on_the_date_is_in_every_assessment_that_reads_it() {
     // after an assessment without the clamp, a reused scratch reports it again
     let third = e.assess_with(&h, as_of, &mut s).expect("assess");
     assert_eq!(third.warnings, first.warnings);
-    assert!(first.explain().contains("warning: parameter `dibao_standard` on 2018-06-01: 2000 yuan/year"), "{}", first.explain());
+    assert!(first.explain().contains("warning: parameter `dibao_standard` on 2018-06-01: 2000.00 yuan/year"), "{}", first.explain());
 }
 
 #[test]

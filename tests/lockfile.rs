@@ -220,3 +220,49 @@ fn diff_and_lock_check_agree_on_what_is_a_change() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&before);
 }
+
+#[test]
+fn lock_of_an_analysts_directory_pins_the_embedded_policies_it_extends() {
+    let dir = std::env::temp_dir().join(format!("fupin-lock-ancestors-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let county = r#"policy cn.hebei.shijiazhuang.pingshan {
+  title "平山县 rules"
+  document "平山县 notice"
+  issued 2018-01-01
+  region 130131
+  in_force 2018-01-01 ..
+  version "2018.1"
+  extends cn.hebei.shijiazhuang
+}
+"#;
+    std::fs::write(dir.join("pingshan.policy"), county).unwrap_or_else(|e| panic!("{e}"));
+    let lockfile = dir.join("fupin.lock");
+    let (p, l) = (dir.to_string_lossy().into_owned(), lockfile.to_string_lossy().into_owned());
+    let (code, err) = fupin(&["lock", "--policies", &p, "--lockfile", &l]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("embedded ancestors of the directory"), "{err}");
+    let lock = Lockfile::load(&lockfile).unwrap_or_else(|e| panic!("{e}"));
+    let shipped = Lockfile::load(root().join("fupin.lock")).unwrap_or_else(|e| panic!("{e}"));
+    // the directory's own policy and every embedded version of each policy it extends, transitively
+    assert!(lock.get("cn.hebei.shijiazhuang.pingshan", "2018.1").is_some(), "{lock}");
+    for id in ["cn.hebei.shijiazhuang", "cn.hebei", "cn"] {
+        let embedded: Vec<_> = shipped.pins().iter().filter(|x| x.id == id).collect();
+        assert!(!embedded.is_empty(), "the library ships {id}");
+        for e in embedded {
+            assert_eq!(lock.get(id, &e.version), Some(e), "{id} {} is pinned with its hash", e.version);
+        }
+    }
+    // policies the directory does not extend are not its dependencies
+    assert!(lock.pins().iter().all(|x| !x.id.starts_with("cn.henan")), "{lock}");
+    let (code, err) = fupin(&["lock", "--check", "--policies", &p, "--lockfile", &l]);
+    assert_eq!(code, 0, "{err}");
+    // a lockfile without the ancestors is out of date
+    let own =
+        Lockfile::new(lock.pins().iter().filter(|x| x.id == "cn.hebei.shijiazhuang.pingshan").cloned()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&lockfile, own.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let (code, err) = fupin(&["lock", "--check", "--policies", &p, "--lockfile", &l]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`cn.hebei`") && err.contains("is new: not in the lockfile"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -50,13 +50,13 @@ fn a_same_region_amendment_overrides_the_parameter_of_the_policy_it_extends() {
     // the trace says the amendment's value was used and what it overrides
     let explain = a.explain();
     assert!(
-        explain.contains("param dibao_standard = 4600 yuan/year  [cn.hebei.shijiazhuang.amendment2018, 示例〔2018〕1号 一]  (overrides cn.hebei.shijiazhuang"),
+        explain.contains("param dibao_standard = 4600.00 yuan/year  [cn.hebei.shijiazhuang.amendment2018, 示例〔2018〕1号 一]  (overrides cn.hebei.shijiazhuang"),
         "{explain}"
     );
     // `params` shows the amendment's figure
     let p = e.params_in_force("130131", date("2018-06-01"));
     let std = p.iter().find(|p| p.name == "dibao_standard").unwrap_or_else(|| panic!("{p:?}"));
-    assert_eq!((std.value.as_str(), std.policy.as_str()), ("4600 yuan/year", "cn.hebei.shijiazhuang.amendment2018"));
+    assert_eq!((std.value.as_str(), std.policy.as_str()), ("4600.00 yuan/year", "cn.hebei.shijiazhuang.amendment2018"));
     // before the amendment is in force, the amended policy's figure holds
     let a = e.assess(&pingshan("6000.00"), date("2017-06-01")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.programs["dibao"].amount.map(|d| d.to_string()).as_deref(), Some("6000.00"));
@@ -68,7 +68,7 @@ fn a_same_region_amendment_rule_wins_and_the_trace_says_why() {
     // gap 4,400 × 3 − 6,000.50 = 7,199.50: the amended rule pays 7,200 (rounded up to the yuan)
     let a = traced(&e, &pingshan("6000.50"), "2019-06-01");
     let dibao = &a.programs["dibao"];
-    assert_eq!(dibao.amount.map(|d| d.to_string()).as_deref(), Some("7200"), "{}", a.explain());
+    assert_eq!(dibao.amount.map(|d| d.to_string()).as_deref(), Some("7200.00"), "{}", a.explain());
     let reasons: Vec<&str> = dibao.reasons.iter().map(|r| r.rule.as_str()).collect();
     assert!(reasons.contains(&"SJZ-2-2019"), "{reasons:?}");
     assert!(!reasons.contains(&"SJZ-2"), "the overridden rule is no reason for the amount: {reasons:?}");

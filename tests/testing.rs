@@ -41,10 +41,10 @@ fn failures_show_expected_actual_and_the_producing_rule_trace() {
         rest[..end].to_string()
     };
     let amount = block("fails: the amount");
-    assert!(amount.contains("runner.fupintest:45:3: test.allowance.amount: expected 2000, got 2400\n"), "{amount}");
+    assert!(amount.contains("runner.fupintest:45:3: test.allowance.amount: expected 2000, got 2400.00\n"), "{amount}");
     // the rule that wrote the amount, with its values and the parameter it read
-    assert!(amount.contains("      | param allowance_rate = 1200 yuan/year  [test.runner, runner §1 (2019)]\n"), "{amount}");
-    assert!(amount.contains("      | fired   RUN-2 for household  [runner §2]\n      |     total = 2400 yuan/year\n"), "{amount}");
+    assert!(amount.contains("      | param allowance_rate = 1200.00 yuan/year  [test.runner, runner §1 (2019)]\n"), "{amount}");
+    assert!(amount.contains("      | fired   RUN-2 for household  [runner §2]\n      |     total = 2400.00 yuan/year\n"), "{amount}");
     // not the whole trace: rules of other programmes are left out
     assert!(!amount.contains("RUN-3") && !amount.contains("RUN-6") && !amount.contains("CN-MON-1"), "{amount}");
 
@@ -104,10 +104,10 @@ fn the_library_reports_failures_with_locations_and_traces() {
     assert_eq!(results.len(), 10);
     assert_eq!(results.iter().filter(|r| r.passed()).count(), 3);
     let amount = results.iter().find(|r| r.name == "fails: the amount").unwrap_or_else(|| panic!("missing test"));
-    assert_eq!(amount.failures, ["test.allowance.amount: expected 2000, got 2400"]);
+    assert_eq!(amount.failures, ["test.allowance.amount: expected 2000, got 2400.00"]);
     let d = &amount.details[0];
     assert!(d.location.as_deref().is_some_and(|l| l.ends_with("runner.fupintest:45:3")), "{d:?}");
-    assert!(d.trace.iter().any(|l| l == "    amount test.allowance = 2400 yuan"), "{:?}", d.trace);
+    assert!(d.trace.iter().any(|l| l == "    amount test.allowance = 2400.00 yuan"), "{:?}", d.trace);
 }
 
 /// A test's `set` is typed against the parameter: `set rate = 75` (7500%)

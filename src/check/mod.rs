@@ -592,7 +592,7 @@ impl Checker {
                     if self.module.indicators.iter().any(|x| x.policy == *pol && x.id == i.id.name) {
                         self.err(CheckErrorKind::Duplicate { what: "indicator", name: i.id.name.clone() }, loc(input.file, i.id.span));
                     } else {
-                        if i.cites.is_empty() {
+                        if i.cites.iter().all(|c| c.value.trim().is_empty()) {
                             self.err(
                                 CheckErrorKind::MissingCitation { what: "indicator", rule: i.id.name.clone() },
                                 loc(input.file, i.id.span),
@@ -1100,7 +1100,7 @@ impl Checker {
             if def.entries.iter().any(|e| e.from.is_none()) && def.entries.len() > 1 {
                 self.err(CheckErrorKind::NotAllowed { what: "`always`".into(), context: "together with `from` entries".into() }, def.loc);
             }
-            if cite.is_none() && !self.module.policies[pol as usize].overlay {
+            if blank(cite.as_deref()) && !self.module.policies[pol as usize].overlay {
                 self.err(CheckErrorKind::ParamWithoutCitation { name: p.name.name.clone() }, def.loc);
             }
             if def.entries.is_empty() && !def.required && !p.is_override {
@@ -1250,7 +1250,9 @@ impl Checker {
                 _ => {}
             }
         }
-        if cite.is_none() {
+        // a blank citation is none: a rule (in an overlay too, where it may win
+        // over a shipped rule's cited outcome) always says where it comes from
+        if blank(cite.as_deref()) {
             self.err(CheckErrorKind::MissingCitation { what: "rule", rule: rid.clone() }, at);
         }
         let subject = match subject {
@@ -1599,4 +1601,9 @@ fn path_heads<'a>(e: &'a ast::Expr, out: &mut Vec<&'a str>) {
             }
         }
     }
+}
+
+/// No citation, or one that says nothing (`cite ""`, `cite "  "`).
+fn blank(cite: Option<&str>) -> bool {
+    cite.map_or(true, |c| c.trim().is_empty())
 }

@@ -14,12 +14,31 @@ fn sources(policies: Option<&Path>) -> Result<Vec<Source>, String> {
 
 pub fn lock(check: bool, policies: Option<&Path>, lockfile: Option<&Path>) -> i32 {
     let path: PathBuf = lockfile.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("fupin.lock"));
-    let found = match sources(policies).and_then(|s| Lockfile::scan(&s).map_err(|e| e.to_string())) {
+    let mut found = match sources(policies).and_then(|s| Lockfile::scan(&s).map_err(|e| e.to_string())) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
+    };
+    // a directory that extends the shipped library depends on the embedded
+    // versions it extends: they are pinned with it
+    let mut ancestors = Vec::new();
+    if policies.is_some() {
+        match Lockfile::scan(&fupin::pin::embedded_ancestors(&found)) {
+            Ok(a) => ancestors = a,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+        found.extend(ancestors.iter().cloned());
+    }
+    let embedded_note = if ancestors.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = ancestors.iter().map(|a| format!("{} {}", a.pin.id, a.pin.version)).collect();
+        format!(", {} of them embedded ancestors of the directory ({})", ancestors.len(), names.join(", "))
     };
     if !check {
         let lock = match Lockfile::new(found.iter().map(|f| f.pin.clone())) {
@@ -33,7 +52,7 @@ pub fn lock(check: bool, policies: Option<&Path>, lockfile: Option<&Path>) -> i3
             eprintln!("error: cannot write {}: {e}", path.display());
             return 2;
         }
-        eprintln!("wrote {}: {} policy version(s)", path.display(), lock.pins().len());
+        eprintln!("wrote {}: {} policy version(s){embedded_note}", path.display(), lock.pins().len());
         return 0;
     }
     let lock = match Lockfile::load(&path) {
@@ -45,7 +64,7 @@ pub fn lock(check: bool, policies: Option<&Path>, lockfile: Option<&Path>) -> i3
     };
     let drift = lock.check(&found);
     if drift.is_empty() {
-        eprintln!("{}: {} policy version(s) match", path.display(), lock.pins().len());
+        eprintln!("{}: {} policy version(s) match{embedded_note}", path.display(), lock.pins().len());
         return 0;
     }
     for d in &drift {

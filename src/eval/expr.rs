@@ -1015,8 +1015,8 @@ pub(crate) fn show(v: Value, ty: Ty, m: &crate::check::Module, bound: Option<&Bo
             Some(p) => format!("{}%", p.normalize()),
             None => format!("{} (as a fraction)", d.normalize()),
         },
-        (Value::Num(d), Ty::Money(_)) => format!("{d} {}", ty.unit().unwrap_or("")),
-        (Value::Num(d), _) => d.to_string(),
+        (Value::Num(d), Ty::Money(_)) => format!("{} {}", crate::value::to_fen(d), ty.unit().unwrap_or("")),
+        (Value::Num(d), _) => crate::value::normalized(d).to_string(),
         (Value::Bool(b), _) => b.to_string(),
         (Value::Date(d), _) => d.to_string(),
         (Value::Enum(i), Ty::Enum(EnumTy::Declared(e))) => {

@@ -361,6 +361,7 @@ mod tests {
             overlay: false,
             from: None,
             to: None,
+            extends: None,
         };
         let found = [pf("a", "1", "sha256:1"), pf("b", "1", "sha256:9"), pf("c", "2", "sha256:4")];
         let d: Vec<String> = lock.check(&found).iter().map(ToString::to_string).collect();

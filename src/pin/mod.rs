@@ -58,6 +58,8 @@ pub struct PolicyFile {
     pub from: Option<NaiveDate>,
     /// Last day in force, if the header says.
     pub to: Option<NaiveDate>,
+    /// The policy it extends, if any.
+    pub extends: Option<String>,
 }
 
 /// What [`identify`] makes of a source.
@@ -87,8 +89,10 @@ pub fn identify(source: &Source) -> Identified {
     let mut version = None;
     let mut overlay = false;
     let (mut from, mut to) = (None, None);
+    let mut extends = None;
     for f in &h.fields {
         match f {
+            ast::HeaderField::Extends(d) => extends = Some(d.joined()),
             ast::HeaderField::Version(v) => version = Some(v.value.clone()),
             ast::HeaderField::Overlay(_) => overlay = true,
             ast::HeaderField::InForce(a, b) => {
@@ -107,7 +111,46 @@ pub fn identify(source: &Source) -> Identified {
         overlay,
         from,
         to,
+        extends,
     })
+}
+
+/// The embedded policies a set of policy files depends on without holding
+/// them: every embedded version of each policy they `extend`, transitively,
+/// whose id none of them defines. An analyst's directory that extends the
+/// shipped library is locked with these (`fupin lock --policies DIR`), so the
+/// lockfile pins everything the directory's results depend on.
+pub fn embedded_ancestors(found: &[PolicyFile]) -> Vec<Source> {
+    let embedded: Vec<(Source, Option<PolicyFile>)> = crate::policy::embedded()
+        .iter()
+        .map(|(n, t)| {
+            let s = Source { name: n.to_string(), text: t.to_string() };
+            let p = match identify(&s) {
+                Identified::Policy(p) => Some(p),
+                _ => None,
+            };
+            (s, p)
+        })
+        .collect();
+    // a policy the files hold (in any version) is theirs, not the embedded one
+    let held: BTreeSet<&str> = found.iter().map(|f| f.pin.id.as_str()).collect();
+    let mut wanted: Vec<String> = found.iter().filter_map(|f| f.extends.clone()).filter(|e| !held.contains(e.as_str())).collect();
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    while let Some(id) = wanted.pop() {
+        if !taken.insert(id.clone()) {
+            continue;
+        }
+        for (s, p) in &embedded {
+            let Some(p) = p else { continue };
+            if p.pin.id == id {
+                out.push(s.clone());
+                wanted.extend(p.extends.clone().filter(|e| !held.contains(e.as_str())));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 /// Why a pinned or selected policy set could not be assembled.
