@@ -283,24 +283,13 @@ struct ConstValue {
 /// a setting meets every definition's. Each is a warning naming the
 /// parameter, the value and the bound; evaluation still reports every clamp
 /// it makes ([`Assessment::warnings`]), constant or not.
-fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
+/// A bound's value when it is the same on every date and in every region: a
+/// literal, or a parameter set by the deployer or defined once by one
+/// `always:` literal, with no bounds of its own.
+fn constant_bound(p: &Program, e: &crate::ir::Expr) -> Option<Value> {
     use crate::ir::ExprKind;
     let m = &p.module;
-    let num = |v: Value| match v {
-        Value::Num(d) => Some(d),
-        _ => None,
-    };
-    // a bound of `bound`'s definition binds a value of `value`'s: the same
-    // policy, or one it extends in force at the same time
-    let binds = |bound: u32, value: u32| {
-        let (b, v) = (&m.policies[bound as usize], &m.policies[value as usize]);
-        bound == value
-            || (v.ancestors.contains(&b.id) && b.from <= v.to.unwrap_or(NaiveDate::MAX) && v.from <= b.to.unwrap_or(NaiveDate::MAX))
-    };
-    // a bound's value when it is the same on every date and in every region:
-    // a literal, or a parameter set by the deployer or defined once by one
-    // `always:` literal, with no bounds of its own
-    let constant = |e: &crate::ir::Expr| match e.kind {
+    match e.kind {
         ExprKind::Const(v) => Some(v),
         ExprKind::Param(q) => {
             let slot = m.params.get(q as usize)?;
@@ -319,7 +308,24 @@ fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
             }
         }
         _ => None,
+    }
+}
+
+fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
+    use crate::ir::ExprKind;
+    let m = &p.module;
+    let num = |v: Value| match v {
+        Value::Num(d) => Some(d),
+        _ => None,
     };
+    // a bound of `bound`'s definition binds a value of `value`'s: the same
+    // policy, or one it extends in force at the same time
+    let binds = |bound: u32, value: u32| {
+        let (b, v) = (&m.policies[bound as usize], &m.policies[value as usize]);
+        bound == value
+            || (v.ancestors.contains(&b.id) && b.from <= v.to.unwrap_or(NaiveDate::MAX) && v.from <= b.to.unwrap_or(NaiveDate::MAX))
+    };
+    let constant = |e: &crate::ir::Expr| constant_bound(p, e);
     let mut out = Vec::new();
     for (pi, slot) in m.params.iter().enumerate() {
         if !slot.defs.iter().any(|d| d.floor.is_some() || d.cap.is_some()) {
@@ -700,6 +706,55 @@ impl Engine {
 
     /// Every parameter in force for a region on a date, with its value and citation.
     pub fn params_in_force(&self, region: &str, as_of: NaiveDate) -> Vec<ParamInForce> {
+        self.params_in_force_with(region, as_of, &mut self.scratch())
+    }
+
+    /// Every floor or cap whose bound depends on the date (a series, such as
+    /// `floor poverty_line`) that changes a parameter's value on some date:
+    /// the parameters are read in every region a policy names, on every day a
+    /// policy comes into force or a series entry starts (the only days a value
+    /// or a bound can change). Constant bounds are build warnings already
+    /// ([`Engine::warnings`]); `fupin check` prints both. One entry per
+    /// parameter, value, bound and limit, with the region and the first date.
+    pub fn dated_clamps(&self) -> Vec<(String, Clamped)> {
+        let p = &*self.program;
+        let m = &p.module;
+        let bounded = |c: &Clamped| {
+            let Some(slot) = m.params.iter().find(|s| s.name == c.parameter) else { return false };
+            slot.defs.iter().filter(|d| m.policies[d.policy as usize].id == c.policy).any(|d| {
+                let b = if c.bound == "cap" { &d.cap } else { &d.floor };
+                b.as_ref().is_some_and(|b| constant_bound(p, b).is_none())
+            })
+        };
+        if !m.params.iter().any(|s| s.defs.iter().any(|d| d.floor.is_some() || d.cap.is_some())) {
+            return Vec::new();
+        }
+        let regions: std::collections::BTreeSet<&str> = m.policies.iter().map(|x| x.region.as_str()).collect();
+        let mut dates: std::collections::BTreeSet<NaiveDate> = m.policies.iter().map(|x| x.from).collect();
+        for slot in &m.params {
+            for d in &slot.defs {
+                dates.extend(d.entries.iter().filter_map(|e| e.from));
+            }
+        }
+        let mut s = self.scratch();
+        let mut out: Vec<(String, Clamped)> = Vec::new();
+        for region in regions {
+            for &date in &dates {
+                for w in self.params_in_force_with(region, date, &mut s).into_iter().flat_map(|x| x.warnings) {
+                    let seen = out.iter().any(|(_, c)| {
+                        (&c.parameter, &c.value, &c.source, &c.bound, &c.limit, &c.policy)
+                            == (&w.parameter, &w.value, &w.source, &w.bound, &w.limit, &w.policy)
+                    });
+                    if !seen && bounded(&w) {
+                        out.push((region.to_string(), w));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn params_in_force_with(&self, region: &str, as_of: NaiveDate, s: &mut Scratch) -> Vec<ParamInForce> {
         let p = &*self.program;
         let m = &p.module;
         let h = Household {
@@ -721,7 +776,6 @@ impl Engine {
             loans: Vec::new(),
             facts: Default::default(),
         };
-        let mut s = self.scratch();
         s.set_trace(true);
         let mut out = Vec::new();
         let mut order: Vec<usize> = (0..m.params.len()).collect();
@@ -731,7 +785,7 @@ impl Engine {
             let slot = &m.params[i];
             let Some(def) = slot.defs.iter().find(|d| m.policies[d.policy as usize].applies(region, as_of)) else { continue };
             let here = |d: &&check::ParamDef| m.policies[d.policy as usize].applies(region, as_of);
-            let (value, policy, citation, status) = match eval::read_param(p, &h, as_of, &mut s, i as u32) {
+            let (value, policy, citation, status) = match eval::read_param(p, &h, as_of, s, i as u32) {
                 Ok((v, pol, cite)) => (v, pol, cite, ParamStatus::Value),
                 Err(EvalError::MissingParameter { name, date, .. }) if name == slot.name && date == as_of.to_string() => {
                     match slot.defs.iter().filter(here).find(|d| d.required && d.entries.is_empty()) {

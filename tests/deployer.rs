@@ -284,3 +284,67 @@ fn params_tells_required_from_not_in_force() {
     assert_eq!(status("social_insurance_subsidy"), Some("required".into()));
     assert_eq!(status("lpr_1y"), Some("not_in_force".into()));
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("fupin-deployer-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn check_reads_a_date_dependent_bound_on_every_day_it_changes() {
+    // dibao_standard's floor is the poverty line, a series: a deployer's 2,000
+    // is below it on every date, by a different amount each year
+    let dir = temp_dir("dated");
+    std::fs::write(
+        dir.join("low.policy"),
+        "policy deploy.low {\n  title \"a deployer's 低保 standard\"\n  region 130131\n  in_force 2016-01-01 ..\n  version \"1\"\n  extends cn.hebei.shijiazhuang\n  overlay\n}\noverride param dibao_standard { always: 2000 }\n",
+    )
+    .expect("write");
+    let (code, _, err) = fupin(&["check", &dir.to_string_lossy()]);
+    assert_eq!(code, 0, "{err}");
+    for (date, floor) in [("2016-01-01", "2952.00"), ("2018-01-01", "2995.00"), ("2019-01-01", "3218.00")] {
+        let line = format!(
+            "warning: parameter `dibao_standard` on {date}: 2000.00 yuan/year (from deploy.low) is below its floor {floor} yuan/year"
+        );
+        assert!(err.contains(&line), "{line}\n{err}");
+    }
+    assert!(err.contains("(region 130131)"), "{err}");
+    assert!(err.contains(", no errors, 4 warnings"), "{err}");
+    // the shipped library: no warning, and `check` does not claim any
+    let (code, _, err) = fupin(&["check", "policies/"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fupin_test_takes_deployer_settings_and_a_tests_own_set_wins() {
+    let dir = temp_dir("test-set");
+    let household = root().join("examples/households/pingshan-dibao.json");
+    let text = format!(
+        "test \"the premium subsidy at the deployer's figure\" {{\n  household {:?}\n  as_of 2018-06-01\n  expect medical.premium_subsidy.amount == 660\n}}\n\n\
+         test \"a test's own set wins over the deployer's\" {{\n  household {:?}\n  as_of 2018-06-01\n  set premium_subsidy = 100\n  expect medical.premium_subsidy.amount == 300\n}}\n",
+        household.to_string_lossy(),
+        household.to_string_lossy()
+    );
+    let file = dir.join("settings.fupintest");
+    std::fs::write(&file, text).expect("write");
+    let f = file.to_string_lossy().into_owned();
+    let (code, out, err) = fupin(&["test", &f, "--set", "premium_subsidy=220", "--set", "deep_mountain_living_allowance=1000"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+    // without the setting the figure is unknown: the first test fails
+    let (code, out, _) = fupin(&["test", &f]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 passed, 1 failed"), "{out}");
+    // a setting that does not type is an error at build, naming the parameter
+    let (code, _, err) = fupin(&["test", &f, "--set", "premium_subsidy=75%"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("premium_subsidy"), "{err}");
+    let (code, _, err) = fupin(&["test", &f, "--set", "premium_subsidy"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("write `--set NAME=VALUE`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

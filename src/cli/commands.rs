@@ -35,13 +35,7 @@ pub fn engine(args: &PolicyArgs) -> Option<Engine> {
             }
         };
     }
-    for s in &args.set {
-        let Some((name, value)) = s.split_once('=') else {
-            eprintln!("error: `--set {s}`: write `--set NAME=VALUE`");
-            return None;
-        };
-        b = b.set_param(name.trim(), value);
-    }
+    b = settings(b, &args.set)?;
     match b.build() {
         Ok(e) => {
             eprint!("{}", e.warnings().render());
@@ -53,6 +47,18 @@ pub fn engine(args: &PolicyArgs) -> Option<Engine> {
             None
         }
     }
+}
+
+/// `--set NAME=VALUE` arguments as deployer settings.
+fn settings(mut b: EngineBuilder, set: &[String]) -> Option<EngineBuilder> {
+    for s in set {
+        let Some((name, value)) = s.split_once('=') else {
+            eprintln!("error: `--set {s}`: write `--set NAME=VALUE`");
+            return None;
+        };
+        b = b.set_param(name.trim(), value);
+    }
+    Some(b)
 }
 
 fn is_same_file(user: &[PathBuf], embedded_name: &str) -> bool {
@@ -89,12 +95,24 @@ pub fn check(paths: &[PathBuf], standalone: bool) -> i32 {
     match EngineBuilder::default().sources(sources).build() {
         Ok(e) => {
             let m = &e.program().module;
-            eprint!("{}", e.warnings().render());
+            let warnings = e.warnings();
+            eprint!("{}", warnings.render());
+            // bounds that depend on the date: read on every day a value can change
+            let dated = e.dated_clamps();
+            for (region, c) in &dated {
+                eprintln!("warning: {c} (region {region})");
+            }
+            let count = warnings.items.len() + dated.len();
             eprintln!(
-                "checked {n} file(s): {} policies, {} parameters, {} rules, no errors",
+                "checked {n} file(s): {} policies, {} parameters, {} rules, no errors{}",
                 m.policies.len(),
                 m.params.len(),
-                m.rules.len()
+                m.rules.len(),
+                match count {
+                    0 => String::new(),
+                    1 => ", 1 warning".to_string(),
+                    k => format!(", {k} warnings"),
+                }
             );
             0
         }
@@ -235,7 +253,7 @@ pub fn params(region: &str, as_of: &str, json: bool, args: &PolicyArgs) -> i32 {
     super::emit(&text).err().unwrap_or(0)
 }
 
-pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
+pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool, set: &[String]) -> i32 {
     let mut b = EngineBuilder::default();
     let mut b_names: Vec<String> = Vec::new();
     if paths.is_empty() {
@@ -259,6 +277,7 @@ pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool) -> i32 {
             }
         }
     }
+    let Some(b) = settings(b, set) else { return 2 };
     let engine = match b.build() {
         Ok(e) => {
             eprint!("{}", e.warnings().render());

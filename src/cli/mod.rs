@@ -104,6 +104,9 @@ pub enum Command {
         /// Use only the given files, without the embedded library as context.
         #[arg(long)]
         standalone: bool,
+        /// Set a parameter for every test, as `fupin eval --set` (a test's own `set` wins); may be repeated.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
     },
     /// Write fupin.lock (id, version and content hash of every policy), or check it.
     Lock {
@@ -205,7 +208,7 @@ pub fn run() -> i32 {
         Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
         Command::Schema { region, as_of, policy } => commands::schema(region.as_deref(), as_of.as_deref(), &policy),
-        Command::Test { paths, verbose, standalone } => commands::test(&paths, verbose, standalone),
+        Command::Test { paths, verbose, standalone, set } => commands::test(&paths, verbose, standalone, &set),
         Command::Coverage { catalogue, json, policy } => coverage::coverage(catalogue.as_deref(), json, &policy),
         Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
