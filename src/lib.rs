@@ -28,3 +28,14 @@ pub use eval::{EvalError, Scratch};
 pub use model::Household;
 pub use pin::{Lockfile, Pin};
 pub mod testing;
+
+/// The Rust code blocks of the README and the docs, compiled (and run,
+/// unless marked `no_run`) as doctests by `cargo test`: every snippet a
+/// reader copies builds against this crate.
+#[cfg(doctest)]
+mod doc_snippets {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/writing-policies.md")]
+    struct WritingPolicies;
+}
