@@ -252,6 +252,15 @@ fn items(f: &File) -> BTreeMap<(u8, String), (String, Fields)> {
                 push(&mut fl, "value".into(), print_expr(&l.value));
                 (2, "let", l.name.name.clone(), fl)
             }
+            Item::Fn(d) => {
+                let mut fl = Fields::new();
+                let params: Vec<String> =
+                    d.params.iter().map(|p| format!("{}: {}", p.name.name, crate::syntax::printer::fn_type(&p.ty))).collect();
+                push(&mut fl, "parameters".into(), params.join(", "));
+                push(&mut fl, "type".into(), crate::syntax::printer::fn_type(&d.ret));
+                push(&mut fl, "body".into(), print_expr(&d.body));
+                (2, "fn", d.name.name.clone(), fl)
+            }
             Item::Tally(t) => {
                 let scope = match t.scope {
                     ast::TallyScope::MemberYear => "per member per year",
