@@ -126,7 +126,15 @@ impl Checker {
                 cx.bind(n, *t);
             }
             let body = self.expr(&decl.body, &mut cx, Some(ret));
+            let before = self.errors.len();
             let body = self.coerce(body, ret);
+            if self.errors.len() > before {
+                let d = &self.module.functions[f];
+                let (at, label) = (loc(file, decl.ret.span()), format!("`{}` is declared to give {ret}", d.name));
+                if let Some(e) = self.errors.last_mut() {
+                    e.related.push((at, label));
+                }
+            }
             let d = &mut self.module.functions[f];
             d.body = body;
             d.frame = cx.max_slot;
