@@ -522,11 +522,8 @@ impl Checker {
         }
         if let Some(g) = self.find_global(cx.policy, name) {
             if matches!(cx.mode, Mode::Param(_) | Mode::Function) {
-                let context = if cx.mode == Mode::Function {
-                    "in a function (pass what it needs as an argument)"
-                } else {
-                    "in a parameter value"
-                };
+                let context =
+                    if cx.mode == Mode::Function { "in a function (pass what it needs as an argument)" } else { "in a parameter value" };
                 self.err(CheckErrorKind::NotAllowed { what: format!("the household value `{name}`"), context: context.into() }, at);
                 return error_expr(at);
             }

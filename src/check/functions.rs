@@ -10,7 +10,7 @@
 
 use super::error::CheckErrorKind;
 use super::expr::{self, Ctx, Mode};
-use super::types::{EnumTy, Entity, Ty};
+use super::types::{Entity, EnumTy, Ty};
 use super::{find_cycles, Checker, FnDef, Input};
 use crate::diagnostic::{loc, suggest};
 use crate::ir::{self, ExprKind, FileId, FnId, Loc, PolicyId};
@@ -147,7 +147,8 @@ impl Checker {
                 if self.module.functions[f].reads_as_of {
                     continue;
                 }
-                let reads = self.module.functions[f].calls.iter().any(|g| self.module.functions.get(*g as usize).is_some_and(|g| g.reads_as_of));
+                let reads =
+                    self.module.functions[f].calls.iter().any(|g| self.module.functions.get(*g as usize).is_some_and(|g| g.reads_as_of));
                 if reads {
                     self.module.functions[f].reads_as_of = true;
                     changed = true;

@@ -290,8 +290,7 @@ impl<'a> Ev<'a> {
         let exact_kind = matches!(
             &e.kind,
             ExprKind::Arith(..) | ExprKind::Neg(_) | ExprKind::If(..) | ExprKind::Round(..) | ExprKind::Banded(..) | ExprKind::Apply(..)
-        )
-                || matches!(&e.kind, ExprKind::Call(b, args) if numeric_builtin(*b, args));
+        ) || matches!(&e.kind, ExprKind::Call(b, args) if numeric_builtin(*b, args));
         if !exact_kind {
             return Ok(Q::from_decimal(num(self.ev(e)?)));
         }

@@ -16,8 +16,9 @@ use rust_decimal::Decimal;
 
 use super::ast::{
     AggKind, BinOp, DateLit, DottedName, EnumDecl, EnumVariant, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactDecl, FactOwner,
-    FactScalar, FactType, File, FnDecl, FnParam, FnType, HeaderField, Ident, IndicatorDecl, Item, LayerDecl, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader,
-    ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, Test, TestEntry, TypeAnn, TypeExpr, UnOp,
+    FactScalar, FactType, File, FnDecl, FnParam, FnType, HeaderField, Ident, IndicatorDecl, Item, LayerDecl, LetDecl, Outcome, ParamDecl,
+    ParamEntry, PolicyHeader, ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, Test, TestEntry,
+    TypeAnn, TypeExpr, UnOp,
 };
 use super::error::{SyntaxError, SyntaxErrorKind};
 use super::limits;
