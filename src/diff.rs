@@ -79,7 +79,7 @@ pub enum ChangeKind {
 pub struct ItemChange {
     /// Added, removed or changed.
     pub kind: ChangeKind,
-    /// What it is (`param`, `override param`, `rule`, `let`, `tally`, `program`, `indicator`, `test`).
+    /// What it is (`param`, `override param`, `rule`, `let`, `fn`, `tally`, `program`, `indicator`, `test`).
     pub what: String,
     /// Name or id.
     pub name: String,
@@ -251,6 +251,16 @@ fn items(f: &File) -> BTreeMap<(u8, String), (String, Fields)> {
                 }
                 push(&mut fl, "value".into(), print_expr(&l.value));
                 (2, "let", l.name.name.clone(), fl)
+            }
+            Item::Fn(d) => {
+                let mut fl = Fields::new();
+                let params: Vec<String> =
+                    d.params.iter().map(|p| format!("{}: {}", p.name.name, crate::syntax::printer::fn_type(&p.ty))).collect();
+                push(&mut fl, "parameters".into(), params.join(", "));
+                push(&mut fl, "type".into(), crate::syntax::printer::fn_type(&d.ret));
+                push(&mut fl, "body".into(), print_expr(&d.body));
+                // functions have a namespace of their own (a `let` may share the name)
+                (4, "fn", d.name.name.clone(), fl)
             }
             Item::Tally(t) => {
                 let scope = match t.scope {

@@ -31,6 +31,8 @@ pub type ProgId = u32;
 pub type RuleId = u32;
 /// Index of a tally.
 pub type TallyId = u32;
+/// Index of a function (`Module::functions`).
+pub type FnId = u32;
 
 /// Index of a claim layer in settlement order (`Module::layers`).
 pub type LayerId = u16;
@@ -165,6 +167,8 @@ pub enum ExprKind {
     Case(Box<Expr>, Box<[(Expr, Expr)]>, Option<Box<Expr>>),
     /// Built-in call.
     Call(Builtin, Box<[Expr]>),
+    /// A call of a declared function: its arguments, one per parameter.
+    Apply(FnId, Box<[Expr]>),
     /// Aggregation: the variable's slot, the collection and its base.
     Agg {
         /// Which.

@@ -124,3 +124,38 @@ fn evaluation_with_declared_facts_allocates_nothing() {
     let grant = engine.program_index("test.vocational_grant").expect("programme");
     assert_eq!(s.programs()[grant].amount, Some(rust_decimal::Decimal::from(2000)), "the facts were read");
 }
+
+/// A call of a declared function evaluates its arguments into a fixed array
+/// and binds them to the function's own frame region: no allocation either,
+/// nested calls, exact results and the year-to-date band included.
+#[test]
+fn function_calls_allocate_nothing() {
+    let engine = fupin::Engine::builder()
+        .embedded()
+        .source("functions.policy", include_str!("cases/lang/functions.policy"))
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let json = r#"{
+      "id": "fn1", "region": "990801", "hukou": "rural", "income": "15000",
+      "members": [
+        {"id": "h", "birth_date": "1968-01-01", "sex": "male", "relation": "head"},
+        {"id": "s", "birth_date": "1970-01-01", "sex": "female", "relation": "spouse"}
+      ],
+      "loans": [
+        {"id": "l1", "kind": "microcredit", "principal": "36000", "start_date": "2018-01-01", "maturity_date": "2019-01-02", "rate": "0.0475"}
+      ]
+    }"#;
+    let h = engine.parse_household(json, Some(as_of)).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = engine.scratch();
+    engine.evaluate(&h, as_of, &mut s).expect("evaluates");
+    let before = allocations();
+    for _ in 0..10 {
+        engine.evaluate(&h, as_of, &mut s).expect("evaluates");
+    }
+    let n = allocations() - before;
+    assert_eq!(n, 0, "{n} allocations in 10 evaluations");
+    let subsidy = engine.program_index("loan.interest_subsidy").expect("programme");
+    // two years at 4.75%: 36,000 × 4.75% × 366 / 360
+    assert_eq!(s.programs()[subsidy].amount, Some("1738.50".parse().expect("decimal")), "the functions ran");
+}

@@ -231,9 +231,10 @@ fn sx(e: &Expr) -> String {
             let f = filter.as_ref().map(|f| format!(" where {}", sx(f))).unwrap_or_default();
             format!("({kind:?} {} {}{f} {})", var.name, sx(collection), sx(body))
         }
-        ExprKind::Banded { value, bands } => {
+        ExprKind::Banded { value, above, bands } => {
             let b: Vec<String> = bands.iter().map(|(f, r)| format!("{}@{}", sx(f), sx(r))).collect();
-            format!("(banded {} {})", sx(value), b.join(" "))
+            let a = above.as_ref().map(|a| format!(" above {}", sx(a))).unwrap_or_default();
+            format!("(banded {}{a} {})", sx(value), b.join(" "))
         }
         ExprKind::Round(x, u, m) => format!("(round {} {u:?} {m:?})", sx(x)),
     }
@@ -939,8 +940,8 @@ mod props {
                     e.clone()
                 )
                     .prop_map(|(kind, var, collection, filter, body)| { mk(ExprKind::Aggregate { kind, var, collection, filter, body }) }),
-                (e.clone(), prop::collection::vec((e.clone(), e.clone()), 1..3))
-                    .prop_map(|(value, bands)| mk(ExprKind::Banded { value, bands })),
+                (e.clone(), prop::option::of(e.clone()), prop::collection::vec((e.clone(), e.clone()), 1..3))
+                    .prop_map(|(value, above, bands)| mk(ExprKind::Banded { value, above, bands })),
                 (
                     e,
                     prop::sample::select(vec![RoundUnit::Fen, RoundUnit::Jiao, RoundUnit::Yuan]),
@@ -1001,6 +1002,24 @@ mod props {
                     span: Span::default(),
                 })
             }),
+            (name(), prop::collection::vec(name(), 0..3), expr()).prop_map(|(name, params, body)| Item::Fn(FnDecl {
+                name,
+                params: params
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| FnParam {
+                        name: n,
+                        ty: if i % 2 == 0 {
+                            FnType::Builtin(TypeAnn { ty: TypeExpr::YuanPerMonth, span: Span::default() })
+                        } else {
+                            FnType::Named(id("loan"))
+                        },
+                    })
+                    .collect(),
+                ret: FnType::Builtin(TypeAnn { ty: TypeExpr::Rate, span: Span::default() }),
+                body,
+                span: Span::default(),
+            })),
             expr().prop_map(|e| Item::Test(Test {
                 name: StrLit { value: "t".into(), span: Span::default() },
                 entries: vec![TestEntry::Set(id("p"), e)],

@@ -460,6 +460,36 @@ pub enum CheckErrorKind {
         /// The enumeration.
         name: String,
     },
+    /// A function named like a built-in function or form.
+    #[error("function `{name}` has the name of a built-in")]
+    ShadowsBuiltin {
+        /// Name.
+        name: String,
+    },
+    /// A function named like one a policy it extends defines.
+    #[error("function `{name}` is already defined by `{policy}`, which this policy extends")]
+    ShadowingFunction {
+        /// Name.
+        name: String,
+        /// The defining policy.
+        policy: String,
+    },
+    /// Two versions of one policy defining a function differently.
+    #[error("versions of `{policy}` define function `{name}` differently")]
+    FunctionVersionsDisagree {
+        /// Name.
+        name: String,
+        /// The policy.
+        policy: String,
+    },
+    /// A type name that is neither a type, an entity nor a declared enumeration.
+    #[error("cannot find type `{name}`")]
+    UnknownType {
+        /// As written.
+        name: String,
+        /// Closest known type.
+        suggestion: Option<String>,
+    },
     /// A syntax error, wrapped so all diagnostics share one type.
     #[error("{message}")]
     Syntax {
@@ -480,7 +510,20 @@ impl CheckErrorKind {
             | CheckErrorKind::UnknownFunction { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownPolicy { suggestion: Some(s), .. }
             | CheckErrorKind::UnknownEnum { suggestion: Some(s), .. }
-            | CheckErrorKind::UnknownLayer { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            | CheckErrorKind::UnknownLayer { suggestion: Some(s), .. }
+            | CheckErrorKind::UnknownType { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            CheckErrorKind::UnknownType { .. } => Some(
+                "a parameter's type is bool, int, decimal, rate, date, days, text, yuan, yuan/year, yuan/month, household, member, claim, loan or a declared enumeration".into(),
+            ),
+            CheckErrorKind::ShadowsBuiltin { .. } => {
+                Some("a call would be ambiguous; give the function a name of its own".into())
+            }
+            CheckErrorKind::ShadowingFunction { .. } => {
+                Some("rules of both policies would call different functions under one name; give this function a name of its own".into())
+            }
+            CheckErrorKind::FunctionVersionsDisagree { .. } => Some(
+                "a policy that extends this one calls the function whichever version is in force: give both versions the same definition, or give one function another name".into(),
+            ),
             CheckErrorKind::UnknownLayer { .. } => {
                 Some("declare it: `layer NAME \"title\" { field \"…\" program PROGRAMME cite \"…\" }` (docs/language.md, Claim layers)".into())
             }

@@ -28,6 +28,9 @@ pub(crate) enum Mode {
     Global,
     /// A rule over an entity.
     Rule(Entity),
+    /// A function's body: its arguments, parameters, `as_of`; no household
+    /// but through its arguments.
+    Function,
 }
 
 pub(crate) struct Ctx {
@@ -46,6 +49,10 @@ pub(crate) struct Ctx {
     pub known: Vec<(String, schema::Field)>,
     /// Checking the argument of `present(…)`: an optional field may be named.
     pub in_present: bool,
+    /// The function whose body is being checked (for dependency tracking).
+    pub function: Option<ir::FnId>,
+    /// `as_of` was read (a function that reads it is not a parameter's).
+    pub reads_as_of: bool,
 }
 
 impl Ctx {
@@ -61,6 +68,8 @@ impl Ctx {
             param: None,
             known: Vec::new(),
             in_present: false,
+            function: None,
+            reads_as_of: false,
         }
     }
     pub fn bind(&mut self, name: &str, ty: Ty) -> u16 {
@@ -335,13 +344,25 @@ impl Checker {
                 cx.next_slot = saved_next;
                 mk(ExprKind::Agg { kind: *kind, slot, coll, base, filter, body: Box::new(body) }, ty, at)
             }
-            ast::ExprKind::Banded { value, bands } => {
+            ast::ExprKind::Banded { value, above, bands } => {
                 let v = self.expr(value, cx, expected);
                 if !v.ty.is_numeric() && v.ty != Ty::Error {
                     self.err(CheckErrorKind::TypeMismatch { expected: "a number or money".into(), found: v.ty }, v.loc);
                 }
                 let vt = if v.ty == Ty::Num { expected.unwrap_or(Ty::Num) } else { v.ty };
                 let v = self.coerce(v, vt);
+                // `above BASE`: the same bands over (BASE, BASE + x]
+                let (v, base, vt) = match above {
+                    None => (v, None, vt),
+                    Some(a) => {
+                        let b = self.expr(a, cx, Some(vt));
+                        if !b.ty.is_numeric() && b.ty != Ty::Error {
+                            self.err(CheckErrorKind::TypeMismatch { expected: "a number or money".into(), found: b.ty }, b.loc);
+                        }
+                        let (v, b, t) = self.unify(v, b, "combine");
+                        (v, Some(b), t)
+                    }
+                };
                 let mut out = Vec::new();
                 let mut last: Option<Decimal> = None;
                 for (lo, rate) in bands {
@@ -365,8 +386,19 @@ impl Checker {
                     let r = self.coerce(r, Ty::Rate);
                     out.push((l, r));
                 }
+                let sum_ty = vt;
                 let vt = if vt == Ty::Rate { Ty::Dec } else { vt };
-                mk(ExprKind::Banded(Box::new(v), out.into_boxed_slice()), vt, at)
+                let bands = out.into_boxed_slice();
+                match base {
+                    None => mk(ExprKind::Banded(Box::new(v), bands), vt, at),
+                    // banded(BASE + x, …) − banded(BASE, …), exactly (as any subtraction)
+                    Some(b) => {
+                        let top = mk(ExprKind::Arith(ArithOp::Add, Box::new(b.clone()), Box::new(v)), sum_ty, at);
+                        let upper = mk(ExprKind::Banded(Box::new(top), bands.clone()), vt, at);
+                        let lower = mk(ExprKind::Banded(Box::new(b), bands), vt, at);
+                        mk(ExprKind::Arith(ArithOp::Sub, Box::new(upper), Box::new(lower)), vt, at)
+                    }
+                }
             }
             ast::ExprKind::Round(x, unit, mode) => {
                 let v = self.expr(x, cx, expected);
@@ -390,6 +422,16 @@ impl Checker {
             return self.fields(base, rest, cx, at);
         }
         match name {
+            "household" if cx.mode == Mode::Function => {
+                self.err(
+                    CheckErrorKind::NotAllowed {
+                        what: "`household`".into(),
+                        context: "in a function (it reads the household only through its arguments: `fn f(h: household): …`)".into(),
+                    },
+                    head_at,
+                );
+                return error_expr(at);
+            }
             "household" => {
                 if !cx.household_allowed() {
                     self.err(
@@ -414,6 +456,7 @@ impl Checker {
                         at,
                     );
                 }
+                cx.reads_as_of = true;
                 return mk(ExprKind::AsOf, Ty::Date, at);
             }
             "previous" if rest.is_empty() => {
@@ -464,6 +507,12 @@ impl Checker {
                     }
                 }
             }
+            if let Some(f) = cx.function {
+                let reads = &mut self.module.functions[f as usize].param_reads;
+                if !reads.contains(&p) {
+                    reads.push(p);
+                }
+            }
             let ty = self.module.params[p as usize].ty;
             let e = mk(ExprKind::Param(p), ty, head_at);
             if !rest.is_empty() {
@@ -472,11 +521,10 @@ impl Checker {
             return e;
         }
         if let Some(g) = self.find_global(cx.policy, name) {
-            if matches!(cx.mode, Mode::Param(_)) {
-                self.err(
-                    CheckErrorKind::NotAllowed { what: format!("the household value `{name}`"), context: "in a parameter value".into() },
-                    at,
-                );
+            if matches!(cx.mode, Mode::Param(_) | Mode::Function) {
+                let context =
+                    if cx.mode == Mode::Function { "in a function (pass what it needs as an argument)" } else { "in a parameter value" };
+                self.err(CheckErrorKind::NotAllowed { what: format!("the household value `{name}`"), context: context.into() }, at);
                 return error_expr(at);
             }
             let ty = match self.global_state[g as usize] {
@@ -808,7 +856,8 @@ impl Checker {
                     return error_expr(at);
                 }
                 if !matches!(cx.mode, Mode::Rule(_) | Mode::Global) {
-                    self.err(CheckErrorKind::NotAllowed { what: format!("`{n}(…)`"), context: "in a parameter value".into() }, at);
+                    let context = if cx.mode == Mode::Function { "in a function" } else { "in a parameter value" };
+                    self.err(CheckErrorKind::NotAllowed { what: format!("`{n}(…)`"), context: context.into() }, at);
                     return error_expr(at);
                 }
                 let ast::ExprKind::Path(parts) = &*args[0].kind else {
@@ -843,8 +892,14 @@ impl Checker {
                     self.bad_form(n, args, cx, at);
                     return error_expr(at);
                 }
+                if let Some(f) = self.find_fn(cx.policy, n) {
+                    return self.apply(f, name, args, cx, at);
+                }
                 let Some(&(_, b)) = FUNCTIONS.iter().find(|(f, _)| *f == n) else {
-                    let suggestion = suggest(n, callable_names());
+                    let declared = self.visible_fns(cx.policy);
+                    let mut cands: Vec<&str> = callable_names().collect();
+                    cands.extend(declared.iter().map(String::as_str));
+                    let suggestion = suggest(n, cands);
                     self.err(CheckErrorKind::UnknownFunction { name: n.into(), suggestion }, loc(cx.file, name.span));
                     return error_expr(at);
                 };

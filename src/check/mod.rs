@@ -5,6 +5,8 @@
 pub mod error;
 mod expr;
 mod facts;
+mod functions;
+pub(crate) use functions::MAX_FN_PARAMS;
 mod layers;
 pub mod programs;
 pub mod schema;
@@ -182,6 +184,32 @@ pub struct GlobalDef {
     pub loc: Loc,
 }
 
+/// A declared function: `fn NAME(p: TYPE, …): TYPE = EXPR`.
+#[derive(Debug, Clone)]
+pub struct FnDef {
+    /// Name.
+    pub name: String,
+    /// Declaring policy.
+    pub policy: PolicyId,
+    /// Parameters in order (parameter `i` is the body's local slot `i`).
+    pub params: Vec<(String, Ty)>,
+    /// Result type.
+    pub ret: Ty,
+    /// The body.
+    pub body: ir::Expr,
+    /// Local slots the body needs (its parameters first).
+    pub frame: u16,
+    /// The body, or a function it calls, reads `as_of` (so it cannot be
+    /// called in a parameter value).
+    pub reads_as_of: bool,
+    /// Functions the body calls.
+    pub calls: Vec<ir::FnId>,
+    /// Parameters the body reads.
+    pub param_reads: Vec<ParamId>,
+    /// Where (its name).
+    pub loc: Loc,
+}
+
 /// An annual accumulator.
 #[derive(Debug, Clone)]
 pub struct TallyDef {
@@ -322,6 +350,8 @@ pub struct Module {
     pub params: Vec<ParamSlot>,
     /// Named values.
     pub globals: Vec<GlobalDef>,
+    /// Functions.
+    pub functions: Vec<FnDef>,
     /// Tallies.
     pub tallies: Vec<TallyDef>,
     /// Programmes.
@@ -467,6 +497,14 @@ pub(crate) struct Checker {
     global_names: HashMap<(String, String), GlobalId>,
     /// (policy id, name) → tally.
     tally_names: HashMap<(String, String), TallyId>,
+    /// (policy id, name) → function.
+    pub(crate) fn_names: HashMap<(String, String), ir::FnId>,
+    /// function → its declaration, until its body is checked
+    pub(crate) pending_fns: Vec<Option<(FileId, ast::FnDecl)>>,
+    /// function → its declaration as written (versions of one policy must agree)
+    pub(crate) fn_decls: Vec<ast::FnDecl>,
+    /// param → functions its values call (for cycle detection)
+    pub(crate) param_calls: Vec<Vec<ir::FnId>>,
     /// policy id → parent policy id.
     parents: HashMap<String, String>,
     /// policy id → versions (policy indices).
@@ -538,6 +576,20 @@ impl Checker {
     pub(crate) fn find_global(&self, policy: PolicyId, name: &str) -> Option<GlobalId> {
         let id = &self.module.policies[policy as usize].id;
         self.chain(id).into_iter().find_map(|p| self.global_names.get(&(p, name.to_string())).copied())
+    }
+
+    pub(crate) fn find_fn(&self, policy: PolicyId, name: &str) -> Option<ir::FnId> {
+        let id = &self.module.policies[policy as usize].id;
+        self.chain(id).into_iter().find_map(|p| self.fn_names.get(&(p, name.to_string())).copied())
+    }
+
+    /// Functions visible from a policy (for suggestions).
+    pub(crate) fn visible_fns(&self, policy: PolicyId) -> Vec<String> {
+        let id = &self.module.policies[policy as usize].id;
+        let chain = self.chain(id);
+        let mut v: Vec<String> = self.fn_names.keys().filter(|(p, _)| chain.contains(p)).map(|(_, n)| n.clone()).collect();
+        v.sort();
+        v
     }
 
     pub(crate) fn find_tally(&self, policy: PolicyId, name: &str) -> Option<TallyId> {
@@ -633,15 +685,17 @@ impl Checker {
             if let Some(pol) = file_policy[i] {
                 self.declare_params(&inputs[i], pol, true);
                 self.declare_tallies_and_lets(&inputs[i], pol);
+                self.declare_fns(&inputs[i], pol);
             }
         }
+        self.fn_bodies();
         // 3. bodies
         for (input, pol) in inputs.iter().zip(&file_policy) {
             if let Some(pol) = *pol {
                 self.param_bodies(input, pol);
             }
         }
-        self.param_cycles();
+        self.definition_cycles();
         for g in self.global_order() {
             self.check_global(g);
         }
@@ -1111,20 +1165,6 @@ impl Checker {
         }
     }
 
-    fn param_cycles(&mut self) {
-        let n = self.module.params.len();
-        let deps = self.param_deps.clone();
-        let names: Vec<String> = self.module.params.iter().map(|p| format!("param {}", p.name)).collect();
-        let locs: Vec<Loc> = self.module.params.iter().map(|p| p.defs[0].loc).collect();
-        let mut errors = Vec::new();
-        find_cycles(
-            n,
-            |i| deps[i].iter().map(|d| *d as usize).collect(),
-            |path| errors.push(CheckErrorKind::cycle(path.len(), |i| names[path[i]].clone()).at(locs[path[0]])),
-        );
-        self.errors.extend(errors);
-    }
-
     /// The named values, each after the values its expression names, found
     /// iteratively from the syntax: checking them in this order, a value's
     /// references are already checked, so the checker does not recurse along
@@ -1474,6 +1514,7 @@ fn item_head_span(i: &ast::Item) -> ast::Span {
     match i {
         ast::Item::Param(p) => p.name.span,
         ast::Item::Let(l) => l.name.span,
+        ast::Item::Fn(f) => f.name.span,
         ast::Item::Tally(t) => t.name.span,
         ast::Item::Program(p) => p.id.span,
         ast::Item::Indicator(i) => i.id.span,
@@ -1593,8 +1634,11 @@ fn path_heads<'a>(e: &'a ast::Expr, out: &mut Vec<&'a str>) {
             }
             path_heads(body, out);
         }
-        K::Banded { value, bands } => {
+        K::Banded { value, above, bands } => {
             path_heads(value, out);
+            if let Some(a) = above {
+                path_heads(a, out);
+            }
             for (from, rate) in bands {
                 path_heads(from, out);
                 path_heads(rate, out);

@@ -340,7 +340,8 @@ impl Normalizer<'_> {
                     f(d);
                 }
             }
-            ExprKind::Call(_, args) => {
+            // a function is pure: equal arguments, equal results (its body is opaque here)
+            ExprKind::Call(_, args) | ExprKind::Apply(_, args) => {
                 for a in args.iter_mut() {
                     *a = self.expr(a, depth);
                 }

@@ -45,6 +45,8 @@ pub struct Program {
     pub frame: usize,
     /// Where global-value frames start, and how large each is.
     pub global_frame: (usize, usize),
+    /// Where each function's frame starts (`Module::functions` order).
+    pub fn_frames: Vec<usize>,
     /// For each programme, whether any rule writes it (per policy: index list of writer rules).
     pub writers: Vec<Vec<RuleId>>,
     /// The programme each layer (`module.layers`) is reported under.
@@ -277,7 +279,13 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
     let rule_frame = module.rules.iter().map(|r| r.frame as usize).max().unwrap_or(0);
     let global_frame = module.globals.iter().map(|g| g.frame as usize).max().unwrap_or(0);
     // each nested global evaluation gets its own region after the rule region
-    let frame = rule_frame + global_frame * (module.globals.len() + 1);
+    let mut frame = rule_frame + global_frame * (module.globals.len() + 1);
+    // each function owns a region after those (a function is never active twice at once: no recursion)
+    let mut fn_frames = Vec::with_capacity(module.functions.len());
+    for f in &module.functions {
+        fn_frames.push(frame);
+        frame += f.frame as usize;
+    }
     let mut prog_writers: Vec<Vec<RuleId>> = vec![Vec::new(); module.programs.len()];
     for (i, r) in module.rules.iter().enumerate() {
         for o in &r.outcomes {
@@ -305,6 +313,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         outranks,
         frame,
         global_frame: (rule_frame, global_frame),
+        fn_frames,
         writers: prog_writers,
         layer_programs,
         facts: fact_schema,

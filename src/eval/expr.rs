@@ -6,7 +6,8 @@ use super::{num, Clamp, Ev, EvalError, Origin};
 use crate::assessment::TraceEvent;
 use crate::check::schema::Field;
 use crate::check::types::{EnumTy, Ty};
-use crate::ir::{ArithOp, Builtin, CmpOp, Collection, Expr, ExprKind, Loc, ParamId};
+use crate::check::MAX_FN_PARAMS;
+use crate::ir::{ArithOp, Builtin, CmpOp, Collection, Expr, ExprKind, FnId, Loc, ParamId};
 use crate::syntax::ast::{AggKind, RoundMode, RoundUnit};
 use crate::value::Value;
 use chrono::{Datelike, Days, NaiveDate};
@@ -150,6 +151,13 @@ impl<'a> Ev<'a> {
                 Err(EvalError::Inexact { .. }) if numeric_builtin(*b, args) => return self.exact(e),
                 r => r?,
             },
+            ExprKind::Apply(f, args) => {
+                let saved = self.enter(*f, args, loc)?;
+                let body = &self.p.module.functions[*f as usize].body;
+                let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(body));
+                self.base = saved;
+                r?
+            }
             ExprKind::Agg { kind, slot, coll, base, filter, body } => {
                 self.aggregate(*kind, *slot, *coll, base, filter.as_deref(), body, e.ty, loc)?
             }
@@ -211,6 +219,29 @@ impl<'a> Ev<'a> {
         })
     }
 
+    /// Enter a call of function `f`: evaluate every argument (in the
+    /// caller's frame), then bind them to the function's own frame region;
+    /// returns the caller's frame base to restore. No recursion (the checker
+    /// rejects it) means the region is free; the arguments wait in a fixed
+    /// array, so nothing allocates.
+    fn enter(&mut self, f: FnId, args: &[Expr], loc: Loc) -> Result<usize, EvalError> {
+        let p = self.p;
+        let (Some(&start), true) = (p.fn_frames.get(f as usize), args.len() <= MAX_FN_PARAMS) else {
+            return Err(EvalError::Invalid { message: "call of an unknown function".into(), loc });
+        };
+        let mut vals = [Value::ZERO; MAX_FN_PARAMS];
+        for (v, a) in vals.iter_mut().zip(args) {
+            *v = self.ev(a)?;
+        }
+        let Some(frame) = self.s.frame.get_mut(start..start + args.len()) else {
+            return Err(EvalError::Invalid { message: "function frame out of range".into(), loc });
+        };
+        frame.copy_from_slice(&vals[..args.len()]);
+        let saved = self.base;
+        self.base = start;
+        Ok(saved)
+    }
+
     /// `banded(x, lo: rate, …)` over decimals (each step exact or an error).
     fn banded(&mut self, e: &Expr) -> Result<Value, EvalError> {
         let loc = e.loc;
@@ -256,9 +287,10 @@ impl<'a> Ev<'a> {
     #[inline(never)]
     pub(crate) fn ev_q(&mut self, e: &Expr) -> Result<Q, EvalError> {
         let loc = e.loc;
-        let exact_kind =
-            matches!(&e.kind, ExprKind::Arith(..) | ExprKind::Neg(_) | ExprKind::If(..) | ExprKind::Round(..) | ExprKind::Banded(..))
-                || matches!(&e.kind, ExprKind::Call(b, args) if numeric_builtin(*b, args));
+        let exact_kind = matches!(
+            &e.kind,
+            ExprKind::Arith(..) | ExprKind::Neg(_) | ExprKind::If(..) | ExprKind::Round(..) | ExprKind::Banded(..) | ExprKind::Apply(..)
+        ) || matches!(&e.kind, ExprKind::Call(b, args) if numeric_builtin(*b, args));
         if !exact_kind {
             return Ok(Q::from_decimal(num(self.ev(e)?)));
         }
@@ -274,6 +306,15 @@ impl<'a> Ev<'a> {
                 exact::q_arith(*op, x, y, loc)
             }
             ExprKind::Neg(x) => self.ev_q(x)?.neg().ok_or_else(overflow),
+            // a numeric result, exactly: the body over rationals (the arguments are bound values)
+            ExprKind::Apply(f, args) if e.ty.is_numeric() => {
+                let saved = self.enter(*f, args, loc)?;
+                let body = &self.p.module.functions[*f as usize].body;
+                let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.ev_q(body));
+                self.base = saved;
+                r
+            }
+            ExprKind::Apply(..) => Ok(Q::from_decimal(num(self.ev(e)?))),
             ExprKind::If(c, a, b) => {
                 if truth(self.ev(c)?) {
                     self.ev_q(a)

@@ -134,6 +134,8 @@ pub enum Item {
     Param(ParamDecl),
     /// A named household-level value: `let NAME (: TYPE)? = EXPR`.
     Let(LetDecl),
+    /// A function: `fn NAME(p: TYPE, …): TYPE = EXPR`.
+    Fn(FnDecl),
     /// An annual accumulator: `tally NAME: yuan per member per year`.
     Tally(TallyDecl),
     /// A programme declaration: `program ID "title"`.
@@ -245,6 +247,50 @@ pub struct LetDecl {
     pub ty: Option<TypeAnn>,
     /// Value.
     pub value: Expr,
+    /// Where.
+    pub span: Span,
+}
+
+/// The type of a function's parameter or result as written: a built-in type,
+/// or a name (`household`, `member`, `claim`, `loan`, a declared enumeration).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FnType {
+    /// `int`, `yuan/year`, `date` …
+    Builtin(TypeAnn),
+    /// `loan`, `higher_level` …
+    Named(Ident),
+}
+
+impl FnType {
+    /// Where it is written.
+    pub fn span(&self) -> Span {
+        match self {
+            FnType::Builtin(t) => t.span,
+            FnType::Named(i) => i.span,
+        }
+    }
+}
+
+/// One parameter of a function: `NAME: TYPE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnParam {
+    /// Name.
+    pub name: Ident,
+    /// Type.
+    pub ty: FnType,
+}
+
+/// `fn NAME(p: TYPE, …): TYPE = EXPR`: a pure, typed, non-recursive function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnDecl {
+    /// Name.
+    pub name: Ident,
+    /// Parameters in order.
+    pub params: Vec<FnParam>,
+    /// Result type.
+    pub ret: FnType,
+    /// Body.
+    pub body: Expr,
     /// Where.
     pub span: Span,
 }
@@ -675,10 +721,13 @@ pub enum ExprKind {
         /// Body.
         body: Expr,
     },
-    /// `banded(x, from 0 at 60%, from 50000 at 70%)`
+    /// `banded(x, from 0 at 60%, from 50000 at 70%)`, or with `above BASE`
+    /// the bands applied to the slice (BASE, BASE + x]
     Banded {
         /// The amount split into bands.
         value: Expr,
+        /// `above BASE`: what the bands have already been applied to.
+        above: Option<Expr>,
         /// (lower bound, rate) in source order.
         bands: Vec<(Expr, Expr)>,
     },

@@ -16,8 +16,9 @@ use rust_decimal::Decimal;
 
 use super::ast::{
     AggKind, BinOp, DateLit, DottedName, EnumDecl, EnumVariant, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactDecl, FactOwner,
-    FactScalar, FactType, File, HeaderField, Ident, IndicatorDecl, Item, LayerDecl, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader,
-    ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, Test, TestEntry, TypeAnn, TypeExpr, UnOp,
+    FactScalar, FactType, File, FnDecl, FnParam, FnType, HeaderField, Ident, IndicatorDecl, Item, LayerDecl, LetDecl, Outcome, ParamDecl,
+    ParamEntry, PolicyHeader, ProgramDecl, RoundMode, RoundUnit, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, Test, TestEntry,
+    TypeAnn, TypeExpr, UnOp,
 };
 use super::error::{SyntaxError, SyntaxErrorKind};
 use super::limits;
@@ -120,7 +121,7 @@ fn skip_trivia(src: &str, mut pos: usize) -> usize {
 /// Words that start a top-level item. `let` and `tally` also start entries
 /// inside rules, so only a line at brace depth 0 counts for them.
 const ITEM_WORDS: &[&str] =
-    &["rule", "param", "override", "let", "tally", "program", "indicator", "fact", "enum", "layer", "test", "policy"];
+    &["rule", "param", "override", "let", "fn", "tally", "program", "indicator", "fact", "enum", "layer", "test", "policy"];
 
 /// Where to resume after a syntax error in the item starting at `item_start`:
 /// the first later line that starts with an item keyword and either is at
@@ -302,6 +303,12 @@ fn describe(r: Rule) -> &'static str {
         pe_floor => "`floor`",
         pe_cap => "`cap`",
         let_decl | re_let => "`let`",
+        fn_decl => "`fn`",
+        fn_param => "a parameter (`name: type`)",
+        fn_ty => "a type",
+        band_above => "`above`",
+        kw_fn => "`fn`",
+        kw_above => "`above`",
         tally_decl | o_tally => "`tally`",
         program_decl => "`program`",
         fact_decl => "`fact`",
@@ -438,6 +445,8 @@ fn is_token(r: Rule) -> bool {
             | kw_floor
             | kw_cap
             | kw_let
+            | kw_fn
+            | kw_above
             | kw_tally
             | kw_per
             | kw_member
@@ -603,6 +612,7 @@ impl Builder {
         match p.as_rule() {
             Rule::param_decl => Ok(Item::Param(self.param_decl(p)?)),
             Rule::let_decl => Ok(Item::Let(self.let_decl(p)?)),
+            Rule::fn_decl => Ok(Item::Fn(self.fn_decl(p)?)),
             Rule::tally_decl => Ok(Item::Tally(self.tally_decl(p)?)),
             Rule::program_decl => Ok(Item::Program(self.program_decl(p)?)),
             Rule::indicator_decl => Ok(Item::Indicator(self.indicator_decl(p)?)),
@@ -698,6 +708,30 @@ impl Builder {
         let ty = kids.next_if(Rule::ty).map(|t| self.ty(t)).transpose()?;
         let value = self.expr(kids.next()?)?.e;
         Ok(LetDecl { name, ty, value, span })
+    }
+
+    fn fn_decl(&self, p: Pair<'_, Rule>) -> Res<FnDecl> {
+        let span = self.span(&p);
+        let mut kids = self.kids(p);
+        let name = self.ident(kids.next()?)?;
+        let mut params = Vec::new();
+        while let Some(fp) = kids.next_if(Rule::fn_param) {
+            let mut pk = self.kids(fp);
+            let pname = self.ident(pk.next()?)?;
+            let ty = self.fn_ty(pk.next()?)?;
+            params.push(FnParam { name: pname, ty });
+        }
+        let ret = self.fn_ty(kids.next()?)?;
+        let body = self.expr(kids.next()?)?.e;
+        Ok(FnDecl { name, params, ret, body, span })
+    }
+
+    fn fn_ty(&self, p: Pair<'_, Rule>) -> Res<FnType> {
+        let t = self.kids(p).next()?;
+        Ok(match t.as_rule() {
+            Rule::ty => FnType::Builtin(self.ty(t)?),
+            _ => FnType::Named(self.ident(t)?),
+        })
     }
 
     fn tally_decl(&self, p: Pair<'_, Rule>) -> Res<TallyDecl> {
@@ -1322,6 +1356,14 @@ impl Builder {
         let mut kids = self.kids(p);
         let value = self.expr(kids.next()?)?;
         let mut depth = value.depth;
+        let above = match kids.next_if(Rule::band_above) {
+            Some(a) => {
+                let a = self.expr(self.kids(a).next()?)?;
+                depth = depth.max(a.depth);
+                Some(a.e)
+            }
+            None => None,
+        };
         let mut bands = Vec::new();
         for band in kids.rest() {
             let mut parts = self.kids(band);
@@ -1330,7 +1372,7 @@ impl Builder {
             depth = depth.max(from.depth).max(rate.depth);
             bands.push((from.e, rate.e));
         }
-        self.node(ExprKind::Banded { value: value.e, bands }, span, depth + 1)
+        self.node(ExprKind::Banded { value: value.e, above, bands }, span, depth + 1)
     }
 
     fn aggregate(&self, p: Pair<'_, Rule>) -> Res<Ex> {

@@ -98,6 +98,10 @@ impl Printer {
                 let ann = d.ty.as_ref().map(|t| format!(": {}", ty(t.ty))).unwrap_or_default();
                 self.line(0, &format!("let {}{} = {}", d.name.name, ann, expr(&d.value)));
             }
+            Item::Fn(d) => {
+                let params: Vec<String> = d.params.iter().map(|p| format!("{}: {}", p.name.name, fn_type(&p.ty))).collect();
+                self.line(0, &format!("fn {}({}): {} = {}", d.name.name, params.join(", "), fn_type(&d.ret), expr(&d.body)));
+            }
             Item::Tally(d) => {
                 let scope = match d.scope {
                     TallyScope::MemberYear => "per member per year",
@@ -452,8 +456,11 @@ fn expr_t(e: &Expr, tail: u8) -> String {
             let filter = filter.as_ref().map(|f| format!(" where {}", expr(f))).unwrap_or_default();
             format!("{k}({} in {}{filter}: {})", var.name, expr(collection), expr(body))
         }
-        ExprKind::Banded { value, bands } => {
+        ExprKind::Banded { value, above, bands } => {
             let mut s = format!("banded({}", expr(value));
+            if let Some(a) = above {
+                let _ = write!(s, ", above {}", expr(a));
+            }
             for (from, rate) in bands {
                 // The lower bound stops at `at`.
                 let from =
@@ -476,5 +483,13 @@ fn expr_t(e: &Expr, tail: u8) -> String {
             };
             format!("round({}, {unit}, {mode})", expr(x))
         }
+    }
+}
+
+/// A function's parameter or result type as written.
+pub(crate) fn fn_type(t: &crate::syntax::ast::FnType) -> String {
+    match t {
+        crate::syntax::ast::FnType::Builtin(t) => ty(t.ty).to_string(),
+        crate::syntax::ast::FnType::Named(i) => i.name.clone(),
     }
 }
