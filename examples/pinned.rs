@@ -52,7 +52,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 4. A pin that does not match is refused.
-    let wrong = Pin::new("cn.hebei.shijiazhuang", "2016.3", "sha256:0000");
+    let wrong = Pin::new("cn.hebei.shijiazhuang", "2016.4", "sha256:0000");
     match Engine::builder().embedded().pin(lock.pins().iter().filter(|p| p.id != wrong.id).cloned()).pin([wrong]).try_build() {
         Err(e) => println!("as expected: {e}"),
         Ok(_) => return Err("a wrong pin was accepted".into()),

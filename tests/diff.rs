@@ -109,7 +109,7 @@ fn usage_errors_exit_two() {
 
 #[test]
 fn the_hypothetical_shijiazhuang_amendment_shows_the_raised_standard() {
-    let (code, out, _) = fupin(&["diff", "policies/hebei/shijiazhuang.policy", "tests/cases/versions/shijiazhuang-2016.4.policy"]);
+    let (code, out, _) = fupin(&["diff", "policies/hebei/shijiazhuang.policy", "tests/cases/versions/shijiazhuang-2016.5.policy"]);
     assert_eq!(code, 1);
     assert!(out.contains("    ~ override param dibao_standard\n"), "{out}");
     assert!(out.contains("        from 2018-01-01: 4400 cite "), "{out}");

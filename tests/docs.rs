@@ -74,3 +74,25 @@ fn every_complete_json_block_of_the_docs_is_json() {
         }
     }
 }
+
+/// The table of `policies/README.md` names every embedded policy with its
+/// version and region, and nothing else.
+#[test]
+fn the_library_table_matches_the_embedded_policies() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("policies/README.md")).expect("policies/README.md");
+    let mut table: Vec<(String, String, String)> = text
+        .lines()
+        .filter(|l| l.starts_with("| `") && l.contains(".policy`"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(|c| c.trim().trim_matches('`')).collect();
+            (cells[2].to_string(), cells[3].to_string(), cells[4].to_string())
+        })
+        .collect();
+    table.sort();
+    let engine = fupin::Engine::embedded().unwrap_or_else(|d| panic!("{}", d.render()));
+    let mut library: Vec<(String, String, String)> =
+        engine.program().module.policies.iter().map(|p| (p.id.clone(), p.version.clone(), p.region.clone())).collect();
+    library.sort();
+    assert_eq!(table, library, "policies/README.md's table (id, version, region) against the embedded library");
+}

@@ -24,7 +24,7 @@ fn shipped_lockfile_matches_the_shipped_policies() {
     let text = std::fs::read_to_string(root().join("fupin.lock")).unwrap_or_default();
     let fresh = Lockfile::from_sources(&embedded()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(text, fresh.to_string());
-    assert!(fresh.get("cn.hebei.shijiazhuang", "2016.3").is_some());
+    assert!(fresh.get("cn.hebei.shijiazhuang", "2016.4").is_some());
 }
 
 /// A copy of the shipped policies in a fresh temporary directory.
@@ -66,16 +66,16 @@ fn lock_check_names_a_policy_changed_without_a_new_version() {
     std::fs::write(&sjz, text.replace("from 2018-01-01: 4400", "from 2018-01-01: 4401")).unwrap_or_else(|e| panic!("{e}"));
     let (code, err) = fupin(&["lock", "--check", "--policies", &p, "--lockfile", &l]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("error: policy `cn.hebei.shijiazhuang` version `2016.3`"), "{err}");
+    assert!(err.contains("error: policy `cn.hebei.shijiazhuang` version `2016.4`"), "{err}");
     assert!(err.contains("changed without a new version: locked sha256:"), "{err}");
     assert!(err.contains("help: a changed policy needs a new version"), "{err}");
 
     // with a new version the old one is missing and the new one unlocked
-    std::fs::write(&sjz, text.replace("version  \"2016.3\"", "version  \"2016.4\"")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&sjz, text.replace("version  \"2016.4\"", "version  \"2016.5\"")).unwrap_or_else(|e| panic!("{e}"));
     let (code, err) = fupin(&["lock", "--check", "--policies", &p, "--lockfile", &l]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("error: locked policy `cn.hebei.shijiazhuang` version `2016.3` is missing"), "{err}");
-    assert!(err.contains("version `2016.4`") && err.contains("is new: not in the lockfile"), "{err}");
+    assert!(err.contains("error: locked policy `cn.hebei.shijiazhuang` version `2016.4` is missing"), "{err}");
+    assert!(err.contains("version `2016.5`") && err.contains("is new: not in the lockfile"), "{err}");
 
     // rewriting the lockfile settles it
     let (code, _) = fupin(&["lock", "--policies", &p, "--lockfile", &l]);
@@ -83,7 +83,7 @@ fn lock_check_names_a_policy_changed_without_a_new_version() {
     let (code, err) = fupin(&["lock", "--check", "--policies", &p, "--lockfile", &l]);
     assert_eq!(code, 0, "{err}");
     let lock = Lockfile::load(&lockfile).unwrap_or_else(|e| panic!("{e}"));
-    assert!(lock.get("cn.hebei.shijiazhuang", "2016.4").is_some());
+    assert!(lock.get("cn.hebei.shijiazhuang", "2016.5").is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -29,11 +29,11 @@ fn pingshan() -> fupin::Household {
     fupin::engine::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The frozen 2016.1 texts (tests/cases/pinned) plus the hypothetical 2016.4 amendment, which the pins leave out.
+/// The frozen 2016.1 texts (tests/cases/pinned) plus the hypothetical 2016.5 amendment, which the pins leave out.
 fn builder() -> fupin::EngineBuilder {
     Engine::builder()
         .path(root().join("tests/cases/pinned"))
-        .and_then(|b| b.path(root().join("tests/cases/versions/shijiazhuang-2016.4.policy")))
+        .and_then(|b| b.path(root().join("tests/cases/versions/shijiazhuang-2016.5.policy")))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -52,7 +52,7 @@ fn pinned_shijiazhuang_2016_1_assesses_the_pingshan_household() {
 #[test]
 fn without_pins_the_two_overlapping_versions_are_a_checker_error() {
     let d = builder().build().err().map(|d| d.render()).unwrap_or_default();
-    assert!(d.contains("versions `2016.1` and `2016.4` of policy `cn.hebei.shijiazhuang` are both in force on 2016-01-01"), "{d}");
+    assert!(d.contains("versions `2016.1` and `2016.5` of policy `cn.hebei.shijiazhuang` are both in force on 2016-01-01"), "{d}");
 }
 
 #[test]
@@ -103,9 +103,9 @@ fn whitespace_and_comments_do_not_break_a_pin() {
 #[test]
 fn a_pinned_version_that_is_absent_is_an_error_listing_the_versions_present() {
     let mut p = pins().to_vec();
-    p[2] = Pin::new("cn.hebei.shijiazhuang", "2016.5", SJZ);
+    p[2] = Pin::new("cn.hebei.shijiazhuang", "2016.6", SJZ);
     let e = builder().pin(p).try_build().err().map(|e| e.to_string()).unwrap_or_default();
-    assert_eq!(e, "pinned policy `cn.hebei.shijiazhuang` version `2016.5` is not in the policy set (versions present: 2016.1, 2016.4)");
+    assert_eq!(e, "pinned policy `cn.hebei.shijiazhuang` version `2016.6` is not in the policy set (versions present: 2016.1, 2016.5)");
 }
 
 #[test]

@@ -18,7 +18,7 @@ fn pingshan() -> fupin::Household {
     fupin::engine::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The shipped library (石家庄 2016.3, in force 2016–2020) plus a case file.
+/// The shipped library (石家庄 2016.4, in force 2016–2020) plus a case file.
 fn with(case: &str) -> EngineBuilder {
     Engine::builder().embedded().path(root().join("tests/cases/versions").join(case)).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -37,33 +37,33 @@ fn versions_with_disjoint_periods_load_together_and_the_date_picks_one() {
     let versions: Vec<&str> =
         engine.program().module.policies.iter().filter(|p| p.id == "cn.hebei.shijiazhuang").map(|p| p.version.as_str()).collect();
     assert_eq!(versions.len(), 2, "{versions:?}");
-    // 2018: version 2016.3, standard 4,400: 4,400 × 3 − 6,000
-    assert_eq!(dibao(&engine, "2018-06-01"), ("7200.00".into(), "2016.3".into()));
-    // the last day of 2016.3
-    assert_eq!(dibao(&engine, "2020-12-31"), ("11280.00".into(), "2016.3".into()));
+    // 2018: version 2016.4, standard 4,400: 4,400 × 3 − 6,000
+    assert_eq!(dibao(&engine, "2018-06-01"), ("7200.00".into(), "2016.4".into()));
+    // the last day of 2016.4
+    assert_eq!(dibao(&engine, "2020-12-31"), ("11280.00".into(), "2016.4".into()));
     // 2021: version 2021.1, standard 6,000: 6,000 × 3 − 6,000
     assert_eq!(dibao(&engine, "2021-06-01"), ("12000.00".into(), "2021.1".into()));
 }
 
 #[test]
 fn overlapping_versions_without_a_selection_are_a_checker_error_naming_both() {
-    let d = with("shijiazhuang-2016.4.policy").build().err().map(|d| d.render()).unwrap_or_default();
-    assert!(d.contains("error: versions `2016.3` and `2016.4` of policy `cn.hebei.shijiazhuang` are both in force on 2016-01-01"), "{d}");
-    assert!(d.contains("tests/cases/versions/shijiazhuang-2016.4.policy"), "{d}");
+    let d = with("shijiazhuang-2016.5.policy").build().err().map(|d| d.render()).unwrap_or_default();
+    assert!(d.contains("error: versions `2016.4` and `2016.5` of policy `cn.hebei.shijiazhuang` are both in force on 2016-01-01"), "{d}");
+    assert!(d.contains("tests/cases/versions/shijiazhuang-2016.5.policy"), "{d}");
     assert!(d.contains("policies/hebei/shijiazhuang.policy"), "{d}");
 }
 
 #[test]
 fn overlapping_versions_are_selected_explicitly() {
-    let new = with("shijiazhuang-2016.4.policy").select("cn.hebei.shijiazhuang", "2016.4").try_build().unwrap_or_else(|e| panic!("{e}"));
+    let new = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.5").try_build().unwrap_or_else(|e| panic!("{e}"));
     // the amendment raises the 2018 standard to 4,600: 4,600 × 3 − 6,000
-    assert_eq!(dibao(&new, "2018-06-01"), ("7800.00".into(), "2016.4".into()));
-    assert_eq!(dibao(&new, "2017-06-01"), ("6000.00".into(), "2016.4".into()));
-    let old = with("shijiazhuang-2016.4.policy").select("cn.hebei.shijiazhuang", "2016.3").try_build().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(dibao(&old, "2018-06-01"), ("7200.00".into(), "2016.3".into()));
+    assert_eq!(dibao(&new, "2018-06-01"), ("7800.00".into(), "2016.5".into()));
+    assert_eq!(dibao(&new, "2017-06-01"), ("6000.00".into(), "2016.5".into()));
+    let old = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.4").try_build().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dibao(&old, "2018-06-01"), ("7200.00".into(), "2016.4".into()));
     // the same engine builder can hold both selections when their periods do not overlap
     let both = with("shijiazhuang-2021.1.policy")
-        .select("cn.hebei.shijiazhuang", "2016.3")
+        .select("cn.hebei.shijiazhuang", "2016.4")
         .select("cn.hebei.shijiazhuang", "2021.1")
         .try_build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -72,9 +72,9 @@ fn overlapping_versions_are_selected_explicitly() {
 
 #[test]
 fn selecting_a_version_that_is_absent_names_the_versions_present() {
-    let e = with("shijiazhuang-2016.4.policy").select("cn.hebei.shijiazhuang", "2016.9").try_build().err().map(|e| e.to_string());
+    let e = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.9").try_build().err().map(|e| e.to_string());
     assert_eq!(
         e.as_deref(),
-        Some("selected policy `cn.hebei.shijiazhuang` version `2016.9` is not in the policy set (versions present: 2016.3, 2016.4)")
+        Some("selected policy `cn.hebei.shijiazhuang` version `2016.9` is not in the policy set (versions present: 2016.4, 2016.5)")
     );
 }
