@@ -109,7 +109,7 @@ impl Entry {
 pub struct Report {
     /// One entry per catalogue id, in catalogue order.
     pub entries: Vec<Entry>,
-    /// Malformed catalogue lines, duplicate ids, and rules or indicators with a
+    /// Malformed catalogue lines, duplicate ids, test files that cannot be read, and rules or indicators with a
     /// catalogue-style id (`XX-9`, `XX-9a`) that encode no catalogue id.
     pub problems: Vec<String>,
 }
@@ -283,7 +283,18 @@ pub fn report(engine: &Engine, catalogue: &str) -> Report {
 
     // Every expectation about a programme: (test label, programme, value).
     let mut expectations: Vec<(String, String, &ExpectValue, &str)> = Vec::new();
-    for (file, t) in &m.tests {
+    let tests = match engine.tests() {
+        Ok(t) => t,
+        Err(d) => {
+            // the tests of a file that cannot be read count for nothing, and the report says why
+            problems.extend(d.items.iter().map(|e| {
+                let at = e.loc.map(|l| program.sources.describe(l)).unwrap_or_default();
+                format!("{at}: the test file cannot be read: {}", e.message)
+            }));
+            &[]
+        }
+    };
+    for (file, t) in tests {
         let label = format!("{} ({})", t.name.value, program.sources.describe(crate::diagnostic::loc(*file, t.span)));
         for e in &t.entries {
             if let TestEntry::Expect(x) = e {

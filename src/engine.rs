@@ -21,7 +21,20 @@ use std::sync::Arc;
 pub struct Engine {
     program: Arc<Program>,
     warnings: Arc<Vec<Diagnostic>>,
+    tests: Arc<Tests>,
 }
+
+/// The tests of an engine's sources: those written in policy files, parsed
+/// with them, and the standalone test files, parsed when first asked for
+/// (an engine that only assesses never parses them).
+#[derive(Debug, Default)]
+struct Tests {
+    deferred: Vec<crate::ir::FileId>,
+    all: std::sync::OnceLock<Result<Vec<TestOf>, Vec<Diagnostic>>>,
+}
+
+/// A test and the file it is written in.
+pub type TestOf = (crate::ir::FileId, syntax::ast::Test);
 
 /// Collects policy sources, then builds an [`Engine`].
 #[derive(Debug, Clone, Default)]
@@ -88,24 +101,33 @@ impl EngineBuilder {
         if !self.selection.is_empty() {
             return self.try_build().map_err(crate::pin::BuildError::into_diagnostics);
         }
-        build(self.sources, &self.settings)
+        build_parsed(self.sources.into_iter().map(|s| (s, None)).collect(), &self.settings)
     }
 }
 
-fn build(sources: Vec<Source>, settings: &[(String, String)]) -> Result<Engine, Diagnostics> {
+/// Build from sources, each with its parse when it was already parsed (a
+/// pinned build parses the policies to hash them, once).
+pub(crate) fn build_parsed(
+    sources: Vec<(Source, Option<syntax::ast::File>)>,
+    settings: &[(String, String)],
+) -> Result<Engine, Diagnostics> {
     let mut map = SourceMap::new();
     let mut items: Vec<Diagnostic> = Vec::new();
     let mut parsed = Vec::new();
-    for s in &sources {
-        let id = map.add(s.name.clone(), s.text.as_str());
+    let mut deferred = Vec::new();
+    for (s, pre) in sources {
+        let id = map.add(s.name, s.text.as_str());
+        if let Some(f) = pre {
+            parsed.push((id, f));
+            continue;
+        }
+        if syntax::is_test_file(&s.text) {
+            deferred.push(id);
+            continue;
+        }
         match syntax::parse(&s.text) {
             Ok(f) => parsed.push((id, f)),
-            Err(errs) => {
-                for e in errs {
-                    let k = CheckErrorKind::Syntax { message: e.kind.to_string(), help: e.kind.help() };
-                    items.push(k.at(loc(id, e.span)).to_diagnostic());
-                }
-            }
+            Err(errs) => items.extend(errs.into_iter().map(|e| syntax_diagnostic(id, e))),
         }
     }
     let inputs: Vec<check::Input<'_>> = parsed.iter().map(|(id, f)| check::Input { file: *id, ast: f }).collect();
@@ -117,11 +139,14 @@ fn build(sources: Vec<Source>, settings: &[(String, String)]) -> Result<Engine, 
         .map(|p| parsed.iter().find(|(id, _)| *id == p.file).map(|(_, f)| file_hash(f)).unwrap_or_default())
         .collect();
     if !items.is_empty() {
+        // a failed build reports every file's errors, the test files' too
+        items.extend(standalone_tests(&map, &deferred, &mut Vec::new()));
         return Err(Diagnostics { items, sources: map });
     }
     let (mut program, errors, mut warnings) = compile::compile(module, map, hashes);
     if !errors.is_empty() {
         let mut items: Vec<Diagnostic> = errors.iter().map(|e| e.to_diagnostic()).collect();
+        items.extend(standalone_tests(&program.sources, &deferred, &mut Vec::new()));
         items.extend(warnings);
         return Err(Diagnostics { items, sources: program.sources });
     }
@@ -130,7 +155,31 @@ fn build(sources: Vec<Source>, settings: &[(String, String)]) -> Result<Engine, 
         return Err(Diagnostics { items: set_errors, sources: program.sources });
     }
     warnings.extend(constant_clamps(&program));
-    Ok(Engine { program: Arc::new(program), warnings: Arc::new(warnings) })
+    let tests = Tests { deferred, all: std::sync::OnceLock::new() };
+    Ok(Engine { program: Arc::new(program), warnings: Arc::new(warnings), tests: Arc::new(tests) })
+}
+
+/// Parse the standalone test files `deferred` of `map`, adding their tests
+/// to `tests`; their errors.
+fn standalone_tests(map: &SourceMap, deferred: &[crate::ir::FileId], tests: &mut Vec<TestOf>) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for &id in deferred {
+        let Some(file) = map.get(id) else { continue };
+        match syntax::parse(&file.text) {
+            Ok(ast) => {
+                let (found, errs) = check::standalone_tests(id, &ast);
+                tests.extend(found);
+                errors.extend(errs.iter().map(|e| e.to_diagnostic()));
+            }
+            Err(errs) => errors.extend(errs.into_iter().map(|e| syntax_diagnostic(id, e))),
+        }
+    }
+    errors
+}
+
+/// A syntax error of file `id` as a diagnostic.
+fn syntax_diagnostic(id: crate::ir::FileId, e: syntax::SyntaxError) -> Diagnostic {
+    CheckErrorKind::Syntax { message: e.kind.to_string(), help: e.kind.help() }.at(loc(id, e.span)).to_diagnostic()
 }
 
 /// Type the deployer's settings against their parameters into
@@ -434,6 +483,28 @@ impl Engine {
     /// Warnings found while building (rules that may conflict on some households).
     pub fn warnings(&self) -> Diagnostics {
         Diagnostics { items: self.warnings.as_ref().clone(), sources: self.program.sources.clone() }
+    }
+
+    /// Every test of the engine's sources, in source order: the tests
+    /// written in policy files and those of the standalone test files, which
+    /// are parsed on the first call (building an engine does not parse
+    /// them). The errors of a standalone test file that does not parse, or
+    /// that holds anything but tests, are returned instead.
+    pub fn tests(&self) -> Result<&[TestOf], Diagnostics> {
+        let all = self.tests.all.get_or_init(|| {
+            let mut all = self.program.module.policy_file_tests.clone();
+            let errors = standalone_tests(&self.program.sources, &self.tests.deferred, &mut all);
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            // source order, as the files were given
+            all.sort_by_key(|(file, _)| *file);
+            Ok(all)
+        });
+        match all {
+            Ok(t) => Ok(t),
+            Err(items) => Err(Diagnostics { items: items.clone(), sources: self.program.sources.clone() }),
+        }
     }
 
     /// The compiled program.

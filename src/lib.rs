@@ -23,7 +23,7 @@ pub mod syntax;
 pub mod value;
 
 pub use assessment::Assessment;
-pub use engine::{Engine, EngineBuilder};
+pub use engine::{Engine, EngineBuilder, TestOf};
 pub use eval::{EvalError, Scratch};
 pub use model::Household;
 pub use pin::{Lockfile, Pin};

@@ -67,10 +67,35 @@ pub fn run_all(engine: &Engine) -> Vec<TestResult> {
 }
 
 /// Run the tests in the sources whose name (path) satisfies `keep`.
+///
+/// A standalone test file that does not parse (or holds anything but
+/// tests) is one failed result per error, named after the file: its tests
+/// cannot run, and saying nothing would pass them silently.
 pub fn run_matching(engine: &Engine, keep: impl Fn(&str) -> bool) -> Vec<TestResult> {
     let p = engine.program();
-    p.module
-        .tests
+    let tests = match engine.tests() {
+        Ok(t) => t,
+        Err(d) => {
+            return d
+                .items
+                .iter()
+                .filter(|e| e.loc.and_then(|l| p.sources.get(l.file)).map_or(true, |f| keep(&f.name)))
+                .map(|e| {
+                    let l = e.loc.unwrap_or(Loc { file: 0, span: Default::default() });
+                    let message = format!("the test file cannot be read: {}", e.message);
+                    TestResult {
+                        name: p.sources.get(l.file).map(|f| f.name.clone()).unwrap_or_default(),
+                        location: p.sources.describe(l),
+                        loc: l,
+                        failures: vec![message.clone()],
+                        details: vec![Failure::new(message)],
+                        assessment: None,
+                    }
+                })
+                .collect();
+        }
+    };
+    tests
         .iter()
         .filter(|(file, _)| p.sources.get(*file).is_some_and(|f| keep(&f.name)))
         .map(|(file, t)| run_one(engine, *file, t))

@@ -53,9 +53,8 @@ fn every_example_household_is_valid() {
 
 /// Every (household text, as_of) of the tests of an engine.
 fn test_households(e: &Engine) -> Vec<(String, String, Option<chrono::NaiveDate>)> {
-    let m = &e.program().module;
     let mut out = Vec::new();
-    for (file, t) in &m.tests {
+    for (file, t) in e.tests().unwrap_or_else(|d| panic!("{}", d.render())) {
         let mut text = None;
         let mut as_of = None;
         for entry in &t.entries {

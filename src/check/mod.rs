@@ -360,8 +360,10 @@ pub struct Module {
     pub rules: Vec<RuleDef>,
     /// Symbols (assignment values, texts).
     pub symbols: Vec<String>,
-    /// Tests, as written, with their file.
-    pub tests: Vec<(FileId, ast::Test)>,
+    /// The tests written in policy files (files with a header), as written,
+    /// with their file. The tests of standalone test files are parsed when
+    /// first asked for: [`crate::Engine::tests`] holds every test.
+    pub policy_file_tests: Vec<(FileId, ast::Test)>,
     /// Catalogue rules kept as metadata (village and administrative targets).
     pub indicators: Vec<IndicatorInfo>,
     /// Enumerations the policies declare (`EnumTy::Declared` indexes them).
@@ -481,6 +483,20 @@ pub struct Input<'a> {
 }
 
 /// Check a set of parsed files. Returns the module and every error found.
+/// The tests of a standalone test file (one without a `policy` header), and
+/// an error for every other item in it (only tests may stand alone).
+pub fn standalone_tests(file: FileId, ast: &ast::File) -> (Vec<(FileId, ast::Test)>, Vec<CheckError>) {
+    let mut tests = Vec::new();
+    let mut errors = Vec::new();
+    for item in &ast.items {
+        match item {
+            ast::Item::Test(t) => tests.push((file, t.clone())),
+            other => errors.push(CheckErrorKind::NoHeader.at(loc(file, item_head_span(other)))),
+        }
+    }
+    (tests, errors)
+}
+
 pub fn check(inputs: &[Input<'_>]) -> (Module, Vec<CheckError>) {
     let mut c = Checker::default();
     c.run(inputs);
@@ -661,7 +677,7 @@ impl Checker {
                     }
                 }
                 if let (ast::Item::Test(t), _) = (item, pol) {
-                    self.module.tests.push((input.file, t.clone()));
+                    self.module.policy_file_tests.push((input.file, t.clone()));
                 }
             }
         }

@@ -94,6 +94,11 @@ pub fn check(paths: &[PathBuf], standalone: bool) -> i32 {
     let n = sources.len();
     match EngineBuilder::default().sources(sources).build() {
         Ok(e) => {
+            if let Err(d) = e.tests() {
+                eprint!("{}", d.render());
+                eprintln!("error: {} error(s) found", d.error_count());
+                return 1;
+            }
             let m = &e.program().module;
             let warnings = e.warnings();
             eprint!("{}", warnings.render());

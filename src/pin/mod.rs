@@ -78,13 +78,27 @@ pub enum Identified {
 
 /// Read a source's header: its id, version and content hash.
 pub fn identify(source: &Source) -> Identified {
+    identify_parsed(source).0
+}
+
+/// [`identify`], and the parsed file (a standalone test file is recognised
+/// by its first word and not parsed).
+fn identify_parsed(source: &Source) -> (Identified, Option<ast::File>) {
+    if syntax::is_test_file(&source.text) {
+        return (Identified::Headerless, None);
+    }
     let file = match syntax::parse(&source.text) {
         Ok(f) => f,
         Err(errs) => {
             let message = errs.first().map(|e| e.kind.to_string()).unwrap_or_else(|| "syntax error".into());
-            return Identified::Unreadable { message };
+            return (Identified::Unreadable { message }, None);
         }
     };
+    let ident = identify_file(&file, source);
+    (ident, Some(file))
+}
+
+fn identify_file(file: &ast::File, source: &Source) -> Identified {
     let Some(h) = &file.header else { return Identified::Headerless };
     let mut version = None;
     let mut overlay = false;
@@ -106,7 +120,7 @@ pub fn identify(source: &Source) -> Identified {
         return Identified::Unreadable { message: format!("policy `{}` has no version", h.id.joined()) };
     };
     Identified::Policy(PolicyFile {
-        pin: Pin { id: h.id.joined(), version, hash: file_hash(&file) },
+        pin: Pin { id: h.id.joined(), version, hash: file_hash(file) },
         file: source.name.clone(),
         overlay,
         from,
@@ -253,8 +267,14 @@ impl Selection {
     /// versions is kept only if its version is one of them. Headerless files,
     /// overlays and files that do not parse (the build reports them) are kept.
     pub fn apply(&self, sources: Vec<Source>) -> Result<Vec<Source>, PinError> {
+        Ok(self.apply_parsed(sources)?.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// [`Selection::apply`], keeping each kept source's parse (when it was
+    /// parsed to be identified) so that the build does not parse it again.
+    pub(crate) fn apply_parsed(&self, sources: Vec<Source>) -> Result<Vec<(Source, Option<ast::File>)>, PinError> {
         if self.is_empty() {
-            return Ok(sources);
+            return Ok(sources.into_iter().map(|s| (s, None)).collect());
         }
         let mut pins: Vec<&Pin> = Vec::new();
         for p in &self.pins {
@@ -271,7 +291,7 @@ impl Selection {
                 None => pins.push(p),
             }
         }
-        let idents: Vec<Identified> = sources.iter().map(identify).collect();
+        let (idents, mut parsed): (Vec<Identified>, Vec<Option<ast::File>>) = sources.iter().map(identify_parsed).unzip();
         let versions_of = |id: &str| -> Vec<String> {
             let mut v: Vec<String> = idents
                 .iter()
@@ -303,13 +323,14 @@ impl Selection {
             }
         }
         let mut out = Vec::with_capacity(sources.len());
-        for (s, ident) in sources.into_iter().zip(idents) {
+        for (i, (s, ident)) in sources.into_iter().zip(idents).enumerate() {
+            let file = parsed.get_mut(i).and_then(Option::take);
             let Identified::Policy(pf) = &ident else {
-                out.push(s);
+                out.push((s, file));
                 continue;
             };
             if pf.overlay {
-                out.push(s);
+                out.push((s, file));
                 continue;
             }
             let id = &pf.pin.id;
@@ -328,7 +349,7 @@ impl Selection {
                     });
                 }
             }
-            out.push(s);
+            out.push((s, file));
         }
         Ok(out)
     }
@@ -359,8 +380,8 @@ impl EngineBuilder {
 
     /// Apply pins and selections, then parse, check and compile.
     pub fn try_build(self) -> Result<Engine, BuildError> {
-        let sources = self.selection.apply(self.sources)?;
-        EngineBuilder { sources, selection: Selection::default(), settings: self.settings }.build().map_err(BuildError::Diagnostics)
+        let sources = self.selection.apply_parsed(self.sources)?;
+        crate::engine::build_parsed(sources, &self.settings).map_err(BuildError::Diagnostics)
     }
 }
 

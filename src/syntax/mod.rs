@@ -22,7 +22,55 @@ pub fn parse(source: &str) -> Result<ast::File, Vec<SyntaxError>> {
     parser::parse_file(source)
 }
 
+/// Whether a file is a standalone test file: its first word (after
+/// whitespace and comments) is `test`. Such a file holds only tests, which
+/// an engine parses when they are first asked for
+/// ([`crate::Engine::tests`]), not when it is built.
+pub fn is_test_file(source: &str) -> bool {
+    let rest = source.get(parser::skip_trivia(source, 0)..).unwrap_or("");
+    rest.strip_prefix("test").is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
 /// Parses a lone expression (`household.income < 4000`).
 pub fn parse_expr(source: &str) -> Result<ast::Expr, Vec<SyntaxError>> {
     parser::parse_expr(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_file_is_known_by_its_first_word() {
+        assert!(is_test_file("test \"x\" { }"));
+        assert!(is_test_file("// tests of 石家庄\n\n  test\"x\" {}"));
+        assert!(!is_test_file("testing = 1"));
+        assert!(!is_test_file("test_x"));
+        assert!(!is_test_file("test甲"));
+        assert!(!is_test_file("policy p { }\ntest \"x\" {}"));
+        assert!(!is_test_file(""));
+    }
+
+    fn cite_of(src: &str) -> String {
+        let f = parse(src).unwrap_or_else(|e| panic!("{src:?}: {e:?}"));
+        match f.items.first() {
+            Some(ast::Item::Program(p)) => p.title.value.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn strings_hold_any_character_but_quote_backslash_and_line_breaks() {
+        assert_eq!(
+            cite_of("program a \"三(六) ~^`|{}[]#!\u{0}\u{b}\u{c}\u{e}\u{10FFFF}\t\": yuan"),
+            "三(六) ~^`|{}[]#!\u{0}\u{b}\u{c}\u{e}\u{10FFFF}\t"
+        );
+        assert_eq!(cite_of("program a \"a\\\"b\\\\c\": yuan"), "a\"b\\c");
+        assert!(parse("program a \"a\nb\": yuan").is_err());
+        assert!(parse("program a \"a\rb\": yuan").is_err());
+        // a comment ends at \r as at \n (a file with old Mac line endings
+        // is not one long comment)
+        assert_eq!(cite_of("// x\rprogram a \"t\": yuan"), "t");
+        assert_eq!(cite_of("// x\r\nprogram a \"t\": yuan"), "t");
+    }
 }

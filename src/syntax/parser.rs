@@ -103,7 +103,7 @@ pub(super) fn parse_expr(source: &str) -> Result<Expr, Vec<SyntaxError>> {
 }
 
 /// Skips whitespace and `//` comments from `pos`.
-fn skip_trivia(src: &str, mut pos: usize) -> usize {
+pub(super) fn skip_trivia(src: &str, mut pos: usize) -> usize {
     loop {
         let Some(rest) = src.get(pos..) else {
             return src.len();
@@ -111,7 +111,8 @@ fn skip_trivia(src: &str, mut pos: usize) -> usize {
         let trimmed = rest.trim_start_matches([' ', '\t', '\r', '\n', '\u{FEFF}']);
         pos += rest.len() - trimmed.len();
         if trimmed.starts_with("//") {
-            pos += trimmed.find('\n').unwrap_or(trimmed.len());
+            // a comment ends at a line break, `\n` or `\r` (as in the grammar)
+            pos += trimmed.find(['\n', '\r']).unwrap_or(trimmed.len());
         } else {
             return pos;
         }
@@ -159,7 +160,7 @@ fn resync(src: &str, item_start: usize, err_pos: usize) -> usize {
                 }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
+                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
                     i += 1;
                 }
             }
