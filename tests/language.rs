@@ -8,6 +8,15 @@ fn language_feature_tests() {
     let results = fupin::testing::run_all(&engine);
     let ours: Vec<_> = results.iter().filter(|r| r.location.contains("tests/cases/lang")).collect();
     assert!(ours.len() >= 5, "expected the language tests to run, found {}", ours.len());
+    // every case file's tests run (a file whose policy failed to load would show none)
+    for entry in std::fs::read_dir(&dir).expect("list cases") {
+        let path = entry.expect("a case").path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).filter(|n| n.ends_with(".policy")) else { continue };
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let written = text.lines().filter(|l| l.starts_with("test \"")).count();
+        let ran = ours.iter().filter(|r| r.location.contains(&format!("tests/cases/lang/{name}:"))).count();
+        assert_eq!(ran, written, "{name}: {written} test(s) written, {ran} run");
+    }
     let failed: Vec<String> =
         ours.iter().filter(|r| !r.passed()).map(|r| format!("{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "))).collect();
     assert!(failed.is_empty(), "{} language test(s) failed:\n{}", failed.len(), failed.join("\n"));
