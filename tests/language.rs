@@ -75,3 +75,25 @@ fn the_functions_example_in_the_docs_passes() {
     let m = &engine.program().module;
     assert!(m.functions.iter().any(|f| f.name == "claim_share"), "the example declares its functions");
 }
+
+/// The example of docs/language.md's "Conversions and literal types"
+/// section is a policy whose test passes with the shipped library.
+#[test]
+fn the_conversions_example_in_the_docs_passes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/language.md")).unwrap_or_else(|e| panic!("{e}"));
+    let at = doc.find("## Conversions and literal types").expect("the Conversions section");
+    let fence = "```policy\n";
+    let start = doc[at..].find(fence).map(|i| at + i + fence.len()).expect("its policy block");
+    let text = &doc[start..start + doc[start..].find("\n```\n").expect("the end of the block") + 1];
+    let engine = fupin::Engine::builder()
+        .embedded()
+        .source("docs/conversions.policy", text.to_string())
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let ours: Vec<_> = fupin::testing::run_all(&engine).into_iter().filter(|r| r.location.starts_with("docs/conversions.policy")).collect();
+    assert_eq!(ours.len(), 1, "the example's test");
+    for r in &ours {
+        assert!(r.passed(), "{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "));
+    }
+}
