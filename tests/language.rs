@@ -97,3 +97,39 @@ fn the_conversions_example_in_the_docs_passes() {
         assert!(r.passed(), "{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "));
     }
 }
+
+/// The natural forms of docs/writing-policies.md (§11) are the rules of
+/// tests/cases/lang/natural-forms.policy, word for word, and the page shows
+/// the runner's line for each of the file's tests.
+#[test]
+fn the_natural_forms_in_the_docs_are_the_tested_ones() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/writing-policies.md")).unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::read_to_string(root.join("tests/cases/lang/natural-forms.policy")).unwrap_or_else(|e| panic!("{e}"));
+    let at = doc.find("## 11. Three computations in their natural form").expect("the section");
+    let section = &doc[at..];
+    let fence = "```policy\n";
+    let mut shown = 0;
+    let mut rest = section;
+    while let Some(i) = rest.find(fence) {
+        let body = &rest[i + fence.len()..];
+        let end = body.find("\n```\n").expect("the end of a block");
+        let block = &body[..end + 1];
+        assert!(file.contains(block), "docs/writing-policies.md §11 shows a rule the tested file does not hold:\n{block}");
+        shown += 1;
+        rest = &body[end..];
+    }
+    assert_eq!(shown, 3, "the three natural forms");
+    let dir = root.join("tests/cases/lang");
+    let engine = fupin::Engine::builder().embedded().path(&dir).expect("read cases").build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let ours: Vec<_> =
+        fupin::testing::run_all(&engine).into_iter().filter(|r| r.location.contains("tests/cases/lang/natural-forms.policy")).collect();
+    assert_eq!(ours.len(), 6, "the file's tests");
+    for r in &ours {
+        assert!(r.passed(), "{} ({}):\n    {}", r.name, r.location, r.failures.join("\n    "));
+        let prefix = format!("{}/", root.display());
+        let line = format!("ok     {}  ({})", r.name, r.location.strip_prefix(&prefix).unwrap_or(&r.location));
+        assert!(section.contains(&line), "docs/writing-policies.md §11 does not show `{line}`");
+    }
+    assert!(section.contains("6 passed, 0 failed"));
+}
