@@ -918,7 +918,7 @@ impl Checker {
                     return error_expr(at);
                 }
                 if n == "int" {
-                    return self.to_int(args, cx, at);
+                    return self.int_conversion(args, cx, at);
                 }
                 if let Some(f) = self.find_fn(cx.policy, n) {
                     return self.apply(f, name, args, cx, at);
@@ -1120,7 +1120,7 @@ impl Checker {
                     return count_err(self, "1");
                 }
                 let e = self.expr(&args[0], cx, None);
-                let e = if b == Builtin::ToRate { self.to_rate_arg(e) } else { self.to_decimal_arg(e) };
+                let e = if b == Builtin::ToRate { self.rate_arg(e) } else { self.decimal_arg(e) };
                 let out = if b == Builtin::ToRate { Ty::Rate } else { Ty::Dec };
                 if e.ty == Ty::Error {
                     return error_expr(at);
@@ -1145,7 +1145,7 @@ impl Checker {
 
     /// The argument of `rate(x)`: a decimal or an int computed from typed
     /// values (a constant rate is written with `%`).
-    fn to_rate_arg(&mut self, e: ir::Expr) -> ir::Expr {
+    fn rate_arg(&mut self, e: ir::Expr) -> ir::Expr {
         const ACCEPTS: &str = "a decimal to a rate";
         let help = match e.ty {
             Ty::Dec | Ty::Int | Ty::Error => return e,
@@ -1169,7 +1169,7 @@ impl Checker {
 
     /// The argument of `decimal(x)`: a rate, an int, a number of days or a
     /// constant.
-    fn to_decimal_arg(&mut self, e: ir::Expr) -> ir::Expr {
+    fn decimal_arg(&mut self, e: ir::Expr) -> ir::Expr {
         const ACCEPTS: &str = "a rate, an int or a number of days to a decimal";
         let help = match e.ty {
             Ty::Rate | Ty::Int | Ty::Days | Ty::Error => return e,
@@ -1190,7 +1190,7 @@ impl Checker {
     /// `int(x)` and `int(x, half_up|up|down)`: a whole-number expression or
     /// a number of days as an `int`; a decimal rounded to one by the mode
     /// given (lowered to `round(x, yuan, MODE)`, typed `int`).
-    fn to_int(&mut self, args: &[ast::Expr], cx: &mut Ctx, at: Loc) -> ir::Expr {
+    fn int_conversion(&mut self, args: &[ast::Expr], cx: &mut Ctx, at: Loc) -> ir::Expr {
         const ACCEPTS: &str = "a decimal to an int";
         const SHAPE: &str = "`int(x)` for a whole number, or `int(x, half_up|up|down)` to round a decimal";
         if args.is_empty() || args.len() > 2 {
