@@ -590,6 +590,12 @@ impl CheckErrorKind {
                 "start the file with `policy ID { title … region … in_force … version … }`; a file without one holds only tests".into(),
             ),
             CheckErrorKind::BadRegion { .. } => Some("e.g. `130100` for 石家庄市, `130131` for 平山县, `000000` for national".into()),
+            CheckErrorKind::TypeMismatch { expected, found: Ty::Dec | Ty::Int } if expected == "rate" => Some(
+                "a quotient of two amounts (`paid / cost`) is a decimal: make it a rate with `rate(…)`, exactly".into(),
+            ),
+            CheckErrorKind::TypeMismatch { expected, found: Ty::Rate } if expected == "decimal" => {
+                Some("make the rate a plain number with `decimal(…)` (`decimal(25%)` is 0.25)".into())
+            }
             CheckErrorKind::TypeMismatch { expected, found: Ty::Dec } if expected == "int" || expected == "days" => {
                 let convert = if expected == "int" { ", or round it to one with `int(x, half_up|up|down)`" } else { "" };
                 Some(format!("{expected} holds whole numbers only: declare the value `decimal`, or keep every operand whole{convert}"))

@@ -1370,6 +1370,10 @@ fn unit_hint(l: Ty, r: Ty) -> Option<String> {
             Some(format!("the amounts are in different units: {conv}"))
         }
         (Ty::Money(_), Ty::Rate) | (Ty::Rate, Ty::Money(_)) => Some("a rate applies to money by multiplication: `amount * 70%`".into()),
+        (Ty::Rate, Ty::Dec | Ty::Int) | (Ty::Dec | Ty::Int, Ty::Rate) => Some(
+            "a rate and a plain number: make the number a rate with `rate(x)` (a share such as `rate(paid / cost)`), or the rate a number with `decimal(r)`"
+                .into(),
+        ),
         _ => None,
     }
 }
@@ -1395,7 +1399,7 @@ fn arith_type(op: ArithOp, l: Ty, r: Ty) -> Result<Ty, Option<String>> {
             (Num, Num) => Ok(Num),
             (Int, Int) | (Int, Num) | (Num, Int) => Ok(Int),
             (a, b) if plain(a) && plain(b) => Ok(Dec),
-            _ => Err(None),
+            _ => Err(unit_hint(l, r)),
         },
         ArithOp::Mul => match (l, r) {
             (Money(_), Money(_)) => {
