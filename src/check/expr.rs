@@ -1197,6 +1197,8 @@ impl Checker {
             self.err(CheckErrorKind::Arity { name: "int".into(), expected: "1 or 2".into(), found: args.len() }, at);
             return error_expr(at);
         }
+        // the argument first, so its own errors are reported whatever the mode
+        let e = self.expr(&args[0], cx, None);
         let mode = match args.get(1) {
             None => None,
             Some(m) => {
@@ -1219,14 +1221,13 @@ impl Checker {
                 }
             }
         };
-        let e = self.expr(&args[0], cx, None);
         let bad = |this: &mut Self, e: &ir::Expr, help: String| {
             this.err(CheckErrorKind::BadConversion { function: "int", found: e.ty, accepts: ACCEPTS, help }, e.loc);
             error_expr(at)
         };
         match (e.ty, mode) {
             (Ty::Error, _) => error_expr(at),
-            // a whole number already (`int(3)`, `int(days(a, b))`-like counts of days)
+            // a constant expression that is certainly whole (`int(3 * 4)`)
             (Ty::Num, None) if non_integral(&e).is_none() => {
                 let mut e = self.coerce(e, Ty::Int);
                 e.loc = at;
