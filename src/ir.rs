@@ -82,6 +82,10 @@ pub enum Builtin {
     AddYears,
     /// present(field): whether an optional field is recorded
     Present,
+    /// rate(x): a decimal (or int) as a rate, exactly (`rate(0.25)` of a computed 0.25 is 25%)
+    ToRate,
+    /// decimal(x): a rate, int or number of days as a plain decimal, exactly
+    ToDecimal,
 }
 
 /// What an aggregation iterates.

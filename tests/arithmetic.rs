@@ -262,3 +262,22 @@ fn interest_and_bands_are_exact() {
     let body = one_off("yuan(interest(yuan(household.income), 10%, date(2018, 1, 1), date(2018, 1, 8))) * 6");
     assert_eq!(amount(&body, "temporary_assistance"), Some(dec("35")));
 }
+
+#[test]
+fn int_conversions_at_the_edge_of_the_decimal_range() {
+    let huge = |mu: &str| HOUSEHOLD.replace("\"income\": 3000,", &format!("\"income\": 3000, \"forest_mu\": \"{mu}\","));
+    // rounding up the largest decimal with a fraction fits: one more in the last place
+    let e = engine("rule INT \"int\" {\n  cite \"c\"\n  for household\n  when int(household.forest_mu, up) == 7922816251426433759354395034\n  then eligible temporary_assistance\n}\n");
+    let h = fupin::model::parse_household(&huge("7922816251426433759354395033.5"), Some(as_of())).expect("household");
+    assert!(e.assess(&h, as_of()).expect("assess").programs["temporary_assistance"].eligible);
+    // a product beyond the range overflows at the product, inside int(…)
+    let body = "rule INT \"int\" {\n  cite \"c\"\n  for household\n  when int(household.forest_mu * 10, half_up) > 0\n  then eligible temporary_assistance\n}\n";
+    let (err, rendered) = fails(body, &huge("79228162514264337593543950335"));
+    assert!(matches!(err, EvalError::Overflow { .. }), "{err:?}");
+    assert_points_at(&rendered, "arithmetic overflow", 4, "household.forest_mu * 10");
+    // a whole number too large for a year is out of range at the date, not truncated
+    let body = "rule INT \"int\" {\n  cite \"c\"\n  for household\n  when as_of > date(int(household.forest_mu, down), 1, 1)\n  then eligible temporary_assistance\n}\n";
+    let (err, rendered) = fails(body, &huge("79228162514264337593543950.5"));
+    assert!(matches!(err, EvalError::DateOutOfRange { .. }), "{err:?}");
+    assert_points_at(&rendered, "date out of range", 4, "date(int(household.forest_mu, down), 1, 1)");
+}

@@ -7,7 +7,10 @@
 //! - households with thousands of members and claims, and at the caps
 //!   (10,000 members, 100,000 claims), conserve every claim exactly; one past
 //!   a cap is a typed error naming it;
-//! - `parse(print(ast)) == ast` for whole files (header, every item kind).
+//! - `parse(print(ast)) == ast` for whole files (header, every item kind);
+//! - `int(x, MODE)` is the exact value rounded by the mode, and
+//!   `(90% − rate(paid / cost)) × cost` is exactly 90% of the cost less
+//!   what was paid.
 
 use chrono::NaiveDate;
 use fupin::syntax::ast::*;
@@ -846,4 +849,74 @@ fn the_generated_cascade_pays_something() {
     assert_eq!(layer(c, "major_illness"), Decimal::from(7_725));
     assert_eq!(layer(c, "assistance"), Decimal::from(8_855));
     assert_eq!(c.out_of_pocket, Some(Decimal::from(100_000 - 59_625 - 7_725 - 8_855)));
+}
+
+// ---------------------------------------------------------------- conversions
+
+const CONVERSIONS: &str = r#"
+policy test.conversion_props {
+  title "conversion properties"
+  region 991400
+  in_force 2016-01-01 ..
+  version "1"
+  extends cn
+}
+fact household.x: decimal { title "a number" cite "test" }
+fact household.cost: yuan { title "an in-list cost" cite "test" }
+fact household.paid: yuan { title "paid so far" cite "test" }
+program test.int_half_up "int(x, half_up)": yuan
+program test.int_up "int(x, up)": yuan
+program test.int_down "int(x, down)": yuan
+program test.top_up "(90% - rate(paid / cost)) of cost": yuan
+param one_yuan: yuan { cite "test" always: 1 }
+rule CP-1 "int half_up" { cite "test" for household then amount test.int_half_up = one_yuan * int(household.x, half_up) }
+rule CP-2 "int up" { cite "test" for household then amount test.int_up = one_yuan * int(household.x, up) }
+rule CP-3 "int down" { cite "test" for household then amount test.int_down = one_yuan * int(household.x, down) }
+rule CP-4 "top-up" {
+  cite "test"
+  for household
+  when household.cost > 0
+  then amount test.top_up = round(max(90% - rate(household.paid / household.cost), 0%) * household.cost, fen, half_up)
+}
+"#;
+
+fn conversions_engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| {
+        Engine::builder().embedded().source("conversions.policy", CONVERSIONS).build().unwrap_or_else(|d| panic!("{}", d.render()))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `int(x, MODE)` is the exact value rounded by the mode, for any
+    /// decimal with up to 6 places; `(90% − rate(paid / cost)) × cost` is
+    /// 90% of the cost less what was paid, exactly, though `paid / cost`
+    /// has no exact decimal.
+    #[test]
+    fn int_rounds_by_its_mode_and_a_rate_of_a_quotient_is_exact(
+        mantissa in -10_000_000_000i64..10_000_000_000,
+        scale in 0u32..7,
+        cost_fen in 1i64..100_000_000,
+        paid_share in 0i64..=1000,
+    ) {
+        use rust_decimal::RoundingStrategy::*;
+        let x = Decimal::new(mantissa, scale);
+        let cost = Decimal::new(cost_fen, 2);
+        let paid = (cost * Decimal::new(paid_share, 3)).round_dp(2);
+        let h = serde_json::json!({
+            "id": "cp", "region": "991401", "hukou": "rural", "income": "0",
+            "facts": { "x": x.to_string(), "cost": cost.to_string(), "paid": paid.to_string() },
+            "members": [ {"id": "h", "birth_date": "1980-01-01", "sex": "male", "relation": "head"} ]
+        });
+        let h = fupin::model::parse_household(&h.to_string(), Some(as_of())).expect("household");
+        let a = conversions_engine().assess(&h, as_of()).expect("assess");
+        let amount = |p: &str| a.programs[p].amount.unwrap_or_else(|| panic!("{p} has an amount"));
+        prop_assert_eq!(amount("test.int_half_up"), x.round_dp_with_strategy(0, MidpointAwayFromZero));
+        prop_assert_eq!(amount("test.int_up"), x.round_dp_with_strategy(0, AwayFromZero));
+        prop_assert_eq!(amount("test.int_down"), x.round_dp_with_strategy(0, ToZero));
+        let want = (cost * Decimal::new(9, 1) - paid).max(Decimal::ZERO).round_dp_with_strategy(2, MidpointAwayFromZero);
+        prop_assert_eq!(amount("test.top_up"), want);
+    }
 }

@@ -398,6 +398,25 @@ pub enum CheckErrorKind {
         /// What the number means as a rate (`7000%` for `70`).
         means: String,
     },
+    /// A conversion (`rate(x)`, `decimal(x)`, `int(x, MODE)`) applied to a
+    /// value it does not convert.
+    #[error("`{function}(…)` does not take {found}: it converts {accepts}")]
+    BadConversion {
+        /// `rate`, `decimal` or `int`.
+        function: &'static str,
+        /// The argument's type.
+        found: Ty,
+        /// What the conversion takes and gives (`a decimal to a rate`).
+        accepts: &'static str,
+        /// What to write instead.
+        help: String,
+    },
+    /// `int(x)` of a value that may have a fractional part, without a rounding mode.
+    #[error("`int(…)` of a {found} needs a rounding mode: nothing is rounded or truncated silently")]
+    IntWithoutMode {
+        /// The argument's type (`decimal`, or `number` for a constant expression).
+        found: Ty,
+    },
     /// An optional field read where it may be absent.
     #[error("`{path}` may be absent, and nothing here checks that it is recorded")]
     UnguardedOptional {
@@ -571,8 +590,19 @@ impl CheckErrorKind {
                 "start the file with `policy ID { title … region … in_force … version … }`; a file without one holds only tests".into(),
             ),
             CheckErrorKind::BadRegion { .. } => Some("e.g. `130100` for 石家庄市, `130131` for 平山县, `000000` for national".into()),
+            CheckErrorKind::TypeMismatch { expected, found: Ty::Dec | Ty::Int } if expected == "rate" => Some(
+                "a quotient of two amounts (`paid / cost`) is a decimal: make it a rate with `rate(…)`, exactly".into(),
+            ),
+            CheckErrorKind::TypeMismatch { expected, found: Ty::Rate } if expected == "decimal" => {
+                Some("make the rate a plain number with `decimal(…)` (`decimal(25%)` is 0.25)".into())
+            }
             CheckErrorKind::TypeMismatch { expected, found: Ty::Dec } if expected == "int" || expected == "days" => {
-                Some(format!("{expected} holds whole numbers only: declare the value `decimal`, or keep every operand whole"))
+                let convert = if expected == "int" { ", or round it to one with `int(x, half_up|up|down)`" } else { "" };
+                Some(format!("{expected} holds whole numbers only: declare the value `decimal`, or keep every operand whole{convert}"))
+            }
+            CheckErrorKind::BadConversion { help, .. } => Some(help.clone()),
+            CheckErrorKind::IntWithoutMode { .. } => {
+                Some("write `int(x, half_up)` (四舍五入), `int(x, up)` (away from zero) or `int(x, down)` (toward zero)".into())
             }
             CheckErrorKind::NotInteger { .. } => Some("declare the value `decimal` if it has a fractional part".into()),
             CheckErrorKind::DivisionNotInteger { .. } => {

@@ -125,7 +125,12 @@ pub(crate) const FUNCTIONS: &[(&str, Builtin)] = &[
     ("yuan", Builtin::Yuan),
     ("interest", Builtin::Interest),
     ("present", Builtin::Present),
+    ("rate", Builtin::ToRate),
+    ("decimal", Builtin::ToDecimal),
 ];
+
+/// Calls the checker lowers to other nodes: `int(x, MODE)` is `round(x, yuan, MODE)` typed `int`.
+pub(crate) const LOWERED: &[&str] = &["int"];
 
 /// Calls the checker reads on the programme outputs (`eligible(dibao)`).
 pub(crate) const OUTPUT_READS: &[&str] = &["eligible", "amount"];
@@ -137,7 +142,7 @@ pub(crate) const FORMS: &[&str] = &["round", "banded", "any", "all", "count", "s
 /// Every name that can be called: the built-in functions, the output reads
 /// and the forms, for "did you mean".
 pub(crate) fn callable_names() -> impl Iterator<Item = &'static str> {
-    FUNCTIONS.iter().map(|(n, _)| *n).chain(OUTPUT_READS.iter().copied()).chain(FORMS.iter().copied())
+    FUNCTIONS.iter().map(|(n, _)| *n).chain(LOWERED.iter().copied()).chain(OUTPUT_READS.iter().copied()).chain(FORMS.iter().copied())
 }
 
 fn mk(kind: ExprKind, ty: Ty, at: Loc) -> ir::Expr {
@@ -277,6 +282,16 @@ impl Checker {
                 }
                 let t = out_ty.unwrap_or(Ty::Error);
                 let t = if t == Ty::Num { expected.filter(|x| x.is_numeric()).unwrap_or(Ty::Num) } else { t };
+                // whole arms and fractional ones make a decimal, unless an `int` is expected (then the fraction is the error)
+                let fraction = |v: &ir::Expr| non_integral(v).is_some();
+                let t = if t == Ty::Int
+                    && expected != Some(Ty::Int)
+                    && (checked.iter().any(|(_, v)| fraction(v)) || d.as_ref().is_some_and(fraction))
+                {
+                    Ty::Dec
+                } else {
+                    t
+                };
                 let checked: Vec<(ir::Expr, ir::Expr)> = checked.into_iter().map(|(p, v)| (p, self.coerce(v, t))).collect();
                 let d = d.map(|d| Box::new(self.coerce(d, t)));
                 mk(ExprKind::Case(Box::new(s), checked.into_boxed_slice(), d), t, at)
@@ -387,7 +402,8 @@ impl Checker {
                     out.push((l, r));
                 }
                 let sum_ty = vt;
-                let vt = if vt == Ty::Rate { Ty::Dec } else { vt };
+                // parts of a plain number at rates are fractions: never an `int`
+                let vt = if matches!(vt, Ty::Rate | Ty::Int | Ty::Num) { Ty::Dec } else { vt };
                 let bands = out.into_boxed_slice();
                 match base {
                     None => mk(ExprKind::Banded(Box::new(v), bands), vt, at),
@@ -696,6 +712,15 @@ impl Checker {
             return (a, b, t);
         }
         match (a.ty, b.ty) {
+            // a whole number or a fraction is a decimal (`if c then household.size else 0.5`)
+            (Ty::Int, Ty::Num) if non_integral(&b).is_some() => {
+                let b = self.coerce(b, Ty::Dec);
+                (a, b, Ty::Dec)
+            }
+            (Ty::Num, Ty::Int) if non_integral(&a).is_some() => {
+                let a = self.coerce(a, Ty::Dec);
+                (a, b, Ty::Dec)
+            }
             (Ty::Num, t) if t.is_numeric() => {
                 let a = self.coerce(a, t);
                 (a, b, t)
@@ -892,6 +917,9 @@ impl Checker {
                     self.bad_form(n, args, cx, at);
                     return error_expr(at);
                 }
+                if n == "int" {
+                    return self.int_conversion(args, cx, at);
+                }
                 if let Some(f) = self.find_fn(cx.policy, n) {
                     return self.apply(f, name, args, cx, at);
                 }
@@ -1087,6 +1115,18 @@ impl Checker {
                 };
                 mk(ExprKind::Call(b, vec![e].into_boxed_slice()), out, at)
             }
+            Builtin::ToRate | Builtin::ToDecimal => {
+                if args.len() != 1 {
+                    return count_err(self, "1");
+                }
+                let e = self.expr(&args[0], cx, None);
+                let e = if b == Builtin::ToRate { self.rate_arg(e) } else { self.decimal_arg(e) };
+                let out = if b == Builtin::ToRate { Ty::Rate } else { Ty::Dec };
+                if e.ty == Ty::Error {
+                    return error_expr(at);
+                }
+                mk(ExprKind::Call(b, vec![e].into_boxed_slice()), out, at)
+            }
             Builtin::Interest => {
                 if args.len() != 4 {
                     return count_err(self, "4 (principal, rate, from, to)");
@@ -1100,6 +1140,127 @@ impl Checker {
                 let t = typed(self, cx, 3, Ty::Date);
                 mk(ExprKind::Call(b, vec![p, r, f, t].into_boxed_slice()), Ty::Money(Per::None), at)
             }
+        }
+    }
+
+    /// The argument of `rate(x)`: a decimal or an int computed from typed
+    /// values (a constant rate is written with `%`).
+    fn rate_arg(&mut self, e: ir::Expr) -> ir::Expr {
+        const ACCEPTS: &str = "a decimal to a rate";
+        let help = match e.ty {
+            Ty::Dec | Ty::Int | Ty::Error => return e,
+            Ty::Num => match e.kind {
+                ExprKind::Const(Value::Num(d)) => {
+                    let pct = d.checked_mul(Decimal::ONE_HUNDRED).map_or_else(|| d.to_string(), |p| p.normalize().to_string());
+                    format!("a constant rate is written with `%`: `{pct}%`")
+                }
+                _ => "a constant rate is written with `%` (`25%`); `rate(…)` converts a computed decimal such as `rate(paid / cost)`"
+                    .to_string(),
+            },
+            Ty::Rate => "the value is a rate already: drop `rate(…)`".to_string(),
+            Ty::Money(_) => "money is not a fraction: divide it by an amount in the same unit first, `rate(paid / cost)`".to_string(),
+            _ => "the argument must be a decimal, e.g. the quotient of two amounts: `rate(paid / cost)`".to_string(),
+        };
+        self.err(CheckErrorKind::BadConversion { function: "rate", found: e.ty, accepts: ACCEPTS, help }, e.loc);
+        let mut e = e;
+        e.ty = Ty::Error;
+        e
+    }
+
+    /// The argument of `decimal(x)`: a rate, an int, a number of days or a
+    /// constant.
+    fn decimal_arg(&mut self, e: ir::Expr) -> ir::Expr {
+        const ACCEPTS: &str = "a rate, an int or a number of days to a decimal";
+        let help = match e.ty {
+            Ty::Rate | Ty::Int | Ty::Days | Ty::Error => return e,
+            Ty::Num => return self.coerce(e, Ty::Dec),
+            Ty::Dec => "the value is a decimal already: drop `decimal(…)`".to_string(),
+            Ty::Money(_) => {
+                "money keeps its unit: the quotient of two amounts is a decimal (`paid / cost`); `yuan(x)` drops only the period"
+                    .to_string()
+            }
+            _ => "the argument must be a rate (`decimal(70%)` is 0.7), an int or a number of days".to_string(),
+        };
+        self.err(CheckErrorKind::BadConversion { function: "decimal", found: e.ty, accepts: ACCEPTS, help }, e.loc);
+        let mut e = e;
+        e.ty = Ty::Error;
+        e
+    }
+
+    /// `int(x)` and `int(x, half_up|up|down)`: a whole-number expression or
+    /// a number of days as an `int`; a decimal rounded to one by the mode
+    /// given (lowered to `round(x, yuan, MODE)`, typed `int`).
+    fn int_conversion(&mut self, args: &[ast::Expr], cx: &mut Ctx, at: Loc) -> ir::Expr {
+        const ACCEPTS: &str = "a decimal to an int";
+        const SHAPE: &str = "`int(x)` for a whole number, or `int(x, half_up|up|down)` to round a decimal";
+        if args.is_empty() || args.len() > 2 {
+            self.err(CheckErrorKind::Arity { name: "int".into(), expected: "1 or 2".into(), found: args.len() }, at);
+            return error_expr(at);
+        }
+        // the argument first, so its own errors are reported whatever the mode
+        let e = self.expr(&args[0], cx, None);
+        let mode = match args.get(1) {
+            None => None,
+            Some(m) => {
+                let word = match &*m.kind {
+                    ast::ExprKind::Path(p) if p.len() == 1 => p.first().map(|i| i.name.as_str()),
+                    _ => None,
+                };
+                match word {
+                    Some("half_up") => Some(ast::RoundMode::HalfUp),
+                    Some("up") => Some(ast::RoundMode::Up),
+                    Some("down") => Some(ast::RoundMode::Down),
+                    other => {
+                        let problem = match other {
+                            Some(w) => format!("unknown rounding mode `{w}`: expected `half_up`, `up` or `down`"),
+                            None => "the rounding mode is a name: `half_up`, `up` or `down`".to_string(),
+                        };
+                        self.err(CheckErrorKind::BadForm { problem, shape: SHAPE }, loc(cx.file, m.span));
+                        return error_expr(at);
+                    }
+                }
+            }
+        };
+        let bad = |this: &mut Self, e: &ir::Expr, help: String| {
+            this.err(CheckErrorKind::BadConversion { function: "int", found: e.ty, accepts: ACCEPTS, help }, e.loc);
+            error_expr(at)
+        };
+        match (e.ty, mode) {
+            (Ty::Error, _) => error_expr(at),
+            // a constant expression that is certainly whole (`int(3 * 4)`)
+            (Ty::Num, None) if non_integral(&e).is_none() => {
+                let mut e = self.coerce(e, Ty::Int);
+                e.loc = at;
+                e
+            }
+            (Ty::Days, None) => {
+                let mut e = e;
+                e.ty = Ty::Int;
+                e.loc = at;
+                e
+            }
+            (Ty::Num | Ty::Dec, None) => {
+                self.err(CheckErrorKind::IntWithoutMode { found: e.ty }, at);
+                error_expr(at)
+            }
+            (Ty::Num | Ty::Dec, Some(m)) => {
+                let e = self.coerce(e, Ty::Dec);
+                mk(ExprKind::Round(Box::new(e), ast::RoundUnit::Yuan, m), Ty::Int, at)
+            }
+            (Ty::Days, Some(_)) => bad(self, &e, "a number of days is whole already: write `int(x)` without a mode".into()),
+            (Ty::Int, _) => bad(self, &e, "the value is an int already: drop `int(…)`".into()),
+            (Ty::Rate, _) => bad(
+                self,
+                &e,
+                "a rate is a fraction (70% is 0.7): for whole percentage points write `int(decimal(r) * 100, half_up|up|down)`".into(),
+            ),
+            (Ty::Money(_), _) => bad(
+                self,
+                &e,
+                "money stays money: `round(x, yuan, half_up|up|down)` rounds it to whole yuan; a count of amounts is `int(a / b, down)`"
+                    .into(),
+            ),
+            _ => bad(self, &e, "the argument must be a decimal (or a whole number)".into()),
         }
     }
 }
@@ -1154,7 +1315,8 @@ fn describe(e: &ir::Expr, cx: &Ctx) -> String {
 
 /// Where an untyped number (`Ty::Num`) may not be whole: a constant with a
 /// fractional part (`Some(value)`), or a division (`None`). Whole numbers are
-/// closed under `+ - *`, negation, `min`/`max`/`clamp`/`abs` and choice.
+/// closed under `+ - *`, negation, `min`/`max`/`clamp`/`abs`, choice, sums
+/// and rounding; any other node of type `Num` is one of these.
 fn non_integral(e: &ir::Expr) -> Option<(Loc, Option<Decimal>)> {
     if e.ty != Ty::Num {
         return None;
@@ -1166,8 +1328,17 @@ fn non_integral(e: &ir::Expr) -> Option<(Loc, Option<Decimal>)> {
         ExprKind::Arith(_, a, b) | ExprKind::If(_, a, b) => non_integral(a).or_else(|| non_integral(b)),
         ExprKind::Case(_, arms, d) => arms.iter().find_map(|(_, v)| non_integral(v)).or_else(|| d.as_deref().and_then(non_integral)),
         ExprKind::Call(Builtin::Min | Builtin::Max | Builtin::Clamp | Builtin::Abs, args) => args.iter().find_map(non_integral),
+        // a sum of fractions (`sum(m in household.members: 0.5)`) is not whole
+        ExprKind::Agg { kind: AggKind::Sum, body, .. } => non_integral(body),
+        ExprKind::Round(_, ast::RoundUnit::Yuan, _) => None,
+        ExprKind::Round(x, _, _) => non_integral(x),
         _ => None,
     }
+}
+
+/// Whether an untyped number (`Ty::Num`) is certainly whole.
+pub(crate) fn is_whole(e: &ir::Expr) -> bool {
+    e.ty == Ty::Num && non_integral(e).is_none()
 }
 
 /// The first number literal of an untyped expression, for messages.
@@ -1200,6 +1371,10 @@ fn unit_hint(l: Ty, r: Ty) -> Option<String> {
             Some(format!("the amounts are in different units: {conv}"))
         }
         (Ty::Money(_), Ty::Rate) | (Ty::Rate, Ty::Money(_)) => Some("a rate applies to money by multiplication: `amount * 70%`".into()),
+        (Ty::Rate, Ty::Dec | Ty::Int) | (Ty::Dec | Ty::Int, Ty::Rate) => Some(
+            "a rate and a plain number: make the number a rate with `rate(x)` (a share such as `rate(paid / cost)`), or the rate a number with `decimal(r)`"
+                .into(),
+        ),
         _ => None,
     }
 }
@@ -1225,7 +1400,7 @@ fn arith_type(op: ArithOp, l: Ty, r: Ty) -> Result<Ty, Option<String>> {
             (Num, Num) => Ok(Num),
             (Int, Int) | (Int, Num) | (Num, Int) => Ok(Int),
             (a, b) if plain(a) && plain(b) => Ok(Dec),
-            _ => Err(None),
+            _ => Err(unit_hint(l, r)),
         },
         ArithOp::Mul => match (l, r) {
             (Money(_), Money(_)) => {

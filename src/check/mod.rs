@@ -1262,6 +1262,18 @@ impl Checker {
         order
     }
 
+    /// The type of a value written with number literals alone (`let q = 4`,
+    /// `case month(as_of) { 1 => 1, … }`): `int` when it is certainly whole,
+    /// `decimal` otherwise.
+    fn literal_type(&mut self, e: ir::Expr) -> (ir::Expr, Ty) {
+        if e.ty != Ty::Num {
+            let t = e.ty;
+            return (e, t);
+        }
+        let t = if expr::is_whole(&e) { Ty::Int } else { Ty::Dec };
+        (self.coerce(e, t), t)
+    }
+
     pub(crate) fn check_global(&mut self, g: GlobalId) -> Ty {
         match self.global_state[g as usize] {
             GlobalState::Done(t) => return t,
@@ -1279,7 +1291,7 @@ impl Checker {
             Some(t) => self.coerce(e, t),
             None => e,
         };
-        let ty = if e.ty == Ty::Num { Ty::Dec } else { e.ty };
+        let (e, ty) = self.literal_type(e);
         self.module.globals[g as usize].expr = e;
         self.module.globals[g as usize].reads = cx.reads;
         self.module.globals[g as usize].frame = cx.max_slot;
@@ -1336,7 +1348,7 @@ impl Checker {
             match e {
                 ast::RuleEntry::Let(name, value) => {
                     let v = self.expr(value, &mut cx, None);
-                    let ty = if v.ty == Ty::Num { Ty::Dec } else { v.ty };
+                    let (v, ty) = self.literal_type(v);
                     let slot = cx.bind(&name.name, ty);
                     let d = LocalDef { name: name.name.clone(), slot, expr: v };
                     if cond.is_some() {

@@ -386,7 +386,7 @@ impl<'a> Ev<'a> {
                     Builtin::Abs => arg(self, 0)?.abs().ok_or_else(overflow),
                     Builtin::Monthly => arg(self, 0)?.div(Q::from_int(12)).ok_or_else(overflow),
                     Builtin::Yearly => arg(self, 0)?.mul(Q::from_int(12)).ok_or_else(overflow),
-                    Builtin::Yuan => arg(self, 0),
+                    Builtin::Yuan | Builtin::ToRate | Builtin::ToDecimal => arg(self, 0),
                     Builtin::Interest => {
                         let p = arg(self, 0)?;
                         let r = arg(self, 1)?;
@@ -918,7 +918,7 @@ impl<'a> Ev<'a> {
             }
             Builtin::Monthly => Value::Num(arith(ArithOp::Div, num(arg(self, 0)?), Decimal::from(12), loc)?),
             Builtin::Yearly => Value::Num(arith(ArithOp::Mul, num(arg(self, 0)?), Decimal::from(12), loc)?),
-            Builtin::Yuan => Value::Num(num(arg(self, 0)?)),
+            Builtin::Yuan | Builtin::ToRate | Builtin::ToDecimal => Value::Num(num(arg(self, 0)?)),
             Builtin::Interest => {
                 let p = num(arg(self, 0)?);
                 let r = num(arg(self, 1)?);
@@ -984,7 +984,9 @@ fn arith_exact(op: ArithOp, x: Decimal, y: Decimal, loc: Loc) -> Result<Decimal,
 fn numeric_builtin(b: Builtin, args: &[Expr]) -> bool {
     match b {
         Builtin::Min | Builtin::Max | Builtin::Clamp => !args.first().is_some_and(|a| a.ty == Ty::Date),
-        Builtin::Abs | Builtin::Monthly | Builtin::Yearly | Builtin::Yuan | Builtin::Interest => true,
+        Builtin::Abs | Builtin::Monthly | Builtin::Yearly | Builtin::Yuan | Builtin::ToRate | Builtin::ToDecimal | Builtin::Interest => {
+            true
+        }
         _ => false,
     }
 }
