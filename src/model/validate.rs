@@ -127,10 +127,11 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
     // tracked parse below accepts, so only a failure needs the slow path to
     // build the precise error; the shape scan still runs on success.
     let h = match serde_json::from_str::<Household>(json) {
-        Ok(h) => {
+        Ok(mut h) => {
             if let Some(shape_err) = shape_error(json) {
                 return Err(shape_err);
             }
+            h.defaulted = super::defaults::defaulted(json);
             h
         }
         Err(_) => return Err(parse_error(json)),
@@ -660,7 +661,7 @@ fn find(text: &str, b: &[u8], pos: usize, nodes: &[Trie], node: usize, found: &m
     }
 }
 
-fn skip_ws(b: &[u8], mut pos: usize) -> usize {
+pub(super) fn skip_ws(b: &[u8], mut pos: usize) -> usize {
     while matches!(b.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         pos += 1;
     }
@@ -668,7 +669,7 @@ fn skip_ws(b: &[u8], mut pos: usize) -> usize {
 }
 
 /// `b[pos]` is `"`; returns the offset just after the closing quote.
-fn skip_string(b: &[u8], mut pos: usize) -> Option<usize> {
+pub(super) fn skip_string(b: &[u8], mut pos: usize) -> Option<usize> {
     pos += 1;
     loop {
         match b.get(pos)? {
@@ -680,7 +681,7 @@ fn skip_string(b: &[u8], mut pos: usize) -> Option<usize> {
 }
 
 /// Returns the offset just after the value starting at `pos` (no recursion).
-fn skip_value(b: &[u8], mut pos: usize) -> Option<usize> {
+pub(super) fn skip_value(b: &[u8], mut pos: usize) -> Option<usize> {
     let mut depth = 0usize;
     loop {
         match b.get(pos)? {
