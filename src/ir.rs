@@ -153,7 +153,7 @@ impl Expr {
             }
             ExprKind::In(x, items) => {
                 f(x);
-                items.iter().for_each(|e| f(e));
+                items.iter().for_each(&mut *f);
             }
             ExprKind::If(c, a, b) => {
                 f(c);
@@ -170,7 +170,7 @@ impl Expr {
                     f(d);
                 }
             }
-            ExprKind::Call(_, args) | ExprKind::Apply(_, args) => args.iter().for_each(|e| f(e)),
+            ExprKind::Call(_, args) | ExprKind::Apply(_, args) => args.iter().for_each(&mut *f),
             ExprKind::Agg { base, filter, body, .. } => {
                 f(base);
                 if let Some(x) = filter {

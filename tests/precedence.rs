@@ -97,7 +97,7 @@ fn a_same_region_amendment_rule_wins_and_the_trace_says_why() {
     assert!(explain.contains(&format!("\n{lost_line}\n")), "{explain}");
     let (_, programmes) = explain.split_once("\nprogrammes:\n").unwrap_or_default();
     let (dibao_part, _) = programmes.split_once("\n  dibao.").unwrap_or((programmes, ""));
-    assert!(dibao_part.contains(&format!("  dibao: eligible, 7200.00 yuan/year\n")), "{explain}");
+    assert!(dibao_part.contains("  dibao: eligible, 7200.00 yuan/year\n"), "{explain}");
     assert!(dibao_part.contains(&format!("      {lost_line}\n")), "{explain}");
     // before the amendment, the amended policy's own rule pays
     let a = e.assess(&pingshan("6000.50"), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
