@@ -519,15 +519,15 @@ impl<'a> Ev<'a> {
             return;
         }
         let Some(&(_, _, name, ty)) = crate::check::schema::FIELDS.iter().find(|x| x.0 == f) else { return };
-        let prefix = match b {
-            Value::Household => String::new(),
-            Value::Member(i) => format!("members[{i}]."),
-            Value::Claim(m, c) => format!("members[{m}].claims[{c}]."),
-            Value::Loan(i) => format!("loans[{i}]."),
+        use crate::model::DefaultScope as S;
+        let scope = match b {
+            Value::Household => S::Household,
+            Value::Member(i) => S::Member(i),
+            Value::Claim(m, c) => S::Claim(m, c),
+            Value::Loan(i) => S::Loan(i),
             _ => return,
         };
-        let path = prefix + name;
-        if h.defaulted.contains(&path) {
+        if let Some(path) = h.defaulted.find(scope, name) {
             let value = self.show(v, ty);
             self.s.reads.push(super::ReadEv::Default(crate::assessment::DefaultedField { field: path, value }));
         }

@@ -6,15 +6,53 @@
 //! list; `tests/trace.rs` checks it against the JSON Schema of the model, so
 //! a field given a default later cannot be left out of it.
 
-use super::validate::{skip_string, skip_value, skip_ws};
-use std::borrow::Cow;
-
-/// The JSON paths (`housing.safety_grade`, `members[0].labour`) of the
-/// fields a household record left out, whose default the model used. Two
-/// records compare equal whatever their defaulted fields: this says where
-/// values came from, not what they are.
+/// The fields a household record left out, whose default the model used:
+/// for each record of the text, which of its fields were given. Two records
+/// compare equal whatever their defaulted fields: this says where values came
+/// from, not what they are.
 #[derive(Debug, Clone, Default)]
-pub struct Defaulted(Vec<String>);
+pub struct Defaulted(Vec<Rec>);
+
+/// Which record a defaulted field belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The household.
+    Household,
+    /// Member `i`.
+    Member(u32),
+    /// Claim `j` of member `i`.
+    Claim(u32, u32),
+    /// Loan `i`.
+    Loan(u32),
+}
+
+/// A record of the text: `node` at `parent` (a field of the record `scope`,
+/// or `""` for that record itself), with a bit set for each field given.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rec {
+    pub scope: Scope,
+    pub parent: &'static str,
+    pub node: &'static Node,
+    pub seen: u32,
+}
+
+/// A defaulted field: its record, the field of it that holds it (or `""`), its name.
+type Leaf = (Scope, &'static str, &'static str);
+
+fn path((scope, parent, name): Leaf) -> String {
+    let mut p = match scope {
+        Scope::Household => String::new(),
+        Scope::Member(i) => format!("members[{i}]."),
+        Scope::Claim(i, j) => format!("members[{i}].claims[{j}]."),
+        Scope::Loan(i) => format!("loans[{i}]."),
+    };
+    if !parent.is_empty() {
+        p.push_str(parent);
+        p.push('.');
+    }
+    p.push_str(name);
+    p
+}
 
 impl PartialEq for Defaulted {
     fn eq(&self, _: &Defaulted) -> bool {
@@ -23,17 +61,43 @@ impl PartialEq for Defaulted {
 }
 
 impl Defaulted {
+    pub(super) fn new(recs: Vec<Rec>) -> Defaulted {
+        Defaulted(recs)
+    }
+    fn leaves(&self) -> impl Iterator<Item = Leaf> + '_ {
+        self.0.iter().flat_map(|r| {
+            r.node.fields.iter().enumerate().filter_map(move |(i, (name, kind))| {
+                let given = r.seen & 1u32.checked_shl(i as u32).unwrap_or(0) != 0;
+                (matches!(kind, Kind::Value) && !given).then_some((r.scope, r.parent, *name))
+            })
+        })
+    }
     /// No field was defaulted (or the record was not read from JSON).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.leaves().next().is_none()
     }
-    /// The field at this JSON path was defaulted.
-    pub fn contains(&self, path: &str) -> bool {
-        self.0.iter().any(|p| p == path)
+    /// The field at this JSON path (`housing.safety_grade`,
+    /// `members[0].labour`) was defaulted.
+    pub fn contains(&self, json_path: &str) -> bool {
+        self.leaves().any(|l| path(l) == json_path)
     }
-    /// The defaulted paths, in the order of the model.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+    /// The JSON path of field `field` (as named in its record:
+    /// `employment.status`) of the record `scope`, if it was defaulted.
+    pub fn find(&self, scope: Scope, field: &str) -> Option<String> {
+        self.leaves()
+            .find(|&(s, parent, name)| {
+                s == scope
+                    && if parent.is_empty() {
+                        field == name
+                    } else {
+                        field.strip_prefix(parent).and_then(|r| r.strip_prefix('.')) == Some(name)
+                    }
+            })
+            .map(path)
+    }
+    /// The defaulted JSON paths, in the order of the text.
+    pub fn paths(&self) -> impl Iterator<Item = String> + '_ {
+        self.leaves().map(path)
     }
 }
 
@@ -142,131 +206,10 @@ pub const MODEL: Node = Node {
     ],
 };
 
-/// The defaulted fields of a household record serde has read from `text`
-/// (valid JSON of the model's shape). Only what is recorded is scanned; the
-/// values are skipped.
-pub(crate) fn defaulted(text: &str) -> Defaulted {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut path = String::new();
-    record(b, skip_ws(b, 0), &MODEL, &mut path, &mut out);
-    Defaulted(out)
-}
-
-/// Every value field of `node` (recursively, through records with defaults) under `path`.
-fn all_defaulted(node: &Node, path: &mut String, out: &mut Vec<String>) {
-    for (name, kind) in node.fields {
-        let len = path.len();
-        path.push_str(name);
-        match kind {
-            Kind::Value => out.push(path.clone()),
-            Kind::Record(inner) => {
-                path.push('.');
-                all_defaulted(inner, path, out);
-            }
-            Kind::Optional(_) | Kind::List(_) => {}
-        }
-        path.truncate(len);
-    }
-}
-
-/// Scan the object at `pos` as `node`; returns the offset after it.
-fn record(b: &[u8], pos: usize, node: &Node, path: &mut String, out: &mut Vec<String>) -> Option<usize> {
-    if b.get(pos) != Some(&b'{') {
-        return skip_value(b, pos);
-    }
-    let mut seen = [false; 16];
-    let mut pos = skip_ws(b, pos + 1);
-    let mut end = None;
-    if b.get(pos) == Some(&b'}') {
-        end = Some(pos + 1);
-    }
-    while end.is_none() {
-        if b.get(pos) != Some(&b'"') {
-            return None;
-        }
-        let close = skip_string(b, pos)?;
-        let raw = b.get(pos + 1..close - 1)?;
-        let key: Cow<str> = if raw.contains(&b'\\') {
-            Cow::Owned(serde_json::from_slice::<String>(b.get(pos..close)?).ok()?)
-        } else {
-            Cow::Borrowed(std::str::from_utf8(raw).ok()?)
-        };
-        pos = skip_ws(b, close);
-        if b.get(pos) != Some(&b':') {
-            return None;
-        }
-        pos = skip_ws(b, pos + 1);
-        let field = node.fields.iter().position(|(n, _)| *n == key);
-        pos = match field {
-            Some(i) => {
-                if let Some(s) = seen.get_mut(i) {
-                    *s = true;
-                }
-                let len = path.len();
-                path.push_str(node.fields[i].0);
-                let next = match node.fields[i].1 {
-                    Kind::Value => skip_value(b, pos),
-                    Kind::Record(inner) | Kind::Optional(inner) => {
-                        path.push('.');
-                        record(b, pos, inner, path, out)
-                    }
-                    Kind::List(inner) => list(b, pos, inner, path, out),
-                };
-                path.truncate(len);
-                next?
-            }
-            None => skip_value(b, pos)?,
-        };
-        pos = skip_ws(b, pos);
-        match b.get(pos) {
-            Some(b',') => pos = skip_ws(b, pos + 1),
-            Some(b'}') => end = Some(pos + 1),
-            _ => return None,
-        }
-    }
-    for (i, (name, kind)) in node.fields.iter().enumerate() {
-        if seen.get(i).copied().unwrap_or(true) {
-            continue;
-        }
-        let len = path.len();
-        path.push_str(name);
-        match kind {
-            Kind::Value => out.push(path.clone()),
-            Kind::Record(inner) => {
-                path.push('.');
-                all_defaulted(inner, path, out);
-            }
-            Kind::Optional(_) | Kind::List(_) => {}
-        }
-        path.truncate(len);
-    }
-    end
-}
-
-/// Scan the list at `pos`, each element as `node`.
-fn list(b: &[u8], pos: usize, node: &Node, path: &mut String, out: &mut Vec<String>) -> Option<usize> {
-    if b.get(pos) != Some(&b'[') {
-        return skip_value(b, pos);
-    }
-    let mut pos = skip_ws(b, pos + 1);
-    if b.get(pos) == Some(&b']') {
-        return Some(pos + 1);
-    }
-    let mut index = 0usize;
-    loop {
-        let len = path.len();
-        path.push_str(&format!("[{index}]."));
-        let next = record(b, pos, node, path, out);
-        path.truncate(len);
-        pos = skip_ws(b, next?);
-        match b.get(pos) {
-            Some(b',') => pos = skip_ws(b, pos + 1),
-            Some(b']') => return Some(pos + 1),
-            _ => return None,
-        }
-        index += 1;
-    }
+/// The defaulted fields of a household text (see `validate::shape_and_defaults`).
+#[cfg(test)]
+fn defaulted(text: &str) -> Defaulted {
+    super::validate::shape_and_defaults(text).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod reference;
 mod validate;
 
 pub use de::{parse_date, parse_money};
-pub use defaults::{Defaulted, Kind as DefaultKind, Node as DefaultNode, MODEL as DEFAULTS};
+pub use defaults::{Defaulted, Kind as DefaultKind, Node as DefaultNode, Scope as DefaultScope, MODEL as DEFAULTS};
 pub use facts::{FactError, FactKind, FactOwner, FactSpec, FactValue, Facts, Scalar};
 pub use reference::reference_markdown;
 pub(crate) use validate::earliest_located;
