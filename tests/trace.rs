@@ -470,3 +470,48 @@ fn an_older_trace_still_reads_and_a_new_one_round_trips() {
     assert_eq!(plain.programs, a.programs);
     assert_eq!(plain.claims, a.claims);
 }
+
+/// A deployer's setting and a test's `set` are cited as such in the entry of
+/// the rule that read them.
+#[test]
+fn settings_and_test_values_are_cited_as_such() {
+    let as_of = date("2018-06-01");
+    let text = std::fs::read_to_string(root().join("examples/households/pingshan-medical.json")).expect("read");
+    let overlay = std::fs::read_to_string(root().join("examples/overlays/pingshan.policy")).expect("overlay");
+    let engine = Engine::builder()
+        .embedded()
+        .source("pingshan.policy", overlay)
+        .set_param("basic_rate", "80%")
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let h = engine.parse_household(&text, Some(as_of)).expect("parse");
+    let mut s = engine.scratch();
+    s.set_trace(true);
+    let a = engine.assess_with(&h, as_of, &mut s).expect("assess");
+    let c = &a.claims[0];
+    let reads = entry(&a, "SJZ-MED-1", &claim_subject(c)).unwrap_or_else(|| panic!("{}", a.explain()));
+    let rate = reads.iter().find(|p| p.name == "basic_rate").unwrap_or_else(|| panic!("{reads:?}"));
+    assert_eq!((rate.value.as_str(), rate.policy.as_str()), ("80%", "set"));
+    assert_eq!(rate.citation.as_deref(), Some("set by the deployer: basic_rate=80%"));
+    assert!(
+        a.explain().contains("          param basic_rate on 2018-06-01 = 80%  [set, set by the deployer: basic_rate=80%]\n"),
+        "{}",
+        a.explain()
+    );
+
+    // a shipped test's `set`
+    let engine = Engine::embedded().unwrap_or_else(|d| panic!("{}", d.render()));
+    let mut cited = 0;
+    for r in fupin::testing::run_all(&engine) {
+        for e in r.assessment.iter().flat_map(|a| a.trace.iter().flatten()) {
+            if let TraceEvent::Rule { parameters, .. } = e {
+                for p in parameters.iter().filter(|p| p.policy == "test") {
+                    let want = format!("set by the test: {} = {}", p.name, p.value);
+                    assert_eq!(p.citation.as_deref(), Some(want.as_str()), "{}", r.name);
+                    cited += 1;
+                }
+            }
+        }
+    }
+    assert!(cited > 0, "no shipped test sets a parameter a rule read");
+}
