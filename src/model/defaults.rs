@@ -4,7 +4,9 @@
 //!
 //! [`MODEL`] names every field with a default other than null or an empty
 //! list; `tests/trace.rs` checks it against the JSON Schema of the model, so
-//! a field given a default later cannot be left out of it.
+//! a field given a default later cannot be left out of it. The household
+//! reader walks the text along it once (`validate::shape_and_defaults`, which
+//! also rejects an array where the model has a struct).
 
 /// The fields a household record left out, whose default the model used:
 /// for each record of the text, which of its fields were given. Two records
