@@ -281,8 +281,6 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
             hardship: pick(u, Hardship::ALL)?,
             members,
             loans,
-            facts: Default::default(),
-            defaulted: Default::default(),
         };
         Ok(FuzzHousehold { household, date: u.arbitrary()? })
     }
