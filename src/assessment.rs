@@ -220,14 +220,66 @@ impl<'de> Deserialize<'de> for Layers {
     }
 }
 
+/// A parameter a rule read: the figure, the date it was read for, where it
+/// came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamRead {
+    /// Name.
+    pub name: String,
+    /// The date the figure was read for (`YYYY-MM-DD`).
+    pub on: String,
+    /// Value.
+    pub value: String,
+    /// The policy whose definition was used; `set` for a deployer's setting,
+    /// `test` for a test's `set`.
+    pub policy: String,
+    /// Citation of the definition or value.
+    pub citation: Option<String>,
+}
+
+/// A household field a rule read that the household record left out: the
+/// model's default was used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultedField {
+    /// JSON path of the field in the household record (`housing.safety_grade`,
+    /// `members[0].labour`).
+    pub field: String,
+    /// The default used.
+    pub value: String,
+}
+
+impl std::fmt::Display for DefaultedField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} defaulted to {} (not in the household record)", self.field, self.value)
+    }
+}
+
+impl std::fmt::Display for ParamRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} on {} = {}  [{}{}]",
+            self.name,
+            self.on,
+            self.value,
+            self.policy,
+            self.citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default()
+        )
+    }
+}
+
 /// One step of the explanation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TraceEvent {
-    /// A parameter was read.
+    /// A parameter was read (once per parameter and date).
     Parameter {
         /// Name.
         name: String,
+        /// The date the figure was read for (`YYYY-MM-DD`; empty in traces
+        /// written before it was recorded).
+        #[serde(default)]
+        on: String,
         /// Value.
         value: String,
         /// The policy whose definition was used.
@@ -250,11 +302,27 @@ pub enum TraceEvent {
         fired: bool,
         /// Named values and outcomes, in order.
         values: Vec<(String, String)>,
+        /// Every parameter its named values, condition and outcomes read
+        /// (directly, through household-level named values, functions or
+        /// other parameters' definitions), once per parameter and date, in
+        /// the order first read.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parameters: Vec<ParamRead>,
+        /// The household-level named values it read, with their values.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        named: Vec<(String, String)>,
+        /// The household fields it read that the record left out (the
+        /// model's default was used).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        defaulted: Vec<DefaultedField>,
     },
     /// A rule's output was overridden by one that takes precedence.
     Overridden {
         /// The output.
         target: String,
+        /// The subject the output is for (`household`, `member m1`, `claim c1 of member m1`, `loan l1`).
+        #[serde(default)]
+        subject: String,
         /// The winning rule.
         winner: String,
         /// The overridden rule.
@@ -262,6 +330,37 @@ pub enum TraceEvent {
         /// Why the winner takes precedence (`policy X extends Y`, `A is an exception to B`, …).
         why: String,
     },
+}
+
+impl TraceEvent {
+    /// The lines of text this event reads as (the trace part of [`Assessment::explain`]).
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            TraceEvent::Parameter { name, on, value, policy, citation, overrides } => {
+                let mut s = format!("param {name}");
+                if !on.is_empty() {
+                    s.push_str(&format!(" on {on}"));
+                }
+                s.push_str(&format!(" = {value}  [{policy}{}]", citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default()));
+                if !overrides.is_empty() {
+                    s.push_str(&format!("  (overrides {})", overrides.join(", ")));
+                }
+                vec![s]
+            }
+            TraceEvent::Rule { rule, citation, subject, fired, values, parameters, named, defaulted } => {
+                let mut v = vec![format!("{} {rule} for {subject}  [{citation}]", if *fired { "fired  " } else { "skipped" })];
+                v.extend(values.iter().map(|(k, x)| format!("    {k} = {x}")));
+                v.extend(named.iter().map(|(k, x)| format!("    value {k} = {x}")));
+                v.extend(parameters.iter().map(|p| format!("    param {p}")));
+                v.extend(defaulted.iter().map(|d| format!("    note: {d}")));
+                v
+            }
+            TraceEvent::Overridden { target, subject, winner, loser, why } => {
+                let of = if subject.is_empty() { String::new() } else { format!(" ({subject})") };
+                vec![format!("rule {loser}{of}: lost to {winner} on {target} — {why}")]
+            }
+        }
+    }
 }
 
 impl Assessment {
@@ -281,7 +380,9 @@ impl Assessment {
         out
     }
 
-    /// Render the trace as the text an analyst reads.
+    /// Render the trace as the text an analyst reads: the trace events in
+    /// order, then each programme and claim with the chain that produced it
+    /// (see docs/output.md, "The trace and `--explain`").
     pub fn explain(&self) -> String {
         let mut s = String::new();
         s.push_str(&format!("household {} assessed on {}\n", self.household, self.as_of));
@@ -291,29 +392,11 @@ impl Assessment {
         for w in &self.warnings {
             s.push_str(&format!("warning: {w}\n"));
         }
-        if let Some(trace) = &self.trace {
-            for e in trace {
-                match e {
-                    TraceEvent::Parameter { name, value, policy, citation, overrides } => {
-                        s.push_str(&format!(
-                            "param {name} = {value}  [{policy}{}]",
-                            citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default()
-                        ));
-                        if !overrides.is_empty() {
-                            s.push_str(&format!("  (overrides {})", overrides.join(", ")));
-                        }
-                        s.push('\n');
-                    }
-                    TraceEvent::Rule { rule, citation, subject, fired, values } => {
-                        s.push_str(&format!("{} {rule} for {subject}  [{citation}]\n", if *fired { "fired  " } else { "skipped" }));
-                        for (k, v) in values {
-                            s.push_str(&format!("    {k} = {v}\n"));
-                        }
-                    }
-                    TraceEvent::Overridden { target, winner, loser, why } => {
-                        s.push_str(&format!("{target}: {winner} takes precedence over {loser} ({why})\n"));
-                    }
-                }
+        let trace: &[TraceEvent] = self.trace.as_deref().unwrap_or(&[]);
+        for e in trace {
+            for line in e.lines() {
+                s.push_str(&line);
+                s.push('\n');
             }
         }
         s.push_str("programmes:\n");
@@ -343,7 +426,13 @@ impl Assessment {
             s.push('\n');
             for r in &p.reasons {
                 s.push_str(&format!("      because {} {} [{}]\n", r.rule, r.title, r.citation));
+                let subjects: Vec<&str> =
+                    if r.subjects.is_empty() { vec!["household"] } else { r.subjects.iter().map(String::as_str).collect() };
+                for subject in subjects {
+                    chain(&mut s, trace, &r.rule, subject, "        ");
+                }
             }
+            lost(&mut s, trace, |target, _| target_program(target) == Some(id.as_str()), "      ");
         }
         for c in &self.claims {
             if let Some(e) = &c.error {
@@ -362,7 +451,65 @@ impl Assessment {
             }
             s.push_str(&line);
             s.push('\n');
+            let subject = claim_subject(c);
+            for r in &c.reasons {
+                s.push_str(&format!("      because {} {} [{}]\n", r.rule, r.title, r.citation));
+                chain(&mut s, trace, &r.rule, &subject, "        ");
+            }
+            lost(&mut s, trace, |target, sj| target.starts_with("pay ") && sj == subject, "      ");
         }
         s
+    }
+}
+
+/// The subject a claim's rules are traced for (`claim c1 of member m1`).
+pub fn claim_subject(c: &ClaimOutcome) -> String {
+    match c.claim.strip_prefix(&format!("{}#", c.member)) {
+        Some(k) => format!("claim #{k} of member {}", c.member),
+        None => format!("claim {} of member {}", c.claim, c.member),
+    }
+}
+
+/// The programme an output (`amount dibao`, `eligible(dibao)`) is of.
+fn target_program(target: &str) -> Option<&str> {
+    if let Some(rest) = target.strip_prefix("eligible(") {
+        return rest.strip_suffix(')');
+    }
+    ["amount ", "flag ", "assign "].iter().find_map(|p| target.strip_prefix(p))
+}
+
+/// The chain of the fired rule `rule` for `subject`: its named values and
+/// outcomes, the named values and parameters it read, the defaults it used.
+fn chain(s: &mut String, trace: &[TraceEvent], rule: &str, subject: &str, indent: &str) {
+    let found =
+        trace.iter().find(|e| matches!(e, TraceEvent::Rule { rule: r, subject: sj, fired: true, .. } if r == rule && sj == subject));
+    let Some(TraceEvent::Rule { values, parameters, named, defaulted, .. }) = found else { return };
+    if subject != "household" {
+        s.push_str(&format!("{indent}for {subject}:\n"));
+    }
+    for (k, v) in values {
+        s.push_str(&format!("{indent}  {k} = {v}\n"));
+    }
+    for (k, v) in named {
+        s.push_str(&format!("{indent}  value {k} = {v}\n"));
+    }
+    for p in parameters {
+        s.push_str(&format!("{indent}  param {p}\n"));
+    }
+    for d in defaulted {
+        s.push_str(&format!("{indent}  note: {d}\n"));
+    }
+}
+
+/// The rules that lost an output `keep` selects on precedence, with the winner and why.
+fn lost(s: &mut String, trace: &[TraceEvent], keep: impl Fn(&str, &str) -> bool, indent: &str) {
+    for e in trace {
+        if let TraceEvent::Overridden { target, subject, .. } = e {
+            if keep(target, subject) {
+                for line in e.lines() {
+                    s.push_str(&format!("{indent}{line}\n"));
+                }
+            }
+        }
     }
 }

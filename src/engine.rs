@@ -846,6 +846,7 @@ impl Engine {
             members: Vec::new(),
             loans: Vec::new(),
             facts: Default::default(),
+            defaulted: Default::default(),
         };
         s.set_trace(true);
         let mut out = Vec::new();

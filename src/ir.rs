@@ -130,6 +130,69 @@ impl std::hash::Hash for Expr {
     }
 }
 
+impl Expr {
+    /// Call `f` on each direct child expression, in evaluation order. Every
+    /// kind is listed (no catch-all arm), so a new kind with children cannot
+    /// be skipped by the analyses built on this. A function call's children
+    /// are its arguments; its body is `Module::functions[id].body`.
+    pub fn for_each_child<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
+        match &self.kind {
+            ExprKind::Const(_)
+            | ExprKind::Param(_)
+            | ExprKind::Previous
+            | ExprKind::Global(_)
+            | ExprKind::Local(_)
+            | ExprKind::AsOf
+            | ExprKind::Household
+            | ExprKind::Eligible(_)
+            | ExprKind::Amount(_)
+            | ExprKind::Paid(_)
+            | ExprKind::Tally(_) => {}
+            ExprKind::ParamAt(_, d) => f(d),
+            ExprKind::Field(b, _) => f(b),
+            ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::Round(x, _, _) => f(x),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::Arith(_, a, b) | ExprKind::Cmp(_, a, b) => {
+                f(a);
+                f(b);
+            }
+            ExprKind::In(x, items) => {
+                f(x);
+                items.iter().for_each(&mut *f);
+            }
+            ExprKind::If(c, a, b) => {
+                f(c);
+                f(a);
+                f(b);
+            }
+            ExprKind::Case(x, arms, default) => {
+                f(x);
+                for (pat, val) in arms.iter() {
+                    f(pat);
+                    f(val);
+                }
+                if let Some(d) = default {
+                    f(d);
+                }
+            }
+            ExprKind::Call(_, args) | ExprKind::Apply(_, args) => args.iter().for_each(&mut *f),
+            ExprKind::Agg { base, filter, body, .. } => {
+                f(base);
+                if let Some(x) = filter {
+                    f(x);
+                }
+                f(body);
+            }
+            ExprKind::Banded(x, bands) => {
+                f(x);
+                for (lo, rate) in bands.iter() {
+                    f(lo);
+                    f(rate);
+                }
+            }
+        }
+    }
+}
+
 /// Expression nodes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExprKind {

@@ -346,21 +346,7 @@ pub fn producing_trace(engine: &Engine, a: &Assessment, path: &ExpectPath) -> Ve
 const MAX_TRACE_LINES: usize = 60;
 
 fn event_lines(e: &TraceEvent) -> Vec<String> {
-    match e {
-        TraceEvent::Parameter { name, value, policy, citation, overrides } => {
-            let mut s = format!("param {name} = {value}  [{policy}{}]", citation.as_ref().map(|c| format!(", {c}")).unwrap_or_default());
-            if !overrides.is_empty() {
-                s.push_str(&format!("  (overrides {})", overrides.join(", ")));
-            }
-            vec![s]
-        }
-        TraceEvent::Rule { rule, citation, subject, fired, values } => {
-            let mut v = vec![format!("{} {rule} for {subject}  [{citation}]", if *fired { "fired  " } else { "skipped" })];
-            v.extend(values.iter().map(|(k, x)| format!("    {k} = {x}")));
-            v
-        }
-        TraceEvent::Overridden { target, winner, loser, why } => vec![format!("{target}: {winner} takes precedence over {loser} ({why})")],
-    }
+    e.lines()
 }
 
 fn dec(v: &ExpectValue) -> Option<Decimal> {

@@ -27,14 +27,16 @@ fn overlay() -> String {
     std::fs::read_to_string(root().join("examples/overlays/pingshan.policy")).expect("overlay")
 }
 
-/// The overlay's `override param NAME { always: VALUE }` lines as settings.
+/// The overlay's `override param NAME { always: VALUE (cite "…")? }` lines as settings.
 fn overlay_settings() -> Vec<(String, String)> {
     overlay()
         .lines()
         .filter_map(|l| l.strip_prefix("override param "))
         .filter_map(|l| {
             let (name, rest) = l.split_once(" { always: ")?;
-            Some((name.to_string(), rest.trim_end_matches(" }").to_string()))
+            let value = rest.trim_end_matches(" }");
+            let value = value.split_once(" cite \"").map_or(value, |(v, _)| v);
+            Some((name.to_string(), value.to_string()))
         })
         .collect()
 }

@@ -50,7 +50,7 @@ fn a_same_region_amendment_overrides_the_parameter_of_the_policy_it_extends() {
     // the trace says the amendment's value was used and what it overrides
     let explain = a.explain();
     assert!(
-        explain.contains("param dibao_standard = 4600.00 yuan/year  [cn.hebei.shijiazhuang.amendment2018, 示例〔2018〕1号 一]  (overrides cn.hebei.shijiazhuang"),
+        explain.contains("param dibao_standard on 2018-06-01 = 4600.00 yuan/year  [cn.hebei.shijiazhuang.amendment2018, 示例〔2018〕1号 一]  (overrides cn.hebei.shijiazhuang"),
         "{explain}"
     );
     // `params` shows the amendment's figure
@@ -74,26 +74,31 @@ fn a_same_region_amendment_rule_wins_and_the_trace_says_why() {
     assert!(!reasons.contains(&"SJZ-2"), "the overridden rule is no reason for the amount: {reasons:?}");
     let trace = a.trace.clone().unwrap_or_default();
     let lost = trace.iter().find_map(|t| match t {
-        TraceEvent::Overridden { target, winner, loser, why } if loser == "SJZ-2" => Some((target.clone(), winner.clone(), why.clone())),
+        TraceEvent::Overridden { target, subject, winner, loser, why } if loser == "SJZ-2" => {
+            Some((target.clone(), subject.clone(), winner.clone(), why.clone()))
+        }
         _ => None,
     });
     assert_eq!(
         lost,
         Some((
             "amount dibao".to_string(),
+            "household".to_string(),
             "SJZ-2-2019".to_string(),
             "policy cn.hebei.shijiazhuang.amendment2019 extends cn.hebei.shijiazhuang".to_string()
         )),
         "{}",
         a.explain()
     );
-    assert!(
-        a.explain().contains(
-            "amount dibao: SJZ-2-2019 takes precedence over SJZ-2 (policy cn.hebei.shijiazhuang.amendment2019 extends cn.hebei.shijiazhuang)"
-        ),
-        "{}",
-        a.explain()
-    );
+    // the lost rule is shown as lost, in the trace and under the programme it lost on
+    let lost_line =
+        "rule SJZ-2 (household): lost to SJZ-2-2019 on amount dibao — policy cn.hebei.shijiazhuang.amendment2019 extends cn.hebei.shijiazhuang";
+    let explain = a.explain();
+    assert!(explain.contains(&format!("\n{lost_line}\n")), "{explain}");
+    let (_, programmes) = explain.split_once("\nprogrammes:\n").unwrap_or_default();
+    let (dibao_part, _) = programmes.split_once("\n  dibao.").unwrap_or((programmes, ""));
+    assert!(dibao_part.contains("  dibao: eligible, 7200.00 yuan/year\n"), "{explain}");
+    assert!(dibao_part.contains(&format!("      {lost_line}\n")), "{explain}");
     // before the amendment, the amended policy's own rule pays
     let a = e.assess(&pingshan("6000.50"), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.programs["dibao"].amount.map(|d| d.to_string()).as_deref(), Some("7199.50"));
@@ -116,12 +121,13 @@ fn a_claim_layer_of_a_more_specific_region_wins_and_the_trace_says_why() {
     assert!(c.reasons.iter().any(|r| r.rule == "PS-7"), "{:?}", c.reasons);
     assert!(!c.reasons.iter().any(|r| r.rule == "SJZ-7"), "the overridden rule is no reason: {:?}", c.reasons);
     let explain = a.explain();
-    assert!(
-        explain.contains(
-            "pay assistance: PS-7 takes precedence over SJZ-7 (policy cn.hebei.shijiazhuang.pingshan_notice extends cn.hebei.shijiazhuang)"
-        ),
-        "{explain}"
+    // shown as lost, with its subject, the winner and why, under the claim too
+    let lost = format!(
+        "rule SJZ-7 ({}): lost to PS-7 on pay assistance — policy cn.hebei.shijiazhuang.pingshan_notice extends cn.hebei.shijiazhuang",
+        fupin::assessment::claim_subject(c)
     );
+    assert!(explain.contains(&format!("\n{lost}\n")), "{explain}");
+    assert!(explain.contains(&format!("\n      {lost}\n")), "{explain}");
 }
 
 #[test]

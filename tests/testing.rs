@@ -43,8 +43,18 @@ fn failures_show_expected_actual_and_the_producing_rule_trace() {
     let amount = block("fails: the amount");
     assert!(amount.contains("runner.fupintest:45:3: test.allowance.amount: expected 2000, got 2400.00\n"), "{amount}");
     // the rule that wrote the amount, with its values and the parameter it read
-    assert!(amount.contains("      | param allowance_rate = 1200.00 yuan/year  [test.runner, runner §1 (2019)]\n"), "{amount}");
+    assert!(
+        amount.contains("      | param allowance_rate on 2019-06-01 = 1200.00 yuan/year  [test.runner, runner §1 (2019)]\n"),
+        "{amount}"
+    );
     assert!(amount.contains("      | fired   RUN-2 for household  [runner §2]\n      |     total = 2400.00 yuan/year\n"), "{amount}");
+    // the rule's own entry names the figure it read, with its date and citation
+    assert!(
+        amount.contains(
+            "      |     amount test.allowance = 2400.00 yuan\n      |     param allowance_rate on 2019-06-01 = 1200.00 yuan/year  [test.runner, runner §1 (2019)]\n"
+        ),
+        "{amount}"
+    );
     // not the whole trace: rules of other programmes are left out
     assert!(!amount.contains("RUN-3") && !amount.contains("RUN-6") && !amount.contains("CN-MON-1"), "{amount}");
 

@@ -220,6 +220,7 @@ pub fn to_household(h: &RefHousehold, index: usize) -> fupin::model::Household {
         members,
         loans: Vec::new(),
         facts: Default::default(),
+        defaulted: Default::default(),
     }
 }
 

@@ -82,7 +82,11 @@ impl<'a> Ev<'a> {
             ExprKind::Household => Value::Household,
             ExprKind::Field(base, f) => {
                 let b = self.ev(base)?;
-                self.field(b, *f, loc)?
+                let v = self.field(b, *f, loc)?;
+                if self.s.trace.is_some() {
+                    self.note_default(b, *f, v);
+                }
+                v
             }
             ExprKind::Neg(x) => Value::Num(-num(self.ev(x)?)),
             ExprKind::Not(x) => Value::Bool(!truth(self.ev(x)?)),
@@ -409,6 +413,9 @@ impl<'a> Ev<'a> {
         if let Some(Some(v)) = self.s.globals.get(g as usize) {
             return Ok(*v);
         }
+        if self.s.trace.is_some() {
+            return self.global_traced(g);
+        }
         let p = self.p;
         let Some(def) = p.module.globals.get(g as usize) else { return Ok(Value::ZERO) };
         let saved = self.base;
@@ -425,10 +432,114 @@ impl<'a> Ev<'a> {
         Ok(v)
     }
 
+    /// A named value with tracing on: memoised with what computing it read,
+    /// and recorded (with those reads) for the current rule.
+    #[cold]
+    #[inline(never)]
+    fn global_traced(&mut self, g: u32) -> Result<Value, EvalError> {
+        let p = self.p;
+        let Some(def) = p.module.globals.get(g as usize) else { return Ok(Value::ZERO) };
+        if let Some(Some((v, reads))) = self.s.traced_globals.get(g as usize) {
+            let v = *v;
+            let reads = reads.clone();
+            self.s.reads.extend(reads);
+            return Ok(v);
+        }
+        let mark = self.s.reads.len();
+        let saved = self.base;
+        let (start, size) = p.global_frame;
+        self.global_depth += 1;
+        self.base = start + size * self.global_depth;
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(&def.expr));
+        self.global_depth -= 1;
+        self.base = saved;
+        let v = r?;
+        let shown = self.show(v, def.expr.ty);
+        self.s.reads.push(super::ReadEv::Named(def.name.clone(), shown));
+        let reads = self.s.reads.get(mark..).map(<[_]>::to_vec).unwrap_or_default();
+        if let Some(slot) = self.s.traced_globals.get_mut(g as usize) {
+            *slot = Some((v, reads));
+        }
+        Ok(v)
+    }
+
+    /// A parameter on the assessment date with tracing on: memoised with what
+    /// reading it read (its definition may read other parameters).
+    #[cold]
+    #[inline(never)]
+    fn param_traced(&mut self, p: ParamId, loc: Loc) -> Result<Value, EvalError> {
+        if let Some(Some((v, reads))) = self.s.traced_params.get(p as usize) {
+            let v = *v;
+            let reads = reads.clone();
+            self.s.reads.extend(reads);
+            return Ok(v);
+        }
+        let mark = self.s.reads.len();
+        let v = self.param_at(p, self.as_of, 0, loc)?;
+        let reads = self.s.reads.get(mark..).map(<[_]>::to_vec).unwrap_or_default();
+        if let Some(slot) = self.s.traced_params.get_mut(p as usize) {
+            *slot = Some((v, reads));
+        }
+        Ok(v)
+    }
+
+    /// Record, with tracing on, a read of a parameter: for the current
+    /// rule, and once per parameter and date as a `Parameter` event.
+    #[cold]
+    #[inline(never)]
+    fn note_param(&mut self, p: ParamId, date: NaiveDate, v: Value, policy: String, citation: Option<String>, overrides: Vec<String>) {
+        let prog = self.p;
+        let Some(slot) = prog.module.params.get(p as usize) else { return };
+        let value = show(v, slot.ty, &prog.module, None);
+        let on = date.to_string();
+        self.s.reads.push(super::ReadEv::Param(crate::assessment::ParamRead {
+            name: slot.name.clone(),
+            on: on.clone(),
+            value: value.clone(),
+            policy: policy.clone(),
+            citation: citation.clone(),
+        }));
+        if policy == "test" || self.s.params_traced.contains(&(p, date)) {
+            return;
+        }
+        self.s.params_traced.push((p, date));
+        let ev = TraceEvent::Parameter { name: slot.name.clone(), on, value, policy, citation, overrides };
+        if let Some(t) = &mut self.s.trace {
+            t.push(ev);
+        }
+    }
+
+    /// Record, with tracing on, that field `f` of `b` read as `v` was left out
+    /// of the household record (the model's default was used).
+    #[cold]
+    #[inline(never)]
+    fn note_default(&mut self, b: Value, f: Field, v: Value) {
+        let h = self.h;
+        if h.defaulted.is_empty() {
+            return;
+        }
+        let Some(&(_, _, name, ty)) = crate::check::schema::FIELDS.iter().find(|x| x.0 == f) else { return };
+        use crate::model::DefaultScope as S;
+        let scope = match b {
+            Value::Household => S::Household,
+            Value::Member(i) => S::Member(i),
+            Value::Claim(m, c) => S::Claim(m, c),
+            Value::Loan(i) => S::Loan(i),
+            _ => return,
+        };
+        if let Some(path) = h.defaulted.find(scope, name) {
+            let value = self.show(v, ty);
+            self.s.reads.push(super::ReadEv::Default(crate::assessment::DefaultedField { field: path, value }));
+        }
+    }
+
     /// A parameter on the assessment date (memoised).
     fn param(&mut self, p: ParamId, loc: Loc) -> Result<Value, EvalError> {
         if let Some(Some(v)) = self.s.params.get(p as usize) {
             return Ok(*v);
+        }
+        if self.s.trace.is_some() {
+            return self.param_traced(p, loc);
         }
         let v = self.param_at(p, self.as_of, 0, loc)?;
         if let Some(slot) = self.s.params.get_mut(p as usize) {
@@ -446,24 +557,18 @@ impl<'a> Ev<'a> {
         if start == 0 {
             if let Some((_, v)) = self.s.overrides.iter().find(|(q, _)| *q == p) {
                 let v = *v;
-                return self.bound(p, date, 0, v, Origin::Override);
+                let v = self.bound(p, date, 0, v, Origin::Override)?;
+                if self.s.trace.is_some() {
+                    let cite = format!("set by the test: {} = {}", slot.name, show(v, slot.ty, &prog.module, None));
+                    self.note_param(p, date, v, "test".to_string(), Some(cite), Vec::new());
+                }
+                return Ok(v);
             }
             if let Some(set) = prog.settings.iter().find(|x| x.param == p) {
                 let v = self.bound(p, date, 0, set.value, Origin::Setting)?;
-                if self.s.trace.is_some() && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true) {
-                    if let Some(t) = self.s.params_traced.get_mut(p as usize) {
-                        *t = true;
-                    }
-                    let ev = TraceEvent::Parameter {
-                        name: slot.name.clone(),
-                        value: show(v, slot.ty, &prog.module, None),
-                        policy: "set".to_string(),
-                        citation: Some(format!("set by the deployer: {}={}", slot.name, set.text)),
-                        overrides: Vec::new(),
-                    };
-                    if let Some(t) = &mut self.s.trace {
-                        t.push(ev);
-                    }
+                if self.s.trace.is_some() {
+                    let cite = format!("set by the deployer: {}={}", slot.name, set.text);
+                    self.note_param(p, date, v, "set".to_string(), Some(cite), Vec::new());
                 }
                 return Ok(v);
             }
@@ -488,26 +593,14 @@ impl<'a> Ev<'a> {
             let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(&entry.value));
             (self.prev, self.param_date) = saved;
             let v = self.bound(p, date, di, r?, Origin::Def(di as u32))?;
-            if self.s.trace.is_some() && start == 0 && date == self.as_of && !self.s.params_traced.get(p as usize).copied().unwrap_or(true)
-            {
-                if let Some(t) = self.s.params_traced.get_mut(p as usize) {
-                    *t = true;
-                }
+            if self.s.trace.is_some() {
                 let overrides: Vec<String> = slot.defs[di + 1..]
                     .iter()
                     .filter(|d| self.s.active.get(d.policy as usize).copied().unwrap_or(false))
                     .map(|d| prog.module.policies[d.policy as usize].id.clone())
                     .collect();
-                let ev = TraceEvent::Parameter {
-                    name: slot.name.clone(),
-                    value: show(v, slot.ty, &prog.module, None),
-                    policy: prog.module.policies[def.policy as usize].id.clone(),
-                    citation: entry.cite.clone().or_else(|| def.cite.clone()),
-                    overrides,
-                };
-                if let Some(t) = &mut self.s.trace {
-                    t.push(ev);
-                }
+                let policy = prog.module.policies[def.policy as usize].id.clone();
+                self.note_param(p, date, v, policy, entry.cite.clone().or_else(|| def.cite.clone()), overrides);
             }
             return Ok(v);
         }

@@ -111,7 +111,16 @@ pub struct Scratch {
     pub(crate) clamps: Vec<Clamp>,
     /// Trace events, when tracing is on.
     pub(crate) trace: Option<Vec<crate::assessment::TraceEvent>>,
-    pub(crate) params_traced: Vec<bool>,
+    /// The (parameter, date) pairs with a `Parameter` trace event (tracing only).
+    pub(crate) params_traced: Vec<(ParamId, NaiveDate)>,
+    /// What the current rule has read so far (tracing only): drained into its
+    /// `Rule` trace event.
+    pub(crate) reads: Vec<ReadEv>,
+    /// With tracing on, parameters on the assessment date and named values
+    /// are memoised here with what computing them read (so that every rule
+    /// reading one records its parameters), not in `params` and `globals`.
+    pub(crate) traced_params: Vec<Option<(Value, Vec<ReadEv>)>>,
+    pub(crate) traced_globals: Vec<Option<(Value, Vec<ReadEv>)>>,
     /// What the memoised `params` were computed for: parameters depend only on
     /// the active policies, the date and the overrides (the checker keeps the
     /// household out of parameter values), so they survive from one
@@ -155,7 +164,10 @@ impl Scratch {
             overrides: Vec::new(),
             clamps: Vec::new(),
             trace: None,
-            params_traced: vec![false; m.params.len()],
+            params_traced: Vec::new(),
+            reads: Vec::new(),
+            traced_params: Vec::new(),
+            traced_globals: Vec::new(),
             params_for: None,
             params_overrides: Vec::new(),
             written: (0..m.programs.len() as ProgId).filter(|pg| p.writers.get(*pg as usize).is_some_and(|w| !w.is_empty())).collect(),
@@ -180,6 +192,10 @@ impl Scratch {
     /// Turn tracing on or off for the following evaluations.
     pub fn set_trace(&mut self, on: bool) {
         self.trace = if on { Some(Vec::new()) } else { None };
+        self.reads = Vec::new();
+        self.params_traced = Vec::new();
+        self.traced_params = Vec::new();
+        self.traced_globals = Vec::new();
     }
 
     /// Programme states of the last evaluation.
@@ -322,7 +338,6 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     s.clamps.clear();
     if !(same && s.params_for == Some((as_of, tracing)) && !tracing && !clamped && s.params_overrides == s.overrides) {
         s.params.iter_mut().for_each(|v| *v = None);
-        s.params_traced.iter_mut().for_each(|v| *v = false);
         if s.params_overrides != s.overrides {
             s.params_overrides.clone_from(&s.overrides);
         }
@@ -349,6 +364,12 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     s.claim_errors.clear();
     if let Some(t) = &mut s.trace {
         t.clear();
+        s.params_traced.clear();
+        s.reads.clear();
+        s.traced_params.clear();
+        s.traced_params.resize(p.module.params.len(), None);
+        s.traced_globals.clear();
+        s.traced_globals.resize(p.module.globals.len(), None);
     }
     s.fuel = s.budget;
 }
@@ -425,6 +446,7 @@ impl<'a> Ev<'a> {
         let p = self.p;
         let rule = &p.module.rules[r as usize];
         self.base = 0;
+        self.s.reads.clear();
         if let Some(slot) = self.frame_index(rule.subject_slot) {
             self.s.frame[slot] = subject;
         }
@@ -525,12 +547,37 @@ impl<'a> Ev<'a> {
 
     fn trace_rule(&mut self, r: RuleId, subject: Value, fired: bool, values: Vec<(String, String)>) {
         let rule = &self.p.module.rules[r as usize];
+        let mut parameters: Vec<crate::assessment::ParamRead> = Vec::new();
+        let mut named: Vec<(String, String)> = Vec::new();
+        let mut defaulted: Vec<crate::assessment::DefaultedField> = Vec::new();
+        for read in self.s.reads.drain(..) {
+            match read {
+                ReadEv::Param(p) => {
+                    if !parameters.iter().any(|q| q.name == p.name && q.on == p.on) {
+                        parameters.push(p);
+                    }
+                }
+                ReadEv::Named(n, v) => {
+                    if !named.iter().any(|(m, _)| *m == n) {
+                        named.push((n, v));
+                    }
+                }
+                ReadEv::Default(d) => {
+                    if !defaulted.iter().any(|e| e.field == d.field) {
+                        defaulted.push(d);
+                    }
+                }
+            }
+        }
         let ev = crate::assessment::TraceEvent::Rule {
             rule: rule.id.clone(),
             citation: rule.cite.clone(),
             subject: self.describe(subject),
             fired,
             values,
+            parameters,
+            named,
+            defaulted,
         };
         if let Some(t) = &mut self.s.trace {
             t.push(ev);
@@ -560,6 +607,7 @@ impl<'a> Ev<'a> {
                     let m = &self.p.module;
                     let ev = crate::assessment::TraceEvent::Overridden {
                         target: crate::compile::target_name(m, t),
+                        subject: describe_subject(self.h, subject),
                         winner: m.rules[other as usize].id.clone(),
                         loser: m.rules[rule as usize].id.clone(),
                         why: self.p.precedence_reason(other, rule),
@@ -845,6 +893,17 @@ pub fn describe_subject(h: &Household, v: Value) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// Something a rule read, for its trace event (tracing only).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ReadEv {
+    /// A parameter on a date.
+    Param(crate::assessment::ParamRead),
+    /// A household-level named value and its value.
+    Named(String, String),
+    /// A household field the record left out.
+    Default(crate::assessment::DefaultedField),
 }
 
 /// What [`read_after`] reads.

@@ -7,11 +7,13 @@
 //! field. The household JSON format is documented in `docs/household.md`.
 
 mod de;
+mod defaults;
 mod facts;
 mod reference;
 mod validate;
 
 pub use de::{parse_date, parse_money};
+pub use defaults::{Defaulted, Kind as DefaultKind, Node as DefaultNode, Scope as DefaultScope, MODEL as DEFAULTS};
 pub use facts::{FactError, FactKind, FactOwner, FactSpec, FactValue, Facts, Scalar};
 pub use reference::reference_markdown;
 pub(crate) use validate::earliest_located;
@@ -253,6 +255,11 @@ pub struct Household {
     /// Facts declared by the loaded policies (`fact household.NAME: …`), by name.
     #[serde(default, skip_serializing_if = "Facts::is_empty")]
     pub facts: Facts,
+    /// The fields the JSON record left out, whose default the model used
+    /// (set by [`parse_household`]; not part of the JSON).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub defaulted: Defaulted,
 }
 
 fn default_hukou() -> Hukou {

@@ -42,6 +42,7 @@
 //! tier 0 while enrolled, a loan `borrower` who is no longer a member, a
 //! `major` claim without a `disease`, zero costs and zero principal.
 
+use super::defaults::{self, Kind, Node, Scope};
 use super::{Household, Member};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -127,10 +128,9 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
     // tracked parse below accepts, so only a failure needs the slow path to
     // build the precise error; the shape scan still runs on success.
     let h = match serde_json::from_str::<Household>(json) {
-        Ok(h) => {
-            if let Some(shape_err) = shape_error(json) {
-                return Err(shape_err);
-            }
+        Ok(mut h) => {
+            // one pass: the shape check, and the fields left to their defaults
+            h.defaulted = shape_and_defaults(json)?;
             h
         }
         Err(_) => return Err(parse_error(json)),
@@ -710,48 +710,29 @@ fn skip_value(b: &[u8], mut pos: usize) -> Option<usize> {
 // ---------------------------------------------------------------------------
 // Objects given as arrays
 
-/// Where the model has structs (other fields are left to serde).
-enum Shape {
-    /// A struct (its name, and its fields that are structs or lists of structs).
-    Struct(&'static str, &'static [(&'static str, Shape)]),
-    /// A list of the given shape.
-    List(&'static Shape),
-}
-
-const CLAIM: Shape = Shape::Struct("Claim", &[]);
-const LOAN: Shape = Shape::Struct("Loan", &[]);
-const MEMBER: Shape = Shape::Struct(
-    "Member",
-    &[
-        ("disability", Shape::Struct("Disability", &[])),
-        ("schooling", Shape::Struct("Schooling", &[])),
-        ("employment", Shape::Struct("Employment", &[])),
-        ("pension", Shape::Struct("Pension", &[])),
-        ("claims", Shape::List(&CLAIM)),
-    ],
-);
-const HOUSEHOLD: Shape = Shape::Struct(
-    "Household",
-    &[
-        ("poverty", Shape::Struct("PovertyRecord", &[])),
-        ("dibao", Shape::Struct("DibaoRecord", &[])),
-        ("housing", Shape::Struct("Housing", &[])),
-        ("members", Shape::List(&MEMBER)),
-        ("loans", Shape::List(&LOAN)),
-    ],
-);
-
 /// The first array given where the model has a struct, if any. Gives up
 /// silently (leaving the diagnosis to serde) on anything else unexpected.
 fn shape_error(text: &str) -> Option<HouseholdError> {
+    shape_and_defaults(text).err()
+}
+
+/// One pass over a household's text along the model's records
+/// ([`defaults::MODEL`]): the first array given where the model has a struct
+/// is an error; otherwise the fields each record left out (see
+/// [`defaults::Defaulted`]). Values are skipped, not read (serde reads them).
+/// On text this scan does not understand it gives up: no error, and no
+/// defaulted field is known.
+pub(super) fn shape_and_defaults(text: &str) -> Result<defaults::Defaulted, HouseholdError> {
     let b = text.as_bytes();
     let mut path = Vec::new();
-    match scan(b, skip_ws(b, 0), &HOUSEHOLD, &mut path) {
+    let mut out = Vec::with_capacity(16);
+    match scan_record(b, skip_ws(b, 0), &defaults::MODEL, Scope::Household, "", &mut path, &mut out) {
         Scan::Bad(offset, name) => {
             let err = error(&path, format!("invalid type: sequence, expected struct {name}"));
-            Some(with_position(err, text, offset))
+            Err(with_position(err, text, offset))
         }
-        Scan::Ok(_) | Scan::GiveUp => None,
+        Scan::Ok(_) => Ok(defaults::Defaulted::new(out)),
+        Scan::GiveUp => Ok(defaults::Defaulted::default()),
     }
 }
 
@@ -764,15 +745,25 @@ enum Scan {
     GiveUp,
 }
 
-fn scan(b: &[u8], pos: usize, shape: &Shape, path: &mut Vec<Seg>) -> Scan {
-    match shape {
-        Shape::Struct(name, fields) => match b.get(pos) {
-            Some(b'[') => Scan::Bad(pos, name),
-            Some(b'{') => {
-                let mut pos = skip_ws(b, pos + 1);
-                if b.get(pos) == Some(&b'}') {
-                    return Scan::Ok(pos + 1);
-                }
+/// The value at `pos` where the model has record `node` (of `scope`; `parent`
+/// names the field of that record it is, `""` for the record itself).
+fn scan_record(
+    b: &[u8],
+    pos: usize,
+    node: &'static Node,
+    scope: Scope,
+    parent: &'static str,
+    path: &mut Vec<Seg<'static>>,
+    out: &mut Vec<defaults::Rec>,
+) -> Scan {
+    match b.get(pos) {
+        Some(b'[') => Scan::Bad(pos, node.name),
+        Some(b'{') => {
+            let mut seen = 0u32;
+            let mut pos = skip_ws(b, pos + 1);
+            let end = if b.get(pos) == Some(&b'}') {
+                pos + 1
+            } else {
                 loop {
                     if b.get(pos) != Some(&b'"') {
                         return Scan::GiveUp;
@@ -780,71 +771,109 @@ fn scan(b: &[u8], pos: usize, shape: &Shape, path: &mut Vec<Seg>) -> Scan {
                     let Some(end) = skip_string(b, pos) else {
                         return Scan::GiveUp;
                     };
-                    let key = b.get(pos + 1..end - 1).unwrap_or_default();
-                    let field = fields.iter().find(|(f, _)| f.as_bytes() == key);
+                    let raw = b.get(pos + 1..end - 1).unwrap_or_default();
+                    // an escaped key names a field by its unescaped text
+                    let unescaped: Option<String> = if raw.contains(&b'\\') { serde_json::from_slice(&b[pos..end]).ok() } else { None };
+                    let key = unescaped.as_deref().map_or(raw, str::as_bytes);
+                    let field = node.fields.iter().position(|(f, _)| f.as_bytes() == key);
                     pos = skip_ws(b, end);
                     if b.get(pos) != Some(&b':') {
                         return Scan::GiveUp;
                     }
                     pos = skip_ws(b, pos + 1);
-                    pos = match field {
-                        Some((f, inner)) => {
-                            path.push(Seg::Key(f));
-                            match scan(b, pos, inner, path) {
-                                Scan::Ok(next) => {
-                                    path.pop();
-                                    next
+                    let next = match field {
+                        Some(i) => {
+                            seen |= 1u32.checked_shl(i as u32).unwrap_or(0);
+                            let (name, kind) = node.fields[i];
+                            let inner = match kind {
+                                Kind::Value => None,
+                                Kind::Record(n) | Kind::Optional(n) => Some((n, false)),
+                                Kind::List(n) => Some((n, true)),
+                            };
+                            match inner {
+                                None => skip_value(b, pos),
+                                Some((n, list)) => {
+                                    path.push(Seg::Key(name));
+                                    let r = if list {
+                                        scan_list(b, pos, n, scope, path, out)
+                                    } else {
+                                        scan_record(b, pos, n, scope, name, path, out)
+                                    };
+                                    match r {
+                                        Scan::Ok(next) => {
+                                            path.pop();
+                                            Some(next)
+                                        }
+                                        other => return other,
+                                    }
                                 }
-                                other => return other,
                             }
                         }
-                        None => match skip_value(b, pos) {
-                            Some(next) => next,
-                            None => return Scan::GiveUp,
-                        },
+                        None => skip_value(b, pos),
                     };
-                    pos = skip_ws(b, pos);
+                    let Some(next) = next else { return Scan::GiveUp };
+                    pos = skip_ws(b, next);
                     match b.get(pos) {
                         Some(b',') => pos = skip_ws(b, pos + 1),
-                        Some(b'}') => return Scan::Ok(pos + 1),
+                        Some(b'}') => break pos + 1,
                         _ => return Scan::GiveUp,
                     }
                 }
-            }
-            _ => match skip_value(b, pos) {
-                Some(next) => Scan::Ok(next),
-                None => Scan::GiveUp,
-            },
-        },
-        Shape::List(element) => {
-            if b.get(pos) != Some(&b'[') {
-                return match skip_value(b, pos) {
-                    Some(next) => Scan::Ok(next),
-                    None => Scan::GiveUp,
-                };
-            }
-            let mut pos = skip_ws(b, pos + 1);
-            if b.get(pos) == Some(&b']') {
-                return Scan::Ok(pos + 1);
-            }
-            let mut index = 0;
-            loop {
-                path.push(Seg::Index(index));
-                pos = match scan(b, pos, element, path) {
-                    Scan::Ok(next) => {
-                        path.pop();
-                        skip_ws(b, next)
+            };
+            out.push(defaults::Rec { scope, parent, node, seen });
+            // a record left out whole: every field of it is defaulted
+            for (i, (name, kind)) in node.fields.iter().enumerate() {
+                if let Kind::Record(n) = kind {
+                    if seen & 1u32.checked_shl(i as u32).unwrap_or(0) == 0 {
+                        out.push(defaults::Rec { scope, parent: name, node: n, seen: 0 });
                     }
-                    other => return other,
-                };
-                match b.get(pos) {
-                    Some(b',') => pos = skip_ws(b, pos + 1),
-                    Some(b']') => return Scan::Ok(pos + 1),
-                    _ => return Scan::GiveUp,
                 }
-                index += 1;
             }
+            Scan::Ok(end)
         }
+        _ => match skip_value(b, pos) {
+            Some(next) => Scan::Ok(next),
+            None => Scan::GiveUp,
+        },
+    }
+}
+
+/// The value at `pos` where the model has a list of records `node`, inside `outer`.
+fn scan_list(b: &[u8], pos: usize, node: &'static Node, outer: Scope, path: &mut Vec<Seg<'static>>, out: &mut Vec<defaults::Rec>) -> Scan {
+    if b.get(pos) != Some(&b'[') {
+        return match skip_value(b, pos) {
+            Some(next) => Scan::Ok(next),
+            None => Scan::GiveUp,
+        };
+    }
+    let mut pos = skip_ws(b, pos + 1);
+    if b.get(pos) == Some(&b']') {
+        return Scan::Ok(pos + 1);
+    }
+    let mut index = 0usize;
+    loop {
+        let i = u32::try_from(index).unwrap_or(u32::MAX);
+        let scope = match outer {
+            Scope::Household if node.name == "Member" => Scope::Member(i),
+            Scope::Household => Scope::Loan(i),
+            Scope::Member(m) => Scope::Claim(m, i),
+            // the model has no lists deeper than claims
+            other => other,
+        };
+        path.push(Seg::Index(index));
+        pos = match scan_record(b, pos, node, scope, "", path, out) {
+            Scan::Ok(next) => {
+                path.pop();
+                skip_ws(b, next)
+            }
+            other => return other,
+        };
+        match b.get(pos) {
+            Some(b',') => pos = skip_ws(b, pos + 1),
+            Some(b']') => return Scan::Ok(pos + 1),
+            _ => return Scan::GiveUp,
+        }
+        index += 1;
     }
 }
 
