@@ -1,5 +1,7 @@
 //! The engine's phases on the shipped policy library (DESIGN §8):
-//! parse, check, compile (and the three together, as `Engine::embedded` does),
+//! parse (the policy files a build parses, and separately the standalone test
+//! files, parsed only when tests run), check, compile (and the three together,
+//! as `Engine::embedded` does),
 //! evaluation of every example household with the trace off and on, and the
 //! library batch on all cores.
 //!
@@ -46,7 +48,12 @@ fn examples() -> Vec<(String, Household, NaiveDate)> {
 }
 
 fn front_end(c: &mut Criterion) {
-    let sources = policy::embedded();
+    // what a build parses: the policy files (standalone test files are parsed
+    // when their tests are asked for, `Engine::tests`)
+    let all = policy::embedded();
+    let sources: Vec<(&str, &str)> = all.iter().copied().filter(|(_, t)| !fupin::syntax::is_test_file(t)).collect();
+    let tests: Vec<(&str, &str)> = all.iter().copied().filter(|(_, t)| fupin::syntax::is_test_file(t)).collect();
+    let sources = &sources[..];
     let parsed: Vec<_> = sources.iter().map(|(n, t)| fupin::syntax::parse(t).unwrap_or_else(|_| panic!("{n} parses"))).collect();
     let mut map = SourceMap::new();
     let ids: Vec<_> = sources.iter().map(|(n, t)| map.add(n.to_string(), *t)).collect();
@@ -63,6 +70,13 @@ fn front_end(c: &mut Criterion) {
     g.bench_function("parse", |b| {
         b.iter(|| {
             for (_, text) in black_box(sources) {
+                black_box(fupin::syntax::parse(text).is_ok());
+            }
+        })
+    });
+    g.bench_function("parse_tests", |b| {
+        b.iter(|| {
+            for (_, text) in black_box(&tests) {
                 black_box(fupin::syntax::parse(text).is_ok());
             }
         })
