@@ -166,6 +166,7 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                 let in_policy = share(u, total)?;
                 let essential = share(u, in_policy)?;
                 claims.push(Claim {
+                    facts: Default::default(),
                     id: if u.arbitrary()? { Some(format!("c{j}")) } else { None },
                     date: date_in(u, 2015, 2021)?,
                     kind: pick(u, ClaimKind::ALL)?,
@@ -180,6 +181,7 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                 });
             }
             members.push(Member {
+                facts: Default::default(),
                 id: if u.ratio(1u8, 40)? { "m0".into() } else { format!("m{i}") },
                 birth_date: date_in(u, 1930, 2014)?,
                 sex: pick(u, Sex::ALL)?,
@@ -224,7 +226,7 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
                     wage_tier: if u.ratio(1u8, 20)? { u.arbitrary()? } else { u.int_in_range(0..=4)? },
                 },
                 medical_insurance: u.arbitrary()?,
-                pension: Pension { enrolled: u.arbitrary()?, tier: u.arbitrary()?, receiving: u.arbitrary()? },
+                pension: Pension { enrolled: u.arbitrary()?, tier: u.arbitrary()?, receiving: u.arbitrary()?, employee: u.arbitrary()? },
                 claims,
             });
         }
@@ -233,6 +235,7 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
         for j in 0..n_loans {
             let start = date(u)?;
             loans.push(Loan {
+                facts: Default::default(),
                 id: if u.arbitrary()? { Some(format!("l{j}")) } else { None },
                 kind: pick(u, LoanKind::ALL)?,
                 borrower: if u.arbitrary()? { Some("m0".into()) } else { None },
@@ -260,6 +263,8 @@ impl<'a> Arbitrary<'a> for FuzzHousehold {
             });
         }
         let household = Household {
+            facts: Default::default(),
+            defaulted: Default::default(),
             id: if u.ratio(1u8, 40)? { String::new() } else { "h1".into() },
             region: region(u)?,
             hukou: pick(u, Hukou::ALL)?,
