@@ -416,8 +416,17 @@ impl<'a> Ev<'a> {
         if self.s.trace.is_some() {
             return self.global_traced(g);
         }
+        let v = self.global_body(g)?;
+        if let Some(slot) = self.s.globals.get_mut(g as usize) {
+            *slot = Some(v);
+        }
+        Ok(v)
+    }
+
+    /// Evaluate named value `g`'s expression in its own frame.
+    fn global_body(&mut self, g: u32) -> Result<Value, EvalError> {
         let p = self.p;
-        let Some(def) = p.module.globals.get(g as usize) else { return Ok(Value::ZERO) };
+        let Some(def) = p.module.globals.get(g as usize) else { return Err(unknown_global(g)) };
         let saved = self.base;
         let (start, size) = p.global_frame;
         self.global_depth += 1;
@@ -425,11 +434,7 @@ impl<'a> Ev<'a> {
         let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(&def.expr));
         self.global_depth -= 1;
         self.base = saved;
-        let v = r?;
-        if let Some(slot) = self.s.globals.get_mut(g as usize) {
-            *slot = Some(v);
-        }
-        Ok(v)
+        r
     }
 
     /// A named value with tracing on: memoised with what computing it read,
@@ -438,7 +443,7 @@ impl<'a> Ev<'a> {
     #[inline(never)]
     fn global_traced(&mut self, g: u32) -> Result<Value, EvalError> {
         let p = self.p;
-        let Some(def) = p.module.globals.get(g as usize) else { return Ok(Value::ZERO) };
+        let Some(def) = p.module.globals.get(g as usize) else { return Err(unknown_global(g)) };
         if let Some(Some((v, reads))) = self.s.traced_globals.get(g as usize) {
             let v = *v;
             let reads = reads.clone();
@@ -446,14 +451,7 @@ impl<'a> Ev<'a> {
             return Ok(v);
         }
         let mark = self.s.reads.len();
-        let saved = self.base;
-        let (start, size) = p.global_frame;
-        self.global_depth += 1;
-        self.base = start + size * self.global_depth;
-        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval(&def.expr));
-        self.global_depth -= 1;
-        self.base = saved;
-        let v = r?;
+        let v = self.global_body(g)?;
         let shown = self.show(v, def.expr.ty);
         self.s.reads.push(super::ReadEv::Named(def.name.clone(), shown));
         let reads = self.s.reads.get(mark..).map(<[_]>::to_vec).unwrap_or_default();
@@ -1165,4 +1163,9 @@ pub(crate) fn show(v: Value, ty: Ty, m: &crate::check::Module, bound: Option<&Bo
         (Value::Sym(i) | Value::Text(i), _) => symbols.get(i as usize).cloned().unwrap_or_default(),
         (other, _) => format!("{other:?}"),
     }
+}
+
+/// A named-value index the program does not hold (never made by the checker).
+fn unknown_global(g: u32) -> EvalError {
+    EvalError::Invalid { message: format!("unknown named value #{g}"), loc: Loc { file: 0, span: Default::default() } }
 }
