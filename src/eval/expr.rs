@@ -444,10 +444,7 @@ impl<'a> Ev<'a> {
     fn global_traced(&mut self, g: u32) -> Result<Value, EvalError> {
         let p = self.p;
         let Some(def) = p.module.globals.get(g as usize) else { return Err(unknown_global(g)) };
-        if let Some(Some((v, reads))) = self.s.traced_globals.get(g as usize) {
-            let v = *v;
-            let reads = reads.clone();
-            self.s.reads.extend(reads);
+        if let Some(v) = replay(self.s.traced_globals.get(g as usize), &mut self.s.reads) {
             return Ok(v);
         }
         let mark = self.s.reads.len();
@@ -466,10 +463,7 @@ impl<'a> Ev<'a> {
     #[cold]
     #[inline(never)]
     fn param_traced(&mut self, p: ParamId, loc: Loc) -> Result<Value, EvalError> {
-        if let Some(Some((v, reads))) = self.s.traced_params.get(p as usize) {
-            let v = *v;
-            let reads = reads.clone();
-            self.s.reads.extend(reads);
+        if let Some(v) = replay(self.s.traced_params.get(p as usize), &mut self.s.reads) {
             return Ok(v);
         }
         let mark = self.s.reads.len();
@@ -1163,6 +1157,14 @@ pub(crate) fn show(v: Value, ty: Ty, m: &crate::check::Module, bound: Option<&Bo
         (Value::Sym(i) | Value::Text(i), _) => symbols.get(i as usize).cloned().unwrap_or_default(),
         (other, _) => format!("{other:?}"),
     }
+}
+
+/// A memoised traced value: its value, with what computing it read added to
+/// the current rule's reads.
+fn replay(memo: Option<&Option<(Value, Vec<super::ReadEv>)>>, reads: &mut Vec<super::ReadEv>) -> Option<Value> {
+    let (v, read) = memo?.as_ref()?;
+    reads.extend_from_slice(read);
+    Some(*v)
 }
 
 /// A named-value index the program does not hold (never made by the checker).
