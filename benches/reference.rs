@@ -88,6 +88,19 @@ fn bench_fupin(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
             black_box((dibao, total))
         })
     });
+    let mut ir = workload::fupin_impl::Workload::ir_only().unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("fupin_ir", |b| {
+        b.iter(|| {
+            let mut dibao = 0u32;
+            let mut total = Decimal::ZERO;
+            for h in black_box(&converted[..]) {
+                let (d, oop) = ir.assess(h).unwrap();
+                dibao += u32::from(d);
+                total += oop;
+            }
+            black_box((dibao, total))
+        })
+    });
     group.bench_function("fupin_assess", |b| {
         b.iter(|| {
             let mut dibao = 0u32;
@@ -113,11 +126,15 @@ fn ratios() {
     let mut zen = workload::zen::Workload::new().unwrap();
     let mut rhai = workload::rhai_impl::Workload::new().unwrap();
     let mut fupin = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut fupin_ir = workload::fupin_impl::Workload::ir_only().unwrap_or_else(|e| panic!("{e}"));
+    let mut fupin_full = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
     type Pass<'a> = Box<dyn FnMut() -> (u32, Decimal) + 'a>;
     let sum = |it: &mut dyn Iterator<Item = (bool, Decimal)>| it.fold((0u32, Decimal::ZERO), |(n, t), (d, o)| (n + u32::from(d), t + o));
     let mut passes: Vec<(&str, Pass<'_>)> = vec![
         ("handwritten", Box::new(|| sum(&mut households.iter().map(workload::handwritten::assess)))),
         ("fupin", Box::new(|| sum(&mut converted.iter().map(|h| fupin.assess(h).unwrap())))),
+        ("fupin_ir", Box::new(|| sum(&mut converted.iter().map(|h| fupin_ir.assess(h).unwrap())))),
+        ("fupin_assess", Box::new(|| sum(&mut converted.iter().map(|h| fupin_full.assess_full(h).unwrap())))),
         ("zen_expression", Box::new(|| sum(&mut households.iter().map(|h| zen.assess(h).unwrap())))),
         ("rhai", Box::new(|| sum(&mut households.iter().map(|h| rhai.assess(h).unwrap())))),
     ];
@@ -139,8 +156,14 @@ fn ratios() {
     for ((name, _), t) in passes.iter().zip(&best) {
         println!("{:<16} {:>14.0} {:>12.1} {:>16.2}", name, BATCH as f64 / t, t * 1e9 / BATCH as f64, t / hand);
     }
-    let f = best[1];
-    println!("fupin vs zen-expression: {:.1}× faster; vs rhai: {:.1}× faster", best[2] / f, best[3] / f);
+    let at = |n: &str| passes.iter().position(|(m, _)| *m == n).map_or(f64::NAN, |i| best[i]);
+    let f = at("fupin");
+    println!(
+        "fupin (lowered) vs its IR evaluator: {:.2}× faster; assess_with / evaluate: {:.2}×",
+        at("fupin_ir") / f,
+        at("fupin_assess") / f
+    );
+    println!("fupin vs zen-expression: {:.1}× faster; vs rhai: {:.1}× faster", at("zen_expression") / f, at("rhai") / f);
 }
 
 fn main() {

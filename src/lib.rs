@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod engine;
 pub mod eval;
+pub mod exec;
 pub mod ir;
 pub mod model;
 pub mod pin;
@@ -24,7 +25,7 @@ pub mod value;
 
 pub use assessment::Assessment;
 pub use engine::{Engine, EngineBuilder, TestOf};
-pub use eval::{EvalError, Scratch};
+pub use eval::{EvalError, Scratch, Tiers};
 pub use model::Household;
 pub use pin::{Lockfile, Pin};
 pub mod testing;

@@ -118,29 +118,43 @@ fn resolve_path(engine: &Engine, file: FileId, rel: &str) -> PathBuf {
     }
 }
 
-/// Run one test.
-pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
-    let sources = &engine.program().sources;
-    let l = loc(file, t.span);
-    let mut r = TestResult {
-        name: t.name.value.clone(),
-        location: sources.describe(l),
-        loc: l,
-        failures: Vec::new(),
-        details: Vec::new(),
-        assessment: None,
-    };
+/// What one test block assesses: its household, on its date, with the
+/// parameter values it sets (typed against each parameter of that name).
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The household.
+    pub household: crate::Household,
+    /// The assessment date.
+    pub as_of: NaiveDate,
+    /// The test's `set` values, as [`crate::Scratch::overrides`].
+    pub overrides: Vec<(u32, Value)>,
+}
+
+/// The case a test block assesses, or why it has none (its household cannot
+/// be read or parsed, a `set` names no parameter or does not type).
+pub fn case(engine: &Engine, file: FileId, t: &ast::Test) -> Result<Case, String> {
+    match setup(engine, file, t) {
+        Ok((Ok(household), as_of, overrides)) => Ok(Case { household, as_of, overrides }),
+        Ok((Err(e), ..)) => Err(e.to_string()),
+        Err(f) => Err(f.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ")),
+    }
+}
+
+type Setup = (Result<crate::Household, crate::model::HouseholdError>, NaiveDate, Vec<(u32, Value)>);
+
+/// Read a test block's household, date and `set` values.
+fn setup(engine: &Engine, file: FileId, t: &ast::Test) -> Result<Setup, Vec<Failure>> {
+    let mut failures = Vec::new();
     let mut household: Option<String> = None;
     let mut as_of: Option<NaiveDate> = None;
-    let mut s = engine.scratch();
-    s.set_trace(true);
+    let mut overrides = Vec::new();
     for e in &t.entries {
         match e {
             TestEntry::HouseholdFile(p) => {
                 let path = resolve_path(engine, file, &p.value);
                 match crate::policy::read_text_limited(&path, crate::model::MAX_HOUSEHOLD_FILE) {
                     Ok(text) => household = Some(text),
-                    Err(err) => r.fail(Failure::new(format!("cannot read household {err}"))),
+                    Err(err) => failures.push(Failure::new(format!("cannot read household {err}"))),
                 }
             }
             TestEntry::HouseholdInline(j) => household = Some(j.value.clone()),
@@ -148,7 +162,7 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
             TestEntry::Set(name, value) => {
                 let ids = engine.param_ids(&name.name);
                 if ids.is_empty() {
-                    r.fail(Failure::new(format!("`set {}`: no such parameter", name.name)));
+                    failures.push(Failure::new(format!("`set {}`: no such parameter", name.name)));
                 }
                 // typed against each parameter of that name, as a deployer's `--set`:
                 // `set basic_rate = 75` is not 7500%
@@ -164,21 +178,48 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
                     })
                     .collect();
                 match typed {
-                    Ok(vs) => s.overrides.extend(vs),
-                    Err(e) => r.fail(Failure::new(e)),
+                    Ok(vs) => overrides.extend(vs),
+                    Err(e) => failures.push(Failure::new(e)),
                 }
             }
             _ => {}
         }
     }
-    if !r.failures.is_empty() {
-        return r;
+    if !failures.is_empty() {
+        return Err(failures);
     }
     let (Some(text), Some(as_of)) = (household, as_of) else {
-        r.fail(Failure::new("a test needs a `household` and an `as_of` date"));
-        return r;
+        return Err(vec![Failure::new("a test needs a `household` and an `as_of` date")]);
     };
-    let parsed = engine.parse_household(&text, Some(as_of));
+    Ok((engine.parse_household(&text, Some(as_of)), as_of, overrides))
+}
+
+/// Run one test.
+pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
+    let sources = &engine.program().sources;
+    let l = loc(file, t.span);
+    let mut r = TestResult {
+        name: t.name.value.clone(),
+        location: sources.describe(l),
+        loc: l,
+        failures: Vec::new(),
+        details: Vec::new(),
+        assessment: None,
+    };
+    let mut s = engine.scratch();
+    s.set_trace(true);
+    let (parsed, as_of) = match setup(engine, file, t) {
+        Ok((parsed, as_of, overrides)) => {
+            s.overrides = overrides;
+            (parsed, as_of)
+        }
+        Err(failures) => {
+            for f in failures {
+                r.fail(f);
+            }
+            return r;
+        }
+    };
     let result = match &parsed {
         Ok(h) => engine.assess_with(h, as_of, &mut s),
         Err(e) => Err(crate::EvalError::from(e.clone())),

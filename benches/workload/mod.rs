@@ -437,6 +437,14 @@ pub mod fupin_impl {
             Ok(Workload { engine, scratch, dibao, as_of: as_of() })
         }
 
+        /// The same engine evaluating on the IR evaluator alone (no lowered
+        /// code, [`Scratch::set_ir_only`]): what the lowering is measured against.
+        pub fn ir_only() -> Result<Self, Error> {
+            let mut w = Workload::new()?;
+            w.scratch.set_ir_only(true);
+            Ok(w)
+        }
+
         /// `(dibao, out_of_pocket)` of one converted household (see
         /// [`super::to_household`]): the allocation-free core, no `Assessment`.
         #[inline]

@@ -55,6 +55,9 @@ pub struct Program {
     pub facts: crate::eval::facts::FactSchema,
     /// Values the deployer set for parameters ([`crate::EngineBuilder::set_param`]).
     pub settings: Vec<crate::eval::Setting>,
+    /// The rules lowered to typed code ([`crate::exec`]), what evaluation
+    /// runs with the trace off.
+    pub exec: crate::exec::Exec,
 }
 
 /// The schedules for households of one region: only the rules of policies
@@ -302,6 +305,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         }
     }
     let fact_schema = crate::eval::facts::FactSchema::new(&module);
+    let exec = crate::exec::lower(&module);
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let program = Program {
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -318,6 +322,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         layer_programs,
         facts: fact_schema,
         settings: Vec::new(),
+        exec,
     };
     let mut warnings = Vec::new();
     conflict::check(&program, &writers, &mut errors, &mut warnings);

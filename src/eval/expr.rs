@@ -526,7 +526,7 @@ impl<'a> Ev<'a> {
     }
 
     /// A parameter on the assessment date (memoised).
-    fn param(&mut self, p: ParamId, loc: Loc) -> Result<Value, EvalError> {
+    pub(crate) fn param(&mut self, p: ParamId, loc: Loc) -> Result<Value, EvalError> {
         if let Some(Some(v)) = self.s.params.get(p as usize) {
             return Ok(*v);
         }
@@ -656,7 +656,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn field(&mut self, b: Value, f: Field, loc: Loc) -> Result<Value, EvalError> {
+    pub(crate) fn field(&mut self, b: Value, f: Field, loc: Loc) -> Result<Value, EvalError> {
         let h = self.h;
         let absent = |this: &Self, name: &str| EvalError::Absent { field: name.to_string(), subject: Some(this.describe(b)), loc };
         let bad = || EvalError::Invalid { message: "field of a missing record".into(), loc };
@@ -1076,7 +1076,7 @@ fn numeric_builtin(b: Builtin, args: &[Expr]) -> bool {
     }
 }
 
-fn compare_ord(op: CmpOp, o: std::cmp::Ordering) -> bool {
+pub(crate) fn compare_ord(op: CmpOp, o: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering;
     match op {
         CmpOp::Eq => o == Ordering::Equal,
@@ -1088,7 +1088,7 @@ fn compare_ord(op: CmpOp, o: std::cmp::Ordering) -> bool {
     }
 }
 
-fn compare(op: CmpOp, x: Value, y: Value) -> bool {
+pub(crate) fn compare(op: CmpOp, x: Value, y: Value) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (x, y) {
         (Value::Num(a), Value::Num(b)) => Some(a.cmp(&b)),

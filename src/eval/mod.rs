@@ -6,8 +6,8 @@
 //! It never panics: every failure is an [`EvalError`].
 
 pub mod error;
-mod exact;
-mod expr;
+pub(crate) mod exact;
+pub(crate) mod expr;
 pub mod facts;
 
 use crate::check::types::Entity;
@@ -129,13 +129,31 @@ pub struct Scratch {
     params_overrides: Vec<(ParamId, Value)>,
     /// Programmes some rule writes (the others never leave their default state).
     written: Vec<ProgId>,
-    fuel: u64,
+    pub(crate) fuel: u64,
     /// Step budget per evaluation.
     pub budget: u64,
     /// The program these buffers were sized for ([`Program::id`]).
     program: u64,
     /// The household's declared facts, bound to slots.
     pub(crate) bound: facts::Bound,
+    /// Evaluate on the IR evaluator alone ([`Scratch::set_ir_only`]).
+    ir_only: bool,
+    /// How the evaluations with this scratch ran ([`Scratch::tiers`]).
+    tiers: Tiers,
+}
+
+/// How a scratch's evaluations ran: finished on the lowered code, or handed
+/// over to the IR evaluator (the lowered code stopped: an inexact or
+/// failing operation, a missing figure; or the trace was on, or
+/// [`Scratch::set_ir_only`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tiers {
+    /// Evaluations the lowered code finished.
+    pub lowered: u64,
+    /// Evaluations the lowered code stopped, finished by the IR evaluator.
+    pub handed_over: u64,
+    /// Evaluations run on the IR evaluator alone (trace on, or IR only).
+    pub ir: u64,
 }
 
 impl Scratch {
@@ -175,7 +193,22 @@ impl Scratch {
             budget: DEFAULT_BUDGET,
             program: p.id,
             bound: facts::Bound::default(),
+            ir_only: false,
+            tiers: Tiers::default(),
         }
+    }
+
+    /// How the evaluations with this scratch ran so far.
+    pub fn tiers(&self) -> Tiers {
+        self.tiers
+    }
+
+    /// Evaluate on the IR evaluator alone, without the lowered code
+    /// ([`crate::exec`]): the reference the lowered code is checked against
+    /// (differential tests, audits, and measuring one against the other).
+    /// The results are the same either way.
+    pub fn set_ir_only(&mut self, on: bool) {
+        self.ir_only = on;
     }
 
     /// Zero the tallies written so far and hold those of `year` from now on.
@@ -280,6 +313,10 @@ pub(crate) struct Ev<'a> {
     pub claim_schedule: &'a [Step],
     /// The current rule's condition held (for errors after it).
     pub cond_held: bool,
+    /// The lowered program, on the fast path (trace off); `None` on the IR
+    /// evaluator. Any error on the fast path sends the evaluation back to
+    /// the IR evaluator ([`crate::exec`]).
+    pub code: Option<&'a crate::exec::Exec>,
 }
 
 /// Evaluate `program` for `h` on `as_of` into `s`. The household must have
@@ -294,6 +331,29 @@ pub(crate) fn evaluate_spent(p: &Program, h: &Household, as_of: NaiveDate, s: &m
     if s.program != p.id {
         return Err(EvalError::ForeignScratch);
     }
+    // The lowered code first, with the trace off; if it stops for any
+    // reason, the IR evaluator starts again from the beginning and decides
+    // (the value it computes exactly, or the error it reports).
+    if s.trace.is_none() && !s.ir_only {
+        if let Ok(()) = run(p, h, as_of, s, spent, Some(&p.exec)) {
+            s.tiers.lowered += 1;
+            return Ok(());
+        }
+        s.tiers.handed_over += 1;
+    } else {
+        s.tiers.ir += 1;
+    }
+    run(p, h, as_of, s, spent, None)
+}
+
+fn run(
+    p: &Program,
+    h: &Household,
+    as_of: NaiveDate,
+    s: &mut Scratch,
+    spent: u64,
+    code: Option<&crate::exec::Exec>,
+) -> Result<(), EvalError> {
     reset(p, h, as_of, s);
     s.fuel = s.fuel.saturating_sub(spent);
     facts::bind(p, h, s)?;
@@ -310,6 +370,7 @@ pub(crate) fn evaluate_spent(p: &Program, h: &Household, as_of: NaiveDate, s: &m
         global_depth: 0,
         claim_schedule: &ctx.claim_schedule,
         cond_held: false,
+        code,
     };
     for step in &ctx.schedule {
         match *step {
@@ -451,9 +512,13 @@ impl<'a> Ev<'a> {
             self.s.frame[slot] = subject;
         }
         let tracing = self.s.trace.is_some();
+        let code = self.code.and_then(|c| c.rules.get(r as usize));
         let mut values: Vec<(String, String)> = Vec::new();
-        for l in &rule.pre {
-            let v = self.ev(&l.expr)?;
+        for (k, l) in rule.pre.iter().enumerate() {
+            let v = match code.and_then(|c| c.pre.get(k)) {
+                Some(c) => self.run(c).map_err(|_| trapped())?,
+                None => self.ev(&l.expr)?,
+            };
             if let Some(i) = self.frame_index(l.slot) {
                 self.s.frame[i] = v;
             }
@@ -462,7 +527,10 @@ impl<'a> Ev<'a> {
             }
         }
         if let Some(c) = &rule.cond {
-            let v = self.ev(c)?;
+            let v = match code.and_then(|c| c.cond.as_ref()) {
+                Some(c) => self.run(c).map_err(|_| trapped())?,
+                None => self.ev(c)?,
+            };
             if v != Value::Bool(true) {
                 if tracing {
                     self.trace_rule(r, subject, false, values);
@@ -471,8 +539,11 @@ impl<'a> Ev<'a> {
             }
         }
         self.cond_held = true;
-        for l in &rule.post {
-            let v = self.ev(&l.expr)?;
+        for (k, l) in rule.post.iter().enumerate() {
+            let v = match code.and_then(|c| c.post.get(k)) {
+                Some(c) => self.run(c).map_err(|_| trapped())?,
+                None => self.ev(&l.expr)?,
+            };
             if let Some(i) = self.frame_index(l.slot) {
                 self.s.frame[i] = v;
             }
@@ -480,7 +551,8 @@ impl<'a> Ev<'a> {
                 values.push((l.name.clone(), self.show(v, l.expr.ty)));
             }
         }
-        for o in &rule.outcomes {
+        for (k, o) in rule.outcomes.iter().enumerate() {
+            let lowered = code.and_then(|c| c.outcomes.get(k)).and_then(Option::as_ref);
             match o {
                 OutcomeDef::Eligible(pg) => {
                     let st = &mut self.s.progs[*pg as usize];
@@ -501,7 +573,10 @@ impl<'a> Ev<'a> {
                     }
                 }
                 OutcomeDef::Amount(pg, e) => {
-                    let v = self.eval(e)?;
+                    let v = match lowered {
+                        Some(c) => self.run(c).map_err(|_| trapped())?,
+                        None => self.eval(e)?,
+                    };
                     self.s.progs[*pg as usize].eligible = true;
                     if tracing {
                         values.push((format!("amount {}", p.module.programs[*pg as usize].id), self.show(v, e.ty)));
@@ -518,7 +593,10 @@ impl<'a> Ev<'a> {
                     self.s.cands.push(Cand { target: Target::Assign(*pg), subject, rule: r, value: Value::Sym(*sym), won: false });
                 }
                 OutcomeDef::Pay(l, e) => {
-                    let v = self.ev(e)?;
+                    let v = match lowered {
+                        Some(c) => self.run(c).map_err(|_| trapped())?,
+                        None => self.ev(e)?,
+                    };
                     let d = num(v);
                     if tracing {
                         values.push((format!("pay {}", p.module.layers[*l as usize].name), d.to_string()));
@@ -526,7 +604,10 @@ impl<'a> Ev<'a> {
                     self.s.pay_cands.push((*l, r, d, false));
                 }
                 OutcomeDef::AddTally(t, e) => {
-                    let v = self.eval(e)?;
+                    let v = match lowered {
+                        Some(c) => self.run(c).map_err(|_| trapped())?,
+                        None => self.eval(e)?,
+                    };
                     if tracing {
                         values.push((format!("tally {} +", p.module.tallies[*t as usize].name), num(v).to_string()));
                     }
@@ -870,6 +951,14 @@ impl<'a> Ev<'a> {
     }
 }
 
+/// What the fast path returns when its lowered code traps. It never leaves
+/// [`evaluate_spent`]: any error on the fast path sends the evaluation to
+/// the IR evaluator, which reports its own.
+#[cold]
+fn trapped() -> EvalError {
+    EvalError::Budget { limit: 0 }
+}
+
 /// The numeric content of a value (zero for non-numbers, which the checker rules out).
 pub(crate) fn num(v: Value) -> Decimal {
     match v {
@@ -934,8 +1023,20 @@ pub(crate) fn param_in_force(p: &Program, s: &Scratch, name: &str) -> Option<Par
 /// shown as a trace shows it: a parameter on any date, or a named value
 /// (computed now if no rule read it).
 pub(crate) fn read_after(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch, what: Read) -> Result<String, EvalError> {
-    let mut ev =
-        Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &[], cond_held: false };
+    let mut ev = Ev {
+        p,
+        h,
+        as_of,
+        s,
+        claim: None,
+        prev: None,
+        param_date: None,
+        base: 0,
+        global_depth: 0,
+        claim_schedule: &[],
+        cond_held: false,
+        code: None,
+    };
     let at = crate::ir::Loc { file: 0, span: Default::default() };
     match what {
         Read::Param(id, on) => {
@@ -958,8 +1059,20 @@ pub fn read_param(
     param: ParamId,
 ) -> Result<(String, String, Option<String>), EvalError> {
     reset(p, h, as_of, s);
-    let mut ev =
-        Ev { p, h, as_of, s, claim: None, prev: None, param_date: None, base: 0, global_depth: 0, claim_schedule: &[], cond_held: false };
+    let mut ev = Ev {
+        p,
+        h,
+        as_of,
+        s,
+        claim: None,
+        prev: None,
+        param_date: None,
+        base: 0,
+        global_depth: 0,
+        claim_schedule: &[],
+        cond_held: false,
+        code: None,
+    };
     let at = p
         .module
         .params

@@ -1,0 +1,231 @@
+//! Lowering: checked IR → typed code. Each IR node becomes at most one
+//! lowered node (so the step budget charges the lowered code at least what it
+//! charges the IR evaluator, see the module docs); a node with no typed form
+//! yet stays IR, evaluated in place.
+
+use super::{Agg, Bool, Code, Exec, Num, Op, Over, RuleCode, Val};
+use crate::check::types::Ty;
+use crate::check::{Module, OutcomeDef};
+use crate::ir::{Builtin, Collection, Expr, ExprKind};
+use crate::syntax::ast::{AggKind, RoundMode, RoundUnit};
+use crate::value::Value;
+use rust_decimal::RoundingStrategy;
+
+/// Lower every rule of a checked module.
+pub(crate) fn lower(m: &Module) -> Exec {
+    let rules = m
+        .rules
+        .iter()
+        .map(|r| RuleCode {
+            pre: r.pre.iter().map(|l| code(&l.expr)).collect(),
+            cond: r.cond.as_ref().map(|c| costed(Op::Bool(boolean(c)))),
+            post: r.post.iter().map(|l| code(&l.expr)).collect(),
+            outcomes: r
+                .outcomes
+                .iter()
+                .map(|o| match o {
+                    OutcomeDef::Amount(_, e) | OutcomeDef::Pay(_, e) | OutcomeDef::AddTally(_, e) => Some(costed(Op::Num(num(e)))),
+                    OutcomeDef::Eligible(_) | OutcomeDef::Flag(_) | OutcomeDef::Assign(..) => None,
+                })
+                .collect(),
+        })
+        .collect();
+    Exec { rules }
+}
+
+fn code(e: &Expr) -> Code {
+    costed(if e.ty == Ty::Bool {
+        Op::Bool(boolean(e))
+    } else if e.ty.is_numeric() {
+        Op::Num(num(e))
+    } else {
+        Op::Val(val(e))
+    })
+}
+
+fn costed(op: Op) -> Code {
+    let cost = match &op {
+        Op::Num(n) => n.cost(),
+        Op::Bool(b) => b.cost(),
+        Op::Val(v) => v.cost(),
+    };
+    Code { cost, op }
+}
+
+fn ir(e: &Expr) -> Box<Expr> {
+    Box::new(e.clone())
+}
+
+fn num(e: &Expr) -> Num {
+    if !e.ty.is_numeric() {
+        return Num::Ir(ir(e));
+    }
+    match &e.kind {
+        ExprKind::Const(Value::Num(d)) => Num::Const(*d),
+        ExprKind::Local(s) => Num::Local(*s),
+        ExprKind::Param(p) => Num::Param(*p, e.loc),
+        ExprKind::Global(g) => Num::Global(*g),
+        ExprKind::Field(b, f) => Num::Field(Box::new(val(b)), *f, e.loc),
+        ExprKind::Neg(x) => Num::Neg(Box::new(num(x))),
+        ExprKind::Arith(op, a, b) => Num::Arith(*op, Box::new((num(a), num(b)))),
+        ExprKind::If(c, a, b) => Num::If(Box::new((boolean(c), num(a), num(b)))),
+        ExprKind::Case(s, arms, default) if arms.iter().all(|(p, _)| matches!(p.kind, ExprKind::Const(_))) => {
+            let arms = arms
+                .iter()
+                .filter_map(|(p, x)| match p.kind {
+                    ExprKind::Const(v) => Some((v, num(x))),
+                    _ => None,
+                })
+                .collect();
+            Num::Case(Box::new(val(s)), arms, default.as_deref().map(|d| Box::new(num(d))))
+        }
+        ExprKind::Call(b @ (Builtin::Min | Builtin::Max), args) if !args.is_empty() && args.iter().all(|a| a.ty.is_numeric()) => {
+            Num::MinMax(*b == Builtin::Min, args.iter().map(num).collect())
+        }
+        ExprKind::Banded(x, bands) => Num::Banded(Box::new(num(x)), bands.iter().map(|(lo, r)| (num(lo), num(r))).collect()),
+        ExprKind::Round(x, unit, mode) => {
+            let dp = match unit {
+                RoundUnit::Fen => 2,
+                RoundUnit::Jiao => 1,
+                RoundUnit::Yuan => 0,
+            };
+            let strategy = match mode {
+                RoundMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+                RoundMode::Up => RoundingStrategy::AwayFromZero,
+                RoundMode::Down => RoundingStrategy::ToZero,
+            };
+            Num::Round(Box::new(num(x)), dp, strategy)
+        }
+        ExprKind::Amount(p) => Num::Amount(*p),
+        ExprKind::Paid(l) => Num::Paid(*l),
+        ExprKind::Tally(t) => Num::Tally(*t),
+        ExprKind::Agg { kind: AggKind::Sum, slot, coll, base, filter, body } => match agg(*slot, *coll, base, filter.as_deref(), num(body))
+        {
+            Some(a) => Num::Agg(Box::new(a)),
+            None => Num::Ir(ir(e)),
+        },
+        ExprKind::Agg { kind: AggKind::Count, slot, coll, base, filter, body } => {
+            match agg(*slot, *coll, base, filter.as_deref(), boolean(body)) {
+                Some(a) => Num::Count(Box::new(a)),
+                None => Num::Ir(ir(e)),
+            }
+        }
+        _ => Num::Ir(ir(e)),
+    }
+}
+
+fn boolean(e: &Expr) -> Bool {
+    if e.ty != Ty::Bool {
+        return Bool::Ir(ir(e));
+    }
+    match &e.kind {
+        ExprKind::Const(Value::Bool(b)) => Bool::Const(*b),
+        ExprKind::Local(s) => Bool::Local(*s),
+        ExprKind::Global(g) => Bool::Global(*g),
+        ExprKind::Field(b, f) => Bool::Field(Box::new(val(b)), *f, e.loc),
+        ExprKind::Not(x) => Bool::Not(Box::new(boolean(x))),
+        ExprKind::And(a, b) => Bool::And(Box::new((boolean(a), boolean(b)))),
+        ExprKind::Or(a, b) => Bool::Or(Box::new((boolean(a), boolean(b)))),
+        ExprKind::If(c, a, b) => Bool::If(Box::new((boolean(c), boolean(a), boolean(b)))),
+        ExprKind::Cmp(op, a, b) if a.ty.is_numeric() && b.ty.is_numeric() => Bool::CmpNum(*op, Box::new((num(a), num(b)))),
+        ExprKind::Cmp(op, a, b) => Bool::CmpVal(*op, Box::new((val(a), val(b)))),
+        ExprKind::In(x, items) => Bool::In(Box::new(val(x)), items.iter().map(val).collect()),
+        ExprKind::Eligible(p) => Bool::Eligible(*p),
+        ExprKind::Agg { kind: k @ (AggKind::Any | AggKind::All), slot, coll, base, filter, body } => {
+            match agg(*slot, *coll, base, filter.as_deref(), boolean(body)) {
+                Some(a) => Bool::AnyAll(*k == AggKind::Any, Box::new(a)),
+                None => Bool::Ir(ir(e)),
+            }
+        }
+        _ => Bool::Ir(ir(e)),
+    }
+}
+
+fn val(e: &Expr) -> Val {
+    if e.ty == Ty::Bool {
+        return Val::Bool(boolean(e));
+    }
+    if e.ty.is_numeric() {
+        return Val::Num(num(e));
+    }
+    match &e.kind {
+        ExprKind::Const(v) => Val::Const(*v),
+        ExprKind::Local(s) => Val::Local(*s),
+        ExprKind::Household => Val::Household,
+        ExprKind::AsOf => Val::AsOf,
+        ExprKind::Global(g) => Val::Global(*g),
+        ExprKind::Field(b, f) => Val::Field(Box::new(val(b)), *f, e.loc),
+        _ => Val::Ir(ir(e)),
+    }
+}
+
+fn agg<B: Costed>(slot: u16, coll: Collection, base: &Expr, filter: Option<&Expr>, body: B) -> Option<Agg<B>> {
+    let cost = |b: &B| b.cost();
+    let over = match coll {
+        Collection::Members => Over::Members,
+        Collection::Loans => Over::Loans,
+        Collection::Claims => Over::Claims,
+        _ => return None,
+    };
+    let filter = filter.map(boolean);
+    let per_item = filter.as_ref().map_or(0, Bool::cost) + cost(&body);
+    Some(Agg { over, per_item, slot, base: val(base), filter, body })
+}
+
+/// Steps a lowered expression is charged: one per node, aggregation bodies
+/// excepted (charged per item when they run).
+trait Costed {
+    fn cost(&self) -> u64;
+}
+
+impl Costed for Num {
+    fn cost(&self) -> u64 {
+        1 + match self {
+            Num::Field(b, ..) => b.cost(),
+            Num::Neg(x) | Num::Round(x, ..) => x.cost(),
+            Num::Arith(_, ab) => ab.0.cost() + ab.1.cost(),
+            Num::If(x) => x.0.cost() + x.1.cost() + x.2.cost(),
+            Num::MinMax(_, xs) => xs.iter().map(Num::cost).sum(),
+            Num::Case(s, arms, d) => s.cost() + arms.iter().map(|(_, x)| x.cost()).sum::<u64>() + d.as_ref().map_or(0, |d| d.cost()),
+            // the IR evaluator reads each upper bound twice
+            Num::Banded(x, bands) => x.cost() + bands.iter().map(|(a, b)| 2 * a.cost() + b.cost()).sum::<u64>(),
+            Num::Agg(a) => a.base.cost(),
+            Num::Count(a) => a.base.cost(),
+            Num::Const(_)
+            | Num::Local(_)
+            | Num::Param(..)
+            | Num::Global(_)
+            | Num::Amount(_)
+            | Num::Paid(_)
+            | Num::Tally(_)
+            | Num::Ir(_) => 0,
+        }
+    }
+}
+
+impl Costed for Bool {
+    fn cost(&self) -> u64 {
+        1 + match self {
+            Bool::Field(b, ..) => b.cost(),
+            Bool::Not(x) => x.cost(),
+            Bool::And(ab) | Bool::Or(ab) => ab.0.cost() + ab.1.cost(),
+            Bool::If(x) => x.0.cost() + x.1.cost() + x.2.cost(),
+            Bool::CmpNum(_, ab) => ab.0.cost() + ab.1.cost(),
+            Bool::CmpVal(_, ab) => ab.0.cost() + ab.1.cost(),
+            Bool::In(x, items) => x.cost() + items.iter().map(Val::cost).sum::<u64>(),
+            Bool::AnyAll(_, a) => a.base.cost(),
+            Bool::Const(_) | Bool::Local(_) | Bool::Global(_) | Bool::Eligible(_) | Bool::Ir(_) => 0,
+        }
+    }
+}
+
+impl Costed for Val {
+    fn cost(&self) -> u64 {
+        match self {
+            Val::Num(n) => n.cost(),
+            Val::Bool(b) => b.cost(),
+            Val::Field(b, ..) => 1 + b.cost(),
+            Val::Const(_) | Val::Local(_) | Val::Household | Val::AsOf | Val::Global(_) | Val::Ir(_) => 1,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Typed execution: the checked IR lowered, once per [`Program`], to code
+//! whose operations are specialised by type.
+//!
+//! The IR evaluator ([`crate::eval`]) walks [`Expr`] nodes and carries every
+//! value as a tagged [`Value`] and every failure as a full [`EvalError`]. The
+//! lowered form is what the evaluator runs on the hot path, with the trace
+//! off: a numeric node ([`Num`]) yields a `Decimal`, a condition ([`Bool`]) a
+//! `bool`, precedence and `case` arms are decided here, at lowering, and a
+//! failure of any kind is a one-word [`Trap`].
+//!
+//! **The IR evaluator is the definition; the lowered code is its fast path.**
+//! A trap (an operation `Decimal` cannot do exactly, an overflow, a missing
+//! parameter, an exhausted step budget, anything unusual) abandons the
+//! lowered run, and the evaluation starts again on the IR evaluator, which
+//! produces the exact rational result or the located, typed error. So the
+//! two cannot disagree on what an error is, and the differential tests
+//! (`tests/differential.rs`) check that they agree on every value.
+//!
+//! The step budget: every lowered node costs one step, and the IR evaluator
+//! never costs more for the same node (it charges at most one per node, and
+//! nothing for the leaves it reads in place). So a household the lowered
+//! code finishes within the budget, the IR evaluator finishes too, with the
+//! same values; one it does not finish is handed to the IR evaluator, which
+//! then decides.
+//!
+//! What is not specialised is lowered to [`Num::Ir`] / [`Bool::Ir`] /
+//! [`Val::Ir`]: the node is evaluated by the IR evaluator in place (its
+//! error, if any, is a trap like any other).
+
+mod lower;
+mod run;
+
+pub(crate) use lower::lower;
+
+use crate::check::schema::Field;
+use crate::ir::{ArithOp, CmpOp, Expr, GlobalId, LayerId, Loc, ParamId, ProgId, TallyId};
+use crate::value::Value;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// The lowered code stopped: the IR evaluator takes the evaluation over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Trap;
+
+/// The lowered program: one [`RuleCode`] per rule of `Module::rules`.
+#[derive(Debug, Clone, Default)]
+pub struct Exec {
+    pub(crate) rules: Vec<RuleCode>,
+}
+
+impl Exec {
+    /// How many IR nodes were lowered to typed operations and how many are
+    /// evaluated by the IR evaluator in place: `(typed, ir)`.
+    pub fn coverage(&self) -> (usize, usize) {
+        let mut c = (0, 0);
+        for r in &self.rules {
+            for code in r.pre.iter().chain(&r.post).chain(r.cond.iter()).chain(r.outcomes.iter().flatten()) {
+                code.count(&mut c);
+            }
+        }
+        c
+    }
+}
+
+/// A rule's expressions, lowered, parallel to its `RuleDef`.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleCode {
+    pub pre: Vec<Code>,
+    pub cond: Option<Code>,
+    pub post: Vec<Code>,
+    /// One per outcome (`None` for an outcome without an expression).
+    pub outcomes: Vec<Option<Code>>,
+}
+
+/// One lowered expression and what it costs.
+#[derive(Debug, Clone)]
+pub(crate) struct Code {
+    /// Steps charged before it runs: one per node outside aggregation
+    /// bodies (an aggregation charges its filter and body per item), so at
+    /// least what the IR evaluator charges for the same expression.
+    pub cost: u64,
+    pub op: Op,
+}
+
+/// One lowered expression, by the type of its value.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Num(Num),
+    Bool(Bool),
+    Val(Val),
+}
+
+/// A numeric operation: its value is a `Decimal`.
+#[derive(Debug, Clone)]
+pub(crate) enum Num {
+    Const(Decimal),
+    /// A frame slot holding a number.
+    Local(u16),
+    Param(ParamId, Loc),
+    Global(GlobalId),
+    /// A numeric field of an entity.
+    Field(Box<Val>, Field, Loc),
+    Neg(Box<Num>),
+    Arith(ArithOp, Box<(Num, Num)>),
+    If(Box<(Bool, Num, Num)>),
+    /// `min(…)` (true) or `max(…)` (false).
+    MinMax(bool, Box<[Num]>),
+    /// `case` over constant patterns: the first arm whose pattern equals the subject.
+    Case(Box<Val>, Box<[(Value, Num)]>, Option<Box<Num>>),
+    /// `banded(x, lo at rate, …)`, bands ascending.
+    Banded(Box<Num>, Box<[(Num, Num)]>),
+    Round(Box<Num>, u32, RoundingStrategy),
+    /// `amount(P)`
+    Amount(ProgId),
+    /// `paid.LAYER` on the current claim.
+    Paid(LayerId),
+    Tally(TallyId),
+    /// `sum(x in members…: body)` / `count(…)`
+    Agg(Box<Agg<Num>>),
+    Count(Box<Agg<Bool>>),
+    /// Evaluated by the IR evaluator.
+    Ir(Box<Expr>),
+}
+
+/// A condition: its value is a `bool`.
+#[derive(Debug, Clone)]
+pub(crate) enum Bool {
+    Const(bool),
+    Local(u16),
+    Global(GlobalId),
+    Field(Box<Val>, Field, Loc),
+    Not(Box<Bool>),
+    And(Box<(Bool, Bool)>),
+    Or(Box<(Bool, Bool)>),
+    If(Box<(Bool, Bool, Bool)>),
+    CmpNum(CmpOp, Box<(Num, Num)>),
+    /// A comparison of two values of another type (enums, dates, bools, symbols).
+    CmpVal(CmpOp, Box<(Val, Val)>),
+    /// `x in [a, b, …]`
+    In(Box<Val>, Box<[Val]>),
+    /// `eligible(P)`
+    Eligible(ProgId),
+    /// `any(…)` (true) or `all(…)` (false)
+    AnyAll(bool, Box<Agg<Bool>>),
+    Ir(Box<Expr>),
+}
+
+/// A value of another type (an entity, an enumeration, a date, a symbol).
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Const(Value),
+    Local(u16),
+    Household,
+    AsOf,
+    Global(GlobalId),
+    Field(Box<Val>, Field, Loc),
+    Num(Num),
+    Bool(Bool),
+    Ir(Box<Expr>),
+}
+
+/// An aggregation over the members, loans or a member's claims.
+#[derive(Debug, Clone)]
+pub(crate) struct Agg<B> {
+    pub over: Over,
+    /// Steps charged per item: the filter's and the body's nodes.
+    pub per_item: u64,
+    /// The frame slot of the bound variable.
+    pub slot: u16,
+    /// The entity the collection belongs to.
+    pub base: Val,
+    pub filter: Option<Bool>,
+    pub body: B,
+}
+
+/// What an [`Agg`] iterates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Over {
+    Members,
+    Loans,
+    Claims,
+}
+
+impl Code {
+    fn count(&self, c: &mut (usize, usize)) {
+        match &self.op {
+            Op::Num(n) => n.count(c),
+            Op::Bool(b) => b.count(c),
+            Op::Val(v) => v.count(c),
+        }
+    }
+}
+
+impl Num {
+    fn count(&self, c: &mut (usize, usize)) {
+        match self {
+            Num::Ir(_) => c.1 += 1,
+            _ => {
+                c.0 += 1;
+                match self {
+                    Num::Field(b, ..) => b.count(c),
+                    Num::Neg(x) | Num::Round(x, ..) => x.count(c),
+                    Num::Arith(_, ab) => {
+                        ab.0.count(c);
+                        ab.1.count(c);
+                    }
+                    Num::If(x) => {
+                        x.0.count(c);
+                        x.1.count(c);
+                        x.2.count(c);
+                    }
+                    Num::MinMax(_, xs) => xs.iter().for_each(|x| x.count(c)),
+                    Num::Case(s, arms, d) => {
+                        s.count(c);
+                        arms.iter().for_each(|(_, x)| x.count(c));
+                        if let Some(d) = d {
+                            d.count(c);
+                        }
+                    }
+                    Num::Banded(x, bands) => {
+                        x.count(c);
+                        bands.iter().for_each(|(a, b)| {
+                            a.count(c);
+                            b.count(c);
+                        });
+                    }
+                    Num::Agg(a) => a.count(c, |b, c| b.count(c)),
+                    Num::Count(a) => a.count(c, |b, c| b.count(c)),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+impl Bool {
+    fn count(&self, c: &mut (usize, usize)) {
+        match self {
+            Bool::Ir(_) => c.1 += 1,
+            _ => {
+                c.0 += 1;
+                match self {
+                    Bool::Field(b, ..) => b.count(c),
+                    Bool::Not(x) => x.count(c),
+                    Bool::And(ab) | Bool::Or(ab) => {
+                        ab.0.count(c);
+                        ab.1.count(c);
+                    }
+                    Bool::If(x) => {
+                        x.0.count(c);
+                        x.1.count(c);
+                        x.2.count(c);
+                    }
+                    Bool::CmpNum(_, ab) => {
+                        ab.0.count(c);
+                        ab.1.count(c);
+                    }
+                    Bool::CmpVal(_, ab) => {
+                        ab.0.count(c);
+                        ab.1.count(c);
+                    }
+                    Bool::In(x, items) => {
+                        x.count(c);
+                        items.iter().for_each(|i| i.count(c));
+                    }
+                    Bool::AnyAll(_, a) => a.count(c, |b, c| b.count(c)),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+impl Val {
+    fn count(&self, c: &mut (usize, usize)) {
+        match self {
+            Val::Ir(_) => c.1 += 1,
+            Val::Num(n) => n.count(c),
+            Val::Bool(b) => b.count(c),
+            Val::Field(b, ..) => {
+                c.0 += 1;
+                b.count(c);
+            }
+            _ => c.0 += 1,
+        }
+    }
+}
+
+impl<B> Agg<B> {
+    fn count(&self, c: &mut (usize, usize), body: impl Fn(&B, &mut (usize, usize))) {
+        self.base.count(c);
+        if let Some(f) = &self.filter {
+            f.count(c);
+        }
+        body(&self.body, c);
+    }
+}

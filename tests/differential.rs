@@ -1,0 +1,192 @@
+//! Differential tests: the lowered code (`fupin::exec`, what evaluation runs
+//! with the trace off) and the IR evaluator (the definition, what runs with
+//! the trace on and whenever the lowered code stops) give the same
+//! assessment — the same outcomes, the same amounts to the last digit, the
+//! same errors — on every shipped test block, every example household and
+//! the reference workload. (Random households: `tests/properties.rs`.)
+//!
+//! A disagreement fails naming the household, the first field that differs
+//! and the values each evaluator gave.
+
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
+use chrono::NaiveDate;
+use fupin::{Engine, Household, Scratch};
+use serde_json::Value as Json;
+
+/// The three ways of assessing: lowered code (trace off), the IR evaluator
+/// alone (trace off), and the IR evaluator with the trace on.
+struct Three {
+    lowered: Scratch,
+    ir: Scratch,
+    traced: Scratch,
+}
+
+impl Three {
+    fn new(e: &Engine) -> Three {
+        let lowered = e.scratch();
+        let mut ir = e.scratch();
+        ir.set_ir_only(true);
+        let mut traced = e.scratch();
+        traced.set_trace(true);
+        Three { lowered, ir, traced }
+    }
+
+    fn set_overrides(&mut self, o: &[(u32, fupin::value::Value)]) {
+        for s in [&mut self.lowered, &mut self.ir, &mut self.traced] {
+            s.overrides = o.to_vec();
+        }
+    }
+}
+
+/// An assessment as JSON without its trace, or the error's text.
+fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<Json, String> {
+    match e.assess_with(h, as_of, s) {
+        Ok(mut a) => {
+            a.trace = None;
+            Ok(serde_json::to_value(&a).map_err(|e| e.to_string())?)
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// The first place two JSON values differ: (path, left, right).
+fn first_difference(path: &str, a: &Json, b: &Json) -> Option<(String, String, String)> {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) => {
+            for (k, v) in x {
+                let p = format!("{path}.{k}");
+                match y.get(k) {
+                    Some(w) => {
+                        if let Some(d) = first_difference(&p, v, w) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some((p, v.to_string(), "(absent)".into())),
+                }
+            }
+            y.keys().find(|k| !x.contains_key(*k)).map(|k| (format!("{path}.{k}"), "(absent)".into(), y[k].to_string()))
+        }
+        (Json::Array(x), Json::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().find_map(|(i, (v, w))| first_difference(&format!("{path}[{i}]"), v, w))
+        }
+        _ => (a != b).then(|| (path.to_string(), a.to_string(), b.to_string())),
+    }
+}
+
+/// Assess `h` the three ways and fail on any difference.
+fn agree(e: &Engine, name: &str, h: &Household, as_of: NaiveDate, three: &mut Three) {
+    let lowered = outcome(e, h, as_of, &mut three.lowered);
+    let ir = outcome(e, h, as_of, &mut three.ir);
+    let traced = outcome(e, h, as_of, &mut three.traced);
+    for (what, other) in [("the IR evaluator", &ir), ("the IR evaluator with the trace on", &traced)] {
+        match (&lowered, other) {
+            (Ok(a), Ok(b)) => {
+                if let Some((path, x, y)) = first_difference("assessment", a, b) {
+                    panic!("{name}: the lowered code and {what} disagree at {path}: lowered {x}, IR {y}");
+                }
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{name}: the lowered code and {what} fail differently"),
+            (a, b) => panic!("{name}: the lowered code gives {a:?}, {what} {b:?}"),
+        }
+    }
+}
+
+fn shipped() -> Engine {
+    const OVERLAY: &str = include_str!("../examples/overlays/pingshan.policy");
+    Engine::builder().embedded().source("overlay.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render()))
+}
+
+#[test]
+fn every_shipped_test_block_assesses_the_same_on_both_evaluators() {
+    let e = shipped();
+    let tests = e.tests().unwrap_or_else(|d| panic!("{}", d.render()));
+    let mut three = Three::new(&e);
+    let mut run = 0;
+    for (file, t) in tests.iter() {
+        let case = match fupin::testing::case(&e, *file, t) {
+            Ok(c) => c,
+            // a test whose household does not parse never reaches an evaluator
+            Err(_) => continue,
+        };
+        three.set_overrides(&case.overrides);
+        let name = format!("test {:?} ({})", t.name.value, e.program().sources.get(*file).map_or("?", |f| f.name.as_str()));
+        agree(&e, &name, &case.household, case.as_of, &mut three);
+        run += 1;
+    }
+    assert!(run > 100, "only {run} shipped test blocks were compared");
+    // the lowered code did the work: a fast path that always stopped would
+    // agree trivially
+    let t = three.lowered.tiers();
+    assert!(t.lowered * 10 >= (t.lowered + t.handed_over) * 8, "the lowered code finished only {t:?} of the shipped tests");
+}
+
+#[test]
+fn every_example_household_assesses_the_same_on_both_evaluators() {
+    let e = shipped();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/households");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("examples").filter_map(|x| x.ok().map(|x| x.path())).collect();
+    files.sort();
+    let mut three = Three::new(&e);
+    for f in files.iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+        let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let text = std::fs::read_to_string(f).expect("example");
+        for year in [2016, 2018, 2020] {
+            let as_of = NaiveDate::from_ymd_opt(year, 6, 1).expect("date");
+            let h = e.parse_household(&text, Some(as_of)).unwrap_or_else(|err| panic!("{name}: {err}"));
+            agree(&e, &format!("{name} on {as_of}"), &h, as_of, &mut three);
+        }
+    }
+}
+
+#[test]
+fn the_reference_workload_assesses_the_same_on_both_evaluators() {
+    let e = Engine::builder()
+        .source("benches/reference.policy", workload::fupin_impl::SOURCE)
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let mut three = Three::new(&e);
+    let as_of = workload::fupin_impl::as_of();
+    for (i, h) in workload::households(20_000).iter().enumerate() {
+        let h = workload::to_household(h, i);
+        agree(&e, &format!("reference household {i}"), &h, as_of, &mut three);
+    }
+    let t = three.lowered.tiers();
+    assert_eq!(t.handed_over, 0, "every reference household runs on the lowered code: {t:?}");
+}
+
+#[test]
+fn an_error_is_the_ir_evaluators_error() {
+    // a division that does not end, stored: the lowered code stops, and the
+    // IR evaluator reports the located `Inexact` error
+    let src = r#"
+policy t.inexact {
+  title "a stored third"
+  region 130131
+  in_force 2000-01-01 ..
+  version "1"
+}
+rule T-1 "a third" {
+  cite "test"
+  for household
+  then amount dibao = household.income / 3
+}
+"#;
+    let e = Engine::builder().source("t.policy", src).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let json = r#"{"id":"h","region":"130131","income":"100","members":[{"id":"m1","birth_date":"1980-01-01","sex":"male"}]}"#;
+    let as_of = NaiveDate::from_ymd_opt(2020, 1, 1).expect("date");
+    let h = e.parse_household(json, Some(as_of)).unwrap_or_else(|err| panic!("{err}"));
+    let mut three = Three::new(&e);
+    agree(&e, "income / 3", &h, as_of, &mut three);
+    let err = e.assess_with(&h, as_of, &mut three.lowered).expect_err("a third of 100 is not a decimal");
+    assert!(err.to_string().contains("33.3"), "{err}");
+    let t = three.lowered.tiers();
+    assert!(t.handed_over >= 1, "{t:?}");
+    // and a third of 99 is exact: the lowered code finishes it
+    let h = e.parse_household(&json.replace("\"100\"", "\"99\""), Some(as_of)).unwrap_or_else(|err| panic!("{err}"));
+    let before = three.lowered.tiers();
+    let a = e.assess_with(&h, as_of, &mut three.lowered).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(a.programs["dibao"].amount.map(|d| d.to_string()).as_deref(), Some("33.00"));
+    assert_eq!(three.lowered.tiers().lowered, before.lowered + 1);
+}
