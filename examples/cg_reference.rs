@@ -4,6 +4,7 @@
 //!
 //! `cargo build --profile bench --example cg_reference`
 //! `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/examples/cg_reference 2000`
+//! (`… 2000 ir`: on the IR evaluator alone; `… 2000 hand`: the hand-written Rust)
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
@@ -25,13 +26,23 @@ fn main() {
     }
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000);
     let households: Vec<_> = workload::households(n).iter().enumerate().map(|(i, h)| workload::to_household(h, i)).collect();
-    let mut wl = workload::fupin_impl::Workload::new().expect("workload");
+    let mode = args.get(2).map(String::as_str);
+    let mut wl = if mode == Some("ir") { workload::fupin_impl::Workload::ir_only() } else { workload::fupin_impl::Workload::new() }
+        .expect("workload");
     let mut dibao = 0u32;
     let mut total = rust_decimal::Decimal::ZERO;
-    for h in &households {
-        let (d, oop) = wl.assess(h).expect("assess");
-        dibao += u32::from(d);
-        total += oop;
+    if mode == Some("hand") {
+        for h in &workload::households(n) {
+            let (d, oop) = workload::handwritten::assess(std::hint::black_box(h));
+            dibao += u32::from(d);
+            total += oop;
+        }
+    } else {
+        for h in &households {
+            let (d, oop) = wl.assess(h).expect("assess");
+            dibao += u32::from(d);
+            total += oop;
+        }
     }
     println!("{n} households: dibao {dibao}, out_of_pocket {total}");
 }

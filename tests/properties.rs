@@ -7,6 +7,9 @@
 //! - households with thousands of members and claims, and at the caps
 //!   (10,000 members, 100,000 claims), conserve every claim exactly; one past
 //!   a cap is a typed error naming it;
+//! - the lowered code and the IR evaluator give the same assessment (or the
+//!   same error) on any household, any deployment parameters and any step
+//!   budget, over the whole decimal range of claim money too;
 //! - `parse(print(ast)) == ast` for whole files (header, every item kind);
 //! - `int(x, MODE)` is the exact value rounded by the mode, and
 //!   `(90% − rate(paid / cost)) × cost` is exactly 90% of the cost less
@@ -273,8 +276,49 @@ fn any_money() -> impl Strategy<Value = Decimal> {
     ]
 }
 
+/// One household assessed on the lowered code and on the IR evaluator alone
+/// with the same parameters and step budget: the assessment as JSON, or the error.
+fn both(h: &Household, p: &Params, budget: u64) -> (Result<String, String>, Result<String, String>, fupin::Tiers) {
+    let run = |s: &mut fupin::Scratch| {
+        s.budget = budget;
+        engine().assess_with(h, as_of(), s).map(|a| serde_json::to_string(&a).unwrap_or_default()).map_err(|e| e.to_string())
+    };
+    let mut lowered = scratch(p);
+    let mut ir = scratch(p);
+    ir.set_ir_only(true);
+    (run(&mut lowered), run(&mut ir), lowered.tiers())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The lowered code is the IR evaluator's fast path: the same figures to
+    /// the last digit and the same errors, whatever the household, the
+    /// parameters, the claim money (up to `Decimal::MAX`) and the budget
+    /// (a lowered run charges at least the IR evaluator's steps, so one that
+    /// runs out hands over and the IR evaluator decides).
+    #[test]
+    fn the_lowered_code_and_the_ir_evaluator_agree(
+        spec in household_spec(), p in params(), budget in 1u64..4000,
+        totals in prop::option::of(prop::collection::vec((any_money(), any_money()), 1..4)),
+    ) {
+        let mut h = build(&spec);
+        if let Some(totals) = totals {
+            let mut k = 0;
+            for m in h.members.iter_mut() {
+                for c in m.claims.iter_mut() {
+                    let (total, in_policy) = totals[k % totals.len()];
+                    k += 1;
+                    c.total_cost = total.max(in_policy);
+                    c.in_policy_cost = total.min(in_policy);
+                }
+            }
+        }
+        for b in [budget, fupin::eval::DEFAULT_BUDGET] {
+            let (lowered, ir, tiers) = both(&h, &p, b);
+            prop_assert_eq!(&lowered, &ir, "budget {}, {:?}", b, tiers);
+        }
+    }
 
     /// Over the full range of claim money: a claim settles with layers +
     /// out-of-pocket = total exactly, or the assessment is a typed error.

@@ -18,9 +18,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// than this much stack is left, evaluation continues on a new segment of
 /// [`STACK_SEGMENT`] bytes (an expression between two steps is at most
 /// `syntax::limits::MAX_EXPR_DEPTH` deep, far less than this).
-const STACK_RED_ZONE: usize = 512 * 1024;
+pub(crate) const STACK_RED_ZONE: usize = 512 * 1024;
 /// The size of each further stack segment.
-const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+pub(crate) const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 impl<'a> Ev<'a> {
     /// Evaluate an operand: leaves (constants, locals, memoised parameters

@@ -140,6 +140,8 @@ pub struct Scratch {
     ir_only: bool,
     /// How the evaluations with this scratch ran ([`Scratch::tiers`]).
     tiers: Tiers,
+    /// The region and date `active` was computed for.
+    active_for: (String, Option<NaiveDate>),
 }
 
 /// How a scratch's evaluations ran: finished on the lowered code, or handed
@@ -195,6 +197,7 @@ impl Scratch {
             bound: facts::Bound::default(),
             ir_only: false,
             tiers: Tiers::default(),
+            active_for: (String::new(), None),
         }
     }
 
@@ -317,6 +320,9 @@ pub(crate) struct Ev<'a> {
     /// evaluator. Any error on the fast path sends the evaluation back to
     /// the IR evaluator ([`crate::exec`]).
     pub code: Option<&'a crate::exec::Exec>,
+    /// The lowered code stopped ([`crate::exec::Trap`]): set by the
+    /// operation that could not go on, read where a lowered expression ends.
+    pub trapped: bool,
 }
 
 /// Evaluate `program` for `h` on `as_of` into `s`. The household must have
@@ -370,6 +376,7 @@ fn run(
         global_depth: 0,
         claim_schedule: &ctx.claim_schedule,
         cond_held: false,
+        trapped: false,
         code,
     };
     for step in &ctx.schedule {
@@ -383,11 +390,18 @@ fn run(
 }
 
 fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
+    // the policies in force: the same as the last evaluation's for the same
+    // region and date (one string comparison instead of one per policy)
     let mut same = true;
-    for (a, pol) in s.active.iter_mut().zip(&p.module.policies) {
-        let now = pol.applies(&h.region, as_of);
-        same &= *a == now;
-        *a = now;
+    if s.active_for.1 != Some(as_of) || s.active_for.0 != h.region {
+        for (a, pol) in s.active.iter_mut().zip(&p.module.policies) {
+            let now = pol.applies(&h.region, as_of);
+            same &= *a == now;
+            *a = now;
+        }
+        s.active_for.0.clear();
+        s.active_for.0.push_str(&h.region);
+        s.active_for.1 = Some(as_of);
     }
     // Memoised parameters stay valid for the same active policies, date and
     // overrides, with the trace off (a traced evaluation records every
@@ -1035,6 +1049,7 @@ pub(crate) fn read_after(p: &Program, h: &Household, as_of: NaiveDate, s: &mut S
         global_depth: 0,
         claim_schedule: &[],
         cond_held: false,
+        trapped: false,
         code: None,
     };
     let at = crate::ir::Loc { file: 0, span: Default::default() };
@@ -1071,6 +1086,7 @@ pub fn read_param(
         global_depth: 0,
         claim_schedule: &[],
         cond_held: false,
+        trapped: false,
         code: None,
     };
     let at = p

@@ -30,7 +30,8 @@ pub(crate) fn lower(m: &Module) -> Exec {
                 .collect(),
         })
         .collect();
-    Exec { rules }
+    let globals = m.globals.iter().map(|g| code(&g.expr)).collect();
+    Exec { rules, globals }
 }
 
 fn code(e: &Expr) -> Code {
@@ -67,7 +68,11 @@ fn num(e: &Expr) -> Num {
         ExprKind::Global(g) => Num::Global(*g),
         ExprKind::Field(b, f) => Num::Field(Box::new(val(b)), *f, e.loc),
         ExprKind::Neg(x) => Num::Neg(Box::new(num(x))),
-        ExprKind::Arith(op, a, b) => Num::Arith(*op, Box::new((num(a), num(b)))),
+        ExprKind::Arith(op, a, b) => match (&a.kind, &b.kind) {
+            (_, ExprKind::Const(Value::Num(k))) => Num::ArithK(*op, Box::new(num(a)), *k),
+            (ExprKind::Const(Value::Num(k)), _) => Num::KArith(*op, *k, Box::new(num(b))),
+            _ => Num::Arith(*op, Box::new((num(a), num(b)))),
+        },
         ExprKind::If(c, a, b) => Num::If(Box::new((boolean(c), num(a), num(b)))),
         ExprKind::Case(s, arms, default) if arms.iter().all(|(p, _)| matches!(p.kind, ExprKind::Const(_))) => {
             let arms = arms
@@ -78,6 +83,12 @@ fn num(e: &Expr) -> Num {
                 })
                 .collect();
             Num::Case(Box::new(val(s)), arms, default.as_deref().map(|d| Box::new(num(d))))
+        }
+        ExprKind::Call(Builtin::Max, args) if args.len() == 2 && args.iter().all(|a| a.ty.is_numeric()) && args.iter().any(is_zero) => {
+            let zero_first = !is_zero(&args[1]);
+            let (x, k) = if zero_first { (&args[1], &args[0]) } else { (&args[0], &args[1]) };
+            let ExprKind::Const(Value::Num(k)) = k.kind else { return Num::Ir(ir(e)) };
+            Num::MaxZero(Box::new(num(x)), k, zero_first)
         }
         ExprKind::Call(b @ (Builtin::Min | Builtin::Max), args) if !args.is_empty() && args.iter().all(|a| a.ty.is_numeric()) => {
             Num::MinMax(*b == Builtin::Min, args.iter().map(num).collect())
@@ -112,6 +123,11 @@ fn num(e: &Expr) -> Num {
         }
         _ => Num::Ir(ir(e)),
     }
+}
+
+/// A constant zero.
+fn is_zero(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Const(Value::Num(d)) if d.is_zero())
 }
 
 fn boolean(e: &Expr) -> Bool {
@@ -183,6 +199,8 @@ impl Costed for Num {
         1 + match self {
             Num::Field(b, ..) => b.cost(),
             Num::Neg(x) | Num::Round(x, ..) => x.cost(),
+            // the constant's node, and for `max(x, 0)` the zero's
+            Num::ArithK(_, x, _) | Num::KArith(_, _, x) | Num::MaxZero(x, ..) => 1 + x.cost(),
             Num::Arith(_, ab) => ab.0.cost() + ab.1.cost(),
             Num::If(x) => x.0.cost() + x.1.cost() + x.2.cost(),
             Num::MinMax(_, xs) => xs.iter().map(Num::cost).sum(),

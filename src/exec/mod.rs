@@ -45,6 +45,8 @@ pub(crate) struct Trap;
 #[derive(Debug, Clone, Default)]
 pub struct Exec {
     pub(crate) rules: Vec<RuleCode>,
+    /// One per named value of `Module::globals`.
+    pub(crate) globals: Vec<Code>,
 }
 
 impl Exec {
@@ -57,6 +59,7 @@ impl Exec {
                 code.count(&mut c);
             }
         }
+        self.globals.iter().for_each(|g| g.count(&mut c));
         c
     }
 }
@@ -101,6 +104,14 @@ pub(crate) enum Num {
     Field(Box<Val>, Field, Loc),
     Neg(Box<Num>),
     Arith(ArithOp, Box<(Num, Num)>),
+    /// `x op k` with a constant `k`.
+    ArithK(ArithOp, Box<Num>, Decimal),
+    /// `k op y` with a constant `k`.
+    KArith(ArithOp, Decimal, Box<Num>),
+    /// `max(x, 0)` (`false`) or `max(0, x)` (`true`) with that zero `k`
+    /// (its scale as written): a sign test instead of a comparison, with
+    /// `max`'s choice on a tie (the later argument).
+    MaxZero(Box<Num>, Decimal, bool),
     If(Box<(Bool, Num, Num)>),
     /// `min(…)` (true) or `max(…)` (false).
     MinMax(bool, Box<[Num]>),
@@ -198,7 +209,11 @@ impl Num {
                 c.0 += 1;
                 match self {
                     Num::Field(b, ..) => b.count(c),
-                    Num::Neg(x) | Num::Round(x, ..) => x.count(c),
+                    Num::Neg(x) | Num::Round(x, ..) | Num::MaxZero(x, ..) => x.count(c),
+                    Num::ArithK(_, x, _) | Num::KArith(_, _, x) => {
+                        c.0 += 1;
+                        x.count(c);
+                    }
                     Num::Arith(_, ab) => {
                         ab.0.count(c);
                         ab.1.count(c);

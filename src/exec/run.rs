@@ -1,6 +1,9 @@
-//! Running lowered code on the evaluator's state. Every node costs one step
-//! of the budget; every failure is a [`Trap`] (the IR evaluator redoes the
-//! evaluation and reports it, see the module docs).
+//! Running lowered code on the evaluator's state. A lowered expression is
+//! charged its cost before it runs (aggregations per item); a failure
+//! anywhere sets `Ev::trapped` and yields a placeholder value (the operations
+//! are total: checked arithmetic, no indexing without a bound), so the nodes
+//! return plain values; where the expression ends, a set flag becomes a
+//! [`Trap`] and the IR evaluator redoes the evaluation (module docs).
 
 use super::{Agg, Bool, Code, Num, Op, Over, Trap, Val};
 use crate::eval::exact;
@@ -12,34 +15,17 @@ use rust_decimal::Decimal;
 
 type R<T> = Result<T, Trap>;
 
-#[inline(always)]
-fn number(v: Value) -> R<Decimal> {
-    match v {
-        Value::Num(d) => Ok(d),
-        _ => Err(Trap),
-    }
-}
-
-#[inline(always)]
-fn truth(v: Value) -> R<bool> {
-    match v {
-        Value::Bool(b) => Ok(b),
-        _ => Err(Trap),
-    }
-}
-
-/// `x op y` when `Decimal` gives it exactly; else a trap (the IR evaluator
+/// `x op y` when `Decimal` gives it exactly; else `None` (the IR evaluator
 /// then computes it over rationals, or reports the overflow or the zero divisor).
 #[inline(always)]
-fn arith(op: ArithOp, x: Decimal, y: Decimal) -> R<Decimal> {
-    let r = match op {
+fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
+    match op {
         ArithOp::Add => exact::add(x, y),
         ArithOp::Sub => exact::sub(x, y),
         ArithOp::Mul => exact::mul(x, y),
         ArithOp::Div if y.is_zero() => None,
         ArithOp::Div => exact::div(x, y),
-    };
-    r.ok_or(Trap)
+    }
 }
 
 impl Ev<'_> {
@@ -50,67 +36,174 @@ impl Ev<'_> {
         Ok(())
     }
 
+    /// The lowered code cannot go on: the placeholder `v`, and the flag set.
+    #[cold]
+    #[inline(never)]
+    fn stop<T>(&mut self, v: T) -> T {
+        self.trapped = true;
+        v
+    }
+
     #[inline(always)]
-    fn local(&self, slot: u16) -> R<Value> {
-        self.s.frame.get(self.base + slot as usize).copied().ok_or(Trap)
+    fn number(&mut self, v: Value) -> Decimal {
+        match v {
+            Value::Num(d) => d,
+            _ => self.stop(Decimal::ZERO),
+        }
+    }
+
+    #[inline(always)]
+    fn truth(&mut self, v: Value) -> bool {
+        match v {
+            Value::Bool(b) => b,
+            _ => self.stop(false),
+        }
+    }
+
+    #[inline(always)]
+    fn checked(&mut self, r: Option<Decimal>) -> Decimal {
+        match r {
+            Some(d) => d,
+            None => self.stop(Decimal::ZERO),
+        }
+    }
+
+    #[inline(always)]
+    fn local(&mut self, slot: u16) -> Value {
+        match self.s.frame.get(self.base + slot as usize) {
+            Some(v) => *v,
+            None => self.stop(Value::ZERO),
+        }
+    }
+
+    /// An IR evaluator's result in lowered code: its error stops it.
+    #[inline]
+    fn ir(&mut self, r: Result<Value, crate::EvalError>) -> Value {
+        match r {
+            Ok(v) => v,
+            Err(_) => self.stop(Value::ZERO),
+        }
     }
 
     /// Run one lowered expression to a value (for a frame slot or an outcome).
     pub(crate) fn run(&mut self, c: &Code) -> R<Value> {
         self.charge(c.cost)?;
-        match &c.op {
-            Op::Num(n) => self.num(n).map(Value::Num),
-            Op::Bool(b) => self.boolean(b).map(Value::Bool),
+        let v = match &c.op {
+            Op::Num(n) => Value::Num(self.num(n)),
+            Op::Bool(b) => Value::Bool(self.boolean(b)),
             Op::Val(v) => self.val(v),
+        };
+        if self.trapped {
+            return Err(Trap);
         }
+        Ok(v)
     }
 
-    /// A named value (memoised for the evaluation; its body is evaluated by
-    /// the IR evaluator once).
-    fn global_value(&mut self, g: u32) -> R<Value> {
+    /// A named value: memoised for the evaluation, its lowered code run
+    /// the first time in its own frame region (as the IR evaluator does).
+    #[inline]
+    fn global_value(&mut self, g: u32) -> Value {
         match self.s.globals.get(g as usize) {
-            Some(Some(v)) => Ok(*v),
-            _ => self.global(g).map_err(|_| Trap),
+            Some(Some(v)) => *v,
+            _ => match self.global_first(g) {
+                Ok(v) => v,
+                Err(Trap) => self.stop(Value::ZERO),
+            },
         }
     }
 
-    pub(crate) fn num(&mut self, n: &Num) -> R<Decimal> {
+    #[inline(never)]
+    fn global_first(&mut self, g: u32) -> R<Value> {
+        if self.trapped {
+            return Err(Trap);
+        }
+        let code = self.code.and_then(|c| c.globals.get(g as usize)).ok_or(Trap)?;
+        let saved = self.base;
+        let (start, size) = self.p.global_frame;
+        self.global_depth += 1;
+        self.base = start + size * self.global_depth;
+        // a named value may read another, and so on: a chain as long as the
+        // program has named values (the stack grows as in the IR evaluator)
+        let r = stacker::maybe_grow(crate::eval::expr::STACK_RED_ZONE, crate::eval::expr::STACK_SEGMENT, || self.run(code));
+        self.global_depth -= 1;
+        self.base = saved;
+        let v = r?;
+        *self.s.globals.get_mut(g as usize).ok_or(Trap)? = Some(v);
+        Ok(v)
+    }
+
+    pub(crate) fn num(&mut self, n: &Num) -> Decimal {
         match n {
-            Num::Const(d) => Ok(*d),
-            Num::Local(s) => number(self.local(*s)?),
-            Num::Param(p, loc) => match self.s.params.get(*p as usize) {
-                Some(Some(Value::Num(d))) => Ok(*d),
-                _ => number(self.param(*p, *loc).map_err(|_| Trap)?),
-            },
-            Num::Global(g) => number(self.global_value(*g)?),
-            Num::Field(b, f, loc) => {
-                let b = self.val(b)?;
-                number(self.field(b, *f, *loc).map_err(|_| Trap)?)
+            Num::Const(d) => *d,
+            Num::Local(s) => {
+                let v = self.local(*s);
+                self.number(v)
             }
-            Num::Neg(x) => Ok(-self.num(x)?),
+            Num::Param(p, loc) => match self.s.params.get(*p as usize) {
+                Some(Some(Value::Num(d))) => *d,
+                _ => {
+                    let r = self.param(*p, *loc);
+                    let v = self.ir(r);
+                    self.number(v)
+                }
+            },
+            Num::Global(g) => {
+                let v = self.global_value(*g);
+                self.number(v)
+            }
+            Num::Field(b, f, loc) => {
+                let b = self.val(b);
+                let r = self.field(b, *f, *loc);
+                let v = self.ir(r);
+                self.number(v)
+            }
+            Num::Neg(x) => -self.num(x),
             Num::Arith(op, ab) => {
-                let x = self.num(&ab.0)?;
-                let y = self.num(&ab.1)?;
-                arith(*op, x, y)
+                let x = self.num(&ab.0);
+                let y = self.num(&ab.1);
+                let r = arith(*op, x, y);
+                self.checked(r)
+            }
+            Num::ArithK(op, x, k) => {
+                let x = self.num(x);
+                let r = arith(*op, x, *k);
+                self.checked(r)
+            }
+            Num::KArith(op, k, y) => {
+                let y = self.num(y);
+                let r = arith(*op, *k, y);
+                self.checked(r)
             }
             Num::If(x) => {
-                if self.boolean(&x.0)? {
+                if self.boolean(&x.0) {
                     self.num(&x.1)
                 } else {
                     self.num(&x.2)
                 }
             }
+            Num::MaxZero(x, zero, zero_first) => {
+                // `max(a, b)` is `a` if `a > b`, else `b`
+                let v = self.num(x);
+                let positive = !v.is_zero() && v.is_sign_positive();
+                let negative = !v.is_zero() && v.is_sign_negative();
+                match zero_first {
+                    false if positive => v,
+                    false => *zero,
+                    true if negative => *zero,
+                    true => v,
+                }
+            }
             Num::MinMax(min, xs) => {
-                let (first, rest) = xs.split_first().ok_or(Trap)?;
-                let mut best = self.num(first)?;
+                let Some((first, rest)) = xs.split_first() else { return self.stop(Decimal::ZERO) };
+                let mut best = self.num(first);
                 for x in rest.iter() {
-                    let v = self.num(x)?;
+                    let v = self.num(x);
                     best = if *min { best.min(v) } else { best.max(v) };
                 }
-                Ok(best)
+                best
             }
             Num::Case(s, arms, default) => {
-                let v = self.val(s)?;
+                let v = self.val(s);
                 for (pat, x) in arms.iter() {
                     if compare(CmpOp::Eq, v, *pat) {
                         return self.num(x);
@@ -118,21 +211,21 @@ impl Ev<'_> {
                 }
                 match default {
                     Some(d) => self.num(d),
-                    None => Err(Trap),
+                    None => self.stop(Decimal::ZERO),
                 }
             }
             Num::Banded(x, bands) => {
                 // as the IR evaluator does it, step for step (it reads each
                 // upper bound twice: as the band's top and the next band's bottom)
-                let x = self.num(x)?;
+                let x = self.num(x);
                 let mut total = Decimal::ZERO;
                 let n = bands.len();
                 for i in 0..n {
-                    let lo = self.num(&bands[i].0)?;
-                    let rate = self.num(&bands[i].1)?;
-                    let hi = if i + 1 < n { Some(self.num(&bands[i + 1].0)?) } else { None };
+                    let lo = self.num(&bands[i].0);
+                    let rate = self.num(&bands[i].1);
+                    let hi = if i + 1 < n { Some(self.num(&bands[i + 1].0)) } else { None };
                     if hi.is_some_and(|h| h < lo) {
-                        return Err(Trap);
+                        return self.stop(Decimal::ZERO);
                     }
                     if x <= lo {
                         break;
@@ -141,128 +234,155 @@ impl Ev<'_> {
                         Some(h) if x > h => h,
                         _ => x,
                     };
-                    let part = arith(ArithOp::Sub, top, lo)?;
-                    total = arith(ArithOp::Add, total, arith(ArithOp::Mul, part, rate)?)?;
+                    let part = exact::sub(top, lo).and_then(|p| exact::mul(p, rate)).and_then(|p| exact::add(total, p));
+                    total = self.checked(part);
                 }
-                Ok(total)
+                total
             }
-            Num::Round(x, dp, strategy) => Ok(self.num(x)?.round_dp_with_strategy(*dp, *strategy)),
+            Num::Round(x, dp, strategy) => self.num(x).round_dp_with_strategy(*dp, *strategy),
             Num::Amount(p) => match self.s.progs.get(*p as usize) {
-                Some(st) if st.error.is_none() => Ok(st.amount.unwrap_or(Decimal::ZERO)),
-                _ => Err(Trap),
+                Some(st) if st.error.is_none() => st.amount.unwrap_or(Decimal::ZERO),
+                _ => self.stop(Decimal::ZERO),
             },
             Num::Paid(l) => {
                 let at = self.claim.map(|c| c * self.p.module.layers.len() + *l as usize);
-                Ok(at.and_then(|i| self.s.layers.get(i)).copied().unwrap_or(Decimal::ZERO))
+                at.and_then(|i| self.s.layers.get(i)).copied().unwrap_or(Decimal::ZERO)
             }
-            Num::Tally(t) => Ok(self.tally(*t)),
+            Num::Tally(t) => self.tally(*t),
             Num::Agg(a) => {
                 let mut sum = Decimal::ZERO;
                 self.each(a, |this, body| {
-                    let v = this.num(body)?;
-                    sum = arith(ArithOp::Add, sum, v)?;
-                    Ok(true)
-                })?;
-                Ok(sum)
+                    let v = this.num(body);
+                    let r = exact::add(sum, v);
+                    sum = this.checked(r);
+                    true
+                });
+                sum
             }
             Num::Count(a) => {
                 let mut count = 0i64;
                 self.each(a, |this, body| {
-                    if this.boolean(body)? {
+                    if this.boolean(body) {
                         count += 1;
                     }
-                    Ok(true)
-                })?;
-                Ok(Decimal::from(count))
+                    true
+                });
+                Decimal::from(count)
             }
-            Num::Ir(e) => number(self.eval(e).map_err(|_| Trap)?),
+            Num::Ir(e) => {
+                if self.trapped {
+                    return Decimal::ZERO;
+                }
+                let r = self.eval(e);
+                let v = self.ir(r);
+                self.number(v)
+            }
         }
     }
 
-    pub(crate) fn boolean(&mut self, b: &Bool) -> R<bool> {
+    pub(crate) fn boolean(&mut self, b: &Bool) -> bool {
         match b {
-            Bool::Const(b) => Ok(*b),
-            Bool::Local(s) => truth(self.local(*s)?),
-            Bool::Global(g) => truth(self.global_value(*g)?),
-            Bool::Field(b, f, loc) => {
-                let b = self.val(b)?;
-                truth(self.field(b, *f, *loc).map_err(|_| Trap)?)
+            Bool::Const(b) => *b,
+            Bool::Local(s) => {
+                let v = self.local(*s);
+                self.truth(v)
             }
-            Bool::Not(x) => Ok(!self.boolean(x)?),
-            Bool::And(ab) => Ok(self.boolean(&ab.0)? && self.boolean(&ab.1)?),
-            Bool::Or(ab) => Ok(self.boolean(&ab.0)? || self.boolean(&ab.1)?),
+            Bool::Global(g) => {
+                let v = self.global_value(*g);
+                self.truth(v)
+            }
+            Bool::Field(b, f, loc) => {
+                let b = self.val(b);
+                let r = self.field(b, *f, *loc);
+                let v = self.ir(r);
+                self.truth(v)
+            }
+            Bool::Not(x) => !self.boolean(x),
+            Bool::And(ab) => self.boolean(&ab.0) && self.boolean(&ab.1),
+            Bool::Or(ab) => self.boolean(&ab.0) || self.boolean(&ab.1),
             Bool::If(x) => {
-                if self.boolean(&x.0)? {
+                if self.boolean(&x.0) {
                     self.boolean(&x.1)
                 } else {
                     self.boolean(&x.2)
                 }
             }
             Bool::CmpNum(op, ab) => {
-                let x = self.num(&ab.0)?;
-                let y = self.num(&ab.1)?;
-                Ok(compare_ord(*op, x.cmp(&y)))
+                let x = self.num(&ab.0);
+                let y = self.num(&ab.1);
+                compare_ord(*op, x.cmp(&y))
             }
             Bool::CmpVal(op, ab) => {
-                let x = self.val(&ab.0)?;
-                let y = self.val(&ab.1)?;
-                Ok(compare(*op, x, y))
+                let x = self.val(&ab.0);
+                let y = self.val(&ab.1);
+                compare(*op, x, y)
             }
             Bool::In(x, items) => {
-                let v = self.val(x)?;
+                let v = self.val(x);
                 for it in items.iter() {
-                    if compare(CmpOp::Eq, v, self.val(it)?) {
-                        return Ok(true);
+                    let w = self.val(it);
+                    if compare(CmpOp::Eq, v, w) {
+                        return true;
                     }
                 }
-                Ok(false)
+                false
             }
             Bool::Eligible(p) => match self.s.progs.get(*p as usize) {
-                Some(st) if st.eligible || st.error.is_none() => Ok(st.eligible),
-                _ => Err(Trap),
+                Some(st) if st.eligible || st.error.is_none() => st.eligible,
+                _ => self.stop(false),
             },
             Bool::AnyAll(any, a) => {
                 let mut found = !*any;
                 self.each(a, |this, body| {
-                    let v = this.boolean(body)?;
-                    if v == *any {
+                    if this.boolean(body) == *any {
                         found = *any;
-                        return Ok(false);
+                        return false;
                     }
-                    Ok(true)
-                })?;
-                Ok(found)
+                    true
+                });
+                found
             }
-            Bool::Ir(e) => truth(self.eval(e).map_err(|_| Trap)?),
+            Bool::Ir(e) => {
+                if self.trapped {
+                    return false;
+                }
+                let r = self.eval(e);
+                let v = self.ir(r);
+                self.truth(v)
+            }
         }
     }
 
-    pub(crate) fn val(&mut self, v: &Val) -> R<Value> {
+    pub(crate) fn val(&mut self, v: &Val) -> Value {
         match v {
-            Val::Num(n) => return self.num(n).map(Value::Num),
-            Val::Bool(b) => return self.boolean(b).map(Value::Bool),
-            _ => {}
-        }
-        match v {
-            Val::Const(v) => Ok(*v),
+            Val::Num(n) => Value::Num(self.num(n)),
+            Val::Bool(b) => Value::Bool(self.boolean(b)),
+            Val::Const(v) => *v,
             Val::Local(s) => self.local(*s),
-            Val::Household => Ok(Value::Household),
-            Val::AsOf => Ok(Value::Date(self.as_of)),
+            Val::Household => Value::Household,
+            Val::AsOf => Value::Date(self.as_of),
             Val::Global(g) => self.global_value(*g),
             Val::Field(b, f, loc) => {
-                let b = self.val(b)?;
-                self.field(b, *f, *loc).map_err(|_| Trap)
+                let b = self.val(b);
+                let r = self.field(b, *f, *loc);
+                self.ir(r)
             }
-            Val::Ir(e) => self.eval(e).map_err(|_| Trap),
-            Val::Num(_) | Val::Bool(_) => Err(Trap),
+            Val::Ir(e) => {
+                if self.trapped {
+                    return Value::ZERO;
+                }
+                let r = self.eval(e);
+                self.ir(r)
+            }
         }
     }
 
     /// Bind each item of an aggregation's collection (that passes its
-    /// filter) to its slot and run `body` on it, while `body` says go on.
+    /// filter) to its slot and run `body` on it, while `body` says go on
+    /// (and nothing stopped).
     #[inline]
-    fn each<B>(&mut self, a: &Agg<B>, mut body: impl FnMut(&mut Self, &B) -> R<bool>) -> R<()> {
-        let base = self.val(&a.base)?;
+    fn each<B>(&mut self, a: &Agg<B>, mut body: impl FnMut(&mut Self, &B) -> bool) {
+        let base = self.val(&a.base);
         let h = self.h;
         let n = match (a.over, base) {
             (Over::Members, _) => h.members.len(),
@@ -272,27 +392,30 @@ impl Ev<'_> {
         };
         let fi = self.base + a.slot as usize;
         if fi >= self.s.frame.len() {
-            return Err(Trap);
+            self.stop(());
+            return;
         }
         for i in 0..n {
-            self.charge(a.per_item)?;
+            if self.trapped || self.charge(a.per_item).is_err() {
+                self.stop(());
+                return;
+            }
             let item = match (a.over, base) {
                 (Over::Members, _) => Value::Member(i as u32),
                 (Over::Loans, _) => Value::Loan(i as u32),
                 (Over::Claims, Value::Member(m)) => Value::Claim(m, i as u32),
-                (Over::Claims, _) => return Err(Trap),
+                (Over::Claims, _) => return self.stop(()),
             };
             self.s.frame[fi] = item;
             if let Some(f) = &a.filter {
-                if !self.boolean(f)? {
+                if !self.boolean(f) {
                     continue;
                 }
                 self.s.frame[fi] = item;
             }
-            if !body(self, &a.body)? {
+            if !body(self, &a.body) {
                 break;
             }
         }
-        Ok(())
     }
 }
