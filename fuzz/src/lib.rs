@@ -101,6 +101,42 @@ pub fn assess_both_ways(h: &Household, as_of: NaiveDate) {
     let _ = model::validate(h, Some(as_of));
 }
 
+/// Assess `h` on the lowered code, on the IR evaluator alone and on the IR
+/// evaluator with the trace on, each with step budget `budget`: the same
+/// assessment or the same error, or a panic naming the household, the
+/// first field that differs and the three values.
+pub fn assess_three_ways(h: &Household, as_of: NaiveDate, budget: u64) {
+    let e = engine();
+    let run = |ir_only: bool, trace: bool| {
+        let mut s = e.scratch();
+        s.budget = budget;
+        s.set_ir_only(ir_only);
+        s.set_trace(trace);
+        e.assess_with(h, as_of, &mut s)
+            .map(|mut a| {
+                a.trace = None;
+                serde_json::to_value(&a).unwrap_or_default()
+            })
+            .map_err(|err| err.to_string())
+    };
+    let lowered = run(false, false);
+    let ir = run(true, false);
+    let traced = run(true, true);
+    if lowered != ir || ir != traced {
+        let show = |r: &Result<serde_json::Value, String>| match r {
+            Ok(v) => v.to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        panic!(
+            "household {:?} on {as_of} (budget {budget}): the evaluators disagree\n lowered: {}\n IR:      {}\n traced:  {}",
+            h.id,
+            show(&lowered),
+            show(&ir),
+            show(&traced)
+        );
+    }
+}
+
 // ---------------------------------------------------------------- structured households
 
 fn pick<T: Copy>(u: &mut Unstructured<'_>, all: &[T]) -> arbitrary::Result<T> {

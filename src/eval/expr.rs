@@ -536,6 +536,10 @@ impl<'a> Ev<'a> {
         let v = self.param_at(p, self.as_of, 0, loc)?;
         if let Some(slot) = self.s.params.get_mut(p as usize) {
             *slot = Some(v);
+            if self.code.is_some() {
+                // forgotten again if the lowered code hands over (`evaluate_spent`)
+                self.s.params_filled.push(p);
+            }
         }
         Ok(v)
     }

@@ -142,6 +142,8 @@ pub struct Scratch {
     tiers: Tiers,
     /// The region and date `active` was computed for.
     active_for: (String, Option<NaiveDate>),
+    /// Parameters memoised during the current lowered run.
+    pub(crate) params_filled: Vec<ParamId>,
 }
 
 /// How a scratch's evaluations ran: finished on the lowered code, or handed
@@ -198,6 +200,7 @@ impl Scratch {
             ir_only: false,
             tiers: Tiers::default(),
             active_for: (String::new(), None),
+            params_filled: Vec::with_capacity(m.params.len()),
         }
     }
 
@@ -341,11 +344,23 @@ pub(crate) fn evaluate_spent(p: &Program, h: &Household, as_of: NaiveDate, s: &m
     // reason, the IR evaluator starts again from the beginning and decides
     // (the value it computes exactly, or the error it reports).
     if s.trace.is_none() && !s.ir_only {
+        s.params_filled.clear();
         if let Ok(()) = run(p, h, as_of, s, spent, Some(&p.exec)) {
             s.tiers.lowered += 1;
             return Ok(());
         }
         s.tiers.handed_over += 1;
+        // The IR evaluator starts from the state the lowered run started
+        // from: the parameters memoised and the clamps recorded by the
+        // lowered run are forgotten (so it charges the budget exactly as it
+        // would have alone, and reports its own clamps).
+        for &q in &s.params_filled {
+            if let Some(slot) = s.params.get_mut(q as usize) {
+                *slot = None;
+            }
+        }
+        s.params_filled.clear();
+        s.clamps.clear();
     } else {
         s.tiers.ir += 1;
     }
