@@ -315,6 +315,10 @@ fn with_position(mut err: HouseholdError, text: &str, offset: usize) -> Househol
 /// `members[0].facts.study_year`), the one earliest in the text, with its line
 /// and column; unlocated ones come last, in the order given.
 pub(crate) fn earliest_located(json: &str, errors: Vec<HouseholdError>) -> Option<HouseholdError> {
+    // no error, no need to walk the text (every household that reads well)
+    if errors.is_empty() {
+        return None;
+    }
     let paths: Vec<Vec<Seg<'_>>> = errors.iter().map(|e| parse_path(&e.path)).collect();
     let refs: Vec<&[Seg<'_>]> = paths.iter().map(|p| p.as_slice()).collect();
     let offsets = locate_all(json, &refs);
