@@ -115,6 +115,7 @@ fn every_shipped_test_block_assesses_the_same_on_both_evaluators() {
         agree(&e, &name, &case.household, case.as_of, &mut three);
         run += 1;
     }
+    eprintln!("{run} shipped test blocks compared, {:?}", three.lowered.tiers());
     assert!(run > 100, "only {run} shipped test blocks were compared");
     // the lowered code did the work: a fast path that always stopped would
     // agree trivially
@@ -189,4 +190,32 @@ rule T-1 "a third" {
     let a = e.assess_with(&h, as_of, &mut three.lowered).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(a.programs["dibao"].amount.map(|d| d.to_string()).as_deref(), Some("33.00"));
     assert_eq!(three.lowered.tiers().lowered, before.lowered + 1);
+}
+
+#[test]
+fn every_corpus_test_block_assesses_the_same_on_both_evaluators() {
+    // the language corpus, the precedence and version cases: each file with
+    // the shipped library, its test blocks assessed the three ways
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut run = 0;
+    for dir in ["lang", "precedence", "versions", "testing"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir)).expect("cases").filter_map(|x| x.ok().map(|x| x.path())).collect();
+        files.sort();
+        for f in files.iter().filter(|p| p.extension().is_some_and(|x| x == "policy" || x == "fupintest")) {
+            let name = f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(f).display().to_string();
+            let text = std::fs::read_to_string(f).expect("case");
+            // a case written to fail its build (a duplicate id, a conflict) has nothing to assess
+            let Ok(e) = Engine::builder().embedded().source(name.clone(), text).build() else { continue };
+            let Ok(tests) = e.tests() else { continue };
+            let mut three = Three::new(&e);
+            for (file, t) in tests.iter().filter(|(file, _)| e.program().sources.get(*file).is_some_and(|s| s.name == name)) {
+                let Ok(case) = fupin::testing::case(&e, *file, t) else { continue };
+                three.set_overrides(&case.overrides);
+                agree(&e, &format!("test {:?} ({name})", t.name.value), &case.household, case.as_of, &mut three);
+                run += 1;
+            }
+        }
+    }
+    eprintln!("{run} corpus test blocks compared");
+    assert!(run >= 40, "only {run} corpus test blocks were compared");
 }
