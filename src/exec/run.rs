@@ -31,7 +31,7 @@ fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
 impl Ev<'_> {
     /// Charge `n` steps of the budget.
     #[inline(always)]
-    fn charge(&mut self, n: u64) -> R<()> {
+    fn spend(&mut self, n: u64) -> R<()> {
         self.s.fuel = self.s.fuel.checked_sub(n).ok_or(Trap)?;
         Ok(())
     }
@@ -87,7 +87,7 @@ impl Ev<'_> {
 
     /// Run one lowered expression to a value (for a frame slot or an outcome).
     pub(crate) fn run(&mut self, c: &Code) -> R<Value> {
-        self.charge(c.cost)?;
+        self.spend(c.cost)?;
         let v = match &c.op {
             Op::Num(n) => Value::Num(self.num(n)),
             Op::Bool(b) => Value::Bool(self.boolean(b)),
@@ -396,7 +396,7 @@ impl Ev<'_> {
             return;
         }
         for i in 0..n {
-            if self.trapped || self.charge(a.per_item).is_err() {
+            if self.trapped || self.spend(a.per_item).is_err() {
                 self.stop(());
                 return;
             }
