@@ -229,15 +229,7 @@ fn table(all: &[Series]) {
                 black_box(engine.assess_with(black_box(h), as_of(), &mut scratch).is_ok());
             });
             let per = (*n).max(1) as f64;
-            println!(
-                "{:<9} {:>7} {:>14.2} {:>14.2} {:>16.1} {:>16.1}",
-                s.name,
-                n,
-                ev * 1e6,
-                asv * 1e6,
-                ev * 1e9 / per,
-                asv * 1e9 / per
-            );
+            println!("{:<9} {:>7} {:>14.2} {:>14.2} {:>16.1} {:>16.1}", s.name, n, ev * 1e6, asv * 1e6, ev * 1e9 / per, asv * 1e9 / per);
             csv.push_str(&format!("{},{n},{:.1},{:.1}\n", s.name, ev * 1e9, asv * 1e9));
         }
         println!("  ({} per {}; policies: per generated policy, the library's own base cost included)", s.name, s.unit);
@@ -257,7 +249,25 @@ fn main() {
         if skip {
             skip = false;
         } else if a.starts_with("--") {
-            skip = matches!(a.as_str(), "--warm-up-time" | "--measurement-time" | "--sample-size" | "--save-baseline" | "--baseline");
+            skip = !a.contains('=')
+                && matches!(
+                    a.as_str(),
+                    "--warm-up-time"
+                        | "--measurement-time"
+                        | "--sample-size"
+                        | "--save-baseline"
+                        | "--baseline"
+                        | "--load-baseline"
+                        | "--profile-time"
+                        | "--noise-threshold"
+                        | "--confidence-level"
+                        | "--significance-level"
+                        | "--nresamples"
+                        | "--color"
+                        | "--output-format"
+                        | "--plotting-backend"
+                        | "--format"
+                );
         } else if filter.is_none() {
             filter = Some(a.clone());
         }
