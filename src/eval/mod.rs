@@ -679,6 +679,8 @@ impl<'a> Ev<'a> {
         rivals: impl Iterator<Item = (usize, RuleId)>,
     ) -> Result<Option<RuleId>, EvalError> {
         for (j, other) in rivals {
+            // one step of the budget per rival compared
+            self.charge(1)?;
             if self.p.beats(other, rule) {
                 if self.s.trace.is_some() {
                     let m = &self.p.module;
@@ -702,6 +704,15 @@ impl<'a> Ev<'a> {
         Ok(None)
     }
 
+    /// Spend `n` steps of the budget.
+    fn charge(&mut self, n: u64) -> Result<(), EvalError> {
+        if self.s.fuel < n {
+            return Err(EvalError::Budget { limit: self.s.budget });
+        }
+        self.s.fuel -= n;
+        Ok(())
+    }
+
     /// Pick winners per subject among the candidates for a value target.
     ///
     /// Each candidate meets the other candidates for the same target and
@@ -711,6 +722,9 @@ impl<'a> Ev<'a> {
     /// (`Scratch::cand_lists`) and are grouped by subject with one sort, so a
     /// resolve costs O(c log c) in the target's own candidates c: neither the
     /// candidates of other targets nor those of other subjects are visited.
+    /// The step budget is charged one step per candidate and one per rival
+    /// compared ([`Ev::contest`]), so the budget bounds this work too and
+    /// `tests/scaling.rs` sees it grow with the household.
     fn resolve(&mut self, t: Target) -> Result<(), EvalError> {
         let mut order = std::mem::take(&mut self.s.resolve_order);
         let mut keys = std::mem::take(&mut self.s.resolve_keys);
@@ -744,7 +758,8 @@ impl<'a> Ev<'a> {
             }
             a = b;
         }
-        let result = self.resolve_in(t, &order, &keys, &groups);
+        // one step of the budget per candidate of the target
+        let result = self.charge(order.len() as u64).and_then(|()| self.resolve_in(t, &order, &keys, &groups));
         self.s.resolve_order = order;
         self.s.resolve_keys = keys;
         self.s.resolve_groups = groups;
