@@ -726,6 +726,12 @@ impl<'a> Ev<'a> {
     /// compared ([`Ev::contest`]), so the budget bounds this work too and
     /// `tests/scaling.rs` sees it grow with the household.
     fn resolve(&mut self, t: Target) -> Result<(), EvalError> {
+        if let Some(slot) = target_slot(t) {
+            if self.s.cands.is_empty() || self.s.cand_lists.get(slot).map_or(true, |l| l.0 == NONE) {
+                // no candidate for this target
+                return Ok(());
+            }
+        }
         let mut order = std::mem::take(&mut self.s.resolve_order);
         let mut keys = std::mem::take(&mut self.s.resolve_keys);
         let mut groups = std::mem::take(&mut self.s.resolve_groups);
