@@ -727,9 +727,16 @@ impl<'a> Ev<'a> {
     /// `tests/scaling.rs` sees it grow with the household.
     fn resolve(&mut self, t: Target) -> Result<(), EvalError> {
         if let Some(slot) = target_slot(t) {
-            if self.s.cands.is_empty() || self.s.cand_lists.get(slot).map_or(true, |l| l.0 == NONE) {
+            let (first, last) =
+                if self.s.cands.is_empty() { (NONE, NONE) } else { self.s.cand_lists.get(slot).copied().unwrap_or((NONE, NONE)) };
+            if first == NONE {
                 // no candidate for this target
                 return Ok(());
+            }
+            if first == last {
+                // one candidate, without rivals
+                self.charge(1)?;
+                return self.resolve_in(t, &[first], &[((0, 0, 0), 0)], &[(0, 1)]);
             }
         }
         let mut order = std::mem::take(&mut self.s.resolve_order);
