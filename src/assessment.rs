@@ -393,6 +393,7 @@ impl Assessment {
             s.push_str(&format!("warning: {w}\n"));
         }
         let trace: &[TraceEvent] = self.trace.as_deref().unwrap_or(&[]);
+        let index = TraceIndex::new(trace);
         for e in trace {
             for line in e.lines() {
                 s.push_str(&line);
@@ -429,10 +430,10 @@ impl Assessment {
                 let subjects: Vec<&str> =
                     if r.subjects.is_empty() { vec!["household"] } else { r.subjects.iter().map(String::as_str).collect() };
                 for subject in subjects {
-                    chain(&mut s, trace, &r.rule, subject, "        ");
+                    chain(&mut s, &index, &r.rule, subject, "        ");
                 }
             }
-            lost(&mut s, trace, |target, _| target_program(target) == Some(id.as_str()), "      ");
+            lost(&mut s, index.lost_by_program.get(id.as_str()), "      ");
         }
         for c in &self.claims {
             if let Some(e) = &c.error {
@@ -454,9 +455,9 @@ impl Assessment {
             let subject = claim_subject(c);
             for r in &c.reasons {
                 s.push_str(&format!("      because {} {} [{}]\n", r.rule, r.title, r.citation));
-                chain(&mut s, trace, &r.rule, &subject, "        ");
+                chain(&mut s, &index, &r.rule, &subject, "        ");
             }
-            lost(&mut s, trace, |target, sj| target.starts_with("pay ") && sj == subject, "      ");
+            lost(&mut s, index.lost_by_claim.get(subject.as_str()), "      ");
         }
         s
     }
@@ -478,11 +479,43 @@ fn target_program(target: &str) -> Option<&str> {
     ["amount ", "flag ", "assign "].iter().find_map(|p| target.strip_prefix(p))
 }
 
+/// What [`Assessment::explain`] looks up in the trace, found in one pass (so
+/// explaining is linear in the trace, however many subjects and claims): the
+/// first `fired` rule event of each (rule, subject), and the `Overridden`
+/// events of each programme and of each claim's layers, in trace order.
+struct TraceIndex<'t> {
+    fired: std::collections::HashMap<(&'t str, &'t str), &'t TraceEvent>,
+    lost_by_program: std::collections::HashMap<&'t str, Vec<&'t TraceEvent>>,
+    lost_by_claim: std::collections::HashMap<&'t str, Vec<&'t TraceEvent>>,
+}
+
+impl<'t> TraceIndex<'t> {
+    fn new(trace: &'t [TraceEvent]) -> TraceIndex<'t> {
+        let mut ix = TraceIndex { fired: Default::default(), lost_by_program: Default::default(), lost_by_claim: Default::default() };
+        for e in trace {
+            match e {
+                TraceEvent::Rule { rule, subject, fired: true, .. } => {
+                    ix.fired.entry((rule.as_str(), subject.as_str())).or_insert(e);
+                }
+                TraceEvent::Overridden { target, subject, .. } => {
+                    if let Some(p) = target_program(target) {
+                        ix.lost_by_program.entry(p).or_default().push(e);
+                    }
+                    if target.starts_with("pay ") {
+                        ix.lost_by_claim.entry(subject.as_str()).or_default().push(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+        ix
+    }
+}
+
 /// The chain of the fired rule `rule` for `subject`: its named values and
 /// outcomes, the named values and parameters it read, the defaults it used.
-fn chain(s: &mut String, trace: &[TraceEvent], rule: &str, subject: &str, indent: &str) {
-    let found =
-        trace.iter().find(|e| matches!(e, TraceEvent::Rule { rule: r, subject: sj, fired: true, .. } if r == rule && sj == subject));
+fn chain(s: &mut String, index: &TraceIndex<'_>, rule: &str, subject: &str, indent: &str) {
+    let found = index.fired.get(&(rule, subject)).copied();
     let Some(TraceEvent::Rule { values, parameters, named, defaulted, .. }) = found else { return };
     if subject != "household" {
         s.push_str(&format!("{indent}for {subject}:\n"));
@@ -501,15 +534,11 @@ fn chain(s: &mut String, trace: &[TraceEvent], rule: &str, subject: &str, indent
     }
 }
 
-/// The rules that lost an output `keep` selects on precedence, with the winner and why.
-fn lost(s: &mut String, trace: &[TraceEvent], keep: impl Fn(&str, &str) -> bool, indent: &str) {
-    for e in trace {
-        if let TraceEvent::Overridden { target, subject, .. } = e {
-            if keep(target, subject) {
-                for line in e.lines() {
-                    s.push_str(&format!("{indent}{line}\n"));
-                }
-            }
+/// The rules that lost an output on precedence (`events`, in trace order), with the winner and why.
+fn lost(s: &mut String, events: Option<&Vec<&TraceEvent>>, indent: &str) {
+    for e in events.into_iter().flatten() {
+        for line in e.lines() {
+            s.push_str(&format!("{indent}{line}\n"));
         }
     }
 }

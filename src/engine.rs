@@ -650,6 +650,8 @@ impl Engine {
             }
         };
         let mut programs = BTreeMap::new();
+        // the fired entries of each programme, in firing order, found in one pass
+        let by_program = Buckets::new(m.programs.len(), s.fired.iter().map(|f| f.program as usize));
         for (pi, prog) in m.programs.iter().enumerate() {
             let writers = &p.writers[pi];
             if !writers.iter().any(|r| s.active[m.rules[*r as usize].policy as usize]) {
@@ -660,7 +662,7 @@ impl Engine {
             // the subjects already listed, per reason: a rule firing for every
             // one of 100,000 claims is listed in linear time
             let mut listed: Vec<std::collections::HashSet<String>> = Vec::new();
-            for f in s.fired.iter().filter(|f| f.program as usize == pi) {
+            for f in by_program.get(pi).iter().filter_map(|k| s.fired.get(*k as usize)) {
                 let subj = match f.subject {
                     Value::Household => None,
                     v => Some(eval::describe_subject(h, v)),
@@ -699,18 +701,20 @@ impl Engine {
             );
         }
         let mut claims = Vec::new();
-        // the rules fired for each claim, in firing order, found in one pass
-        let mut fired_for: Vec<Vec<RuleId>> = vec![Vec::new(); s.claims.len()];
-        for (idx, r) in s.claim_fired.iter() {
-            if let Some(v) = fired_for.get_mut(*idx as usize) {
-                v.push(*r);
+        // the rules fired for each claim, in firing order, and the error
+        // that left a claim unsettled (the first recorded), found in one pass each
+        let fired_for = Buckets::new(s.claims.len(), s.claim_fired.iter().map(|(idx, _)| *idx as usize));
+        let mut error_of: Vec<Option<u32>> = vec![None; s.claims.len()];
+        for (c, e) in &s.claim_errors {
+            if let Some(slot @ None) = error_of.get_mut(*c as usize) {
+                *slot = Some(*e);
             }
         }
         for (ci, c) in s.claims.iter().enumerate() {
             let Some(member) = h.members.get(c.member as usize) else { continue };
             let Some(claim) = member.claims.get(c.claim as usize) else { continue };
             let mut reasons: Vec<Reason> = Vec::new();
-            for r in fired_for.get(ci).into_iter().flatten() {
+            for r in fired_for.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| r) {
                 if !reasons.iter().any(|x| x.rule == m.rules[*r as usize].id) {
                     reasons.push(reason(*r, Vec::new()));
                 }
@@ -741,12 +745,7 @@ impl Engine {
                 out_of_pocket: c.out_of_pocket.map(to_fen),
                 out_of_pocket_parts: Layers(parts),
                 reasons,
-                error: s
-                    .claim_errors
-                    .iter()
-                    .find(|(c, _)| *c as usize == ci)
-                    .and_then(|(_, e)| s.errors.get(*e as usize))
-                    .map(|e| e.to_string()),
+                error: error_of.get(ci).copied().flatten().and_then(|e| s.errors.get(e as usize)).map(|e| e.to_string()),
             });
         }
         let warnings = s.clamps.iter().map(|c| self.clamped(c)).collect();
@@ -896,4 +895,41 @@ impl Engine {
 /// Parse a household from JSON and validate it for an assessment date.
 pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household, model::HouseholdError> {
     model::parse_household(json, as_of)
+}
+
+/// Positions of a sequence grouped by key (a counting sort): the positions
+/// with key `k`, in order, are `get(k)`; keys outside `0..n` are left out.
+struct Buckets {
+    starts: Vec<usize>,
+    positions: Vec<u32>,
+}
+
+impl Buckets {
+    fn new(n: usize, keys: impl Iterator<Item = usize> + Clone) -> Buckets {
+        let mut starts = vec![0usize; n + 1];
+        for k in keys.clone() {
+            if k < n {
+                starts[k + 1] += 1;
+            }
+        }
+        for k in 0..n {
+            starts[k + 1] += starts[k];
+        }
+        let mut next = starts.clone();
+        let mut positions = vec![0u32; starts[n]];
+        for (i, k) in keys.enumerate() {
+            if k < n {
+                positions[next[k]] = i as u32;
+                next[k] += 1;
+            }
+        }
+        Buckets { starts, positions }
+    }
+
+    fn get(&self, k: usize) -> &[u32] {
+        match (self.starts.get(k), self.starts.get(k + 1)) {
+            (Some(&a), Some(&b)) => self.positions.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
 }

@@ -61,6 +61,32 @@ struct Cand {
     rule: RuleId,
     value: Value,
     won: bool,
+    /// The next candidate for the same target (index in `Scratch::cands`), or `NONE`.
+    next: u32,
+}
+
+/// No candidate (the end of a target's list of candidates).
+const NONE: u32 = u32::MAX;
+
+/// The slot of a value target in `Scratch::cand_lists` (`None` for the
+/// additive targets and for claim layers, which are never in `cands`).
+fn target_slot(t: Target) -> Option<usize> {
+    match t {
+        Target::Amount(pg) => Some(2 * pg as usize),
+        Target::Assign(pg) => Some(2 * pg as usize + 1),
+        _ => None,
+    }
+}
+
+/// A sort key that equal subjects share (a subject's kind and indices).
+fn subject_key(v: Value) -> (u8, u32, u32) {
+    match v {
+        Value::Household => (0, 0, 0),
+        Value::Member(i) => (1, i, 0),
+        Value::Loan(i) => (2, i, 0),
+        Value::Claim(m, c) => (3, m, c),
+        _ => (4, 0, 0),
+    }
 }
 
 /// One claim's settlement. Its layers are the claim's row of
@@ -86,6 +112,16 @@ pub struct Scratch {
     pub(crate) progs: Vec<ProgState>,
     pub(crate) fired: Vec<Fired>,
     cands: Vec<Cand>,
+    /// Per value target (`target_slot`): its first and last candidate in
+    /// `cands` (linked through `Cand::next`, in the order pushed); valid for
+    /// the slots in `cand_touched` while `cands` is not empty.
+    cand_lists: Vec<(u32, u32)>,
+    cand_touched: Vec<u32>,
+    /// `resolve`: one target's candidates in order, and (subject, position) sorted.
+    resolve_order: Vec<u32>,
+    resolve_keys: Vec<((u8, u32, u32), u32)>,
+    /// `resolve`: the range of `resolve_keys` holding each position's subject.
+    resolve_groups: Vec<(u32, u32)>,
     pub(crate) claims: Vec<ClaimState>,
     /// The layers of every claim, `module.layers.len()` per claim, in the order of `claims`.
     pub(crate) layers: Vec<Decimal>,
@@ -172,6 +208,11 @@ impl Scratch {
             progs: vec![ProgState::default(); m.programs.len()],
             fired: Vec::with_capacity(64),
             cands: Vec::with_capacity(64),
+            cand_lists: vec![(NONE, NONE); 2 * m.programs.len()],
+            cand_touched: Vec::with_capacity(16),
+            resolve_order: Vec::with_capacity(16),
+            resolve_keys: Vec::with_capacity(16),
+            resolve_groups: Vec::with_capacity(16),
             claims: Vec::with_capacity(8),
             layers: Vec::with_capacity(8 * m.layers.len()),
             order: Vec::with_capacity(8),
@@ -215,6 +256,35 @@ impl Scratch {
     /// The results are the same either way.
     pub fn set_ir_only(&mut self, on: bool) {
         self.ir_only = on;
+    }
+
+    /// Add a candidate for a value output, at the end of its target's list.
+    fn push_cand(&mut self, c: Cand) {
+        if self.cands.is_empty() {
+            // the lists of the previous evaluation
+            for &t in &self.cand_touched {
+                if let Some(l) = self.cand_lists.get_mut(t as usize) {
+                    *l = (NONE, NONE);
+                }
+            }
+            self.cand_touched.clear();
+        }
+        let i = self.cands.len() as u32;
+        self.cands.push(Cand { next: NONE, ..c });
+        let Some(slot) = target_slot(c.target) else { return };
+        if slot >= self.cand_lists.len() {
+            self.cand_lists.resize(slot + 1, (NONE, NONE));
+        }
+        let (first, last) = self.cand_lists[slot];
+        if first == NONE {
+            self.cand_lists[slot] = (i, i);
+            self.cand_touched.push(slot as u32);
+        } else {
+            if let Some(prev) = self.cands.get_mut(last as usize) {
+                prev.next = i;
+            }
+            self.cand_lists[slot].1 = i;
+        }
     }
 
     /// Zero the tallies written so far and hold those of `year` from now on.
@@ -610,7 +680,7 @@ impl<'a> Ev<'a> {
                     if tracing {
                         values.push((format!("amount {}", p.module.programs[*pg as usize].id), self.show(v, e.ty)));
                     }
-                    self.s.cands.push(Cand { target: Target::Amount(*pg), subject, rule: r, value: v, won: false });
+                    self.s.push_cand(Cand { target: Target::Amount(*pg), subject, rule: r, value: v, won: false, next: NONE });
                 }
                 OutcomeDef::Assign(pg, sym) => {
                     if tracing {
@@ -619,7 +689,14 @@ impl<'a> Ev<'a> {
                             p.module.symbols.get(*sym as usize).cloned().unwrap_or_default(),
                         ));
                     }
-                    self.s.cands.push(Cand { target: Target::Assign(*pg), subject, rule: r, value: Value::Sym(*sym), won: false });
+                    self.s.push_cand(Cand {
+                        target: Target::Assign(*pg),
+                        subject,
+                        rule: r,
+                        value: Value::Sym(*sym),
+                        won: false,
+                        next: NONE,
+                    });
                 }
                 OutcomeDef::Pay(l, e) => {
                     let v = match lowered {
@@ -712,6 +789,8 @@ impl<'a> Ev<'a> {
         rivals: impl Iterator<Item = (usize, RuleId)>,
     ) -> Result<Option<RuleId>, EvalError> {
         for (j, other) in rivals {
+            // one step of the budget per rival compared
+            self.charge(1)?;
             if self.p.beats(other, rule) {
                 if self.s.trace.is_some() {
                     let m = &self.p.module;
@@ -735,17 +814,96 @@ impl<'a> Ev<'a> {
         Ok(None)
     }
 
+    /// Spend `n` steps of the budget.
+    fn charge(&mut self, n: u64) -> Result<(), EvalError> {
+        if self.s.fuel < n {
+            return Err(EvalError::Budget { limit: self.s.budget });
+        }
+        self.s.fuel -= n;
+        Ok(())
+    }
+
     /// Pick winners per subject among the candidates for a value target.
+    ///
+    /// Each candidate meets the other candidates for the same target and
+    /// subject, in the order they were pushed, and the candidates are decided
+    /// in that order too (so the reasons, the trace and the conflict reported
+    /// follow it). The target's candidates come from its list
+    /// (`Scratch::cand_lists`) and are grouped by subject with one sort, so a
+    /// resolve costs O(c log c) in the target's own candidates c: neither the
+    /// candidates of other targets nor those of other subjects are visited.
+    /// The step budget is charged one step per candidate and one per rival
+    /// compared ([`Ev::contest`]), so the budget bounds this work too and
+    /// `tests/scaling.rs` sees it grow with the household.
     fn resolve(&mut self, t: Target) -> Result<(), EvalError> {
-        let n = self.s.cands.len();
-        for i in 0..n {
-            let c = self.s.cands[i];
-            if c.target != t {
-                continue;
+        if let Some(slot) = target_slot(t) {
+            let (first, last) =
+                if self.s.cands.is_empty() { (NONE, NONE) } else { self.s.cand_lists.get(slot).copied().unwrap_or((NONE, NONE)) };
+            if first == NONE {
+                // no candidate for this target
+                return Ok(());
             }
+            if first == last {
+                // one candidate, without rivals
+                self.charge(1)?;
+                return self.resolve_in(t, &[first], &[((0, 0, 0), 0)], &[(0, 1)]);
+            }
+        }
+        let mut order = std::mem::take(&mut self.s.resolve_order);
+        let mut keys = std::mem::take(&mut self.s.resolve_keys);
+        let mut groups = std::mem::take(&mut self.s.resolve_groups);
+        order.clear();
+        keys.clear();
+        groups.clear();
+        let cands = &self.s.cands;
+        match target_slot(t) {
+            Some(slot) if !cands.is_empty() => {
+                let mut i = self.s.cand_lists.get(slot).map_or(NONE, |l| l.0);
+                while let Some(c) = cands.get(i as usize) {
+                    order.push(i);
+                    i = c.next;
+                }
+            }
+            Some(_) => {}
+            // not a target `cands` holds: look at every candidate
+            None => order.extend((0..cands.len() as u32).filter(|i| cands[*i as usize].target == t)),
+        }
+        keys.extend(order.iter().enumerate().map(|(p, i)| (subject_key(cands[*i as usize].subject), p as u32)));
+        if keys.len() > 1 {
+            keys.sort_unstable();
+        }
+        groups.resize(order.len(), (0, 0));
+        let mut a = 0;
+        while a < keys.len() {
+            let b = a + keys[a..].iter().take_while(|k| k.0 == keys[a].0).count();
+            for k in &keys[a..b] {
+                groups[k.1 as usize] = (a as u32, b as u32);
+            }
+            a = b;
+        }
+        // one step of the budget per candidate of the target
+        let result = self.charge(order.len() as u64).and_then(|()| self.resolve_in(t, &order, &keys, &groups));
+        self.s.resolve_order = order;
+        self.s.resolve_keys = keys;
+        self.s.resolve_groups = groups;
+        result
+    }
+
+    /// [`Ev::resolve`] over the target's candidates `order` (indices in
+    /// `cands`, in order), `keys` (subject key, position in `order`) sorted,
+    /// and each position's range of `keys`.
+    fn resolve_in(&mut self, t: Target, order: &[u32], keys: &[((u8, u32, u32), u32)], groups: &[(u32, u32)]) -> Result<(), EvalError> {
+        for (p, &i) in order.iter().enumerate() {
+            let i = i as usize;
+            let c = self.s.cands[i];
+            let (a, b) = groups.get(p).map_or((0, 0), |g| (g.0 as usize, g.1 as usize));
             let cands = std::mem::take(&mut self.s.cands);
-            let rivals =
-                cands.iter().enumerate().filter(|(j, d)| *j != i && d.target == t && d.subject == c.subject).map(|(j, d)| (j, d.rule));
+            // positions ascend within a subject's range: the rivals in the order pushed
+            let rivals = keys[a..b]
+                .iter()
+                .map(|k| order[k.1 as usize] as usize)
+                .filter(|j| *j != i && cands[*j].subject == c.subject)
+                .map(|j| (j, cands[j].rule));
             let outcome = self.contest(t, c.subject, (i, c.rule), rivals);
             self.s.cands = cands;
             if outcome?.is_some() {
@@ -829,6 +987,8 @@ impl<'a> Ev<'a> {
             self.claim = Some(idx);
             self.s.pay_cands.clear();
             self.s.pending_tallies.clear();
+            // the rules fired for this claim are pushed after this mark
+            let fired_mark = self.s.claim_fired.len();
             let subject = Value::Claim(mi, ci);
             let mut unsettled = false;
             for step in self.claim_schedule {
@@ -856,7 +1016,7 @@ impl<'a> Ev<'a> {
                 self.s.layers[row..].iter_mut().for_each(|v| *v = Decimal::ZERO);
                 self.s.pending_tallies.clear();
                 self.s.pay_cands.clear();
-                self.s.claim_fired.retain(|(c, _)| *c as usize != idx);
+                self.s.claim_fired.truncate(fired_mark);
                 continue;
             }
             // tallies
