@@ -90,6 +90,10 @@ struct Level {
     ifs: usize,
     /// Prefix operators (`-`, `not`) waiting for their operand.
     prefixes: usize,
+    /// `case` expressions opened at this level whose `{` has not been seen
+    /// (the scrutinee of `case case case … x {…} {…}` nests without a
+    /// bracket).
+    cases: usize,
 }
 
 /// Scans the bytes of `source` and rejects nesting deeper than
@@ -97,7 +101,8 @@ struct Level {
 ///
 /// The measure bounds the recursion of the grammar and of the expression
 /// builder: every bracket level, every `if` (an `else if` continues a chain
-/// and does not count) and every pending prefix operator counts one. An `if`
+/// and does not count), every `case` until its `{` and every pending prefix
+/// operator counts one. An `if`
 /// stops counting at the end of its expression, which the scan approximates
 /// by `,` `:` `=` `=>`, a closing bracket, or a word that cannot continue an
 /// expression after an operand (`let`, `then eligible …`). Strings end at
@@ -153,6 +158,14 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
             }
             b'(' | b'[' | b'{' => {
                 i += 1;
+                // the `{` of the innermost pending `case` ends its scrutinee
+                // (the brace level counts in its place)
+                if b == b'{' {
+                    if let Some(level) = levels.last_mut().filter(|l| l.cases > 0) {
+                        level.cases -= 1;
+                        pending = pending.saturating_sub(1);
+                    }
+                }
                 levels.push(Level::default());
                 let depth = levels.len() - 1 + pending;
                 if depth > MAX_NESTING {
@@ -164,7 +177,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 i += 1;
                 if levels.len() > 1 {
                     if let Some(level) = levels.pop() {
-                        pending = pending.saturating_sub(level.ifs + level.prefixes);
+                        pending = pending.saturating_sub(level.ifs + level.prefixes + level.cases);
                     }
                 }
                 operand_done(&mut levels, &mut pending);
@@ -226,6 +239,17 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                         }
                         after_operand = false;
                     }
+                    b"case" => {
+                        if let Some(level) = levels.last_mut() {
+                            level.cases += 1;
+                        }
+                        pending += 1;
+                        let depth = levels.len() - 1 + pending;
+                        if depth > MAX_NESTING {
+                            return Err(too_deep(depth, start));
+                        }
+                        after_operand = false;
+                    }
                     b"not" => {
                         if let Some(level) = levels.last_mut() {
                             level.prefixes += 1;
@@ -237,7 +261,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                         }
                         after_operand = false;
                     }
-                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"case" | b"from" => {
+                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"from" => {
                         was_else = word == b"else";
                         after_operand = false;
                     }
@@ -274,8 +298,9 @@ fn operand_done(levels: &mut [Level], pending: &mut usize) {
 /// The expression at the current level has ended.
 fn end_expression(levels: &mut [Level], pending: &mut usize) {
     if let Some(level) = levels.last_mut() {
-        *pending = pending.saturating_sub(level.ifs + level.prefixes);
+        *pending = pending.saturating_sub(level.ifs + level.prefixes + level.cases);
         level.ifs = 0;
+        level.cases = 0;
         level.prefixes = 0;
     }
 }

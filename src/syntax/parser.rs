@@ -1102,6 +1102,9 @@ impl Builder {
         let inner = self.kids(p).next()?;
         let start = self.span(&inner).start as usize;
         let raw = inner.as_str();
+        if !raw.contains('\\') {
+            return Ok(StrLit { value: raw.to_string(), span });
+        }
         let mut value = String::with_capacity(raw.len());
         let mut chars = raw.char_indices();
         while let Some((i, c)) = chars.next() {
