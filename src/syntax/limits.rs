@@ -68,8 +68,14 @@ pub fn invisible(c: char) -> Option<&'static str> {
 /// `source`, wherever it is (names, strings, comments, inline JSON); a byte
 /// order mark at the very start is allowed.
 pub fn check_invisible(source: &str) -> Result<(), Vec<SyntaxError>> {
+    // Every character of [`INVISIBLE`] is encoded with a first byte of
+    // 0xD8 (U+061C), 0xE2 (U+200B..U+2069) or 0xEF (U+FEFF); only those
+    // characters are decoded and looked up.
     let errors: Vec<SyntaxError> = source
-        .char_indices()
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, 0xD8 | 0xE2 | 0xEF))
+        .filter_map(|(i, _)| source.get(i..).and_then(|r| r.chars().next()).map(|c| (i, c)))
         .filter(|(i, c)| !(*i == 0 && *c == '\u{FEFF}'))
         .filter_map(|(i, c)| {
             invisible(c)
@@ -129,14 +135,17 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
-                    i += 1;
-                }
+                i += bytes[i..].iter().position(|b| matches!(b, b'\n' | b'\r')).unwrap_or(bytes.len() - i);
                 continue;
             }
             b'"' => {
                 i += 1;
                 while i < bytes.len() {
+                    // the plain run of the string at once
+                    i += bytes[i..].iter().position(|b| matches!(b, b'"' | b'\n' | b'\r' | b'\\')).unwrap_or(bytes.len() - i);
+                    if i >= bytes.len() {
+                        break;
+                    }
                     match bytes[i] {
                         b'"' => {
                             i += 1;
