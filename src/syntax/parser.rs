@@ -530,9 +530,12 @@ struct Ex {
 /// The significant children of a pair (tokens skipped), in order; read
 /// from pest's pairs as they are taken, without collecting them.
 struct Kids<'i> {
-    items: std::iter::Peekable<std::iter::Filter<Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>>,
+    items: std::iter::Peekable<Significant<'i>>,
     span: Span,
 }
+
+/// A pair's children without its tokens.
+type Significant<'i> = std::iter::Filter<Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>;
 
 /// Whether a child pair is significant (not a keyword or punctuation).
 fn significant(p: &Pair<'_, Rule>) -> bool {
