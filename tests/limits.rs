@@ -103,10 +103,43 @@ fn other_deep_constructs_are_errors_too() {
         ("nots", format!("{}true", "not ".repeat(100_000))),
         ("ifs", format!("{}1{}", "if true then 1 else (".repeat(50_000), ")".repeat(50_000))),
         ("calls", format!("{}1{}", "max(1, ".repeat(50_000), ")".repeat(50_000))),
+        // the scrutinee of a `case` nests without a bracket
+        ("cases", format!("{}1", "case ".repeat(100_000))),
+        ("cases with arms", format!("{}1{}", "case ".repeat(50_000), " { else => 1 }".repeat(50_000))),
     ] {
         let text = with_header(&format!("let x = {expr}\n"));
         let kinds = syntax_kinds(&text);
         assert!(kinds.iter().any(|k| matches!(k, SyntaxErrorKind::TooDeep { .. })), "{what}: {kinds:?}");
+    }
+}
+
+/// The deepest nesting the pre-scan accepts, of every kind, parses on a
+/// small stack: the pre-scan is what bounds the parser's recursion (pest
+/// probes no stack, see Cargo.toml), so its limit must hold wherever the
+/// engine runs, with room to spare.
+#[test]
+fn the_deepest_accepted_nesting_parses_on_a_quarter_mib_stack() {
+    let n = limits::MAX_NESTING;
+    let json = format!("{}1{}", "{\"a\": [".repeat(n / 2 - 1), "]}".repeat(n / 2 - 1));
+    let texts = [
+        ("parentheses", format!("let x = {}1{}\n", "(".repeat(n), ")".repeat(n))),
+        ("negations", format!("let x = {}1\n", "-".repeat(n))),
+        ("nots", format!("let x = {}true\n", "not ".repeat(n))),
+        ("ifs", format!("let x = {}1{}\n", "if true then 1 else (".repeat(n / 2), ")".repeat(n / 2))),
+        ("calls", format!("let x = {}1{}\n", "max(1, ".repeat(n), ")".repeat(n))),
+        ("cases", format!("let x = {}1{}\n", "case ".repeat(n), " { else => 1 }".repeat(n))),
+        ("lists", format!("let x = {}1{}\n", "1 in [".repeat(n), "]".repeat(n))),
+        ("bands", format!("let x = {}1{}\n", "banded(1, from 0 at ".repeat(n), ")".repeat(n))),
+        ("json", format!("test \"deep\" {{\n  household {json}\n}}\n")),
+    ];
+    for (what, body) in texts {
+        let text = with_header(&body);
+        let h = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || syntax::parse(&text).map(|_| ()).map_err(|e| format!("{e:?}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let parsed = h.join().unwrap_or_else(|_| panic!("{what}: the thread panicked"));
+        assert_eq!(parsed, Ok(()), "{what}");
     }
 }
 

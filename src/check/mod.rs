@@ -584,19 +584,41 @@ impl Checker {
         out
     }
 
+    /// The first definition of `name` in `map` along the `extends` chain of
+    /// `policy` (as [`Self::chain`], walked without building it: one key is
+    /// reused for every ancestor).
+    fn find_along<T: Copy>(&self, map: &HashMap<(String, String), T>, policy: PolicyId, name: &str) -> Option<T> {
+        let id = self.module.policies[policy as usize].id.as_str();
+        let mut seen: [&str; 66] = [""; 66];
+        let mut key = (id.to_string(), name.to_string());
+        let mut cur = id;
+        let mut n = 0;
+        loop {
+            if let Some(v) = map.get(&key) {
+                return Some(*v);
+            }
+            seen[n] = cur;
+            n += 1;
+            let p = self.parents.get(cur)?;
+            if seen[..n].contains(&p.as_str()) || n > 64 {
+                return None;
+            }
+            key.0.clear();
+            key.0.push_str(p);
+            cur = p;
+        }
+    }
+
     pub(crate) fn find_param(&self, policy: PolicyId, name: &str) -> Option<ParamId> {
-        let id = &self.module.policies[policy as usize].id;
-        self.chain(id).into_iter().find_map(|p| self.param_names.get(&(p, name.to_string())).copied())
+        self.find_along(&self.param_names, policy, name)
     }
 
     pub(crate) fn find_global(&self, policy: PolicyId, name: &str) -> Option<GlobalId> {
-        let id = &self.module.policies[policy as usize].id;
-        self.chain(id).into_iter().find_map(|p| self.global_names.get(&(p, name.to_string())).copied())
+        self.find_along(&self.global_names, policy, name)
     }
 
     pub(crate) fn find_fn(&self, policy: PolicyId, name: &str) -> Option<ir::FnId> {
-        let id = &self.module.policies[policy as usize].id;
-        self.chain(id).into_iter().find_map(|p| self.fn_names.get(&(p, name.to_string())).copied())
+        self.find_along(&self.fn_names, policy, name)
     }
 
     /// Functions visible from a policy (for suggestions).
@@ -609,8 +631,7 @@ impl Checker {
     }
 
     pub(crate) fn find_tally(&self, policy: PolicyId, name: &str) -> Option<TallyId> {
-        let id = &self.module.policies[policy as usize].id;
-        self.chain(id).into_iter().find_map(|p| self.tally_names.get(&(p, name.to_string())).copied())
+        self.find_along(&self.tally_names, policy, name)
     }
 
     /// Names visible from a policy (for suggestions).
@@ -721,7 +742,7 @@ impl Checker {
                 for item in &input.ast.items {
                     if let ast::Item::Rule(r) = item {
                         if let Some(id) = self.rule(r, pol, input.file) {
-                            rule_asts.push((id, r.clone(), input.file));
+                            rule_asts.push((id, r, input.file));
                         }
                     }
                 }
@@ -1482,7 +1503,7 @@ impl Checker {
         }
     }
 
-    fn exceptions(&mut self, rule_asts: &[(RuleId, ast::Rule, FileId)]) {
+    fn exceptions(&mut self, rule_asts: &[(RuleId, &ast::Rule, FileId)]) {
         // (policy index, rule id) → rules, and (policy id, rule id) → rules
         let mut by_policy: HashMap<(PolicyId, &str), Vec<RuleId>> = HashMap::new();
         let mut by_policy_id: HashMap<(&str, &str), Vec<RuleId>> = HashMap::new();

@@ -68,8 +68,14 @@ pub fn invisible(c: char) -> Option<&'static str> {
 /// `source`, wherever it is (names, strings, comments, inline JSON); a byte
 /// order mark at the very start is allowed.
 pub fn check_invisible(source: &str) -> Result<(), Vec<SyntaxError>> {
+    // Every character of [`INVISIBLE`] is encoded with a first byte of
+    // 0xD8 (U+061C), 0xE2 (U+200B..U+2069) or 0xEF (U+FEFF); only those
+    // characters are decoded and looked up.
     let errors: Vec<SyntaxError> = source
-        .char_indices()
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, 0xD8 | 0xE2 | 0xEF))
+        .filter_map(|(i, _)| source.get(i..).and_then(|r| r.chars().next()).map(|c| (i, c)))
         .filter(|(i, c)| !(*i == 0 && *c == '\u{FEFF}'))
         .filter_map(|(i, c)| {
             invisible(c)
@@ -90,6 +96,10 @@ struct Level {
     ifs: usize,
     /// Prefix operators (`-`, `not`) waiting for their operand.
     prefixes: usize,
+    /// `case` expressions opened at this level whose `{` has not been seen
+    /// (the scrutinee of `case case case … x {…} {…}` nests without a
+    /// bracket).
+    cases: usize,
 }
 
 /// Scans the bytes of `source` and rejects nesting deeper than
@@ -97,7 +107,8 @@ struct Level {
 ///
 /// The measure bounds the recursion of the grammar and of the expression
 /// builder: every bracket level, every `if` (an `else if` continues a chain
-/// and does not count) and every pending prefix operator counts one. An `if`
+/// and does not count), every `case` until its `{` and every pending prefix
+/// operator counts one. An `if`
 /// stops counting at the end of its expression, which the scan approximates
 /// by `,` `:` `=` `=>`, a closing bracket, or a word that cannot continue an
 /// expression after an operand (`let`, `then eligible …`). Strings end at
@@ -124,14 +135,17 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
-                    i += 1;
-                }
+                i += bytes[i..].iter().position(|b| matches!(b, b'\n' | b'\r')).unwrap_or(bytes.len() - i);
                 continue;
             }
             b'"' => {
                 i += 1;
                 while i < bytes.len() {
+                    // the plain run of the string at once
+                    i += bytes[i..].iter().position(|b| matches!(b, b'"' | b'\n' | b'\r' | b'\\')).unwrap_or(bytes.len() - i);
+                    if i >= bytes.len() {
+                        break;
+                    }
                     match bytes[i] {
                         b'"' => {
                             i += 1;
@@ -153,6 +167,14 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
             }
             b'(' | b'[' | b'{' => {
                 i += 1;
+                // the `{` of the innermost pending `case` ends its scrutinee
+                // (the brace level counts in its place)
+                if b == b'{' {
+                    if let Some(level) = levels.last_mut().filter(|l| l.cases > 0) {
+                        level.cases -= 1;
+                        pending = pending.saturating_sub(1);
+                    }
+                }
                 levels.push(Level::default());
                 let depth = levels.len() - 1 + pending;
                 if depth > MAX_NESTING {
@@ -164,7 +186,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 i += 1;
                 if levels.len() > 1 {
                     if let Some(level) = levels.pop() {
-                        pending = pending.saturating_sub(level.ifs + level.prefixes);
+                        pending = pending.saturating_sub(level.ifs + level.prefixes + level.cases);
                     }
                 }
                 operand_done(&mut levels, &mut pending);
@@ -226,6 +248,17 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                         }
                         after_operand = false;
                     }
+                    b"case" => {
+                        if let Some(level) = levels.last_mut() {
+                            level.cases += 1;
+                        }
+                        pending += 1;
+                        let depth = levels.len() - 1 + pending;
+                        if depth > MAX_NESTING {
+                            return Err(too_deep(depth, start));
+                        }
+                        after_operand = false;
+                    }
                     b"not" => {
                         if let Some(level) = levels.last_mut() {
                             level.prefixes += 1;
@@ -237,7 +270,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                         }
                         after_operand = false;
                     }
-                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"case" | b"from" => {
+                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"from" => {
                         was_else = word == b"else";
                         after_operand = false;
                     }
@@ -274,8 +307,9 @@ fn operand_done(levels: &mut [Level], pending: &mut usize) {
 /// The expression at the current level has ended.
 fn end_expression(levels: &mut [Level], pending: &mut usize) {
     if let Some(level) = levels.last_mut() {
-        *pending = pending.saturating_sub(level.ifs + level.prefixes);
+        *pending = pending.saturating_sub(level.ifs + level.prefixes + level.cases);
         level.ifs = 0;
+        level.cases = 0;
         level.prefixes = 0;
     }
 }

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use pest::error::{ErrorVariant, InputLocation};
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser as _;
 use rust_decimal::Decimal;
@@ -527,10 +527,19 @@ struct Ex {
     depth: usize,
 }
 
-/// The significant children of a pair (tokens skipped), in order.
+/// The significant children of a pair (tokens skipped), in order; read
+/// from pest's pairs as they are taken, without collecting them.
 struct Kids<'i> {
-    items: std::iter::Peekable<std::vec::IntoIter<Pair<'i, Rule>>>,
+    items: std::iter::Peekable<Significant<'i>>,
     span: Span,
+}
+
+/// A pair's children without its tokens.
+type Significant<'i> = std::iter::Filter<Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>;
+
+/// Whether a child pair is significant (not a keyword or punctuation).
+fn significant(p: &Pair<'_, Rule>) -> bool {
+    !is_token(p.as_rule())
 }
 
 impl<'i> Kids<'i> {
@@ -585,8 +594,8 @@ impl Builder {
 
     fn kids<'i>(&self, p: Pair<'i, Rule>) -> Kids<'i> {
         let span = self.span(&p);
-        let items: Vec<_> = p.into_inner().filter(|k| !is_token(k.as_rule())).collect();
-        Kids { items: items.into_iter().peekable(), span }
+        let keep: fn(&Pair<'i, Rule>) -> bool = significant;
+        Kids { items: p.into_inner().filter(keep).peekable(), span }
     }
 
     fn bug(&self, p: &Pair<'_, Rule>) -> SyntaxError {
@@ -1080,7 +1089,8 @@ impl Builder {
     fn ident(&self, p: Pair<'_, Rule>) -> Res<Ident> {
         let span = self.span(&p);
         let name = p.as_str();
-        let len = name.chars().count();
+        // a name of at most MAX_IDENT_LEN bytes has at most as many characters
+        let len = if name.len() <= limits::MAX_IDENT_LEN { name.len() } else { name.chars().count() };
         if len > limits::MAX_IDENT_LEN {
             return Err(SyntaxError::new(SyntaxErrorKind::IdentTooLong { len, limit: limits::MAX_IDENT_LEN }, span));
         }
@@ -1102,6 +1112,9 @@ impl Builder {
         let inner = self.kids(p).next()?;
         let start = self.span(&inner).start as usize;
         let raw = inner.as_str();
+        if !raw.contains('\\') {
+            return Ok(StrLit { value: raw.to_string(), span });
+        }
         let mut value = String::with_capacity(raw.len());
         let mut chars = raw.char_indices();
         while let Some((i, c)) = chars.next() {
