@@ -276,6 +276,20 @@ fn any_money() -> impl Strategy<Value = Decimal> {
     ]
 }
 
+/// Give the household's claims these (total, in-policy) amounts in turn
+/// (the larger of each pair is the total).
+fn set_claim_money(h: &mut Household, totals: &[(Decimal, Decimal)]) {
+    let mut k = 0;
+    for m in h.members.iter_mut() {
+        for c in m.claims.iter_mut() {
+            let (total, in_policy) = totals[k % totals.len()];
+            k += 1;
+            c.total_cost = total.max(in_policy);
+            c.in_policy_cost = total.min(in_policy);
+        }
+    }
+}
+
 /// One household assessed on the lowered code and on the IR evaluator alone
 /// with the same parameters and step budget: the assessment as JSON, or the error.
 type Twice = (Result<String, String>, Result<String, String>);
@@ -309,15 +323,7 @@ proptest! {
     ) {
         let mut h = build(&spec);
         if let Some(totals) = totals {
-            let mut k = 0;
-            for m in h.members.iter_mut() {
-                for c in m.claims.iter_mut() {
-                    let (total, in_policy) = totals[k % totals.len()];
-                    k += 1;
-                    c.total_cost = total.max(in_policy);
-                    c.in_policy_cost = total.min(in_policy);
-                }
-            }
+            set_claim_money(&mut h, &totals);
         }
         for b in [budget, fupin::eval::DEFAULT_BUDGET] {
             let (lowered, ir, tiers) = both(&h, &p, b);
@@ -332,15 +338,7 @@ proptest! {
         spec in household_spec(), p in params(), totals in prop::collection::vec((any_money(), any_money()), 1..4)
     ) {
         let mut h = build(&spec);
-        let mut k = 0;
-        for m in h.members.iter_mut() {
-            for c in m.claims.iter_mut() {
-                let (total, in_policy) = totals[k % totals.len()];
-                k += 1;
-                c.total_cost = total.max(in_policy);
-                c.in_policy_cost = total.min(in_policy);
-            }
-        }
+        set_claim_money(&mut h, &totals);
         let mut s = scratch(&p);
         if let Ok(a) = engine().assess_with(&h, as_of(), &mut s) {
             for c in &a.claims {

@@ -449,21 +449,7 @@ fn run(
     s.fuel = s.fuel.saturating_sub(spent);
     facts::bind(p, h, s)?;
     let Some(ctx) = p.context_for(&h.region) else { return Ok(()) };
-    let mut ev = Ev {
-        p,
-        h,
-        as_of,
-        s,
-        claim: None,
-        prev: None,
-        param_date: None,
-        base: 0,
-        global_depth: 0,
-        claim_schedule: &ctx.claim_schedule,
-        cond_held: false,
-        trapped: false,
-        code,
-    };
+    let mut ev = Ev::new(p, h, as_of, s, &ctx.claim_schedule, code);
     for step in &ctx.schedule {
         match *step {
             Step::Rule(r) => ev.run_rule_all(r)?,
@@ -535,6 +521,33 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
 }
 
 impl<'a> Ev<'a> {
+    /// An evaluator at the start of a household's rules (frame base 0, no
+    /// claim, no parameter context), on the lowered code if `code` is given.
+    fn new(
+        p: &'a Program,
+        h: &'a Household,
+        as_of: NaiveDate,
+        s: &'a mut Scratch,
+        claim_schedule: &'a [Step],
+        code: Option<&'a crate::exec::Exec>,
+    ) -> Ev<'a> {
+        Ev {
+            p,
+            h,
+            as_of,
+            s,
+            claim: None,
+            prev: None,
+            param_date: None,
+            base: 0,
+            global_depth: 0,
+            claim_schedule,
+            cond_held: false,
+            code,
+            trapped: false,
+        }
+    }
+
     fn rule_active(&self, r: RuleId) -> bool {
         let pol = self.p.module.rules[r as usize].policy;
         self.s.active.get(pol as usize).copied().unwrap_or(false)
@@ -1212,21 +1225,7 @@ pub(crate) fn param_in_force(p: &Program, s: &Scratch, name: &str) -> Option<Par
 /// shown as a trace shows it: a parameter on any date, or a named value
 /// (computed now if no rule read it).
 pub(crate) fn read_after(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch, what: Read) -> Result<String, EvalError> {
-    let mut ev = Ev {
-        p,
-        h,
-        as_of,
-        s,
-        claim: None,
-        prev: None,
-        param_date: None,
-        base: 0,
-        global_depth: 0,
-        claim_schedule: &[],
-        cond_held: false,
-        trapped: false,
-        code: None,
-    };
+    let mut ev = Ev::new(p, h, as_of, s, &[], None);
     let at = crate::ir::Loc { file: 0, span: Default::default() };
     match what {
         Read::Param(id, on) => {
@@ -1249,21 +1248,7 @@ pub fn read_param(
     param: ParamId,
 ) -> Result<(String, String, Option<String>), EvalError> {
     reset(p, h, as_of, s);
-    let mut ev = Ev {
-        p,
-        h,
-        as_of,
-        s,
-        claim: None,
-        prev: None,
-        param_date: None,
-        base: 0,
-        global_depth: 0,
-        claim_schedule: &[],
-        cond_held: false,
-        trapped: false,
-        code: None,
-    };
+    let mut ev = Ev::new(p, h, as_of, s, &[], None);
     let at = p
         .module
         .params
