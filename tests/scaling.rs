@@ -8,92 +8,13 @@
 //! times the steps for ten times the members. The times are in
 //! docs/performance.md ("How cost grows", `benches/scaling.rs`).
 
-use chrono::NaiveDate;
+#[path = "../benches/synthetic/mod.rs"]
+mod synthetic;
+
 use fupin::eval::EvalError;
 use fupin::model::Household;
 use fupin::Engine;
-use serde_json::{json, Value};
-
-const OVERLAY: &str = include_str!("../examples/overlays/pingshan.policy");
-const PINGSHAN: &str = include_str!("../examples/households/pingshan-medical.json");
-const HEBI: &str = include_str!("../examples/households/hebi-xunxian-disability.json");
-
-fn as_of() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2018, 6, 1).expect("date")
-}
-
-fn engine(extra: usize) -> Engine {
-    let mut b = Engine::builder().embedded().source("overlay.policy", OVERLAY);
-    for k in 0..extra {
-        let text = format!(
-            "policy gen.p{k} {{\n  title \"generated {k}\"\n  region 130131\n  in_force 2000-01-01 ..\n  version \"1\"\n}}\n\
-             program gen{k}.benefit \"generated {k}\": yuan/year\n\
-             param gen{k}_amount: yuan/year {{\n  cite \"generated\"\n  always: {}\n}}\n\
-             rule GEN-{k} \"generated {k}\" {{\n  cite \"generated\"\n  for each member m\n  when m.labour != full\n  then amount gen{k}.benefit = gen{k}_amount\n}}\n",
-            100 + k
-        );
-        b = b.source(format!("gen{k}.policy"), text);
-    }
-    b.build().unwrap_or_else(|d| panic!("{}", d.render()))
-}
-
-fn parse(v: &Value) -> Household {
-    fupin::model::parse_household(&v.to_string(), Some(as_of())).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn example(text: &str) -> Value {
-    serde_json::from_str(text).expect("example household")
-}
-
-fn members(n: usize) -> Household {
-    let mut h = example(PINGSHAN);
-    let mut m = h["members"][0].clone();
-    let claim = m["claims"][0].clone();
-    let labours = ["complete_loss", "partial_loss", "full"];
-    let list: Vec<Value> = (0..n)
-        .map(|i| {
-            let mut c = claim.clone();
-            c["id"] = json!(format!("ZY-{i}"));
-            m["id"] = json!(format!("m{i}"));
-            m["relation"] = json!(if i == 0 { "head" } else { "other" });
-            m["labour"] = json!(labours[i % 3]);
-            m["claims"] = json!([c]);
-            m.clone()
-        })
-        .collect();
-    h["members"] = Value::Array(list);
-    parse(&h)
-}
-
-fn claims(n: usize) -> Household {
-    let mut h = example(PINGSHAN);
-    let given = h["members"][0]["claims"].as_array().cloned().expect("claims");
-    let start = NaiveDate::from_ymd_opt(2018, 1, 1).expect("date");
-    let list: Vec<Value> = (0..n)
-        .map(|i| {
-            let mut c = given[i % given.len()].clone();
-            c["id"] = json!(format!("C-{i}"));
-            c["date"] = json!((start + chrono::Days::new((i * 150 / n) as u64)).to_string());
-            c
-        })
-        .collect();
-    h["members"][0]["claims"] = Value::Array(list);
-    parse(&h)
-}
-
-fn loans(n: usize) -> Household {
-    let mut h = example(HEBI);
-    let given = h["loans"].as_array().cloned().expect("loans");
-    let list: Vec<Value> = (0..n)
-        .map(|i| {
-            let mut l = given[i % given.len()].clone();
-            l["id"] = json!(format!("L-{i}"));
-            l
-        })
-        .collect();
-    h["loans"] = Value::Array(list);
-    parse(&h)
-}
+use synthetic::{as_of, build as engine, claims, example, loans, members, parse, PINGSHAN};
 
 /// The least step budget with which `Engine::evaluate` succeeds.
 fn steps(e: &Engine, h: &Household) -> u64 {

@@ -6,10 +6,11 @@
 //! [`Trap`] and the IR evaluator redoes the evaluation (module docs).
 
 use super::{Agg, Bool, Code, Num, Op, Over, Trap, Val};
+use crate::check::schema::Field;
 use crate::eval::exact;
 use crate::eval::expr::{compare, compare_ord};
 use crate::eval::Ev;
-use crate::ir::{ArithOp, CmpOp};
+use crate::ir::{ArithOp, CmpOp, Expr, Loc};
 use crate::value::Value;
 use rust_decimal::Decimal;
 
@@ -85,6 +86,24 @@ impl Ev<'_> {
         }
     }
 
+    /// Field `f` of the entity `base` evaluates to (the IR evaluator's reader).
+    #[inline]
+    fn read_field(&mut self, base: &Val, f: Field, loc: Loc) -> Value {
+        let b = self.val(base);
+        let r = self.field(b, f, loc);
+        self.ir(r)
+    }
+
+    /// A node with no typed form, evaluated by the IR evaluator in place
+    /// (not at all once the lowered code has stopped: its value is unused).
+    fn in_place(&mut self, e: &Expr) -> Value {
+        if self.trapped {
+            return Value::ZERO;
+        }
+        let r = self.eval(e);
+        self.ir(r)
+    }
+
     /// Run one lowered expression to a value (for a frame slot or an outcome).
     pub(crate) fn run(&mut self, c: &Code) -> R<Value> {
         self.spend(c.cost)?;
@@ -152,9 +171,7 @@ impl Ev<'_> {
                 self.number(v)
             }
             Num::Field(b, f, loc) => {
-                let b = self.val(b);
-                let r = self.field(b, *f, *loc);
-                let v = self.ir(r);
+                let v = self.read_field(b, *f, *loc);
                 self.number(v)
             }
             Num::Neg(x) => -self.num(x),
@@ -270,11 +287,7 @@ impl Ev<'_> {
                 Decimal::from(count)
             }
             Num::Ir(e) => {
-                if self.trapped {
-                    return Decimal::ZERO;
-                }
-                let r = self.eval(e);
-                let v = self.ir(r);
+                let v = self.in_place(e);
                 self.number(v)
             }
         }
@@ -292,9 +305,7 @@ impl Ev<'_> {
                 self.truth(v)
             }
             Bool::Field(b, f, loc) => {
-                let b = self.val(b);
-                let r = self.field(b, *f, *loc);
-                let v = self.ir(r);
+                let v = self.read_field(b, *f, *loc);
                 self.truth(v)
             }
             Bool::Not(x) => !self.boolean(x),
@@ -343,11 +354,7 @@ impl Ev<'_> {
                 found
             }
             Bool::Ir(e) => {
-                if self.trapped {
-                    return false;
-                }
-                let r = self.eval(e);
-                let v = self.ir(r);
+                let v = self.in_place(e);
                 self.truth(v)
             }
         }
@@ -362,18 +369,8 @@ impl Ev<'_> {
             Val::Household => Value::Household,
             Val::AsOf => Value::Date(self.as_of),
             Val::Global(g) => self.global_value(*g),
-            Val::Field(b, f, loc) => {
-                let b = self.val(b);
-                let r = self.field(b, *f, *loc);
-                self.ir(r)
-            }
-            Val::Ir(e) => {
-                if self.trapped {
-                    return Value::ZERO;
-                }
-                let r = self.eval(e);
-                self.ir(r)
-            }
+            Val::Field(b, f, loc) => self.read_field(b, *f, *loc),
+            Val::Ir(e) => self.in_place(e),
         }
     }
 
