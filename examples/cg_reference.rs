@@ -4,7 +4,8 @@
 //!
 //! `cargo build --profile bench --example cg_reference`
 //! `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/examples/cg_reference 2000`
-//! (`… 2000 ir`: on the IR evaluator alone; `… 2000 hand`: the hand-written Rust)
+//! (`… 2000 ir`: on the IR evaluator alone; `… 2000 gen`: on the generated code;
+//! `… 2000 hand`: the hand-written Rust)
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
@@ -27,8 +28,12 @@ fn main() {
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000);
     let households: Vec<_> = workload::households(n).iter().enumerate().map(|(i, h)| workload::to_household(h, i)).collect();
     let mode = args.get(2).map(String::as_str);
-    let mut wl = if mode == Some("ir") { workload::fupin_impl::Workload::ir_only() } else { workload::fupin_impl::Workload::new() }
-        .expect("workload");
+    let mut wl = match mode {
+        Some("ir") => workload::fupin_impl::Workload::ir_only(),
+        Some("gen") => workload::fupin_impl::Workload::generated(),
+        _ => workload::fupin_impl::Workload::new(),
+    }
+    .expect("workload");
     let mut dibao = 0u32;
     let mut total = rust_decimal::Decimal::ZERO;
     if mode == Some("hand") {

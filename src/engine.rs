@@ -475,9 +475,42 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// The shipped policies.
+    /// The shipped policies. With the `generated` feature (on by default)
+    /// the engine runs the shipped library's generated code
+    /// ([`crate::codegen`]).
     pub fn embedded() -> Result<Engine, Diagnostics> {
-        EngineBuilder::default().embedded().build()
+        let engine = EngineBuilder::default().embedded().build()?;
+        #[cfg(feature = "generated")]
+        let engine = engine.with_shipped_generated();
+        Ok(engine)
+    }
+
+    /// This engine with the shipped library's generated code attached, if
+    /// its policies are the shipped library's (as it is otherwise: the
+    /// generated code is only ever a faster way to the same results).
+    #[cfg(feature = "generated")]
+    pub fn with_shipped_generated(self) -> Engine {
+        let fallback = self.clone();
+        self.with_generated(&crate::codegen::shipped::GENERATED).unwrap_or(fallback)
+    }
+
+    /// This engine running `generated` (the Rust source
+    /// [`crate::codegen::generate`] emitted for these policies, compiled in)
+    /// where it would walk its lowered code. Refused, with both
+    /// fingerprints, when `generated` was emitted for other policies, another
+    /// version of them, or another fupin.
+    pub fn with_generated(mut self, generated: &'static crate::codegen::Generated) -> Result<Engine, crate::codegen::GeneratedMismatch> {
+        let engine = crate::codegen::fingerprint(&self);
+        if engine != generated.fingerprint() {
+            return Err(crate::codegen::GeneratedMismatch { generated: generated.fingerprint().to_string(), engine });
+        }
+        Arc::make_mut(&mut self.program).exec.generated = Some(generated.fns());
+        Ok(self)
+    }
+
+    /// Whether evaluations run generated code ([`Engine::with_generated`]).
+    pub fn is_generated(&self) -> bool {
+        self.program.exec.generated.is_some()
     }
 
     /// Warnings found while building (rules that may conflict on some households).

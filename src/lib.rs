@@ -6,9 +6,14 @@
 // evaluator's owners, who measure the hot path.
 #![allow(clippy::result_large_err)]
 
+// Generated code names this crate `fupin`, inside it as outside
+// (`codegen::shipped`).
+extern crate self as fupin;
+
 pub mod assessment;
 pub mod batch;
 pub mod check;
+pub mod codegen;
 pub mod compile;
 pub mod coverage;
 pub mod diagnostic;
@@ -25,7 +30,7 @@ pub mod value;
 
 pub use assessment::Assessment;
 pub use engine::{Engine, EngineBuilder, TestOf};
-pub use eval::{EvalError, Scratch, Tiers};
+pub use eval::{EvalError, Scratch, Tier, Tiers};
 pub use model::Household;
 pub use pin::{Lockfile, Pin};
 pub mod testing;

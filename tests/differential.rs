@@ -1,23 +1,26 @@
-//! Differential tests: the lowered code (`fupin::exec`, what evaluation runs
+//! Differential tests: the generated code (`fupin::codegen`, where an
+//! engine has it), the lowered code (`fupin::exec`, what evaluation runs
 //! with the trace off) and the IR evaluator (the definition, what runs with
-//! the trace on and whenever the lowered code stops) give the same
+//! the trace on and whenever the fast code stops) give the same
 //! assessment — the same outcomes, the same amounts to the last digit, the
 //! same errors — on every shipped test block, every example household and
 //! the reference workload. (Random households: `tests/properties.rs`.)
 //!
 //! A disagreement fails naming the household, the first field that differs
-//! and the values each evaluator gave.
+//! and the values each tier gave.
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
 
 use chrono::NaiveDate;
-use fupin::{Engine, Household, Scratch};
+use fupin::{Engine, Household, Scratch, Tier};
 use serde_json::Value as Json;
 
-/// The three ways of assessing: lowered code (trace off), the IR evaluator
-/// alone (trace off), and the IR evaluator with the trace on.
+/// The ways of assessing: generated code (trace off; the lowered code where
+/// the engine has none), lowered code (trace off), the IR evaluator alone
+/// (trace off), and the IR evaluator with the trace on.
 struct Three {
+    generated: Scratch,
     lowered: Scratch,
     ir: Scratch,
     traced: Scratch,
@@ -25,16 +28,18 @@ struct Three {
 
 impl Three {
     fn new(e: &Engine) -> Three {
-        let lowered = e.scratch();
+        let generated = e.scratch();
+        let mut lowered = e.scratch();
+        lowered.set_tier(Tier::Lowered);
         let mut ir = e.scratch();
         ir.set_ir_only(true);
         let mut traced = e.scratch();
         traced.set_trace(true);
-        Three { lowered, ir, traced }
+        Three { generated, lowered, ir, traced }
     }
 
     fn set_overrides(&mut self, o: &[(u32, fupin::value::Value)]) {
-        for s in [&mut self.lowered, &mut self.ir, &mut self.traced] {
+        for s in [&mut self.generated, &mut self.lowered, &mut self.ir, &mut self.traced] {
             s.overrides = o.to_vec();
         }
     }
@@ -75,31 +80,36 @@ fn first_difference(path: &str, a: &Json, b: &Json) -> Option<(String, String, S
     }
 }
 
-/// Assess `h` the three ways and fail on any difference.
+/// Assess `h` every way and fail on any difference.
 fn agree(e: &Engine, name: &str, h: &Household, as_of: NaiveDate, three: &mut Three) {
+    let generated = outcome(e, h, as_of, &mut three.generated);
     let lowered = outcome(e, h, as_of, &mut three.lowered);
     let ir = outcome(e, h, as_of, &mut three.ir);
     let traced = outcome(e, h, as_of, &mut three.traced);
-    for (what, other) in [("the IR evaluator", &ir), ("the IR evaluator with the trace on", &traced)] {
-        match (&lowered, other) {
+    for (what, other) in [("the lowered code", &lowered), ("the IR evaluator", &ir), ("the IR evaluator with the trace on", &traced)] {
+        match (&generated, other) {
             (Ok(a), Ok(b)) => {
                 if let Some((path, x, y)) = first_difference("assessment", a, b) {
-                    panic!("{name}: the lowered code and {what} disagree at {path}: lowered {x}, IR {y}");
+                    panic!("{name}: the generated code and {what} disagree at {path}: generated {x}, {what} {y}");
                 }
             }
-            (Err(a), Err(b)) => assert_eq!(a, b, "{name}: the lowered code and {what} fail differently"),
-            (a, b) => panic!("{name}: the lowered code gives {a:?}, {what} {b:?}"),
+            (Err(a), Err(b)) => assert_eq!(a, b, "{name}: the generated code and {what} fail differently"),
+            (a, b) => panic!("{name}: the generated code gives {a:?}, {what} {b:?}"),
         }
     }
 }
 
+/// The shipped library with the 平山县 deployment overlay (parameters
+/// only, so it lowers to the shipped library's code) and the shipped
+/// library's generated engine.
 fn shipped() -> Engine {
     const OVERLAY: &str = include_str!("../examples/overlays/pingshan.policy");
-    Engine::builder().embedded().source("overlay.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render()))
+    let e = Engine::builder().embedded().source("overlay.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    e.with_generated(&fupin::codegen::shipped::GENERATED).unwrap_or_else(|m| panic!("{m}"))
 }
 
 #[test]
-fn every_shipped_test_block_assesses_the_same_on_both_evaluators() {
+fn every_shipped_test_block_assesses_the_same_on_every_tier() {
     let e = shipped();
     let tests = e.tests().unwrap_or_else(|d| panic!("{}", d.render()));
     let mut three = Three::new(&e);
@@ -115,16 +125,18 @@ fn every_shipped_test_block_assesses_the_same_on_both_evaluators() {
         agree(&e, &name, &case.household, case.as_of, &mut three);
         run += 1;
     }
-    eprintln!("{run} shipped test blocks compared, {:?}", three.lowered.tiers());
+    eprintln!("{run} shipped test blocks compared, {:?} {:?}", three.generated.tiers(), three.lowered.tiers());
     assert!(run > 100, "only {run} shipped test blocks were compared");
-    // the lowered code did the work: a fast path that always stopped would
+    // the fast code did the work: a fast path that always stopped would
     // agree trivially
     let t = three.lowered.tiers();
     assert!(t.lowered * 10 >= (t.lowered + t.handed_over) * 8, "the lowered code finished only {t:?} of the shipped tests");
+    let g = three.generated.tiers();
+    assert_eq!((g.generated, g.handed_over), (t.lowered, t.handed_over), "the generated code finishes what the lowered code finishes");
 }
 
 #[test]
-fn every_example_household_assesses_the_same_on_both_evaluators() {
+fn every_example_household_assesses_the_same_on_every_tier() {
     let e = shipped();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/households");
     let mut files: Vec<_> = std::fs::read_dir(&dir).expect("examples").filter_map(|x| x.ok().map(|x| x.path())).collect();
@@ -142,11 +154,8 @@ fn every_example_household_assesses_the_same_on_both_evaluators() {
 }
 
 #[test]
-fn the_reference_workload_assesses_the_same_on_both_evaluators() {
-    let e = Engine::builder()
-        .source("benches/reference.policy", workload::fupin_impl::SOURCE)
-        .build()
-        .unwrap_or_else(|d| panic!("{}", d.render()));
+fn the_reference_workload_assesses_the_same_on_every_tier() {
+    let e = workload::fupin_impl::Workload::generated().unwrap_or_else(|e| panic!("{e}")).engine;
     let mut three = Three::new(&e);
     let as_of = workload::fupin_impl::as_of();
     for (i, h) in workload::households(20_000).iter().enumerate() {
@@ -155,6 +164,8 @@ fn the_reference_workload_assesses_the_same_on_both_evaluators() {
     }
     let t = three.lowered.tiers();
     assert_eq!(t.handed_over, 0, "every reference household runs on the lowered code: {t:?}");
+    let g = three.generated.tiers();
+    assert_eq!((g.generated, g.handed_over), (20_000, 0), "every reference household runs on the generated code: {g:?}");
 }
 
 #[test]
@@ -193,7 +204,7 @@ rule T-1 "a third" {
 }
 
 #[test]
-fn every_corpus_test_block_assesses_the_same_on_both_evaluators() {
+fn every_corpus_test_block_assesses_the_same_on_every_tier() {
     // the language corpus, the precedence and version cases: each file with
     // the shipped library, its test blocks assessed the three ways
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");

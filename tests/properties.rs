@@ -43,7 +43,11 @@ override param assistance_annual_limit { always: 50000 }
 
 fn engine() -> &'static Engine {
     static E: OnceLock<Engine> = OnceLock::new();
-    E.get_or_init(|| Engine::builder().embedded().source("deploy.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render())))
+    E.get_or_init(|| {
+        let e = Engine::builder().embedded().source("deploy.policy", OVERLAY).build().unwrap_or_else(|d| panic!("{}", d.render()));
+        // parameters only: the overlay lowers to the shipped library's code
+        e.with_generated(&fupin::codegen::shipped::GENERATED).unwrap_or_else(|m| panic!("{m}"))
+    })
 }
 
 fn as_of() -> NaiveDate {
@@ -290,34 +294,38 @@ fn set_claim_money(h: &mut Household, totals: &[(Decimal, Decimal)]) {
     }
 }
 
-/// One household assessed on the lowered code and on the IR evaluator alone
-/// with the same parameters and step budget: the assessment as JSON, or the error.
+/// One household assessed on the generated code, the lowered code and the
+/// IR evaluator alone with the same parameters and step budget: the
+/// assessment as JSON, or the error.
 type Twice = (Result<String, String>, Result<String, String>);
 
-fn both(h: &Household, p: &Params, budget: u64) -> (Twice, Twice, fupin::Tiers) {
+fn every_tier(h: &Household, p: &Params, budget: u64) -> (Twice, Twice, Twice, fupin::Tiers) {
     let run = |s: &mut fupin::Scratch| {
         s.budget = budget;
         engine().assess_with(h, as_of(), s).map(|a| serde_json::to_string(&a).unwrap_or_default()).map_err(|e| e.to_string())
     };
+    let mut generated = scratch(p);
     let mut lowered = scratch(p);
+    lowered.set_tier(fupin::Tier::Lowered);
     let mut ir = scratch(p);
     ir.set_ir_only(true);
     // twice on each scratch: the second time with what the first memoised
-    let (a, b) = (run(&mut lowered), run(&mut ir));
-    let (c, d) = (run(&mut lowered), run(&mut ir));
-    ((a, c), (b, d), lowered.tiers())
+    let (a, b, c) = (run(&mut generated), run(&mut lowered), run(&mut ir));
+    let (d, e, f) = (run(&mut generated), run(&mut lowered), run(&mut ir));
+    ((a, d), (b, e), (c, f), generated.tiers())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// The lowered code is the IR evaluator's fast path: the same figures to
-    /// the last digit and the same errors, whatever the household, the
-    /// parameters, the claim money (up to `Decimal::MAX`) and the budget
-    /// (a lowered run charges at least the IR evaluator's steps, so one that
-    /// runs out hands over and the IR evaluator decides).
+    /// The generated and the lowered code are the IR evaluator's fast
+    /// paths: the same figures to the last digit and the same errors,
+    /// whatever the household, the parameters, the claim money (up to
+    /// `Decimal::MAX`) and the budget (a fast run charges at least the IR
+    /// evaluator's steps, so one that runs out hands over and the IR
+    /// evaluator decides).
     #[test]
-    fn the_lowered_code_and_the_ir_evaluator_agree(
+    fn the_generated_code_the_lowered_code_and_the_ir_evaluator_agree(
         spec in household_spec(), p in params(), budget in 1u64..4000,
         totals in prop::option::of(prop::collection::vec((any_money(), any_money()), 1..4)),
     ) {
@@ -326,8 +334,9 @@ proptest! {
             set_claim_money(&mut h, &totals);
         }
         for b in [budget, fupin::eval::DEFAULT_BUDGET] {
-            let (lowered, ir, tiers) = both(&h, &p, b);
-            prop_assert_eq!(&lowered, &ir, "budget {}, {:?}", b, tiers);
+            let (generated, lowered, ir, tiers) = every_tier(&h, &p, b);
+            prop_assert_eq!(&generated, &ir, "generated vs IR: budget {}, {:?}", b, tiers);
+            prop_assert_eq!(&lowered, &ir, "lowered vs IR: budget {}, {:?}", b, tiers);
         }
     }
 

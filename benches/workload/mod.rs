@@ -437,6 +437,21 @@ pub mod fupin_impl {
             Ok(Workload { engine, scratch, dibao, as_of: as_of() })
         }
 
+        /// The same engine running its generated code
+        /// (`benches/workload/generated.rs`, [`fupin::codegen`]).
+        pub fn generated() -> Result<Self, Error> {
+            let mut w = Workload::new()?;
+            w.engine = w.engine.with_generated(&super::generated::GENERATED)?;
+            Ok(w)
+        }
+
+        /// The same engine without its generated code: the lowered code alone.
+        pub fn lowered() -> Result<Self, Error> {
+            let mut w = Workload::new()?;
+            w.scratch.set_tier(fupin::Tier::Lowered);
+            Ok(w)
+        }
+
         /// The same engine evaluating on the IR evaluator alone (no lowered
         /// code, [`Scratch::set_ir_only`]): what the lowering is measured against.
         pub fn ir_only() -> Result<Self, Error> {
@@ -472,4 +487,12 @@ pub mod fupin_impl {
             self.assess(&household)
         }
     }
+}
+
+/// The workload's generated engine (`fupin::codegen`), emitted from
+/// `benches/reference.policy`: `tests/generated.rs` fails when it is stale,
+/// and `FUPIN_REGENERATE=1 cargo test --release --test generated` rewrites it.
+#[allow(dead_code)]
+pub mod generated {
+    include!("generated.rs");
 }

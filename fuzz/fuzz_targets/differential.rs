@@ -11,5 +11,5 @@ fuzz_target!(|input: (fupin_fuzz::FuzzHousehold, u16)| {
     let as_of = fupin_fuzz::as_of(input.date);
     // small budgets exercise the hand-over at the limit; 0 means the default
     let budget = if budget == 0 { fupin::eval::DEFAULT_BUDGET } else { u64::from(budget) };
-    fupin_fuzz::assess_three_ways(&input.household, as_of, budget);
+    fupin_fuzz::assess_every_tier(&input.household, as_of, budget);
 });

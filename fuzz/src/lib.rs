@@ -5,7 +5,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use chrono::NaiveDate;
 use fupin::model::{self, Household};
-use fupin::Engine;
+use fupin::{Engine, Tier};
 use rust_decimal::Decimal;
 use std::sync::OnceLock;
 
@@ -32,7 +32,8 @@ override param assistance_annual_limit { always: 50000 }
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| match Engine::builder().embedded().source("deploy.policy", OVERLAY).build() {
-        Ok(e) => e,
+        // parameters only: the overlay lowers to the shipped library's code
+        Ok(e) => e.with_shipped_generated(),
         Err(d) => panic!("the shipped policies and the fuzz overlay must build:\n{}", d.render()),
     })
 }
@@ -101,16 +102,17 @@ pub fn assess_both_ways(h: &Household, as_of: NaiveDate) {
     let _ = model::validate(h, Some(as_of));
 }
 
-/// Assess `h` on the lowered code, on the IR evaluator alone and on the IR
-/// evaluator with the trace on, each with step budget `budget`: the same
-/// assessment or the same error, or a panic naming the household, the
-/// first field that differs and the three values.
-pub fn assess_three_ways(h: &Household, as_of: NaiveDate, budget: u64) {
+/// Assess `h` on the generated code, on the lowered code, on the IR
+/// evaluator alone and on the IR evaluator with the trace on, each with step
+/// budget `budget`: the same assessment or the same error, or a panic naming
+/// the household and the values of each.
+pub fn assess_every_tier(h: &Household, as_of: NaiveDate, budget: u64) {
     let e = engine();
-    let run = |ir_only: bool, trace: bool| {
+    assert!(e.is_generated(), "the fuzz engine runs the shipped generated code");
+    let run = |tier: Tier, trace: bool| {
         let mut s = e.scratch();
         s.budget = budget;
-        s.set_ir_only(ir_only);
+        s.set_tier(tier);
         s.set_trace(trace);
         e.assess_with(h, as_of, &mut s)
             .map(|mut a| {
@@ -119,17 +121,19 @@ pub fn assess_three_ways(h: &Household, as_of: NaiveDate, budget: u64) {
             })
             .map_err(|err| err.to_string())
     };
-    let lowered = run(false, false);
-    let ir = run(true, false);
-    let traced = run(true, true);
-    if lowered != ir || ir != traced {
+    let generated = run(Tier::Generated, false);
+    let lowered = run(Tier::Lowered, false);
+    let ir = run(Tier::Ir, false);
+    let traced = run(Tier::Ir, true);
+    if generated != ir || lowered != ir || ir != traced {
         let show = |r: &Result<serde_json::Value, String>| match r {
             Ok(v) => v.to_string(),
             Err(e) => format!("error: {e}"),
         };
         panic!(
-            "household {:?} on {as_of} (budget {budget}): the evaluators disagree\n lowered: {}\n IR:      {}\n traced:  {}",
+            "household {:?} on {as_of} (budget {budget}): the tiers disagree\n generated: {}\n lowered:   {}\n IR:        {}\n traced:    {}",
             h.id,
+            show(&generated),
             show(&lowered),
             show(&ir),
             show(&traced)

@@ -13,6 +13,7 @@ pub mod facts;
 use crate::check::types::Entity;
 use crate::check::{OutcomeDef, Target};
 use crate::compile::{Program, Step};
+use crate::exec::native::GenFn;
 use crate::ir::{LayerId, ParamId, ProgId, RuleId};
 use crate::model::Household;
 use crate::value::Value;
@@ -172,8 +173,8 @@ pub struct Scratch {
     program: u64,
     /// The household's declared facts, bound to slots.
     pub(crate) bound: facts::Bound,
-    /// Evaluate on the IR evaluator alone ([`Scratch::set_ir_only`]).
-    ir_only: bool,
+    /// The fastest tier evaluations may use ([`Scratch::set_tier`]).
+    tier: Tier,
     /// How the evaluations with this scratch ran ([`Scratch::tiers`]).
     tiers: Tiers,
     /// The region and date `active` was computed for.
@@ -182,12 +183,31 @@ pub struct Scratch {
     pub(crate) params_filled: Vec<ParamId>,
 }
 
-/// How a scratch's evaluations ran: finished on the lowered code, or handed
-/// over to the IR evaluator (the lowered code stopped: an inexact or
-/// failing operation, a missing figure; or the trace was on, or
-/// [`Scratch::set_ir_only`]).
+/// The ways an evaluation can run, fastest first. Each gives the same
+/// results as the next: a tier that cannot finish an evaluation exactly
+/// hands it to the IR evaluator, which decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// The generated Rust of the engine's policies ([`crate::codegen`])
+    /// where it is attached ([`crate::Engine::with_generated`]), the lowered
+    /// code for the rest.
+    #[default]
+    Generated,
+    /// The lowered code ([`crate::exec`]).
+    Lowered,
+    /// The IR evaluator alone.
+    Ir,
+}
+
+/// How a scratch's evaluations ran: finished on the generated or the
+/// lowered code, or handed over to the IR evaluator (the fast code stopped:
+/// an inexact or failing operation, a missing figure; or the trace was on,
+/// or [`Scratch::set_tier`] asked for the IR evaluator).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tiers {
+    /// Evaluations the generated code finished (with the lowered code for
+    /// what has no generated form).
+    pub generated: u64,
     /// Evaluations the lowered code finished.
     pub lowered: u64,
     /// Evaluations the lowered code stopped, finished by the IR evaluator.
@@ -238,7 +258,7 @@ impl Scratch {
             budget: DEFAULT_BUDGET,
             program: p.id,
             bound: facts::Bound::default(),
-            ir_only: false,
+            tier: Tier::Generated,
             tiers: Tiers::default(),
             active_for: (String::new(), None),
             params_filled: Vec::with_capacity(m.params.len()),
@@ -255,7 +275,14 @@ impl Scratch {
     /// (differential tests, audits, and measuring one against the other).
     /// The results are the same either way.
     pub fn set_ir_only(&mut self, on: bool) {
-        self.ir_only = on;
+        self.tier = if on { Tier::Ir } else { Tier::Generated };
+    }
+
+    /// The fastest tier evaluations with this scratch may use (the default:
+    /// [`Tier::Generated`], every tier the engine has). The results are the
+    /// same on every tier; the differential tests compare them.
+    pub fn set_tier(&mut self, tier: Tier) {
+        self.tier = tier;
     }
 
     /// Add a candidate for a value output, at the end of its target's list.
@@ -393,6 +420,10 @@ pub(crate) struct Ev<'a> {
     /// evaluator. Any error on the fast path sends the evaluation back to
     /// the IR evaluator ([`crate::exec`]).
     pub code: Option<&'a crate::exec::Exec>,
+    /// The generated functions the lowered code runs instead of walking
+    /// its nodes, by `Code::id` (`None` when there are none, or the scratch
+    /// asked for [`Tier::Lowered`]).
+    pub generated: Option<&'static [Option<GenFn>]>,
     /// The lowered code stopped ([`crate::exec::Trap`]): set by the
     /// operation that could not go on, read where a lowered expression ends.
     pub trapped: bool,
@@ -413,10 +444,14 @@ pub(crate) fn evaluate_spent(p: &Program, h: &Household, as_of: NaiveDate, s: &m
     // The lowered code first, with the trace off; if it stops for any
     // reason, the IR evaluator starts again from the beginning and decides
     // (the value it computes exactly, or the error it reports).
-    if s.trace.is_none() && !s.ir_only {
+    if s.trace.is_none() && s.tier != Tier::Ir {
         s.params_filled.clear();
-        if let Ok(()) = run(p, h, as_of, s, spent, Some(&p.exec)) {
-            s.tiers.lowered += 1;
+        let generated = if s.tier == Tier::Generated { p.exec.generated } else { None };
+        if let Ok(()) = run(p, h, as_of, s, spent, Some((&p.exec, generated))) {
+            match generated {
+                Some(_) => s.tiers.generated += 1,
+                None => s.tiers.lowered += 1,
+            }
             return Ok(());
         }
         s.tiers.handed_over += 1;
@@ -443,7 +478,7 @@ fn run(
     as_of: NaiveDate,
     s: &mut Scratch,
     spent: u64,
-    code: Option<&crate::exec::Exec>,
+    code: Option<(&crate::exec::Exec, Option<&'static [Option<GenFn>]>)>,
 ) -> Result<(), EvalError> {
     reset(p, h, as_of, s);
     s.fuel = s.fuel.saturating_sub(spent);
@@ -529,7 +564,7 @@ impl<'a> Ev<'a> {
         as_of: NaiveDate,
         s: &'a mut Scratch,
         claim_schedule: &'a [Step],
-        code: Option<&'a crate::exec::Exec>,
+        code: Option<(&'a crate::exec::Exec, Option<&'static [Option<GenFn>]>)>,
     ) -> Ev<'a> {
         Ev {
             p,
@@ -543,7 +578,8 @@ impl<'a> Ev<'a> {
             global_depth: 0,
             claim_schedule,
             cond_held: false,
-            code,
+            code: code.map(|c| c.0),
+            generated: code.and_then(|c| c.1),
             trapped: false,
         }
     }

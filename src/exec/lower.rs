@@ -31,7 +31,9 @@ pub(crate) fn lower(m: &Module) -> Exec {
         })
         .collect();
     let globals = m.globals.iter().map(|g| code(&g.expr)).collect();
-    Exec { rules, globals }
+    let mut exec = Exec { rules, globals, generated: None };
+    exec.number_codes();
+    exec
 }
 
 fn code(e: &Expr) -> Code {
@@ -50,7 +52,7 @@ fn costed(op: Op) -> Code {
         Op::Bool(b) => b.cost(),
         Op::Val(v) => v.cost(),
     };
-    Code { cost, op }
+    Code { id: 0, cost, op }
 }
 
 fn ir(e: &Expr) -> Box<Expr> {

@@ -28,6 +28,8 @@
 //! error, if any, is a trap like any other).
 
 mod lower;
+#[doc(hidden)]
+pub mod native;
 mod run;
 
 pub(crate) use lower::lower;
@@ -41,12 +43,17 @@ use rust_decimal::{Decimal, RoundingStrategy};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Trap;
 
+type R<T> = Result<T, Trap>;
+
 /// The lowered program: one [`RuleCode`] per rule of `Module::rules`.
 #[derive(Debug, Clone, Default)]
 pub struct Exec {
     pub(crate) rules: Vec<RuleCode>,
     /// One per named value of `Module::globals`.
     pub(crate) globals: Vec<Code>,
+    /// The generated form of the expressions, by [`Code::id`], when a
+    /// generated engine is attached ([`crate::Engine::with_generated`]).
+    pub(crate) generated: Option<&'static [Option<native::GenFn>]>,
 }
 
 impl Exec {
@@ -61,6 +68,30 @@ impl Exec {
         }
         self.globals.iter().for_each(|g| g.count(&mut c));
         c
+    }
+
+    /// Every lowered expression, in the order of their ids ([`Code::id`]):
+    /// each rule's `pre`, `cond`, `post` and outcomes, then the named values.
+    pub(crate) fn codes(&self) -> impl Iterator<Item = &Code> {
+        self.rules
+            .iter()
+            .flat_map(|r| r.pre.iter().chain(r.cond.iter()).chain(&r.post).chain(r.outcomes.iter().flatten()))
+            .chain(&self.globals)
+    }
+
+    fn number_codes(&mut self) {
+        let mut next = 0u32;
+        let mut number = |c: &mut Code| {
+            c.id = next;
+            next += 1;
+        };
+        for r in &mut self.rules {
+            r.pre.iter_mut().for_each(&mut number);
+            r.cond.iter_mut().for_each(&mut number);
+            r.post.iter_mut().for_each(&mut number);
+            r.outcomes.iter_mut().flatten().for_each(&mut number);
+        }
+        self.globals.iter_mut().for_each(&mut number);
     }
 }
 
@@ -77,6 +108,8 @@ pub(crate) struct RuleCode {
 /// One lowered expression and what it costs.
 #[derive(Debug, Clone)]
 pub(crate) struct Code {
+    /// Its index in [`Exec::codes`] (the generated function's, if any).
+    pub id: u32,
     /// Steps charged before it runs: one per node outside aggregation
     /// bodies (an aggregation charges its filter and body per item), so at
     /// least what the IR evaluator charges for the same expression.
@@ -183,11 +216,15 @@ pub(crate) struct Agg<B> {
     pub body: B,
 }
 
-/// What an [`Agg`] iterates.
+/// What an aggregation iterates.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Over {
+pub enum Over {
+    #[allow(missing_docs)]
     Members,
+    #[allow(missing_docs)]
     Loans,
+    #[allow(missing_docs)]
     Claims,
 }
 

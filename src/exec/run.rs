@@ -5,7 +5,7 @@
 //! return plain values; where the expression ends, a set flag becomes a
 //! [`Trap`] and the IR evaluator redoes the evaluation (module docs).
 
-use super::{Agg, Bool, Code, Num, Op, Over, Trap, Val};
+use super::{Agg, Bool, Code, Num, Op, Over, Trap, Val, R};
 use crate::check::schema::Field;
 use crate::eval::exact;
 use crate::eval::expr::{compare, compare_ord};
@@ -14,12 +14,10 @@ use crate::ir::{ArithOp, CmpOp, Expr, Loc};
 use crate::value::Value;
 use rust_decimal::Decimal;
 
-type R<T> = Result<T, Trap>;
-
 /// `x op y` when `Decimal` gives it exactly; else `None` (the IR evaluator
 /// then computes it over rationals, or reports the overflow or the zero divisor).
 #[inline(always)]
-fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
+pub(super) fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
     match op {
         ArithOp::Add => exact::add(x, y),
         ArithOp::Sub => exact::sub(x, y),
@@ -32,7 +30,7 @@ fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
 impl Ev<'_> {
     /// Charge `n` steps of the budget.
     #[inline(always)]
-    fn spend(&mut self, n: u64) -> R<()> {
+    pub(super) fn spend(&mut self, n: u64) -> R<()> {
         self.s.fuel = self.s.fuel.checked_sub(n).ok_or(Trap)?;
         Ok(())
     }
@@ -40,13 +38,13 @@ impl Ev<'_> {
     /// The lowered code cannot go on: the placeholder `v`, and the flag set.
     #[cold]
     #[inline(never)]
-    fn stop<T>(&mut self, v: T) -> T {
+    pub(super) fn stop<T>(&mut self, v: T) -> T {
         self.trapped = true;
         v
     }
 
     #[inline(always)]
-    fn number(&mut self, v: Value) -> Decimal {
+    pub(super) fn number(&mut self, v: Value) -> Decimal {
         match v {
             Value::Num(d) => d,
             _ => self.stop(Decimal::ZERO),
@@ -54,7 +52,7 @@ impl Ev<'_> {
     }
 
     #[inline(always)]
-    fn truth(&mut self, v: Value) -> bool {
+    pub(super) fn truth(&mut self, v: Value) -> bool {
         match v {
             Value::Bool(b) => b,
             _ => self.stop(false),
@@ -62,7 +60,7 @@ impl Ev<'_> {
     }
 
     #[inline(always)]
-    fn checked(&mut self, r: Option<Decimal>) -> Decimal {
+    pub(super) fn checked(&mut self, r: Option<Decimal>) -> Decimal {
         match r {
             Some(d) => d,
             None => self.stop(Decimal::ZERO),
@@ -70,7 +68,7 @@ impl Ev<'_> {
     }
 
     #[inline(always)]
-    fn local(&mut self, slot: u16) -> Value {
+    pub(super) fn local(&mut self, slot: u16) -> Value {
         match self.s.frame.get(self.base + slot as usize) {
             Some(v) => *v,
             None => self.stop(Value::ZERO),
@@ -79,7 +77,7 @@ impl Ev<'_> {
 
     /// An IR evaluator's result in lowered code: its error stops it.
     #[inline]
-    fn ir(&mut self, r: Result<Value, crate::EvalError>) -> Value {
+    pub(super) fn ir(&mut self, r: Result<Value, crate::EvalError>) -> Value {
         match r {
             Ok(v) => v,
             Err(_) => self.stop(Value::ZERO),
@@ -88,7 +86,7 @@ impl Ev<'_> {
 
     /// Field `f` of the entity `base` evaluates to (the IR evaluator's reader).
     #[inline]
-    fn read_field(&mut self, base: &Val, f: Field, loc: Loc) -> Value {
+    pub(super) fn read_field(&mut self, base: &Val, f: Field, loc: Loc) -> Value {
         let b = self.val(base);
         let r = self.field(b, f, loc);
         self.ir(r)
@@ -107,6 +105,9 @@ impl Ev<'_> {
     /// Run one lowered expression to a value (for a frame slot or an outcome).
     pub(crate) fn run(&mut self, c: &Code) -> R<Value> {
         self.spend(c.cost)?;
+        if let Some(f) = self.generated.and_then(|g| g.get(c.id as usize).copied().flatten()) {
+            return self.run_generated(f);
+        }
         let v = match &c.op {
             Op::Num(n) => Value::Num(self.num(n)),
             Op::Bool(b) => Value::Bool(self.boolean(b)),
@@ -121,7 +122,7 @@ impl Ev<'_> {
     /// A named value: memoised for the evaluation, its lowered code run
     /// the first time in its own frame region (as the IR evaluator does).
     #[inline]
-    fn global_value(&mut self, g: u32) -> Value {
+    pub(super) fn global_value(&mut self, g: u32) -> Value {
         match self.s.globals.get(g as usize) {
             Some(Some(v)) => *v,
             _ => match self.global_first(g) {
@@ -378,7 +379,7 @@ impl Ev<'_> {
     /// filter) to its slot and run `body` on it, while `body` says go on
     /// (and nothing stopped).
     #[inline]
-    fn each<B>(&mut self, a: &Agg<B>, mut body: impl FnMut(&mut Self, &B) -> bool) {
+    pub(super) fn each<B>(&mut self, a: &Agg<B>, mut body: impl FnMut(&mut Self, &B) -> bool) {
         let base = self.val(&a.base);
         let h = self.h;
         let n = match (a.over, base) {

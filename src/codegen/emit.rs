@@ -1,0 +1,285 @@
+//! Lowered code → Rust source. One function per lowered expression
+//! ([`Code`]) that has no IR node left in it; the rest stay on the lowered
+//! code's walk. Every operation is a call into the runtime
+//! ([`crate::exec::native::Rt`]) or plain Rust on `Decimal` and `bool`, in
+//! the order the walk does it (`exec/run.rs`), so a generated function
+//! computes what the walk computes and traps where it traps.
+//!
+//! Every intermediate value is bound with `let` before the runtime is
+//! called with it (the runtime is borrowed mutably by each call), so an
+//! expression is a block, and the compiler flattens the blocks.
+
+use crate::exec::{Agg, Bool, Code, Exec, Num, Op, Over, Val};
+use crate::ir::{ArithOp, CmpOp, Loc};
+use crate::value::Value;
+use chrono::Datelike;
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::fmt::Write;
+
+/// The generated functions and their table, for `exec`: the part of the
+/// generated file the fingerprint covers.
+pub(super) fn body(exec: &Exec) -> String {
+    let mut out = String::new();
+    let mut table = Vec::new();
+    for c in exec.codes() {
+        match function(c) {
+            Some(f) => {
+                let _ = writeln!(out, "#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn c{}(rt: &mut Rt<'_, '_>) -> V {{\n    {f}\n}}\n", c.id);
+                table.push(format!("Some(c{})", c.id));
+            }
+            None => table.push("None".to_string()),
+        }
+    }
+    let _ = writeln!(out, "static FNS: [Option<GenFn>; {}] = [", table.len());
+    for chunk in table.chunks(8) {
+        let _ = writeln!(out, "    {},", chunk.join(", "));
+    }
+    out.push_str("];\n");
+    out
+}
+
+/// The body of one expression's function, if every node has a typed form.
+fn function(c: &Code) -> Option<String> {
+    let mut e = Emitter { next: 0 };
+    Some(match &c.op {
+        Op::Num(n) => format!("V::Num({})", e.num(n)?),
+        Op::Bool(b) => format!("V::Bool({})", e.boolean(b)?),
+        Op::Val(v) => e.val(v)?,
+    })
+}
+
+struct Emitter {
+    /// The next fresh variable.
+    next: u32,
+}
+
+fn dec(d: Decimal) -> String {
+    let m = d.mantissa().unsigned_abs();
+    let (lo, mid, hi) = (m as u32, (m >> 32) as u32, (m >> 64) as u32);
+    format!("D::from_parts({lo}, {mid}, {hi}, {}, {})", d.is_sign_negative(), d.scale())
+}
+
+fn loc(l: Loc) -> String {
+    format!("{}, {}, {}", l.file, l.span.start, l.span.end)
+}
+
+fn cmp(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "Eq",
+        CmpOp::Ne => "Ne",
+        CmpOp::Lt => "Lt",
+        CmpOp::Le => "Le",
+        CmpOp::Gt => "Gt",
+        CmpOp::Ge => "Ge",
+    }
+}
+
+fn cmp_operator(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "==",
+        CmpOp::Ne => "!=",
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+    }
+}
+
+fn arith(op: ArithOp) -> &'static str {
+    match op {
+        ArithOp::Add => "add",
+        ArithOp::Sub => "sub",
+        ArithOp::Mul => "mul",
+        ArithOp::Div => "div",
+    }
+}
+
+fn over(o: Over) -> &'static str {
+    match o {
+        Over::Members => "O::Members",
+        Over::Loans => "O::Loans",
+        Over::Claims => "O::Claims",
+    }
+}
+
+fn rounding(s: RoundingStrategy) -> Option<&'static str> {
+    Some(match s {
+        RoundingStrategy::MidpointAwayFromZero => "MidpointAwayFromZero",
+        RoundingStrategy::AwayFromZero => "AwayFromZero",
+        RoundingStrategy::ToZero => "ToZero",
+        _ => return None,
+    })
+}
+
+impl Emitter {
+    fn var(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{}", self.next)
+    }
+
+    /// A constant value (dates through the runtime, which checks them).
+    fn constant(v: Value) -> String {
+        match v {
+            Value::Bool(b) => format!("V::Bool({b})"),
+            Value::Num(d) => format!("V::Num({})", dec(d)),
+            Value::Date(d) => format!("rt.date({})", d.num_days_from_ce()),
+            Value::Enum(n) => format!("V::Enum({n})"),
+            Value::Sym(n) => format!("V::Sym({n})"),
+            Value::Household => "V::Household".into(),
+            Value::Member(n) => format!("V::Member({n})"),
+            Value::Claim(m, c) => format!("V::Claim({m}, {c})"),
+            Value::Loan(n) => format!("V::Loan({n})"),
+            Value::Text(n) => format!("V::Text({n})"),
+        }
+    }
+
+    fn num(&mut self, n: &Num) -> Option<String> {
+        Some(match n {
+            Num::Const(d) => dec(*d),
+            Num::Local(s) => format!("{{ let v = rt.local({s}); rt.num(v) }}"),
+            Num::Param(p, l) => format!("rt.param({p}, {})", loc(*l)),
+            Num::Global(g) => format!("{{ let v = rt.global({g}); rt.num(v) }}"),
+            Num::Field(b, f, l) => {
+                let b = self.val(b)?;
+                format!("{{ let b = {b}; let v = rt.field(b, F::{f:?}, {}); rt.num(v) }}", loc(*l))
+            }
+            Num::Neg(x) => format!("{{ let x = {}; -x }}", self.num(x)?),
+            Num::Arith(op, ab) => {
+                let (x, y) = (self.num(&ab.0)?, self.num(&ab.1)?);
+                format!("{{ let x = {x}; let y = {y}; rt.{}(x, y) }}", arith(*op))
+            }
+            Num::ArithK(op, x, k) => format!("{{ let x = {}; rt.{}(x, {}) }}", self.num(x)?, arith(*op), dec(*k)),
+            Num::KArith(op, k, y) => format!("{{ let y = {}; rt.{}({}, y) }}", self.num(y)?, arith(*op), dec(*k)),
+            Num::MaxZero(x, zero, zero_first) => format!("{{ let x = {}; rt.max_zero(x, {}, {zero_first}) }}", self.num(x)?, dec(*zero)),
+            Num::If(x) => format!("if {} {{ {} }} else {{ {} }}", self.boolean(&x.0)?, self.num(&x.1)?, self.num(&x.2)?),
+            Num::MinMax(min, xs) => {
+                let Some((first, rest)) = xs.split_first() else { return Some("rt.trap_num()".into()) };
+                let best = self.var("best");
+                let mut s = format!("{{ let mut {best} = {};", self.num(first)?);
+                let pick = if *min { "min" } else { "max" };
+                for x in rest.iter() {
+                    let _ = write!(s, " let v = {}; {best} = {best}.{pick}(v);", self.num(x)?);
+                }
+                let _ = write!(s, " {best} }}");
+                s
+            }
+            Num::Case(subject, arms, default) => {
+                let v = self.var("s");
+                let mut s = format!("{{ let {v} = {};", self.val(subject)?);
+                for (pat, x) in arms.iter() {
+                    let _ = write!(s, " if cmp(Cmp::Eq, {v}, {}) {{ {} }} else", Emitter::constant(*pat), self.num(x)?);
+                }
+                let d = match default {
+                    Some(d) => self.num(d)?,
+                    None => "rt.trap_num()".into(),
+                };
+                let _ = write!(s, " {{ {d} }} }}");
+                s
+            }
+            Num::Banded(x, bands) => {
+                let mut s = format!("{{ let x = {};", self.num(x)?);
+                let mut list = Vec::new();
+                for (lo, rate) in bands.iter() {
+                    let (l, r) = (self.var("lo"), self.var("rate"));
+                    let _ = write!(s, " let {l} = {}; let {r} = {};", self.num(lo)?, self.num(rate)?);
+                    list.push(format!("({l}, {r})"));
+                }
+                let _ = write!(s, " rt.banded(x, &[{}]) }}", list.join(", "));
+                s
+            }
+            Num::Round(x, dp, strategy) => {
+                format!("{{ let x = {}; x.round_dp_with_strategy({dp}, Rounding::{}) }}", self.num(x)?, rounding(*strategy)?)
+            }
+            Num::Amount(p) => format!("rt.amount({p})"),
+            Num::Paid(l) => format!("rt.paid({l})"),
+            Num::Tally(t) => format!("rt.tally({t})"),
+            Num::Agg(a) => {
+                let acc = self.var("sum");
+                let body = self.num(&a.body)?;
+                let each = self.each(a, &format!("let v = {body}; {acc} = rt.add({acc}, v);"))?;
+                format!("{{ let mut {acc} = D::ZERO; {each} {acc} }}")
+            }
+            Num::Count(a) => {
+                let k = self.var("count");
+                let body = self.boolean(&a.body)?;
+                let each = self.each(a, &format!("if {body} {{ {k} += 1; }}"))?;
+                format!("{{ let mut {k} = 0i64; {each} D::from({k}) }}")
+            }
+            Num::Ir(_) => return None,
+        })
+    }
+
+    /// The loop of an aggregation, running `step` on each item that passes the filter.
+    fn each<B>(&mut self, a: &Agg<B>, step: &str) -> Option<String> {
+        let (b, n, i) = (self.var("base"), self.var("n"), self.var("i"));
+        let o = over(a.over);
+        let slot = a.slot;
+        let filter = match &a.filter {
+            Some(f) => format!("if !{} {{ continue; }} rt.rebind({o}, {b}, {i}, {slot});", self.boolean(f)?),
+            None => String::new(),
+        };
+        Some(format!(
+            "let {b} = {}; let {n} = rt.items({o}, {b}, {slot}); for {i} in 0..{n} {{ if !rt.bind({o}, {b}, {i}, {slot}, {}) {{ break; }} {filter} {step} }}",
+            self.val(&a.base)?,
+            a.per_item
+        ))
+    }
+
+    fn boolean(&mut self, b: &Bool) -> Option<String> {
+        Some(match b {
+            Bool::Const(b) => format!("{b}"),
+            Bool::Local(s) => format!("{{ let v = rt.local({s}); rt.truth(v) }}"),
+            Bool::Global(g) => format!("{{ let v = rt.global({g}); rt.truth(v) }}"),
+            Bool::Field(base, f, l) => {
+                let base = self.val(base)?;
+                format!("{{ let b = {base}; let v = rt.field(b, F::{f:?}, {}); rt.truth(v) }}", loc(*l))
+            }
+            Bool::Not(x) => format!("!{}", self.boolean(x)?),
+            Bool::And(ab) => format!("({} && {})", self.boolean(&ab.0)?, self.boolean(&ab.1)?),
+            Bool::Or(ab) => format!("({} || {})", self.boolean(&ab.0)?, self.boolean(&ab.1)?),
+            Bool::If(x) => format!("if {} {{ {} }} else {{ {} }}", self.boolean(&x.0)?, self.boolean(&x.1)?, self.boolean(&x.2)?),
+            Bool::CmpNum(op, ab) => {
+                let (x, y) = (self.num(&ab.0)?, self.num(&ab.1)?);
+                format!("{{ let x = {x}; let y = {y}; x {} y }}", cmp_operator(*op))
+            }
+            Bool::CmpVal(op, ab) => {
+                let (x, y) = (self.val(&ab.0)?, self.val(&ab.1)?);
+                format!("{{ let x = {x}; let y = {y}; cmp(Cmp::{}, x, y) }}", cmp(*op))
+            }
+            Bool::In(x, items) => {
+                let v = self.var("v");
+                let mut s = format!("{{ let {v} = {}; false", self.val(x)?);
+                for it in items.iter() {
+                    let _ = write!(s, " || {{ let w = {}; cmp(Cmp::Eq, {v}, w) }}", self.val(it)?);
+                }
+                s.push_str(" }");
+                s
+            }
+            Bool::Eligible(p) => format!("rt.eligible({p})"),
+            Bool::AnyAll(any, a) => {
+                let found = self.var("found");
+                let body = self.boolean(&a.body)?;
+                let each = self.each(a, &format!("if {body} == {any} {{ {found} = {any}; break; }}"))?;
+                format!("{{ let mut {found} = {}; {each} {found} }}", !any)
+            }
+            Bool::Ir(_) => return None,
+        })
+    }
+
+    fn val(&mut self, v: &Val) -> Option<String> {
+        Some(match v {
+            Val::Num(n) => format!("V::Num({})", self.num(n)?),
+            Val::Bool(b) => format!("V::Bool({})", self.boolean(b)?),
+            Val::Const(c) => Emitter::constant(*c),
+            Val::Local(s) => format!("rt.local({s})"),
+            Val::Household => "V::Household".into(),
+            Val::AsOf => "rt.as_of()".into(),
+            Val::Global(g) => format!("rt.global({g})"),
+            Val::Field(b, f, l) => {
+                let b = self.val(b)?;
+                format!("{{ let b = {b}; rt.field(b, F::{f:?}, {}) }}", loc(*l))
+            }
+            Val::Ir(_) => return None,
+        })
+    }
+}

@@ -1,0 +1,71 @@
+//! The generated engine (`fupin::codegen`): the shipped library's generated
+//! source is the one the generator emits today (`FUPIN_REGENERATE=1` rewrites
+//! it), `Engine::embedded` runs it, and an engine of other policies refuses it.
+//! (That it gives the same results as the other tiers: `tests/differential.rs`.)
+
+use fupin::{Engine, Tier};
+
+/// `file` holds what the generator emits for `engine` today (or, with
+/// `FUPIN_REGENERATE` set, is rewritten to).
+fn current(engine: &Engine, file: &str) {
+    let want = fupin::codegen::generate(engine);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        if std::env::var_os("FUPIN_REGENERATE").is_some() {
+            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            return;
+        }
+        panic!(
+            "{file} is stale (its policies or the lowering changed): \
+             regenerate it with `FUPIN_REGENERATE=1 cargo test --release --test generated`"
+        );
+    }
+}
+
+#[test]
+fn the_shipped_generated_engine_is_current() {
+    current(&Engine::builder().embedded().build().unwrap_or_else(|d| panic!("{}", d.render())), "src/codegen/shipped.rs");
+}
+
+#[test]
+fn the_reference_workloads_generated_engine_is_current() {
+    let engine = Engine::builder()
+        .source("benches/reference.policy", include_str!("../benches/reference.policy"))
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    current(&engine, "benches/workload/generated.rs");
+}
+
+#[test]
+fn the_embedded_engine_runs_its_generated_code() {
+    let engine = Engine::embedded().unwrap_or_else(|d| panic!("{}", d.render()));
+    assert!(engine.is_generated(), "the shipped generated engine was not attached (stale? see the test above)");
+    let h = fupin::engine::parse_household(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/households/huaihua-tongdao-illness.json")).unwrap(),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let as_of = chrono::NaiveDate::from_ymd_opt(2020, 6, 1).unwrap();
+    let mut s = engine.scratch();
+    let generated = engine.assess_with(&h, as_of, &mut s).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.tiers().generated, 1, "{:?}", s.tiers());
+    s.set_tier(Tier::Lowered);
+    let lowered = engine.assess_with(&h, as_of, &mut s).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.tiers().lowered, 1, "{:?}", s.tiers());
+    assert_eq!(serde_json::to_value(&generated).unwrap(), serde_json::to_value(&lowered).unwrap());
+}
+
+#[test]
+fn an_engine_of_other_policies_refuses_the_shipped_generated_engine() {
+    let engine = Engine::builder().embedded().set_param("basic_deductible", "500").build().unwrap_or_else(|d| panic!("{}", d.render()));
+    // a deployer setting is read at run time: the generated code still fits
+    assert!(engine.with_generated(&fupin::codegen::shipped::GENERATED).is_ok());
+    let other = Engine::builder()
+        .source("benches/reference.policy", include_str!("../benches/reference.policy"))
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let err = other.with_generated(&fupin::codegen::shipped::GENERATED).unwrap_err();
+    assert!(err.to_string().contains("does not match these policies"), "{err}");
+    assert_ne!(err.generated, err.engine);
+}
