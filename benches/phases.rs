@@ -90,6 +90,9 @@ fn front_end(c: &mut Criterion) {
         )
     });
     g.bench_function("load_check_compile", |b| b.iter(|| black_box(Engine::embedded().is_ok())));
+    // what `Engine::embedded` adds to attach the shipped generated engine
+    let built = engine();
+    g.bench_function("generated_fingerprint", |b| b.iter(|| black_box(fupin::codegen::fingerprint(black_box(&built)))));
     g.finish();
 }
 

@@ -5,7 +5,7 @@
 //! `cargo build --profile bench --example cg_reference`
 //! `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/examples/cg_reference 2000`
 //! (`… 2000 ir`: on the IR evaluator alone; `… 2000 gen`: on the generated code;
-//! `… 2000 hand`: the hand-written Rust)
+//! `… 2000 full`: through the full `Assessment`; `… 2000 hand`: the hand-written Rust)
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
@@ -44,7 +44,7 @@ fn main() {
         }
     } else {
         for h in &households {
-            let (d, oop) = wl.assess(h).expect("assess");
+            let (d, oop) = if mode == Some("full") { wl.assess_full(h) } else { wl.assess(h) }.expect("assess");
             dibao += u32::from(d);
             total += oop;
         }

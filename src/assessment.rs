@@ -4,6 +4,127 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A name or text an assessment carries from the loaded policies (a rule's
+/// id, title and citation, a policy's id, version and hash, a programme's
+/// id and unit, a layer's name): shared with the engine, so building an
+/// assessment copies a pointer, not the text. It reads as a `str` (it
+/// derefs to one, compares with one and is looked up by one:
+/// `assessment.programs["dibao"]`), and is a JSON string.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Name {
+    /// The empty text.
+    fn default() -> Name {
+        Name::from("")
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(Arc::from(s))
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Name {
+        Name(Arc::from(s))
+    }
+}
+
+impl From<Name> for String {
+    fn from(n: Name) -> String {
+        n.0.to_string()
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, o: &str) -> bool {
+        &*self.0 == o
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, o: &&str) -> bool {
+        &*self.0 == *o
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, o: &String) -> bool {
+        *self.0 == **o
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, o: &Name) -> bool {
+        self == &*o.0
+    }
+}
+
+impl PartialEq<Name> for &str {
+    fn eq(&self, o: &Name) -> bool {
+        *self == &*o.0
+    }
+}
+
+impl PartialEq<Name> for String {
+    fn eq(&self, o: &Name) -> bool {
+        **self == *o.0
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Name::from)
+    }
+}
 
 /// The result of assessing one household on one date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,7 +136,7 @@ pub struct Assessment {
     /// Every policy applied, general to specific.
     pub policies: Vec<PolicyRef>,
     /// One entry per programme that any applied rule can define, keyed by programme id.
-    pub programs: BTreeMap<String, ProgramOutcome>,
+    pub programs: BTreeMap<Name, ProgramOutcome>,
     /// One entry per medical claim, in date order.
     pub claims: Vec<ClaimOutcome>,
     /// Every floor or cap that changed a parameter's value the assessment
@@ -73,11 +194,11 @@ impl std::fmt::Display for Clamped {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {
     /// Id.
-    pub id: String,
+    pub id: Name,
     /// Version.
-    pub version: String,
+    pub version: Name,
     /// Content hash (`sha256:…`).
-    pub hash: String,
+    pub hash: Name,
 }
 
 /// One programme's outcome.
@@ -91,13 +212,13 @@ pub struct ProgramOutcome {
     /// What it pays, if the programme has an amount and a rule defined it.
     pub amount: Option<Decimal>,
     /// Unit of the amount (`yuan/year`, `yuan/month`, `yuan`).
-    pub unit: Option<String>,
+    pub unit: Option<Name>,
     /// Flagged for follow-up.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub flag: bool,
     /// Assigned value (e.g. the 一批 route).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<Name>,
     /// The rules that fired, with their citations.
     pub reasons: Vec<Reason>,
     /// Why the amount (or eligibility) is unknown: a parameter the programme
@@ -110,13 +231,13 @@ pub struct ProgramOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     /// Rule id (`SJZ-1`).
-    pub rule: String,
+    pub rule: Name,
     /// Rule title.
-    pub title: String,
+    pub title: Name,
     /// Document and clause.
-    pub citation: String,
+    pub citation: Name,
     /// The policy the rule belongs to.
-    pub policy: String,
+    pub policy: Name,
     /// Members, claims or loans it fired for (empty for household rules).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
@@ -169,7 +290,7 @@ impl ClaimOutcome {
 /// Amounts by layer name, in settlement order; JSON: an object whose keys
 /// keep that order, each value an amount or null.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Layers(pub Vec<(String, Option<Decimal>)>);
+pub struct Layers(pub Vec<(Name, Option<Decimal>)>);
 
 impl Layers {
     /// The entry for `name`: `Some(None)` for a layer present without an amount.
@@ -206,8 +327,8 @@ impl<'de> Deserialize<'de> for Layers {
                 f.write_str("an object of layer amounts (or nulls)")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Layers, A::Error> {
-                let mut out: Vec<(String, Option<Decimal>)> = Vec::new();
-                while let Some((k, v)) = a.next_entry::<String, Option<Decimal>>()? {
+                let mut out: Vec<(Name, Option<Decimal>)> = Vec::new();
+                while let Some((k, v)) = a.next_entry::<Name, Option<Decimal>>()? {
                     if out.iter().any(|(n, _)| *n == k) {
                         return Err(serde::de::Error::custom(format!("layer `{k}` appears twice")));
                     }

@@ -668,66 +668,66 @@ impl Engine {
         let m = &p.module;
         let mut active: Vec<usize> = (0..m.policies.len()).filter(|i| s.active[*i]).collect();
         active.sort_by_key(|i| (m.policies[*i].rank(), *i));
+        let names = &p.names;
         let policies = active
             .iter()
-            .map(|i| PolicyRef { id: m.policies[*i].id.clone(), version: m.policies[*i].version.clone(), hash: p.hashes[*i].clone() })
+            .filter_map(|i| names.policies.get(*i))
+            .map(|(id, version, hash)| PolicyRef { id: id.clone(), version: version.clone(), hash: hash.clone() })
             .collect();
         let reason = |r: RuleId, subjects: Vec<String>| {
-            let rule = &m.rules[r as usize];
-            Reason {
-                rule: rule.id.clone(),
-                title: rule.title.clone(),
-                citation: rule.cite.clone(),
-                policy: m.policies[rule.policy as usize].id.clone(),
-                subjects,
-            }
+            let (rule, title, citation) = names.rules[r as usize].clone();
+            let policy = names.policies[m.rules[r as usize].policy as usize].0.clone();
+            Reason { rule, title, citation, policy, subjects }
         };
         let mut programs = BTreeMap::new();
         // the fired entries of each programme, in firing order, found in one pass
         let by_program = Buckets::new(m.programs.len(), s.fired.iter().map(|f| f.program as usize));
-        for (pi, prog) in m.programs.iter().enumerate() {
+        for pi in 0..m.programs.len() {
             let writers = &p.writers[pi];
             if !writers.iter().any(|r| s.active[m.rules[*r as usize].policy as usize]) {
                 continue;
             }
             let st = s.progs[pi];
+            // the reasons, and the rule each is for (one per rule; rule ids
+            // are unique within a policy, and a rule belongs to one)
             let mut reasons: Vec<Reason> = Vec::new();
+            let mut reason_rules: Vec<RuleId> = Vec::new();
             // the subjects already listed, per reason: a rule firing for every
-            // one of 100,000 claims is listed in linear time
-            let mut listed: Vec<std::collections::HashSet<String>> = Vec::new();
+            // one of 100,000 claims is listed in linear time. The entities
+            // seen, then (for claims and loans, whose descriptions need not
+            // be unique) the descriptions listed.
+            let mut listed: Vec<(Seen<Value>, Seen<String>)> = Vec::new();
             for f in by_program.get(pi).iter().filter_map(|k| s.fired.get(*k as usize)) {
-                let subj = match f.subject {
-                    Value::Household => None,
-                    v => Some(eval::describe_subject(h, v)),
-                };
-                match reasons.iter().position(|x| {
-                    x.rule == m.rules[f.rule as usize].id && x.policy == m.policies[m.rules[f.rule as usize].policy as usize].id
-                }) {
-                    Some(i) => {
-                        if let Some(sj) = subj {
-                            if listed[i].insert(sj.clone()) {
-                                reasons[i].subjects.push(sj);
-                            }
-                        }
-                    }
+                let i = match reason_rules.iter().position(|r| *r == f.rule) {
+                    Some(i) => i,
                     None => {
-                        listed.push(subj.iter().cloned().collect());
-                        reasons.push(reason(f.rule, subj.into_iter().collect()));
+                        listed.push(Default::default());
+                        reason_rules.push(f.rule);
+                        reasons.push(reason(f.rule, Vec::new()));
+                        reasons.len() - 1
                     }
+                };
+                if f.subject == Value::Household {
+                    continue;
+                }
+                let (seen, described) = &mut listed[i];
+                if !seen.insert(f.subject) {
+                    continue;
+                }
+                let sj = eval::describe_subject(h, f.subject);
+                // member ids are unique (validation), so is their description
+                if matches!(f.subject, Value::Member(_)) || described.insert(sj.clone()) {
+                    reasons[i].subjects.push(sj);
                 }
             }
             programs.insert(
-                prog.id.clone(),
+                names.programs[pi].0.clone(),
                 ProgramOutcome {
                     eligible: st.eligible,
                     amount: if st.error.is_some() { None } else { st.amount.map(to_fen) },
-                    unit: if st.amount.is_some() && st.error.is_none() {
-                        prog.amount.and_then(|t| t.unit()).map(String::from)
-                    } else {
-                        None
-                    },
+                    unit: if st.amount.is_some() && st.error.is_none() { names.programs[pi].1.clone() } else { None },
                     flag: st.flag,
-                    value: st.assign.and_then(|x| m.symbols.get(x as usize).cloned()),
+                    value: st.assign.and_then(|x| names.symbols.get(x as usize).cloned()),
                     reasons,
                     error: st.error.and_then(|i| s.errors.get(i as usize)).map(|e| e.to_string()),
                 },
@@ -747,8 +747,11 @@ impl Engine {
             let Some(member) = h.members.get(c.member as usize) else { continue };
             let Some(claim) = member.claims.get(c.claim as usize) else { continue };
             let mut reasons: Vec<Reason> = Vec::new();
+            let mut reason_rules: Vec<RuleId> = Vec::new();
             for r in fired_for.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| r) {
-                if !reasons.iter().any(|x| x.rule == m.rules[*r as usize].id) {
+                // one reason per rule id (two policies' rules of the same id are listed once)
+                if !reason_rules.iter().any(|x| m.rules[*x as usize].id == m.rules[*r as usize].id) {
+                    reason_rules.push(*r);
                     reasons.push(reason(*r, Vec::new()));
                 }
             }
@@ -762,7 +765,7 @@ impl Engine {
                 if !info.policies.iter().any(|p| s.active[*p as usize]) && row[li].is_zero() {
                     continue;
                 }
-                let v = (info.name.clone(), settled.then_some(to_fen(row[li])));
+                let v = (names.layers[li].clone(), settled.then_some(to_fen(row[li])));
                 if info.paying {
                     layers.push(v);
                 } else {
@@ -964,5 +967,41 @@ impl Buckets {
             (Some(&a), Some(&b)) => self.positions.get(a..b).unwrap_or(&[]),
             _ => &[],
         }
+    }
+}
+
+/// A set that is a short list while it is small (most reasons list a few
+/// subjects: no hashing, no allocation for none) and a hash set beyond.
+#[derive(Debug)]
+struct Seen<T> {
+    small: Vec<T>,
+    big: Option<std::collections::HashSet<T>>,
+}
+
+impl<T> Default for Seen<T> {
+    fn default() -> Self {
+        Seen { small: Vec::new(), big: None }
+    }
+}
+
+impl<T: Eq + std::hash::Hash + Clone> Seen<T> {
+    const SMALL: usize = 16;
+
+    /// Add `x`: whether it was new.
+    fn insert(&mut self, x: T) -> bool {
+        if let Some(big) = &mut self.big {
+            return big.insert(x);
+        }
+        if self.small.contains(&x) {
+            return false;
+        }
+        if self.small.len() < Self::SMALL {
+            self.small.push(x);
+        } else {
+            let mut big: std::collections::HashSet<T> = self.small.drain(..).collect();
+            big.insert(x);
+            self.big = Some(big);
+        }
+        true
     }
 }

@@ -282,7 +282,7 @@ pub fn run_one(engine: &Engine, file: FileId, t: &ast::Test) -> TestResult {
                     if let Some(mut message) = failed {
                         let confined = match &x.path {
                             ExpectPath::Program(prog, _) | ExpectPath::Member(_, prog, _) => {
-                                a.programs.get(&prog.joined()).and_then(|p| p.error.clone())
+                                a.programs.get(prog.joined().as_str()).and_then(|p| p.error.clone())
                             }
                             ExpectPath::Claim(n, _) => a.claims.get(*n as usize).and_then(|c| c.error.clone()),
                             _ => None,
@@ -503,7 +503,7 @@ fn check_member(
     let of_claims = format!(" of member {}", key.value);
     let for_member = |r: &crate::assessment::Reason| r.subjects.iter().any(|s| *s == subject || s.ends_with(&of_claims));
     let reasons: Vec<&crate::assessment::Reason> =
-        a.programs.get(&id).map(|p| p.reasons.iter().filter(|r| for_member(r)).collect()).unwrap_or_default();
+        a.programs.get(id.as_str()).map(|p| p.reasons.iter().filter(|r| for_member(r)).collect()).unwrap_or_default();
     let rule_grants = |r: &crate::assessment::Reason, flag: bool| {
         m.rules.iter().filter(|d| d.id == r.rule && m.policies[d.policy as usize].id == r.policy).any(|d| {
             d.outcomes.iter().any(|o| match o {
@@ -551,7 +551,7 @@ pub fn check_expectation(a: &Assessment, x: &ast::Expectation) -> Option<String>
         )),
         ExpectPath::Program(prog, field) => {
             let id = prog.joined();
-            let p = a.programs.get(&id);
+            let p = a.programs.get(id.as_str());
             let what = format!("{id}.{}", field.name);
             let actual: String;
             let ok = match (field.name.as_str(), &x.value) {

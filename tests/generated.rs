@@ -5,6 +5,12 @@
 
 use fupin::{Engine, Tier};
 
+/// The reference workload's generated engine (`benches/workload/generated.rs`).
+#[allow(dead_code)]
+mod workload {
+    include!("../benches/workload/generated.rs");
+}
+
 /// `file` holds what the generator emits for `engine` today (or, with
 /// `FUPIN_REGENERATE` set, is rewritten to).
 fn current(engine: &Engine, file: &str) {
@@ -68,4 +74,30 @@ fn an_engine_of_other_policies_refuses_the_shipped_generated_engine() {
     let err = other.with_generated(&fupin::codegen::shipped::GENERATED).unwrap_err();
     assert!(err.to_string().contains("does not match these policies"), "{err}");
     assert_ne!(err.generated, err.engine);
+}
+
+#[test]
+fn the_builder_writes_what_generate_emits_for_a_policy_directory() {
+    let dir = std::env::temp_dir().join(format!("fupin-codegen-{}", std::process::id()));
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(policies.join("reference.policy"), include_str!("../benches/reference.policy")).unwrap();
+    let out = dir.join("generated.rs");
+    fupin::codegen::Builder::new().policy_dir(&policies).write_to(&out).unwrap_or_else(|e| panic!("{e}"));
+    let written = std::fs::read_to_string(&out).unwrap();
+    let engine = Engine::builder().path(&policies).unwrap().build().unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_eq!(written, fupin::codegen::generate(&engine));
+    assert!(written.contains(fupin::codegen::fingerprint(&engine).as_str()));
+    // the same policy, whatever its file is called: the checked-in workload engine fits
+    assert!(engine.with_generated(&workload::GENERATED).is_ok());
+    // outside a build script there is no OUT_DIR to write to
+    if std::env::var_os("OUT_DIR").is_none() {
+        let err = fupin::codegen::Builder::new().policy_dir(&policies).compile().unwrap_err();
+        assert!(matches!(err, fupin::codegen::CodegenError::NoOutDir), "{err}");
+    }
+    // policies that do not build are reported, not generated
+    std::fs::write(policies.join("broken.policy"), "policy {").unwrap();
+    let err = fupin::codegen::Builder::new().policy_dir(&policies).generate().unwrap_err();
+    assert!(matches!(err, fupin::codegen::CodegenError::Build(_)), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -261,11 +261,11 @@ fn outcomes(a: &Assessment) -> BTreeMap<String, ProgramSummary> {
                 .map(|r| {
                     let mut s = r.subjects.clone();
                     s.sort();
-                    (r.rule.clone(), s)
+                    (r.rule.to_string(), s)
                 })
                 .collect();
             reasons.sort();
-            (k.clone(), (v.eligible, v.amount, v.flag, v.value.clone(), reasons))
+            (k.to_string(), (v.eligible, v.amount, v.flag, v.value.as_ref().map(|x| x.to_string()), reasons))
         })
         .collect()
 }

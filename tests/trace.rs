@@ -107,16 +107,16 @@ fn check(engine: &Engine, a: &Assessment, what: &str) -> Vec<(String, String, Ve
         }
         for r in &p.reasons {
             if r.subjects.is_empty() {
-                produced.push((r.rule.clone(), "household".into()));
+                produced.push((r.rule.to_string(), "household".into()));
             }
-            produced.extend(r.subjects.iter().map(|s| (r.rule.clone(), s.clone())));
+            produced.extend(r.subjects.iter().map(|s| (r.rule.to_string(), s.clone())));
         }
     }
     for c in &a.claims {
         if c.error.is_some() {
             continue;
         }
-        produced.extend(c.reasons.iter().map(|r| (r.rule.clone(), claim_subject(c))));
+        produced.extend(c.reasons.iter().map(|r| (r.rule.to_string(), claim_subject(c))));
     }
     let mut checked = Vec::new();
     let mut problems = Vec::new();

@@ -27,7 +27,7 @@ fn with(case: &str) -> EngineBuilder {
 fn dibao(engine: &Engine, on: &str) -> (String, String) {
     let a = engine.assess(&pingshan(), date(on)).unwrap_or_else(|e| panic!("{on}: {e}"));
     let amount = a.programs.get("dibao").and_then(|d| d.amount).map(|d| d.to_string()).unwrap_or_else(|| "none".into());
-    let version = a.policies.iter().find(|p| p.id == "cn.hebei.shijiazhuang").map(|p| p.version.clone()).unwrap_or_default();
+    let version = a.policies.iter().find(|p| p.id == "cn.hebei.shijiazhuang").map(|p| p.version.to_string()).unwrap_or_default();
     (amount, version)
 }
 

@@ -5,6 +5,7 @@
 
 pub mod conflict;
 
+use crate::assessment::Name;
 use crate::check::error::{CheckError, CheckErrorKind};
 use crate::check::types::Entity;
 use crate::check::{Module, OutcomeDef, Reads, Target};
@@ -58,6 +59,44 @@ pub struct Program {
     /// The rules lowered to typed code ([`crate::exec`]), what evaluation
     /// runs with the trace off.
     pub exec: crate::exec::Exec,
+    /// The names assessments carry, made once and shared by each.
+    pub names: Names,
+}
+
+/// The policies' names and texts as assessments carry them
+/// ([`crate::assessment::Name`]): each made once per program, so an
+/// assessment shares them instead of copying them.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    /// Per rule: id, title, citation.
+    pub rules: Vec<(Name, Name, Name)>,
+    /// Per policy: id, version, content hash.
+    pub policies: Vec<(Name, Name, Name)>,
+    /// Per programme: id, and the unit of its amount.
+    pub programs: Vec<(Name, Option<Name>)>,
+    /// Per claim layer: its name.
+    pub layers: Vec<Name>,
+    /// Per assignment symbol: its text.
+    pub symbols: Vec<Name>,
+}
+
+impl Names {
+    fn new(m: &Module, hashes: &[String]) -> Names {
+        Names {
+            rules: m.rules.iter().map(|r| (Name::from(r.id.as_str()), Name::from(r.title.as_str()), Name::from(r.cite.as_str()))).collect(),
+            policies: m
+                .policies
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    (Name::from(p.id.as_str()), Name::from(p.version.as_str()), Name::from(hashes.get(i).map_or("", String::as_str)))
+                })
+                .collect(),
+            programs: m.programs.iter().map(|p| (Name::from(p.id.as_str()), p.amount.and_then(|t| t.unit()).map(Name::from))).collect(),
+            layers: m.layers.iter().map(|l| Name::from(l.name.as_str())).collect(),
+            symbols: m.symbols.iter().map(|x| Name::from(x.as_str())).collect(),
+        }
+    }
 }
 
 /// The schedules for households of one region: only the rules of policies
@@ -306,6 +345,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
     }
     let fact_schema = crate::eval::facts::FactSchema::new(&module);
     let exec = crate::exec::lower(&module);
+    let names = Names::new(&module, &hashes);
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let program = Program {
         id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -323,6 +363,7 @@ pub fn compile(module: Module, sources: SourceMap, hashes: Vec<String>) -> (Prog
         facts: fact_schema,
         settings: Vec::new(),
         exec,
+        names,
     };
     let mut warnings = Vec::new();
     conflict::check(&program, &writers, &mut errors, &mut warnings);

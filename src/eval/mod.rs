@@ -1207,17 +1207,31 @@ pub(crate) fn num(v: Value) -> Decimal {
 
 /// A readable subject.
 pub fn describe_subject(h: &Household, v: Value) -> String {
+    // built by hand, not with `format!`: an assessment describes every subject it lists
+    fn joined(parts: &[&str]) -> String {
+        let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| s.push_str(p));
+        s
+    }
     match v {
         Value::Household => "household".into(),
-        Value::Member(i) => h.members.get(i as usize).map(|m| format!("member {}", m.id)).unwrap_or_default(),
+        Value::Member(i) => h.members.get(i as usize).map(|m| joined(&["member ", &m.id])).unwrap_or_default(),
         Value::Claim(m, c) => {
             let mem = h.members.get(m as usize);
-            let cid = mem.and_then(|x| x.claims.get(c as usize)).and_then(|c| c.id.clone()).unwrap_or_else(|| format!("#{}", c + 1));
-            format!("claim {cid} of member {}", mem.map(|x| x.id.as_str()).unwrap_or("?"))
+            let mid = mem.map(|x| x.id.as_str()).unwrap_or("?");
+            match mem.and_then(|x| x.claims.get(c as usize)).and_then(|c| c.id.as_deref()) {
+                Some(cid) => joined(&["claim ", cid, " of member ", mid]),
+                None => joined(&["claim #", &(c + 1).to_string(), " of member ", mid]),
+            }
         }
-        Value::Loan(i) => {
-            h.loans.get(i as usize).map(|l| format!("loan {}", l.id.clone().unwrap_or_else(|| format!("#{}", i + 1)))).unwrap_or_default()
-        }
+        Value::Loan(i) => h
+            .loans
+            .get(i as usize)
+            .map(|l| match l.id.as_deref() {
+                Some(id) => joined(&["loan ", id]),
+                None => joined(&["loan #", &(i + 1).to_string()]),
+            })
+            .unwrap_or_default(),
         _ => String::new(),
     }
 }
