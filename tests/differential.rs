@@ -230,3 +230,41 @@ fn every_corpus_test_block_assesses_the_same_on_every_tier() {
     eprintln!("{run} corpus test blocks compared");
     assert!(run >= 40, "only {run} corpus test blocks were compared");
 }
+
+#[test]
+fn a_rule_the_fast_code_cannot_finish_is_run_again_alone() {
+    // a figure no policy gives: the rule that needs it is run again on the
+    // IR evaluator, which confines the error to its programme; the rest of
+    // the evaluation stays on the fast code
+    let src = r#"
+policy t.missing {
+  title "a deployer's figure left out"
+  region 130131
+  in_force 2000-01-01 ..
+  version "1"
+}
+param grant: yuan/year { cite "test (no figure: supplied by the deployer)" required }
+rule T-1 "needs the figure" {
+  cite "test"
+  for household
+  then amount dibao = grant
+}
+rule T-2 "needs nothing" {
+  cite "test"
+  for household
+  when household.income < 1000
+  then eligible tekun
+}
+"#;
+    let e = Engine::builder().source("t.policy", src).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let json = r#"{"id":"h","region":"130131","income":"100","members":[{"id":"m1","birth_date":"1980-01-01","sex":"male"}]}"#;
+    let as_of = NaiveDate::from_ymd_opt(2020, 1, 1).expect("date");
+    let h = e.parse_household(json, Some(as_of)).unwrap_or_else(|err| panic!("{err}"));
+    let mut three = Three::new(&e);
+    agree(&e, "a missing figure", &h, as_of, &mut three);
+    let t = three.lowered.tiers();
+    assert_eq!((t.lowered, t.handed_over, t.rules_redone), (1, 0, 1), "{t:?}");
+    let a = e.assess_with(&h, as_of, &mut three.lowered).unwrap_or_else(|err| panic!("{err}"));
+    assert!(a.programs["dibao"].error.as_deref().is_some_and(|m| m.contains("grant")), "{:?}", a.programs["dibao"]);
+    assert!(a.programs["tekun"].eligible);
+}

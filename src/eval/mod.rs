@@ -181,6 +181,9 @@ pub struct Scratch {
     active_for: (String, Option<NaiveDate>),
     /// Parameters memoised during the current lowered run.
     pub(crate) params_filled: Vec<ParamId>,
+    /// The values of a rule's outcomes, computed by its lowered code before
+    /// any is applied (`Ev::run_rule_lowered`).
+    outcome_vals: Vec<Value>,
 }
 
 /// The ways an evaluation can run, fastest first. Each gives the same
@@ -214,6 +217,11 @@ pub struct Tiers {
     pub handed_over: u64,
     /// Evaluations run on the IR evaluator alone (trace on, or IR only).
     pub ir: u64,
+    /// Rules whose fast code stopped and that the IR evaluator ran again,
+    /// the rest of the evaluation staying on the fast code (a missing
+    /// figure, confined to its programmes, or an operation only exact
+    /// rationals can do; an error then hands the whole evaluation over).
+    pub rules_redone: u64,
 }
 
 impl Scratch {
@@ -262,6 +270,7 @@ impl Scratch {
             tiers: Tiers::default(),
             active_for: (String::new(), None),
             params_filled: Vec::with_capacity(m.params.len()),
+            outcome_vals: Vec::with_capacity(8),
         }
     }
 
@@ -652,6 +661,18 @@ impl<'a> Ev<'a> {
     }
 
     fn run_rule(&mut self, r: RuleId, subject: Value) -> Result<(), EvalError> {
+        // On the fast path the rule runs on its lowered code; if that stops,
+        // this rule alone runs again on the IR evaluator below (which
+        // confines a missing figure to its programmes, or reports the
+        // error, and then the whole evaluation goes to the IR evaluator).
+        if let Some(code) = self.code.and_then(|c| c.rules.get(r as usize)) {
+            if let Some(done) = self.run_rule_lowered(r, subject, code) {
+                return done;
+            }
+            self.trapped = false;
+            self.cond_held = false;
+            self.s.tiers.rules_redone += 1;
+        }
         let p = self.p;
         let rule = &p.module.rules[r as usize];
         self.base = 0;
@@ -660,13 +681,9 @@ impl<'a> Ev<'a> {
             self.s.frame[slot] = subject;
         }
         let tracing = self.s.trace.is_some();
-        let code = self.code.and_then(|c| c.rules.get(r as usize));
         let mut values: Vec<(String, String)> = Vec::new();
-        for (k, l) in rule.pre.iter().enumerate() {
-            let v = match code.and_then(|c| c.pre.get(k)) {
-                Some(c) => self.run(c).map_err(|_| trapped())?,
-                None => self.ev(&l.expr)?,
-            };
+        for l in rule.pre.iter() {
+            let v = self.ev(&l.expr)?;
             if let Some(i) = self.frame_index(l.slot) {
                 self.s.frame[i] = v;
             }
@@ -675,10 +692,7 @@ impl<'a> Ev<'a> {
             }
         }
         if let Some(c) = &rule.cond {
-            let v = match code.and_then(|c| c.cond.as_ref()) {
-                Some(c) => self.run(c).map_err(|_| trapped())?,
-                None => self.ev(c)?,
-            };
+            let v = self.ev(c)?;
             if v != Value::Bool(true) {
                 if tracing {
                     self.trace_rule(r, subject, false, values);
@@ -687,11 +701,8 @@ impl<'a> Ev<'a> {
             }
         }
         self.cond_held = true;
-        for (k, l) in rule.post.iter().enumerate() {
-            let v = match code.and_then(|c| c.post.get(k)) {
-                Some(c) => self.run(c).map_err(|_| trapped())?,
-                None => self.ev(&l.expr)?,
-            };
+        for l in rule.post.iter() {
+            let v = self.ev(&l.expr)?;
             if let Some(i) = self.frame_index(l.slot) {
                 self.s.frame[i] = v;
             }
@@ -699,81 +710,121 @@ impl<'a> Ev<'a> {
                 values.push((l.name.clone(), self.show(v, l.expr.ty)));
             }
         }
-        for (k, o) in rule.outcomes.iter().enumerate() {
-            let lowered = code.and_then(|c| c.outcomes.get(k)).and_then(Option::as_ref);
-            match o {
-                OutcomeDef::Eligible(pg) => {
-                    let st = &mut self.s.progs[*pg as usize];
-                    st.eligible = true;
-                    st.any = true;
-                    self.s.fired.push(Fired { program: *pg, rule: r, subject });
-                    if tracing {
-                        values.push(("eligible".into(), p.module.programs[*pg as usize].id.clone()));
-                    }
-                }
-                OutcomeDef::Flag(pg) => {
-                    let st = &mut self.s.progs[*pg as usize];
-                    st.flag = true;
-                    st.any = true;
-                    self.s.fired.push(Fired { program: *pg, rule: r, subject });
-                    if tracing {
-                        values.push(("flag".into(), p.module.programs[*pg as usize].id.clone()));
-                    }
-                }
-                OutcomeDef::Amount(pg, e) => {
-                    let v = match lowered {
-                        Some(c) => self.run(c).map_err(|_| trapped())?,
-                        None => self.eval(e)?,
-                    };
-                    self.s.progs[*pg as usize].eligible = true;
-                    if tracing {
-                        values.push((format!("amount {}", p.module.programs[*pg as usize].id), self.show(v, e.ty)));
-                    }
-                    self.s.push_cand(Cand { target: Target::Amount(*pg), subject, rule: r, value: v, won: false, next: NONE });
-                }
-                OutcomeDef::Assign(pg, sym) => {
-                    if tracing {
-                        values.push((
-                            format!("assign {}", p.module.programs[*pg as usize].id),
-                            p.module.symbols.get(*sym as usize).cloned().unwrap_or_default(),
-                        ));
-                    }
-                    self.s.push_cand(Cand {
-                        target: Target::Assign(*pg),
-                        subject,
-                        rule: r,
-                        value: Value::Sym(*sym),
-                        won: false,
-                        next: NONE,
-                    });
-                }
-                OutcomeDef::Pay(l, e) => {
-                    let v = match lowered {
-                        Some(c) => self.run(c).map_err(|_| trapped())?,
-                        None => self.ev(e)?,
-                    };
-                    let d = num(v);
-                    if tracing {
-                        values.push((format!("pay {}", p.module.layers[*l as usize].name), d.to_string()));
-                    }
-                    self.s.pay_cands.push((*l, r, d, false));
-                }
-                OutcomeDef::AddTally(t, e) => {
-                    let v = match lowered {
-                        Some(c) => self.run(c).map_err(|_| trapped())?,
-                        None => self.eval(e)?,
-                    };
-                    if tracing {
-                        values.push((format!("tally {} +", p.module.tallies[*t as usize].name), num(v).to_string()));
-                    }
-                    self.s.pending_tallies.push((*t, num(v)));
-                }
+        for o in rule.outcomes.iter() {
+            let v = match o {
+                OutcomeDef::Amount(_, e) | OutcomeDef::AddTally(_, e) => Some(self.eval(e)?),
+                OutcomeDef::Pay(_, e) => Some(self.ev(e)?),
+                OutcomeDef::Eligible(_) | OutcomeDef::Flag(_) | OutcomeDef::Assign(..) => None,
+            };
+            if tracing {
+                values.push(self.outcome_shown(o, v));
             }
+            self.apply_outcome(r, subject, o, v);
         }
         if tracing {
             self.trace_rule(r, subject, true, values);
         }
         Ok(())
+    }
+
+    /// Run rule `r` on its lowered code (trace off): every expression first
+    /// — lets, condition, outcome values — then the outcomes applied. An
+    /// outcome's value never depends on another outcome of the same rule
+    /// (the schedule rejects a rule that reads what it writes, and layer
+    /// payments and tallies take effect after the rule), so this is the IR
+    /// evaluator's order of effects. `None` when the lowered code stopped,
+    /// before any outcome was applied: the rule is then run again on the
+    /// IR evaluator, from the same state.
+    fn run_rule_lowered(&mut self, r: RuleId, subject: Value, code: &crate::exec::RuleCode) -> Option<Result<(), EvalError>> {
+        let p = self.p;
+        let rule = &p.module.rules[r as usize];
+        self.base = 0;
+        if let Some(slot) = self.frame_index(rule.subject_slot) {
+            self.s.frame[slot] = subject;
+        }
+        for (l, c) in rule.pre.iter().zip(&code.pre) {
+            let v = self.run(c).ok()?;
+            if let Some(i) = self.frame_index(l.slot) {
+                self.s.frame[i] = v;
+            }
+        }
+        if rule.cond.is_some() {
+            let v = self.run(code.cond.as_ref()?).ok()?;
+            if v != Value::Bool(true) {
+                return Some(Ok(()));
+            }
+        }
+        for (l, c) in rule.post.iter().zip(&code.post) {
+            let v = self.run(c).ok()?;
+            if let Some(i) = self.frame_index(l.slot) {
+                self.s.frame[i] = v;
+            }
+        }
+        self.s.outcome_vals.clear();
+        for (o, c) in rule.outcomes.iter().zip(&code.outcomes) {
+            let has_value = matches!(o, OutcomeDef::Amount(..) | OutcomeDef::AddTally(..) | OutcomeDef::Pay(..));
+            if has_value {
+                let v = self.run(c.as_ref()?).ok()?;
+                self.s.outcome_vals.push(v);
+            }
+        }
+        self.cond_held = true;
+        let mut k = 0;
+        for o in rule.outcomes.iter() {
+            let v = match o {
+                OutcomeDef::Amount(..) | OutcomeDef::AddTally(..) | OutcomeDef::Pay(..) => {
+                    k += 1;
+                    Some(self.s.outcome_vals.get(k - 1).copied()?)
+                }
+                OutcomeDef::Eligible(_) | OutcomeDef::Flag(_) | OutcomeDef::Assign(..) => None,
+            };
+            self.apply_outcome(r, subject, o, v);
+        }
+        Some(Ok(()))
+    }
+
+    /// Apply one outcome of rule `r` that fired for `subject`, with its value.
+    fn apply_outcome(&mut self, r: RuleId, subject: Value, o: &OutcomeDef, v: Option<Value>) {
+        let v = v.unwrap_or(Value::ZERO);
+        match o {
+            OutcomeDef::Eligible(pg) => {
+                let st = &mut self.s.progs[*pg as usize];
+                st.eligible = true;
+                st.any = true;
+                self.s.fired.push(Fired { program: *pg, rule: r, subject });
+            }
+            OutcomeDef::Flag(pg) => {
+                let st = &mut self.s.progs[*pg as usize];
+                st.flag = true;
+                st.any = true;
+                self.s.fired.push(Fired { program: *pg, rule: r, subject });
+            }
+            OutcomeDef::Amount(pg, _) => {
+                self.s.progs[*pg as usize].eligible = true;
+                self.s.push_cand(Cand { target: Target::Amount(*pg), subject, rule: r, value: v, won: false, next: NONE });
+            }
+            OutcomeDef::Assign(pg, sym) => {
+                self.s.push_cand(Cand { target: Target::Assign(*pg), subject, rule: r, value: Value::Sym(*sym), won: false, next: NONE });
+            }
+            OutcomeDef::Pay(l, _) => self.s.pay_cands.push((*l, r, num(v), false)),
+            OutcomeDef::AddTally(t, _) => self.s.pending_tallies.push((*t, num(v))),
+        }
+    }
+
+    /// An outcome as the trace shows it: what it sets, and the value.
+    fn outcome_shown(&self, o: &OutcomeDef, v: Option<Value>) -> (String, String) {
+        let m = &self.p.module;
+        let v = v.unwrap_or(Value::ZERO);
+        match o {
+            OutcomeDef::Eligible(pg) => ("eligible".into(), m.programs[*pg as usize].id.clone()),
+            OutcomeDef::Flag(pg) => ("flag".into(), m.programs[*pg as usize].id.clone()),
+            OutcomeDef::Amount(pg, e) => (format!("amount {}", m.programs[*pg as usize].id), self.show(v, e.ty)),
+            OutcomeDef::Assign(pg, sym) => {
+                (format!("assign {}", m.programs[*pg as usize].id), m.symbols.get(*sym as usize).cloned().unwrap_or_default())
+            }
+            OutcomeDef::Pay(l, _) => (format!("pay {}", m.layers[*l as usize].name), num(v).to_string()),
+            OutcomeDef::AddTally(t, _) => (format!("tally {} +", m.tallies[*t as usize].name), num(v).to_string()),
+        }
     }
 
     pub(crate) fn frame_index(&self, slot: u16) -> Option<usize> {
@@ -1187,14 +1238,6 @@ impl<'a> Ev<'a> {
         let Some(st) = self.claim.and_then(|idx| self.s.claims.get(idx)) else { return Decimal::ZERO };
         self.tally_slot(t, st.member).map(|i| self.s.tallies[i]).unwrap_or(Decimal::ZERO)
     }
-}
-
-/// What the fast path returns when its lowered code traps. It never leaves
-/// [`evaluate_spent`]: any error on the fast path sends the evaluation to
-/// the IR evaluator, which reports its own.
-#[cold]
-fn trapped() -> EvalError {
-    EvalError::Budget { limit: 0 }
 }
 
 /// The numeric content of a value (zero for non-numbers, which the checker rules out).
