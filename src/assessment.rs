@@ -12,13 +12,51 @@ use std::sync::Arc;
 /// assessment copies a pointer, not the text. It reads as a `str` (it
 /// derefs to one, compares with one and is looked up by one:
 /// `assessment.programs["dibao"]`), and is a JSON string.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Name(Arc<str>);
+#[derive(Clone)]
+pub struct Name(Arc<NameText>);
+
+/// A name's text, and the same as a JSON string (quoted and escaped), which
+/// [`write_json`] copies instead of escaping the text again.
+struct NameText {
+    text: Box<str>,
+    json: Box<str>,
+}
 
 impl Name {
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
+    }
+
+    /// The text as a JSON string.
+    fn json(&self) -> &str {
+        &self.0.json
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, o: &Name) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, o: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, o: &Name) -> std::cmp::Ordering {
+        self.as_str().cmp(o.as_str())
+    }
+}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().hash(h)
     }
 }
 
@@ -32,91 +70,93 @@ impl Default for Name {
 impl std::ops::Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Name {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl std::borrow::Borrow<str> for Name {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl std::fmt::Debug for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&*self.0, f)
+        std::fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl std::fmt::Display for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl From<&str> for Name {
     fn from(s: &str) -> Name {
-        Name(Arc::from(s))
+        // a `str` always serialises; the fallback is never taken
+        let json = serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""));
+        Name(Arc::new(NameText { text: s.into(), json: json.into() }))
     }
 }
 
 impl From<String> for Name {
     fn from(s: String) -> Name {
-        Name(Arc::from(s))
+        Name::from(s.as_str())
     }
 }
 
 impl From<Name> for String {
     fn from(n: Name) -> String {
-        n.0.to_string()
+        n.as_str().to_string()
     }
 }
 
 impl PartialEq<str> for Name {
     fn eq(&self, o: &str) -> bool {
-        &*self.0 == o
+        self.as_str() == o
     }
 }
 
 impl PartialEq<&str> for Name {
     fn eq(&self, o: &&str) -> bool {
-        &*self.0 == *o
+        self.as_str() == *o
     }
 }
 
 impl PartialEq<String> for Name {
     fn eq(&self, o: &String) -> bool {
-        *self.0 == **o
+        self.as_str() == o.as_str()
     }
 }
 
 impl PartialEq<Name> for str {
     fn eq(&self, o: &Name) -> bool {
-        self == &*o.0
+        self == o.as_str()
     }
 }
 
 impl PartialEq<Name> for &str {
     fn eq(&self, o: &Name) -> bool {
-        *self == &*o.0
+        *self == o.as_str()
     }
 }
 
 impl PartialEq<Name> for String {
     fn eq(&self, o: &Name) -> bool {
-        **self == *o.0
+        self.as_str() == o.as_str()
     }
 }
 
 impl Serialize for Name {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -662,4 +702,180 @@ fn lost(s: &mut String, events: Option<&Vec<&TraceEvent>>, indent: &str) {
             s.push_str(&format!("{indent}{line}\n"));
         }
     }
+}
+
+/// Write `a` as JSON to `out`: exactly the bytes `serde_json::to_writer`
+/// writes (`tests/differential.rs` compares them on every assessment it
+/// makes), without escaping the policies' names again for every household —
+/// each [`Name`] carries its JSON form. An assessment with a trace is
+/// written by serde.
+pub fn write_json(a: &Assessment, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    if a.trace.is_some() {
+        return serde_json::to_writer(out, a);
+    }
+    fn name(out: &mut Vec<u8>, n: &Name) {
+        out.extend_from_slice(n.json().as_bytes());
+    }
+    fn key(out: &mut Vec<u8>, k: &str) {
+        // the keys are this module's field names: nothing to escape
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+    }
+    fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
+        serde_json::to_writer(&mut *out, v)
+    }
+    fn reasons(out: &mut Vec<u8>, rs: &[Reason]) -> serde_json::Result<()> {
+        out.push(b'[');
+        for (i, r) in rs.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'{');
+            key(out, "rule");
+            name(out, &r.rule);
+            out.push(b',');
+            key(out, "title");
+            name(out, &r.title);
+            out.push(b',');
+            key(out, "citation");
+            name(out, &r.citation);
+            out.push(b',');
+            key(out, "policy");
+            name(out, &r.policy);
+            if !r.subjects.is_empty() {
+                out.push(b',');
+                key(out, "subjects");
+                value(out, &r.subjects)?;
+            }
+            out.push(b'}');
+        }
+        out.push(b']');
+        Ok(())
+    }
+    fn layers(out: &mut Vec<u8>, l: &Layers) -> serde_json::Result<()> {
+        out.push(b'{');
+        for (i, (n, v)) in l.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            name(out, n);
+            out.push(b':');
+            value(out, v)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+    out.push(b'{');
+    key(out, "household");
+    value(out, &a.household)?;
+    out.push(b',');
+    key(out, "as_of");
+    value(out, &a.as_of)?;
+    out.push(b',');
+    key(out, "policies");
+    out.push(b'[');
+    for (i, p) in a.policies.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        key(out, "id");
+        name(out, &p.id);
+        out.push(b',');
+        key(out, "version");
+        name(out, &p.version);
+        out.push(b',');
+        key(out, "hash");
+        name(out, &p.hash);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],");
+    key(out, "programs");
+    out.push(b'{');
+    for (i, (id, p)) in a.programs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        name(out, id);
+        out.extend_from_slice(b":{");
+        key(out, "eligible");
+        value(out, &p.eligible)?;
+        out.push(b',');
+        key(out, "amount");
+        value(out, &p.amount)?;
+        out.push(b',');
+        key(out, "unit");
+        match &p.unit {
+            Some(u) => name(out, u),
+            None => out.extend_from_slice(b"null"),
+        }
+        if p.flag {
+            out.push(b',');
+            key(out, "flag");
+            out.extend_from_slice(b"true");
+        }
+        if let Some(v) = &p.value {
+            out.push(b',');
+            key(out, "value");
+            name(out, v);
+        }
+        out.push(b',');
+        key(out, "reasons");
+        reasons(out, &p.reasons)?;
+        if let Some(e) = &p.error {
+            out.push(b',');
+            key(out, "error");
+            value(out, e)?;
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"},");
+    key(out, "claims");
+    out.push(b'[');
+    for (i, c) in a.claims.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        key(out, "member");
+        value(out, &c.member)?;
+        out.push(b',');
+        key(out, "claim");
+        value(out, &c.claim)?;
+        out.push(b',');
+        key(out, "date");
+        value(out, &c.date)?;
+        out.push(b',');
+        key(out, "total_cost");
+        value(out, &c.total_cost)?;
+        out.push(b',');
+        key(out, "layers");
+        layers(out, &c.layers)?;
+        out.push(b',');
+        key(out, "out_of_pocket");
+        value(out, &c.out_of_pocket)?;
+        if !c.out_of_pocket_parts.is_empty() {
+            out.push(b',');
+            key(out, "out_of_pocket_parts");
+            layers(out, &c.out_of_pocket_parts)?;
+        }
+        out.push(b',');
+        key(out, "reasons");
+        reasons(out, &c.reasons)?;
+        if let Some(e) = &c.error {
+            out.push(b',');
+            key(out, "error");
+            value(out, e)?;
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    if !a.warnings.is_empty() {
+        out.push(b',');
+        key(out, "warnings");
+        value(out, &a.warnings)?;
+    }
+    out.push(b'}');
+    Ok(())
 }

@@ -207,7 +207,7 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
             }
             break;
         }
-        let (part, nl) = match avail.iter().position(|&b| b == b'\n') {
+        let (part, nl) = match memchr::memchr(b'\n', avail) {
             Some(i) => (&avail[..i], true),
             None => (avail, false),
         };
@@ -252,7 +252,7 @@ fn assess_line(engine: &Engine, as_of: NaiveDate, line_no: u64, text: &[u8], s: 
         }),
     };
     let start = out.len();
-    let failed = match result.map(|a| serde_json::to_writer(&mut *out, &a)) {
+    let failed = match result.map(|a| crate::assessment::write_json(&a, out)) {
         Ok(Ok(())) => false,
         Ok(Err(e)) => {
             out.truncate(start);
@@ -431,7 +431,9 @@ fn read_chunks(
                 ReadLine::Line(n) => {
                     bytes += n;
                     text_bytes += buf.len();
-                    lines.push(Line::Text(std::mem::take(&mut buf)));
+                    // the next line is likely as long: one allocation, no regrowth
+                    let cap = buf.len();
+                    lines.push(Line::Text(std::mem::replace(&mut buf, Vec::with_capacity(cap))));
                 }
                 ReadLine::TooLong(len, n) => {
                     bytes += n;

@@ -50,6 +50,17 @@ fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Resu
     match e.assess_with(h, as_of, s) {
         Ok(mut a) => {
             a.trace = None;
+            // the batch writer writes exactly what serde writes
+            let mut written = Vec::new();
+            fupin::assessment::write_json(&a, &mut written).map_err(|e| e.to_string())?;
+            let serde = serde_json::to_vec(&a).map_err(|e| e.to_string())?;
+            assert!(
+                written == serde,
+                "{}: write_json and serde_json differ:\n{}\n{}",
+                h.id,
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&serde)
+            );
             Ok(serde_json::to_value(&a).map_err(|e| e.to_string())?)
         }
         Err(err) => Err(err.to_string()),

@@ -138,3 +138,65 @@ rule T-1 "a share not rounded by the policy" {
     let a = assess(&engine, &whole, "2018-06-01");
     assert_eq!(a["programs"]["t.share"]["amount"], "30.00");
 }
+
+#[test]
+fn the_batch_writer_writes_every_field_as_serde_does() {
+    use fupin::assessment::{Assessment, ClaimOutcome, Clamped, Layers, Name, PolicyRef, ProgramOutcome, Reason};
+    use rust_decimal::Decimal;
+    // names that need escaping, every optional field present, and absent
+    let odd = |s: &str| Name::from(format!("{s} \"quoted\" \\ back\tslash \u{1} 〔2016〕"));
+    let reason = |subjects: Vec<String>| Reason {
+        rule: odd("R-1"),
+        title: odd("title"),
+        citation: odd("石发〔2016〕4号"),
+        policy: Name::from("cn.hebei"),
+        subjects,
+    };
+    let full = ProgramOutcome {
+        eligible: true,
+        amount: Some(Decimal::new(-720050, 2)),
+        unit: Some(Name::from("yuan/year")),
+        flag: true,
+        value: Some(odd("route")),
+        reasons: vec![reason(vec!["member \"m1\"".into(), "claim #2 of member m1".into()]), reason(Vec::new())],
+        error: Some("no figure for `x`\n".into()),
+    };
+    let bare = ProgramOutcome { eligible: false, amount: None, unit: None, flag: false, value: None, reasons: Vec::new(), error: None };
+    let claim = |parts: bool, error: bool| ClaimOutcome {
+        member: "m\"1".into(),
+        claim: "m1#1".into(),
+        date: date("2020-06-01"),
+        total_cost: Decimal::new(1739523, 2),
+        layers: Layers(vec![(odd("basic"), Some(Decimal::new(100, 2))), (Name::from("assistance"), None)]),
+        out_of_pocket: if error { None } else { Some(Decimal::new(5, 1)) },
+        out_of_pocket_parts: Layers(if parts { vec![(Name::from("deductible"), Some(Decimal::ZERO))] } else { Vec::new() }),
+        reasons: vec![reason(Vec::new())],
+        error: error.then(|| "unsettled".to_string()),
+    };
+    let clamped = Clamped {
+        parameter: "basic_rate".into(),
+        date: date("2020-01-01"),
+        value: "99%".into(),
+        source: "set".into(),
+        bound: "cap".into(),
+        limit: "90%".into(),
+        policy: "cn.hebei".into(),
+        citation: Some("〔2016〕".into()),
+    };
+    let a = |warnings: Vec<Clamped>| Assessment {
+        household: "h\\1".into(),
+        as_of: date("2020-12-31"),
+        policies: vec![PolicyRef { id: Name::from("cn"), version: odd("v"), hash: Name::from("sha256:00") }],
+        programs: [(Name::from("dibao"), full.clone()), (odd("other"), bare.clone())].into_iter().collect(),
+        claims: vec![claim(true, false), claim(false, true)],
+        warnings,
+        trace: None,
+    };
+    for assessment in
+        [a(vec![clamped.clone()]), a(Vec::new()), Assessment { programs: Default::default(), claims: Vec::new(), ..a(Vec::new()) }]
+    {
+        let mut written = Vec::new();
+        fupin::assessment::write_json(&assessment, &mut written).unwrap();
+        assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&serde_json::to_vec(&assessment).unwrap()));
+    }
+}

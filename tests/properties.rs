@@ -302,7 +302,21 @@ type Twice = (Result<String, String>, Result<String, String>);
 fn every_tier(h: &Household, p: &Params, budget: u64) -> (Twice, Twice, Twice, fupin::Tiers) {
     let run = |s: &mut fupin::Scratch| {
         s.budget = budget;
-        engine().assess_with(h, as_of(), s).map(|a| serde_json::to_string(&a).unwrap_or_default()).map_err(|e| e.to_string())
+        engine()
+            .assess_with(h, as_of(), s)
+            .map(|a| {
+                let serde = serde_json::to_string(&a).unwrap_or_default();
+                // the batch writer writes exactly what serde writes
+                let mut written = Vec::new();
+                let ok = fupin::assessment::write_json(&a, &mut written).is_ok();
+                assert!(
+                    ok && written == serde.as_bytes(),
+                    "write_json differs from serde:\n{}\n{serde}",
+                    String::from_utf8_lossy(&written)
+                );
+                serde
+            })
+            .map_err(|e| e.to_string())
     };
     let mut generated = scratch(p);
     let mut lowered = scratch(p);

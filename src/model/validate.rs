@@ -672,12 +672,21 @@ fn skip_ws(b: &[u8], mut pos: usize) -> usize {
 }
 
 /// `b[pos]` is `"`; returns the offset just after the closing quote.
-fn skip_string(b: &[u8], mut pos: usize) -> Option<usize> {
+fn skip_string(b: &[u8], pos: usize) -> Option<usize> {
+    skip_string_escaped(b, pos).map(|(end, _)| end)
+}
+
+/// [`skip_string`], and whether the string has an escape in it.
+fn skip_string_escaped(b: &[u8], mut pos: usize) -> Option<(usize, bool)> {
     pos += 1;
+    let mut escaped = false;
     loop {
         match b.get(pos)? {
-            b'"' => return Some(pos + 1),
-            b'\\' => pos += 2,
+            b'"' => return Some((pos + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                pos += 2;
+            }
             _ => pos += 1,
         }
     }
@@ -764,6 +773,9 @@ fn scan_record(
         Some(b'[') => Scan::Bad(pos, node.name),
         Some(b'{') => {
             let mut seen = 0u32;
+            // where the next key is looked for first: a record written from
+            // the model has its fields in the model's order
+            let mut hint = 0usize;
             let mut pos = skip_ws(b, pos + 1);
             let end = if b.get(pos) == Some(&b'}') {
                 pos + 1
@@ -772,14 +784,18 @@ fn scan_record(
                     if b.get(pos) != Some(&b'"') {
                         return Scan::GiveUp;
                     }
-                    let Some(end) = skip_string(b, pos) else {
+                    let Some((end, escaped)) = skip_string_escaped(b, pos) else {
                         return Scan::GiveUp;
                     };
                     let raw = b.get(pos + 1..end - 1).unwrap_or_default();
                     // an escaped key names a field by its unescaped text
-                    let unescaped: Option<String> = if raw.contains(&b'\\') { serde_json::from_slice(&b[pos..end]).ok() } else { None };
+                    let unescaped: Option<String> = if escaped { serde_json::from_slice(&b[pos..end]).ok() } else { None };
                     let key = unescaped.as_deref().map_or(raw, str::as_bytes);
-                    let field = node.fields.iter().position(|(f, _)| f.as_bytes() == key);
+                    let n = node.fields.len();
+                    let field = (0..n).map(|k| (hint + k) % n).find(|&i| node.fields[i].0.as_bytes() == key);
+                    if let Some(i) = field {
+                        hint = i + 1;
+                    }
                     pos = skip_ws(b, end);
                     if b.get(pos) != Some(&b':') {
                         return Scan::GiveUp;
