@@ -738,6 +738,10 @@ impl<'a> Ev<'a> {
     fn run_rule_lowered(&mut self, r: RuleId, subject: Value, code: &crate::exec::RuleCode) -> Option<Result<(), EvalError>> {
         let p = self.p;
         let rule = &p.module.rules[r as usize];
+        // lowering gives every let and outcome its code; anything else is the IR evaluator's
+        if code.pre.len() != rule.pre.len() || code.post.len() != rule.post.len() || code.outcomes.len() != rule.outcomes.len() {
+            return None;
+        }
         self.base = 0;
         if let Some(slot) = self.frame_index(rule.subject_slot) {
             self.s.frame[slot] = subject;

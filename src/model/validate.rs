@@ -791,8 +791,16 @@ fn scan_record(
                     // an escaped key names a field by its unescaped text
                     let unescaped: Option<String> = if escaped { serde_json::from_slice(&b[pos..end]).ok() } else { None };
                     let key = unescaped.as_deref().map_or(raw, str::as_bytes);
+                    // length and first byte before the bytes: most keys of a
+                    // record are not among the fields with a default
+                    let is =
+                        |i: &usize| {
+                            node.fields[*i].0.as_bytes().split_first().is_some_and(|(f, rest)| {
+                                rest.len() + 1 == key.len() && key.first() == Some(f) && key.get(1..) == Some(rest)
+                            })
+                        };
                     let n = node.fields.len();
-                    let field = (0..n).map(|k| (hint + k) % n).find(|&i| node.fields[i].0.as_bytes() == key);
+                    let field = (hint.min(n)..n).find(is).or_else(|| (0..hint.min(n)).find(is));
                     if let Some(i) = field {
                         hint = i + 1;
                     }
