@@ -279,3 +279,44 @@ rule T-2 "needs nothing" {
     assert!(a.programs["dibao"].error.as_deref().is_some_and(|m| m.contains("grant")), "{:?}", a.programs["dibao"]);
     assert!(a.programs["tekun"].eligible);
 }
+
+#[test]
+fn tracing_charges_the_step_budget_what_an_untraced_run_charges() {
+    // the smallest budget an untraced run on the IR evaluator finishes
+    // within is enough with the trace on, for every example household: a
+    // memoised parameter or named value read again costs the same either way
+    let e = shipped();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/households");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("examples").filter_map(|x| x.ok().map(|x| x.path())).collect();
+    files.sort();
+    let as_of = NaiveDate::from_ymd_opt(2018, 6, 1).expect("date");
+    let run = |h: &Household, budget: u64, trace: bool| {
+        let mut s = e.scratch();
+        s.set_ir_only(true);
+        s.set_trace(trace);
+        s.budget = budget;
+        outcome(&e, h, as_of, &mut s)
+    };
+    let mut compared = 0;
+    for f in files.iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+        let text = std::fs::read_to_string(f).expect("example");
+        let h = e.parse_household(&text, Some(as_of)).unwrap_or_else(|err| panic!("{}: {err}", f.display()));
+        let full = run(&h, fupin::eval::DEFAULT_BUDGET, false);
+        if full.is_err() {
+            continue;
+        }
+        // the least budget that finishes, by bisection
+        let (mut lo, mut hi) = (1u64, fupin::eval::DEFAULT_BUDGET);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if run(&h, mid, false).is_ok() {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        assert_eq!(run(&h, lo, true), full, "{}: traced with the least untraced budget {lo}", f.display());
+        compared += 1;
+    }
+    assert!(compared >= 4, "only {compared} example households were compared");
+}

@@ -1,7 +1,7 @@
-//! Structured households → assessed on the lowered code, on the IR
-//! evaluator alone and on the IR evaluator with the trace on, under a step
-//! budget the input chooses: all three give the same assessment to the last
-//! digit, or the same error.
+//! Structured households → assessed on the shipped library's generated
+//! code, on the lowered code, on the IR evaluator alone and on the IR
+//! evaluator with the trace on, under a step budget the input chooses: all
+//! four give the same assessment to the last digit, or the same error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -39,10 +39,15 @@ impl<'a> Ev<'a> {
             },
             ExprKind::Param(p) if self.param_date.is_none() => match self.s.params.get(*p as usize) {
                 Some(Some(v)) => Ok(*v),
+                // with the trace on a parameter is memoised with its reads:
+                // read in place too (the reads replayed), so that tracing
+                // charges the step budget what an untraced run charges
+                _ if self.s.trace.is_some() && self.s.traced_params.get(*p as usize).is_some_and(Option::is_some) => self.param(*p, e.loc),
                 _ => self.eval(e),
             },
             ExprKind::Global(g) => match self.s.globals.get(*g as usize) {
                 Some(Some(v)) => Ok(*v),
+                _ if self.s.trace.is_some() && self.s.traced_globals.get(*g as usize).is_some_and(Option::is_some) => self.global(*g),
                 _ => self.eval(e),
             },
             _ => self.eval(e),
