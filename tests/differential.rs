@@ -14,6 +14,13 @@ mod workload;
 
 use chrono::NaiveDate;
 use fupin::{Engine, Household, Scratch, Tier};
+
+/// The generated engine of `tests/cases/lang/features.policy` with the
+/// shipped library (`tests/generated.rs` keeps it current).
+#[allow(dead_code)]
+mod features_generated {
+    include!("generated/features.rs");
+}
 use serde_json::Value as Json;
 
 /// The ways of assessing: generated code (trace off; the lowered code where
@@ -220,6 +227,7 @@ fn every_corpus_test_block_assesses_the_same_on_every_tier() {
     // the shipped library, its test blocks assessed the three ways
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let mut run = 0;
+    let mut generated_run = false;
     for dir in ["lang", "precedence", "versions", "testing"] {
         let mut files: Vec<_> = std::fs::read_dir(root.join(dir)).expect("cases").filter_map(|x| x.ok().map(|x| x.path())).collect();
         files.sort();
@@ -228,6 +236,8 @@ fn every_corpus_test_block_assesses_the_same_on_every_tier() {
             let text = std::fs::read_to_string(f).expect("case");
             // a case written to fail its build (a duplicate id, a conflict) has nothing to assess
             let Ok(e) = Engine::builder().embedded().source(name.clone(), text).build() else { continue };
+            let features = name.ends_with("lang/features.policy");
+            let e = if features { e.with_generated(&features_generated::GENERATED).unwrap_or_else(|m| panic!("{m}")) } else { e };
             let Ok(tests) = e.tests() else { continue };
             let mut three = Three::new(&e);
             for (file, t) in tests.iter().filter(|(file, _)| e.program().sources.get(*file).is_some_and(|s| s.name == name)) {
@@ -236,8 +246,14 @@ fn every_corpus_test_block_assesses_the_same_on_every_tier() {
                 agree(&e, &format!("test {:?} ({name})", t.name.value), &case.household, case.as_of, &mut three);
                 run += 1;
             }
+            if features {
+                let g = three.generated.tiers();
+                assert!(g.generated > 0 && g.lowered == 0, "the features case ran its generated code: {g:?}");
+                generated_run = true;
+            }
         }
     }
+    assert!(generated_run, "the features case was not found");
     eprintln!("{run} corpus test blocks compared");
     assert!(run >= 40, "only {run} corpus test blocks were compared");
 }

@@ -34,6 +34,19 @@ fn the_shipped_generated_engine_is_current() {
     current(&Engine::builder().embedded().build().unwrap_or_else(|d| panic!("{}", d.render())), "src/codegen/shipped.rs");
 }
 
+/// The language corpus case whose generated engine the differential tests
+/// run (`banded`, `case`, aggregations, dates: the runtime paths the shipped
+/// library's generated code does not take).
+#[test]
+fn the_corpus_features_generated_engine_is_current() {
+    let engine = Engine::builder()
+        .embedded()
+        .source("tests/cases/lang/features.policy", include_str!("cases/lang/features.policy"))
+        .build()
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    current(&engine, "tests/generated/features.rs");
+}
+
 #[test]
 fn the_reference_workloads_generated_engine_is_current() {
     let engine = Engine::builder()

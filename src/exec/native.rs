@@ -138,18 +138,10 @@ impl Rt<'_, '_> {
         let mut total = Decimal::ZERO;
         for (i, &(lo, rate)) in bands.iter().enumerate() {
             let hi = bands.get(i + 1).map(|b| b.0);
-            if hi.is_some_and(|h| h < lo) {
-                return self.ev.stop(Decimal::ZERO);
+            match self.ev.band(total, x, lo, rate, hi) {
+                Some(t) => total = t,
+                None => break,
             }
-            if x <= lo {
-                break;
-            }
-            let top = match hi {
-                Some(h) if x > h => h,
-                _ => x,
-            };
-            let part = exact::sub(top, lo).and_then(|p| exact::mul(p, rate)).and_then(|p| exact::add(total, p));
-            total = self.ev.checked(part);
         }
         total
     }

@@ -102,6 +102,26 @@ impl Ev<'_> {
         self.ir(r)
     }
 
+    /// One band of `banded(x, …)`: the running `total` with the band from
+    /// `lo` (to `hi`, the next band's start) at `rate` added, or `None`
+    /// when `x` does not reach the band (the bands above are not reached
+    /// either) or the bands are out of order (which stops the lowered code).
+    #[inline]
+    pub(super) fn band(&mut self, total: Decimal, x: Decimal, lo: Decimal, rate: Decimal, hi: Option<Decimal>) -> Option<Decimal> {
+        if hi.is_some_and(|h| h < lo) {
+            return self.stop(None);
+        }
+        if x <= lo {
+            return None;
+        }
+        let top = match hi {
+            Some(h) if x > h => h,
+            _ => x,
+        };
+        let part = exact::sub(top, lo).and_then(|p| exact::mul(p, rate)).and_then(|p| exact::add(total, p));
+        Some(self.checked(part))
+    }
+
     /// Run one lowered expression to a value (for a frame slot or an outcome).
     pub(crate) fn run(&mut self, c: &Code) -> R<Value> {
         self.spend(c.cost)?;
@@ -242,18 +262,10 @@ impl Ev<'_> {
                     let lo = self.num(&bands[i].0);
                     let rate = self.num(&bands[i].1);
                     let hi = if i + 1 < n { Some(self.num(&bands[i + 1].0)) } else { None };
-                    if hi.is_some_and(|h| h < lo) {
-                        return self.stop(Decimal::ZERO);
+                    match self.band(total, x, lo, rate, hi) {
+                        Some(t) => total = t,
+                        None => break,
                     }
-                    if x <= lo {
-                        break;
-                    }
-                    let top = match hi {
-                        Some(h) if x > h => h,
-                        _ => x,
-                    };
-                    let part = exact::sub(top, lo).and_then(|p| exact::mul(p, rate)).and_then(|p| exact::add(total, p));
-                    total = self.checked(part);
                 }
                 total
             }
