@@ -489,9 +489,13 @@ impl Engine {
     /// its policies are the shipped library's (as it is otherwise: the
     /// generated code is only ever a faster way to the same results).
     #[cfg(feature = "generated")]
-    pub fn with_shipped_generated(self) -> Engine {
-        let fallback = self.clone();
-        self.with_generated(&crate::codegen::shipped::GENERATED).unwrap_or(fallback)
+    pub fn with_shipped_generated(mut self) -> Engine {
+        // checked before attaching, so the program is not shared (and not copied) when it is
+        let generated = &crate::codegen::shipped::GENERATED;
+        if crate::codegen::fingerprint(&self) == generated.fingerprint() {
+            Arc::make_mut(&mut self.program).exec.generated = Some(generated.fns());
+        }
+        self
     }
 
     /// This engine running `generated` (the Rust source
