@@ -490,11 +490,8 @@ impl Engine {
     /// generated code is only ever a faster way to the same results).
     #[cfg(feature = "generated")]
     pub fn with_shipped_generated(mut self) -> Engine {
-        // checked before attaching, so the program is not shared (and not copied) when it is
-        let generated = &crate::codegen::shipped::GENERATED;
-        if crate::codegen::fingerprint(&self) == generated.fingerprint() {
-            Arc::make_mut(&mut self.program).exec.generated = Some(generated.fns());
-        }
+        // other policies keep the lowered code: the same results, only slower
+        let _ = self.attach(&crate::codegen::shipped::GENERATED);
         self
     }
 
@@ -504,12 +501,19 @@ impl Engine {
     /// fingerprints, when `generated` was emitted for other policies, another
     /// version of them, or another fupin.
     pub fn with_generated(mut self, generated: &'static crate::codegen::Generated) -> Result<Engine, crate::codegen::GeneratedMismatch> {
-        let engine = crate::codegen::fingerprint(&self);
+        self.attach(generated)?;
+        Ok(self)
+    }
+
+    /// Attach `generated` if it was generated from this engine's lowered code
+    /// (checked before the program is touched, so a program not shared is not copied).
+    fn attach(&mut self, generated: &'static crate::codegen::Generated) -> Result<(), crate::codegen::GeneratedMismatch> {
+        let engine = crate::codegen::fingerprint(self);
         if engine != generated.fingerprint() {
             return Err(crate::codegen::GeneratedMismatch { generated: generated.fingerprint().to_string(), engine });
         }
         Arc::make_mut(&mut self.program).exec.generated = Some(generated.fns());
-        Ok(self)
+        Ok(())
     }
 
     /// Whether evaluations run generated code ([`Engine::with_generated`]).
