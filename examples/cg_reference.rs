@@ -5,7 +5,8 @@
 //! `cargo build --profile bench --example cg_reference`
 //! `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/examples/cg_reference 2000`
 //! (`… 2000 ir`: on the IR evaluator alone; `… 2000 gen`: on the generated code;
-//! `… 2000 full`: through the full `Assessment`; `… 2000 hand`: the hand-written Rust)
+//! `… 2000 full`: through the full `Assessment`; `… 2000 hand`: the hand-written Rust;
+//! `… build 10`: build `Engine::embedded()` ten times)
 
 #[path = "../benches/workload/mod.rs"]
 mod workload;
@@ -23,6 +24,12 @@ fn main() {
             w.write_all(b"\n").expect("write");
         }
         w.flush().expect("flush");
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("build") {
+        let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
+        let built = (0..n).filter(|_| fupin::Engine::embedded().is_ok()).count();
+        println!("built {built}");
         return;
     }
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000);
