@@ -81,6 +81,7 @@ fn front_end(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("print", |b| b.iter(|| black_box(parsed.iter().map(|f| fupin::syntax::print(f).len()).sum::<usize>())));
     g.bench_function("hash", |b| b.iter(|| black_box(parsed.iter().map(file_hash).count())));
     g.bench_function("check", |b| b.iter(|| black_box(check::check(black_box(&inputs)))));
     g.bench_function("compile", |b| {

@@ -17,24 +17,30 @@ use super::ast::{
 pub fn print(file: &File) -> String {
     let mut p = Printer { out: String::new() };
     if let Some(h) = &file.header {
-        p.line(0, &format!("policy {} {{", dotted(&h.id)));
+        p.out.push_str("policy ");
+        p.dotted(&h.id);
+        p.out.push_str(" {\n");
         for f in &h.fields {
-            let text = match f {
-                HeaderField::Title(s) => format!("title {}", string(&s.value)),
-                HeaderField::Document(s) => format!("document {}", string(&s.value)),
-                HeaderField::Issued(d) => format!("issued {}", d.value),
-                HeaderField::Region(s) => format!("region {}", s.value),
+            p.indent(1);
+            match f {
+                HeaderField::Title(s) => p.keyed("title ", &s.value),
+                HeaderField::Document(s) => p.keyed("document ", &s.value),
+                HeaderField::Issued(d) => p.display(format_args!("issued {}", d.value)),
+                HeaderField::Region(s) => p.display(format_args!("region {}", s.value)),
                 HeaderField::InForce(from, to) => match to {
-                    Some(to) => format!("in_force {} .. {}", from.value, to.value),
-                    None => format!("in_force {} ..", from.value),
+                    Some(to) => p.display(format_args!("in_force {} .. {}", from.value, to.value)),
+                    None => p.display(format_args!("in_force {} ..", from.value)),
                 },
-                HeaderField::Version(s) => format!("version {}", string(&s.value)),
-                HeaderField::Extends(d) => format!("extends {}", dotted(d)),
-                HeaderField::Overlay(_) => "overlay".to_string(),
-            };
-            p.line(1, &text);
+                HeaderField::Version(s) => p.keyed("version ", &s.value),
+                HeaderField::Extends(d) => {
+                    p.out.push_str("extends ");
+                    p.dotted(d);
+                }
+                HeaderField::Overlay(_) => p.out.push_str("overlay"),
+            }
+            p.out.push('\n');
         }
-        p.line(0, "}");
+        p.out.push_str("}\n");
     }
     for item in &file.items {
         if !p.out.is_empty() {
@@ -47,232 +53,565 @@ pub fn print(file: &File) -> String {
 
 /// Prints an expression as source text.
 pub fn print_expr(e: &Expr) -> String {
-    expr(e)
+    let mut p = Printer { out: String::new() };
+    p.expr(e, 0);
+    p.out
 }
 
+/// Writes source text into one buffer: every piece is appended where it
+/// goes, nothing is built apart and copied.
 struct Printer {
     out: String,
 }
 
 impl Printer {
-    fn line(&mut self, indent: usize, text: &str) {
-        for _ in 0..indent {
+    fn indent(&mut self, level: usize) {
+        for _ in 0..level {
             self.out.push_str("  ");
         }
+    }
+
+    fn line(&mut self, level: usize, text: &str) {
+        self.indent(level);
         self.out.push_str(text);
         self.out.push('\n');
+    }
+
+    fn display(&mut self, args: std::fmt::Arguments<'_>) {
+        let _ = self.out.write_fmt(args);
+    }
+
+    /// `word` and a string literal.
+    fn keyed(&mut self, word: &str, s: &str) {
+        self.out.push_str(word);
+        self.string(s);
+    }
+
+    fn string(&mut self, s: &str) {
+        string_into(&mut self.out, s);
+    }
+
+    fn names(&mut self, ids: &[Ident], sep: &str) {
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(sep);
+            }
+            self.out.push_str(&id.name);
+        }
+    }
+
+    fn dotted(&mut self, d: &DottedName) {
+        self.names(&d.parts, ".");
+    }
+
+    fn cite_suffix(&mut self, cite: &Option<super::ast::StrLit>) {
+        if let Some(c) = cite {
+            self.keyed(" cite ", &c.value);
+        }
     }
 
     fn item(&mut self, item: &Item) {
         match item {
             Item::Param(d) => {
-                let mut head = String::new();
                 if d.is_override {
-                    head.push_str("override ");
+                    self.out.push_str("override ");
                 }
-                let _ = write!(head, "param {}", d.name.name);
+                self.out.push_str("param ");
+                self.out.push_str(&d.name.name);
                 if let Some(t) = &d.ty {
-                    let _ = write!(head, ": {}", ty(t.ty));
+                    self.out.push_str(": ");
+                    self.out.push_str(ty(t.ty));
                 }
-                head.push_str(" {");
-                self.line(0, &head);
+                self.out.push_str(" {\n");
                 for e in &d.entries {
-                    let text = match e {
-                        ParamEntry::Title(s) => format!("title {}", string(&s.value)),
-                        ParamEntry::Cite(s) => format!("cite {}", string(&s.value)),
-                        ParamEntry::Required(_) => "required".to_string(),
+                    self.indent(1);
+                    match e {
+                        ParamEntry::Title(s) => self.keyed("title ", &s.value),
+                        ParamEntry::Cite(s) => self.keyed("cite ", &s.value),
+                        ParamEntry::Required(_) => self.out.push_str("required"),
                         ParamEntry::From { date, value, cite, .. } => {
-                            format!("from {}: {}{}", date.value, expr(value), cite_suffix(cite))
+                            self.display(format_args!("from {}: ", date.value));
+                            self.expr(value, 0);
+                            self.cite_suffix(cite);
                         }
                         ParamEntry::Always { value, cite, .. } => {
-                            format!("always: {}{}", expr(value), cite_suffix(cite))
+                            self.out.push_str("always: ");
+                            self.expr(value, 0);
+                            self.cite_suffix(cite);
                         }
-                        ParamEntry::Floor(e) => format!("floor {}", expr(e)),
-                        ParamEntry::Cap(e) => format!("cap {}", expr(e)),
-                    };
-                    self.line(1, &text);
+                        ParamEntry::Floor(e) => {
+                            self.out.push_str("floor ");
+                            self.expr(e, 0);
+                        }
+                        ParamEntry::Cap(e) => {
+                            self.out.push_str("cap ");
+                            self.expr(e, 0);
+                        }
+                    }
+                    self.out.push('\n');
                 }
-                self.line(0, "}");
+                self.out.push_str("}\n");
             }
             Item::Let(d) => {
-                let ann = d.ty.as_ref().map(|t| format!(": {}", ty(t.ty))).unwrap_or_default();
-                self.line(0, &format!("let {}{} = {}", d.name.name, ann, expr(&d.value)));
+                self.out.push_str("let ");
+                self.out.push_str(&d.name.name);
+                if let Some(t) = &d.ty {
+                    self.out.push_str(": ");
+                    self.out.push_str(ty(t.ty));
+                }
+                self.out.push_str(" = ");
+                self.expr(&d.value, 0);
+                self.out.push('\n');
             }
             Item::Fn(d) => {
-                let params: Vec<String> = d.params.iter().map(|p| format!("{}: {}", p.name.name, fn_type(&p.ty))).collect();
-                self.line(0, &format!("fn {}({}): {} = {}", d.name.name, params.join(", "), fn_type(&d.ret), expr(&d.body)));
+                self.out.push_str("fn ");
+                self.out.push_str(&d.name.name);
+                self.out.push('(');
+                for (i, p) in d.params.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(&p.name.name);
+                    self.out.push_str(": ");
+                    self.out.push_str(fn_type_str(&p.ty));
+                }
+                self.out.push_str("): ");
+                self.out.push_str(fn_type_str(&d.ret));
+                self.out.push_str(" = ");
+                self.expr(&d.body, 0);
+                self.out.push('\n');
             }
             Item::Tally(d) => {
                 let scope = match d.scope {
                     TallyScope::MemberYear => "per member per year",
                     TallyScope::HouseholdYear => "per household per year",
                 };
-                self.line(0, &format!("tally {}: {} {}", d.name.name, ty(d.ty.ty), scope));
+                self.display(format_args!("tally {}: {} {}\n", d.name.name, ty(d.ty.ty), scope));
             }
             Item::Program(d) => {
-                let unit = match &d.unit {
-                    None => String::new(),
-                    Some(None) => ": none".into(),
-                    Some(Some(t)) => format!(": {}", ty(t.ty)),
-                };
-                self.line(0, &format!("program {} {}{unit}", dotted(&d.id), string(&d.title.value)));
+                self.out.push_str("program ");
+                self.dotted(&d.id);
+                self.out.push(' ');
+                self.string(&d.title.value);
+                match &d.unit {
+                    None => {}
+                    Some(None) => self.out.push_str(": none"),
+                    Some(Some(t)) => {
+                        self.out.push_str(": ");
+                        self.out.push_str(ty(t.ty));
+                    }
+                }
+                self.out.push('\n');
             }
             Item::Indicator(d) => {
-                self.line(0, &format!("indicator {} {} {{", d.id.name, string(&d.title.value)));
+                self.out.push_str("indicator ");
+                self.out.push_str(&d.id.name);
+                self.out.push(' ');
+                self.string(&d.title.value);
+                self.out.push_str(" {\n");
                 for c in &d.cites {
-                    self.line(1, &format!("cite {}", string(&c.value)));
+                    self.indent(1);
+                    self.keyed("cite ", &c.value);
+                    self.out.push('\n');
                 }
                 for n in &d.notes {
-                    self.line(1, &format!("note {}", string(&n.value)));
+                    self.indent(1);
+                    self.keyed("note ", &n.value);
+                    self.out.push('\n');
                 }
-                self.line(0, "}");
+                self.out.push_str("}\n");
             }
             Item::Fact(d) => {
-                let mut head = format!("fact {}.{}: {}", d.owner.as_str(), d.name.name, fact_type(&d.ty));
-                let mut body = Vec::new();
-                if let Some(t) = &d.title {
-                    body.push(format!("title {}", string(&t.value)));
+                self.display(format_args!("fact {}.{}: ", d.owner.as_str(), d.name.name));
+                self.fact_type(&d.ty);
+                if d.title.is_some() || d.cite.is_some() || d.optional.is_some() {
+                    self.out.push_str(" {");
+                    if let Some(t) = &d.title {
+                        self.keyed(" title ", &t.value);
+                    }
+                    if let Some(c) = &d.cite {
+                        self.keyed(" cite ", &c.value);
+                    }
+                    if d.optional.is_some() {
+                        self.out.push_str(" optional");
+                    }
+                    self.out.push_str(" }");
                 }
-                if let Some(c) = &d.cite {
-                    body.push(format!("cite {}", string(&c.value)));
-                }
-                if d.optional.is_some() {
-                    body.push("optional".to_string());
-                }
-                if !body.is_empty() {
-                    let _ = write!(head, " {{ {} }}", body.join(" "));
-                }
-                self.line(0, &head);
+                self.out.push('\n');
             }
             Item::Enum(d) => {
-                let title = d.title.as_ref().map(|t| format!(" {}", string(&t.value))).unwrap_or_default();
-                self.line(0, &format!("enum {}{} {{", d.name.name, title));
-                for v in &d.variants {
-                    let vt = v.title.as_ref().map(|t| format!(" {}", string(&t.value))).unwrap_or_default();
-                    self.line(1, &format!("{}{},", v.name.name, vt));
+                self.out.push_str("enum ");
+                self.out.push_str(&d.name.name);
+                if let Some(t) = &d.title {
+                    self.out.push(' ');
+                    self.string(&t.value);
                 }
-                self.line(0, "}");
+                self.out.push_str(" {\n");
+                for v in &d.variants {
+                    self.indent(1);
+                    self.out.push_str(&v.name.name);
+                    if let Some(t) = &v.title {
+                        self.out.push(' ');
+                        self.string(&t.value);
+                    }
+                    self.out.push_str(",\n");
+                }
+                self.out.push_str("}\n");
             }
             Item::Layer(d) => {
-                let title = d.title.as_ref().map(|t| format!(" {}", string(&t.value))).unwrap_or_default();
-                self.line(0, &format!("layer {}{} {{", d.name.name, title));
+                self.out.push_str("layer ");
+                self.out.push_str(&d.name.name);
+                if let Some(t) = &d.title {
+                    self.out.push(' ');
+                    self.string(&t.value);
+                }
+                self.out.push_str(" {\n");
                 for f in &d.field {
-                    self.line(1, &format!("field {}", string(&f.value)));
+                    self.indent(1);
+                    self.keyed("field ", &f.value);
+                    self.out.push('\n');
                 }
                 for p in &d.program {
-                    self.line(1, &format!("program {}", dotted(p)));
+                    self.indent(1);
+                    self.out.push_str("program ");
+                    self.dotted(p);
+                    self.out.push('\n');
                 }
                 for c in &d.cite {
-                    self.line(1, &format!("cite {}", string(&c.value)));
+                    self.indent(1);
+                    self.keyed("cite ", &c.value);
+                    self.out.push('\n');
                 }
                 for _ in &d.within {
                     self.line(1, "within out_of_pocket");
                 }
-                self.line(0, "}");
+                self.out.push_str("}\n");
             }
             Item::Rule(r) => self.rule(r),
             Item::Test(t) => {
-                self.line(0, &format!("test {} {{", string(&t.name.value)));
+                self.out.push_str("test ");
+                self.string(&t.name.value);
+                self.out.push_str(" {\n");
                 for e in &t.entries {
-                    let text = match e {
-                        TestEntry::HouseholdFile(s) => format!("household {}", string(&s.value)),
-                        TestEntry::HouseholdInline(s) => format!("household {}", s.value),
-                        TestEntry::AsOf(d) => format!("as_of {}", d.value),
-                        TestEntry::Set(name, e) => format!("set {} = {}", name.name, expr(e)),
-                        TestEntry::Expect(x) => expectation(x),
-                        TestEntry::ExpectError(s) => format!("expect error {}", string(&s.value)),
-                    };
-                    self.line(1, &text);
+                    self.indent(1);
+                    match e {
+                        TestEntry::HouseholdFile(s) => self.keyed("household ", &s.value),
+                        TestEntry::HouseholdInline(s) => {
+                            self.out.push_str("household ");
+                            self.out.push_str(&s.value);
+                        }
+                        TestEntry::AsOf(d) => self.display(format_args!("as_of {}", d.value)),
+                        TestEntry::Set(name, e) => {
+                            self.display(format_args!("set {} = ", name.name));
+                            self.expr(e, 0);
+                        }
+                        TestEntry::Expect(x) => self.expectation(x),
+                        TestEntry::ExpectError(s) => self.keyed("expect error ", &s.value),
+                    }
+                    self.out.push('\n');
                 }
-                self.line(0, "}");
+                self.out.push_str("}\n");
             }
         }
     }
 
     fn rule(&mut self, r: &Rule) {
-        self.line(0, &format!("rule {} {} {{", r.id.name, string(&r.title.value)));
+        self.out.push_str("rule ");
+        self.out.push_str(&r.id.name);
+        self.out.push(' ');
+        self.string(&r.title.value);
+        self.out.push_str(" {\n");
         for e in &r.entries {
-            let text = match e {
-                RuleEntry::Cite(s) => format!("cite {}", string(&s.value)),
-                RuleEntry::Note(s) => format!("note {}", string(&s.value)),
+            self.indent(1);
+            match e {
+                RuleEntry::Cite(s) => self.keyed("cite ", &s.value),
+                RuleEntry::Note(s) => self.keyed("note ", &s.value),
                 RuleEntry::Subject(s, _) => match s {
-                    Subject::Household => "for household".to_string(),
-                    Subject::Member(v) => format!("for each member {}", v.name),
-                    Subject::Claim(v) => format!("for each claim {}", v.name),
-                    Subject::Loan(v) => format!("for each loan {}", v.name),
+                    Subject::Household => self.out.push_str("for household"),
+                    Subject::Member(v) => self.display(format_args!("for each member {}", v.name)),
+                    Subject::Claim(v) => self.display(format_args!("for each claim {}", v.name)),
+                    Subject::Loan(v) => self.display(format_args!("for each loan {}", v.name)),
                 },
-                RuleEntry::ExceptionTo(ids) => format!("exception to {}", names(ids, ", ")),
-                RuleEntry::When(e) => format!("when {}", expr(e)),
-                RuleEntry::Let(name, e) => format!("let {} = {}", name.name, expr(e)),
-            };
-            self.line(1, &text);
+                RuleEntry::ExceptionTo(ids) => {
+                    self.out.push_str("exception to ");
+                    self.names(ids, ", ");
+                }
+                RuleEntry::When(e) => {
+                    self.out.push_str("when ");
+                    self.expr(e, 0);
+                }
+                RuleEntry::Let(name, e) => {
+                    self.display(format_args!("let {} = ", name.name));
+                    self.expr(e, 0);
+                }
+            }
+            self.out.push('\n');
         }
         match r.outcomes.as_slice() {
-            [one] => self.line(1, &format!("then {}", outcome(one))),
+            [one] => {
+                self.indent(1);
+                self.out.push_str("then ");
+                self.outcome(one);
+                self.out.push('\n');
+            }
             many => {
                 self.line(1, "then {");
                 for o in many {
-                    self.line(2, &outcome(o));
+                    self.indent(2);
+                    self.outcome(o);
+                    self.out.push('\n');
                 }
                 self.line(1, "}");
             }
         }
-        self.line(0, "}");
+        self.out.push_str("}\n");
+    }
+
+    fn outcome(&mut self, o: &Outcome) {
+        let (word, target, value) = match o {
+            Outcome::Eligible(p) => ("eligible ", p, None),
+            Outcome::Amount(p, e) => ("amount ", p, Some((" = ", e))),
+            Outcome::Flag(p) => ("flag ", p, None),
+            Outcome::Assign(p, v) => {
+                self.out.push_str("assign ");
+                self.dotted(p);
+                self.out.push_str(" = ");
+                self.out.push_str(&v.name);
+                return;
+            }
+            Outcome::Pay(layer, e) => {
+                self.display(format_args!("pay {} = ", layer.name));
+                self.expr(e, 0);
+                return;
+            }
+            Outcome::AddTally(name, e) => {
+                self.display(format_args!("tally {} += ", name.name));
+                self.expr(e, 0);
+                return;
+            }
+        };
+        self.out.push_str(word);
+        self.dotted(target);
+        if let Some((sep, e)) = value {
+            self.out.push_str(sep);
+            self.expr(e, 0);
+        }
+    }
+
+    fn fact_type(&mut self, t: &FactType) {
+        if t.list {
+            self.out.push_str("list of ");
+        }
+        match &t.scalar {
+            FactScalar::Builtin(b) => self.out.push_str(ty(*b)),
+            FactScalar::Enum(e) => self.out.push_str(&e.name),
+        }
+    }
+
+    fn expect_path(&mut self, p: &ExpectPath) {
+        match p {
+            ExpectPath::Program(prog, field) => {
+                self.dotted(prog);
+                self.out.push('.');
+                self.out.push_str(&field.name);
+            }
+            ExpectPath::Claim(n, field) => self.display(format_args!("claims[{n}].{}", field.name)),
+            ExpectPath::ClaimId(k, field) => {
+                self.out.push_str("claims[");
+                self.string(&k.value);
+                self.out.push_str("].");
+                self.out.push_str(&field.name);
+            }
+            ExpectPath::Member(k, prog, field) => {
+                self.out.push_str("member[");
+                self.string(&k.value);
+                self.out.push_str("].");
+                self.dotted(prog);
+                self.out.push('.');
+                self.out.push_str(&field.name);
+            }
+            ExpectPath::Param(name, None) => self.display(format_args!("param {}", name.name)),
+            ExpectPath::Param(name, Some(d)) => self.display(format_args!("param {} at {}", name.name, d.value)),
+            ExpectPath::Let(name) => self.display(format_args!("let {}", name.name)),
+        }
+    }
+
+    fn expectation(&mut self, x: &Expectation) {
+        self.out.push_str("expect ");
+        self.expect_path(&x.path);
+        match &x.value {
+            ExpectValue::Contains(id) => self.display(format_args!(" contains {}", id.name)),
+            ExpectValue::Lacks(id) => self.display(format_args!(" lacks {}", id.name)),
+            ExpectValue::Bool(b) => self.display(format_args!(" == {b}")),
+            ExpectValue::Number(d) => self.display(format_args!(" == {d}")),
+            ExpectValue::Text(s) => self.keyed(" == ", s),
+            ExpectValue::Null => self.out.push_str(" == null"),
+        }
+    }
+
+    // -------------------------------------------------------------- expressions
+
+    /// Prints an operand, parenthesised if needed.
+    fn operand(&mut self, e: &Expr, min: u8, tail: u8) {
+        if needs_parens(e, min, tail) {
+            self.out.push('(');
+            self.expr(e, 0);
+            self.out.push(')');
+        } else {
+            self.expr(e, tail);
+        }
+    }
+
+    fn list(&mut self, items: &[Expr]) {
+        for (i, e) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.expr(e, 0);
+        }
+    }
+
+    /// Prints an expression followed by an operator of strength `tail`
+    /// (0: by a delimiter, or nothing).
+    fn expr(&mut self, e: &Expr, tail: u8) {
+        match &*e.kind {
+            ExprKind::Number(d) => self.display(format_args!("{d}")),
+            ExprKind::Percent(d) => percent_into(&mut self.out, *d),
+            ExprKind::Date(d) => self.display(format_args!("{d}")),
+            ExprKind::Str(s) => self.string(s),
+            ExprKind::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            ExprKind::Path(parts) => self.names(parts, "."),
+            ExprKind::Unary(op, x) => {
+                self.out.push_str(match op {
+                    UnOp::Neg => "-",
+                    UnOp::Not => "not ",
+                });
+                self.operand(x, unop_prec(*op), tail);
+            }
+            ExprKind::Binary(op, l, r) => {
+                let p = binop_prec(*op);
+                let sym = match op {
+                    BinOp::Mul => "*",
+                    other => other.as_str(),
+                };
+                self.operand(l, p, p);
+                self.out.push(' ');
+                self.out.push_str(sym);
+                self.out.push(' ');
+                self.operand(r, p + 1, tail);
+            }
+            ExprKind::In(x, items) => {
+                self.operand(x, 5, 5);
+                self.out.push_str(" in [");
+                self.list(items);
+                self.out.push(']');
+            }
+            ExprKind::If(c, a, b) => {
+                // An `if` in the else branch continues an `else if` chain.
+                self.out.push_str("if ");
+                self.expr(c, 0);
+                self.out.push_str(" then ");
+                self.expr(a, 0);
+                self.out.push_str(" else ");
+                self.expr(b, 0);
+            }
+            ExprKind::Case { scrutinee, arms, default } => {
+                self.out.push_str("case ");
+                self.expr(scrutinee, 0);
+                self.out.push_str(" { ");
+                for (i, (p, v)) in arms.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.expr(p, 0);
+                    self.out.push_str(" => ");
+                    self.expr(v, 0);
+                }
+                if let Some(d) = default {
+                    if !arms.is_empty() {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str("else => ");
+                    self.expr(d, 0);
+                }
+                self.out.push_str(" }");
+            }
+            ExprKind::Call(name, args) => {
+                self.out.push_str(&name.name);
+                self.out.push('(');
+                self.list(args);
+                self.out.push(')');
+            }
+            ExprKind::Aggregate { kind, var, collection, filter, body } => {
+                self.out.push_str(match kind {
+                    AggKind::Any => "any(",
+                    AggKind::All => "all(",
+                    AggKind::Count => "count(",
+                    AggKind::Sum => "sum(",
+                });
+                self.out.push_str(&var.name);
+                self.out.push_str(" in ");
+                self.expr(collection, 0);
+                if let Some(f) = filter {
+                    self.out.push_str(" where ");
+                    self.expr(f, 0);
+                }
+                self.out.push_str(": ");
+                self.expr(body, 0);
+                self.out.push(')');
+            }
+            ExprKind::Banded { value, above, bands } => {
+                self.out.push_str("banded(");
+                self.expr(value, 0);
+                if let Some(a) = above {
+                    self.out.push_str(", above ");
+                    self.expr(a, 0);
+                }
+                for (from, rate) in bands {
+                    self.out.push_str(", from ");
+                    // The lower bound stops at `at`.
+                    if matches!(&*from.kind, ExprKind::If(..)) || has_bare_at(from) {
+                        self.out.push('(');
+                        self.expr(from, 0);
+                        self.out.push(')');
+                    } else {
+                        self.expr(from, 0);
+                    }
+                    self.out.push_str(" at ");
+                    self.expr(rate, 0);
+                }
+                self.out.push(')');
+            }
+            ExprKind::Round(x, unit, mode) => {
+                self.out.push_str("round(");
+                self.expr(x, 0);
+                self.out.push_str(match unit {
+                    RoundUnit::Fen => ", fen, ",
+                    RoundUnit::Jiao => ", jiao, ",
+                    RoundUnit::Yuan => ", yuan, ",
+                });
+                self.out.push_str(match mode {
+                    RoundMode::HalfUp => "half_up)",
+                    RoundMode::Up => "up)",
+                    RoundMode::Down => "down)",
+                });
+            }
+        }
     }
 }
 
 /// A declared fact's type as written.
 pub fn fact_type(t: &FactType) -> String {
-    let scalar = match &t.scalar {
-        FactScalar::Builtin(b) => ty(*b).to_string(),
-        FactScalar::Enum(e) => e.name.clone(),
-    };
-    if t.list {
-        format!("list of {scalar}")
-    } else {
-        scalar
-    }
-}
-
-fn cite_suffix(cite: &Option<super::ast::StrLit>) -> String {
-    cite.as_ref().map(|c| format!(" cite {}", string(&c.value))).unwrap_or_default()
-}
-
-fn outcome(o: &Outcome) -> String {
-    match o {
-        Outcome::Eligible(p) => format!("eligible {}", dotted(p)),
-        Outcome::Amount(p, e) => format!("amount {} = {}", dotted(p), expr(e)),
-        Outcome::Flag(p) => format!("flag {}", dotted(p)),
-        Outcome::Assign(p, v) => format!("assign {} = {}", dotted(p), v.name),
-        Outcome::Pay(layer, e) => format!("pay {} = {}", layer.name, expr(e)),
-        Outcome::AddTally(name, e) => format!("tally {} += {}", name.name, expr(e)),
-    }
+    let mut p = Printer { out: String::new() };
+    p.fact_type(t);
+    p.out
 }
 
 /// The left side of an expectation as written.
-pub fn expect_path_text(p: &ExpectPath) -> String {
-    match p {
-        ExpectPath::Program(prog, field) => format!("{}.{}", dotted(prog), field.name),
-        ExpectPath::Claim(n, field) => format!("claims[{n}].{}", field.name),
-        ExpectPath::ClaimId(k, field) => format!("claims[{}].{}", string(&k.value), field.name),
-        ExpectPath::Member(k, prog, field) => format!("member[{}].{}.{}", string(&k.value), dotted(prog), field.name),
-        ExpectPath::Param(name, None) => format!("param {}", name.name),
-        ExpectPath::Param(name, Some(d)) => format!("param {} at {}", name.name, d.value),
-        ExpectPath::Let(name) => format!("let {}", name.name),
-    }
-}
-
-fn expectation(x: &Expectation) -> String {
-    let path = expect_path_text(&x.path);
-    let value = match &x.value {
-        ExpectValue::Contains(id) => return format!("expect {path} contains {}", id.name),
-        ExpectValue::Lacks(id) => return format!("expect {path} lacks {}", id.name),
-        ExpectValue::Bool(b) => b.to_string(),
-        ExpectValue::Number(d) => d.to_string(),
-        ExpectValue::Text(s) => string(s),
-        ExpectValue::Null => "null".to_string(),
-    };
-    format!("expect {path} == {value}")
+pub fn expect_path_text(path: &ExpectPath) -> String {
+    let mut p = Printer { out: String::new() };
+    p.expect_path(path);
+    p.out
 }
 
 fn ty(t: TypeExpr) -> &'static str {
@@ -290,42 +629,37 @@ fn ty(t: TypeExpr) -> &'static str {
     }
 }
 
-fn names(ids: &[Ident], sep: &str) -> String {
-    ids.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(sep)
-}
-
-fn dotted(d: &DottedName) -> String {
-    names(&d.parts, ".")
-}
-
-/// A string literal with `"`, `\` and newlines escaped.
-pub(crate) fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+/// Appends a string literal with `"`, `\` and newlines escaped.
+fn string_into(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
+    let mut rest = s;
+    // copy the runs between escapes whole
+    while let Some(i) = rest.find(['"', '\\', '\n']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            _ => "\\n",
+        });
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
     out.push('"');
-    out
 }
 
 /// `70%` for 0.70: the inverse of the parser's scale shift.
-fn percent(d: Decimal) -> String {
+fn percent_into(out: &mut String, d: Decimal) {
     if d.scale() >= 2 {
         let mut m = d;
         if m.set_scale(d.scale() - 2).is_ok() {
-            return format!("{m}%");
+            let _ = write!(out, "{m}%");
+            return;
         }
     }
-    match d.checked_mul(Decimal::ONE_HUNDRED) {
-        Some(m) => format!("{}%", m.normalize()),
-        None => d.to_string(),
-    }
+    let _ = match d.checked_mul(Decimal::ONE_HUNDRED) {
+        Some(m) => write!(out, "{}%", m.normalize()),
+        None => write!(out, "{d}"),
+    };
 }
 
 // ------------------------------------------------------------------ expressions
@@ -376,15 +710,6 @@ fn needs_parens(e: &Expr, min: u8, tail: u8) -> bool {
     }
 }
 
-/// Prints an operand, parenthesised if needed.
-fn operand(e: &Expr, min: u8, tail: u8) -> String {
-    if needs_parens(e, min, tail) {
-        format!("({})", expr_t(e, 0))
-    } else {
-        expr_t(e, tail)
-    }
-}
-
 /// Whether `e` printed bare has an `at` outside parentheses: a band's lower
 /// bound stops at `at`, so such a bound needs parentheses.
 fn has_bare_at(e: &Expr) -> bool {
@@ -400,96 +725,14 @@ fn has_bare_at(e: &Expr) -> bool {
     }
 }
 
-fn list(items: &[Expr]) -> String {
-    items.iter().map(expr).collect::<Vec<_>>().join(", ")
-}
-
-/// Prints an expression in a context that takes any expression.
-fn expr(e: &Expr) -> String {
-    expr_t(e, 0)
-}
-
-/// Prints an expression followed by an operator of strength `tail`.
-fn expr_t(e: &Expr, tail: u8) -> String {
-    match &*e.kind {
-        ExprKind::Number(d) => d.to_string(),
-        ExprKind::Percent(d) => percent(*d),
-        ExprKind::Date(d) => d.to_string(),
-        ExprKind::Str(s) => string(s),
-        ExprKind::Bool(b) => b.to_string(),
-        ExprKind::Path(parts) => names(parts, "."),
-        ExprKind::Unary(op, x) => {
-            let operand = operand(x, unop_prec(*op), tail);
-            match op {
-                UnOp::Neg => format!("-{operand}"),
-                UnOp::Not => format!("not {operand}"),
-            }
-        }
-        ExprKind::Binary(op, l, r) => {
-            let p = binop_prec(*op);
-            let sym = match op {
-                BinOp::Mul => "*",
-                other => other.as_str(),
-            };
-            format!("{} {sym} {}", operand(l, p, p), operand(r, p + 1, tail))
-        }
-        ExprKind::In(x, items) => format!("{} in [{}]", operand(x, 5, 5), list(items)),
-        ExprKind::If(c, a, b) => {
-            // An `if` in the else branch continues an `else if` chain.
-            format!("if {} then {} else {}", expr(c), expr(a), expr(b))
-        }
-        ExprKind::Case { scrutinee, arms, default } => {
-            let mut parts: Vec<String> = arms.iter().map(|(p, v)| format!("{} => {}", expr(p), expr(v))).collect();
-            if let Some(d) = default {
-                parts.push(format!("else => {}", expr(d)));
-            }
-            format!("case {} {{ {} }}", expr(scrutinee), parts.join(", "))
-        }
-        ExprKind::Call(name, args) => format!("{}({})", name.name, list(args)),
-        ExprKind::Aggregate { kind, var, collection, filter, body } => {
-            let k = match kind {
-                AggKind::Any => "any",
-                AggKind::All => "all",
-                AggKind::Count => "count",
-                AggKind::Sum => "sum",
-            };
-            let filter = filter.as_ref().map(|f| format!(" where {}", expr(f))).unwrap_or_default();
-            format!("{k}({} in {}{filter}: {})", var.name, expr(collection), expr(body))
-        }
-        ExprKind::Banded { value, above, bands } => {
-            let mut s = format!("banded({}", expr(value));
-            if let Some(a) = above {
-                let _ = write!(s, ", above {}", expr(a));
-            }
-            for (from, rate) in bands {
-                // The lower bound stops at `at`.
-                let from =
-                    if matches!(&*from.kind, ExprKind::If(..)) || has_bare_at(from) { format!("({})", expr(from)) } else { expr(from) };
-                let _ = write!(s, ", from {from} at {}", expr(rate));
-            }
-            s.push(')');
-            s
-        }
-        ExprKind::Round(x, unit, mode) => {
-            let unit = match unit {
-                RoundUnit::Fen => "fen",
-                RoundUnit::Jiao => "jiao",
-                RoundUnit::Yuan => "yuan",
-            };
-            let mode = match mode {
-                RoundMode::HalfUp => "half_up",
-                RoundMode::Up => "up",
-                RoundMode::Down => "down",
-            };
-            format!("round({}, {unit}, {mode})", expr(x))
-        }
-    }
-}
-
 /// A function's parameter or result type as written.
 pub(crate) fn fn_type(t: &crate::syntax::ast::FnType) -> String {
+    fn_type_str(t).to_string()
+}
+
+fn fn_type_str(t: &crate::syntax::ast::FnType) -> &str {
     match t {
-        crate::syntax::ast::FnType::Builtin(t) => ty(t.ty).to_string(),
-        crate::syntax::ast::FnType::Named(i) => i.name.clone(),
+        crate::syntax::ast::FnType::Builtin(t) => ty(t.ty),
+        crate::syntax::ast::FnType::Named(i) => &i.name,
     }
 }
