@@ -70,11 +70,6 @@ fn policy_files() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The shipped library's policy files (not its standalone test files).
-fn shipped() -> Vec<(&'static str, &'static str)> {
-    fupin::policy::embedded().iter().copied().filter(|(_, t)| !fupin::syntax::is_test_file(t)).collect()
-}
-
 /// The code blocks marked `policy` in the README and the docs.
 fn doc_blocks() -> Vec<(String, String)> {
     let mut paths = vec![root().join("README.md"), root().join("ARCHITECTURE.md")];
@@ -242,19 +237,21 @@ fn every_string_literal_of_the_sources_parses_the_same_both_ways() {
     assert!(count > 1000, "found {count} literals");
 }
 
-/// The fast path is in use: it takes every item of the shipped policy files
-/// (only standalone test files, parsed when tests run, are left to pest).
+/// The fast path is in use: it takes every item of the shipped library, its
+/// policy files and its standalone test files.
 #[test]
 fn the_fast_path_takes_every_item_of_the_shipped_library() {
     let mut total = 0;
-    for (name, text) in shipped() {
+    let mut tests = 0;
+    for (name, text) in fupin::policy::embedded() {
         let (parsed, taken) = parse_counting_fast(text);
         let file = parsed.unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let items = file.items.len() + usize::from(file.header.is_some());
         assert_eq!(taken, items, "{name}: the fast path took {taken} of {items} items");
         total += items;
+        tests += file.items.iter().filter(|i| matches!(i, fupin::syntax::ast::Item::Test(_))).count();
     }
-    assert!(total > 250, "{total} items");
+    assert!(total > 500 && tests > 250, "{total} items, {tests} tests");
 }
 
 // ------------------------------------------------------------------ edge cases
@@ -353,6 +350,24 @@ const EDGE_CASES: &[&str] = &[
     "let x = 1 )",
     "let x = 1 test",
     "test \"t\" { }\nlet x = 1\n",
+    // tests
+    "test \"t\" { household \"h.json\" as_of 2018-01-01 set p = 1 + 2 expect error \"x\" }\n",
+    "test \"t\" { household { \"a\": [1, {\"b\": \"}\"}], // c }\n \"d\": \"\\\"\", \"e\": \"\\收\" } }\n",
+    "test \"t\" { household { \"a\": [1 } }\ntest \"u\" { household { \"a\n\" } }\ntest \"v\" { household {\"a\": \"\\\n\"} }\n",
+    "test \"t\" { household { / } household { [ ] } household {{}} household { \"a\" } household {\n",
+    "test \"t\" { expect a.b == true expect a.b.c == false expect a.b == null expect a.b == -1.5 expect a.b == 1_0 }\n",
+    "test \"t\" { expect a.b == \"s\" expect a.b == x expect a.b == nullx expect a.b == -0 expect a.b == truex expect a.b == -0.00 }\n",
+    "test \"t\" { expect a.b contains R-1 expect a.b lacks in-1 expect a.b contains in }\n",
+    "test \"t\" { expect param p == 1 expect param p at 2018-01-01 == 2 expect param.x == 1 }\n",
+    "test \"t\" { expect param p at x == 1 }\ntest \"u\" { expect param p contains R }\ntest \"v\" { expect param p.x == 1 }\n",
+    "test \"t\" { expect let v == 1 expect let.x == 1 }\ntest \"u\" { expect let v lacks R }\n",
+    "test \"t\" { expect claims[0].basic == 1 expect claims[\"zy-1\"].basic == 2 expect claims[zy-1.a#_].x contains R }\n",
+    "test \"t\" { expect claims[01a].x == 1 expect claims.x == 1 }\ntest \"u\" { expect claims[99999999999].x == 1 }\n",
+    "test \"t\" { expect claims [0].x == 1 }\ntest \"u\" { expect claims[0] .x == 1 }\ntest \"v\" { expect claims[].x == 1 }\n",
+    "test \"t\" { expect member[\"m1\"].dibao.eligible == true expect member[m1].a.b.c lacks R expect member.x.y == 1 }\n",
+    "test \"t\" { expect member[m1].a == 1 }\ntest \"u\" { expect member[\"a\\q\"].a.b == 1 }\n",
+    "test \"t\" { expect error.x == 1 }\ntest \"u\" { expect error 1 }\ntest \"v\" { expect a == 1 }\ntest \"w\" { expect a.b == - }\n",
+    "test \"t\" { expect a.b == 1 expect a.b == 2 } test \"u\" { set x = if a then b else c }\n",
     "let x = f(1\nlet y = 2\n",
     "",
     "   // only a comment",

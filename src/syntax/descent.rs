@@ -7,8 +7,8 @@
 //! `next_item` and the builder in `parser.rs` do, and returns exactly the
 //! tree they build, spans included. For anything it is not sure of (a
 //! syntax error, a literal or a name the builder rejects, a tree deeper
-//! than the builder accepts, a `test`, which it leaves to pest) it returns
-//! `None`, and the driver parses that item with pest. The two are checked
+//! than the builder accepts, a path it would have to backtrack from) it
+//! returns `None`, and the driver parses that item with pest. The two are checked
 //! against each other item by item (tests/parser_differential.rs).
 //!
 //! Conventions:
@@ -29,9 +29,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::ast::{
-    AggKind, BinOp, DateLit, DottedName, EnumDecl, EnumVariant, Expr, ExprKind, FactDecl, FactOwner, FactScalar, FactType, FnDecl, FnParam,
-    FnType, HeaderField, Ident, IndicatorDecl, Item, LayerDecl, LetDecl, Outcome, ParamDecl, ParamEntry, PolicyHeader, ProgramDecl,
-    RoundMode, RoundUnit, Rule, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, TypeAnn, TypeExpr, UnOp,
+    AggKind, BinOp, DateLit, DottedName, EnumDecl, EnumVariant, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactDecl, FactOwner,
+    FactScalar, FactType, FnDecl, FnParam, FnType, HeaderField, Ident, IndicatorDecl, Item, LayerDecl, LetDecl, Outcome, ParamDecl,
+    ParamEntry, PolicyHeader, ProgramDecl, RoundMode, RoundUnit, Rule, RuleEntry, Span, StrLit, Subject, TallyDecl, TallyScope, Test,
+    TestEntry, TypeAnn, TypeExpr, UnOp,
 };
 use super::limits;
 use super::parser::Top;
@@ -491,7 +492,7 @@ impl Descent<'_> {
             b't' if self.kw(b"tally") => Item::Tally(self.tally_decl()?),
             b'i' if self.kw(b"indicator") => Item::Indicator(self.indicator_decl()?),
             b'e' if self.kw(b"enum") => Item::Enum(self.enum_decl()?),
-            // tests (and anything else) are left to pest
+            b't' if self.kw(b"test") => Item::Test(self.test_decl()?),
             _ => return None,
         })
     }
@@ -1046,6 +1047,252 @@ impl Descent<'_> {
                 Outcome::AddTally(name, self.expr()?.0.e)
             }
         })
+    }
+
+    // ---------------------------------------------------------- tests
+
+    fn test_decl(&mut self) -> Option<Test> {
+        let start = self.pos;
+        self.take_kw(b"test")?;
+        let name = self.string()?;
+        self.ws();
+        self.take(b'{')?;
+        let mut entries = Vec::new();
+        loop {
+            let at = self.pos;
+            let entry = match self.peek() {
+                Some(b'h') if self.kw(b"household") => {
+                    self.take_kw(b"household")?;
+                    if self.peek() == Some(b'{') {
+                        let end = self.json_end(self.pos)?;
+                        let value = self.src.get(self.pos..end)?.to_string();
+                        let span = Span::new(self.pos, end);
+                        self.pos = end;
+                        TestEntry::HouseholdInline(StrLit { value, span })
+                    } else {
+                        TestEntry::HouseholdFile(self.string()?)
+                    }
+                }
+                Some(b'a') if self.kw(b"as_of") => {
+                    self.take_kw(b"as_of")?;
+                    TestEntry::AsOf(self.date()?)
+                }
+                Some(b's') if self.kw(b"set") => {
+                    self.take_kw(b"set")?;
+                    let name = self.ident()?;
+                    self.ws();
+                    self.take_eq()?;
+                    TestEntry::Set(name, self.expr()?.0.e)
+                }
+                Some(b'e') if self.kw(b"expect") => {
+                    self.take_kw(b"expect")?;
+                    if self.kw(b"error") {
+                        self.take_kw(b"error")?;
+                        TestEntry::ExpectError(self.string()?)
+                    } else {
+                        TestEntry::Expect(self.expectation(at)?)
+                    }
+                }
+                _ => break,
+            };
+            entries.push(entry);
+            self.ws();
+        }
+        if self.peek() != Some(b'}') {
+            return None;
+        }
+        self.pos += 1;
+        Some(Test { name, entries, span: Span::new(start, self.pos) })
+    }
+
+    /// The end of the inline JSON object at `i` (`json_object`): balanced
+    /// brackets, strings that end on their line, `//` comments.
+    fn json_end(&self, i: usize) -> Option<usize> {
+        let mut open = Vec::new();
+        let mut j = i;
+        loop {
+            match *self.b.get(j)? {
+                c @ (b'{' | b'[') => {
+                    open.push(if c == b'{' { b'}' } else { b']' });
+                    j += 1;
+                }
+                c @ (b'}' | b']') => {
+                    if open.pop() != Some(c) {
+                        return None;
+                    }
+                    j += 1;
+                    if open.is_empty() {
+                        return Some(j);
+                    }
+                }
+                b'"' => {
+                    j += 1;
+                    loop {
+                        match *self.b.get(j)? {
+                            b'"' => break,
+                            b'\n' | b'\r' => return None,
+                            b'\\' => {
+                                if matches!(self.b.get(j + 1)?, b'\n' | b'\r') {
+                                    return None;
+                                }
+                                j += 2;
+                            }
+                            _ => j += 1,
+                        }
+                    }
+                    j += 1;
+                }
+                b'/' if self.byte_at(j + 1) == Some(b'/') => {
+                    let rest = self.b.get(j..)?;
+                    j += memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
+                }
+                _ => j += 1,
+            }
+        }
+    }
+
+    /// `expect PATH == VALUE` or `expect PATH contains|lacks RULE`, from
+    /// after `expect` (at `start`).
+    fn expectation(&mut self, start: usize) -> Option<Expectation> {
+        // the path as `t_expect` reads it (`param_path | value_path |
+        // claim_path | member_path | program_path`); `t_expect_contains`
+        // reads the last three alike and takes no other
+        let after = |p: &Self, w: &[u8]| p.kw(w) && p.ident_end(skip(p.b, p.pos + w.len())).is_some();
+        let path = if after(self, b"param") {
+            self.take_kw(b"param")?;
+            let name = self.ident()?;
+            self.ws();
+            let at = if self.kw(b"at") {
+                self.take_kw(b"at")?;
+                let d = self.date()?;
+                self.ws();
+                Some(d)
+            } else {
+                None
+            };
+            ExpectPath::Param(name, at)
+        } else if after(self, b"let") {
+            self.take_kw(b"let")?;
+            let name = self.ident()?;
+            self.ws();
+            ExpectPath::Let(name)
+        } else if self.kw(b"claims") && self.byte_at(self.pos + "claims".len()) == Some(b'[') {
+            self.pos += "claims[".len();
+            let digits = self.b.get(self.pos..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+            let path = if digits > 0 && self.byte_at(self.pos + digits) == Some(b']') {
+                let index = self.src.get(self.pos..self.pos + digits)?.parse::<u32>().ok()?;
+                self.pos += digits + 1;
+                self.take_dot()?;
+                ExpectPath::Claim(index, self.ident()?)
+            } else {
+                let key = self.record_key()?;
+                if self.peek() != Some(b']') {
+                    return None;
+                }
+                self.pos += 1;
+                self.take_dot()?;
+                ExpectPath::ClaimId(key, self.ident()?)
+            };
+            self.ws();
+            path
+        } else if self.kw(b"member") && self.byte_at(self.pos + "member".len()) == Some(b'[') {
+            self.pos += "member[".len();
+            let key = self.record_key()?;
+            if self.peek() != Some(b']') {
+                return None;
+            }
+            self.pos += 1;
+            self.take_dot()?;
+            let mut parts = vec![self.ident()?];
+            self.more_parts(&mut parts)?;
+            let field = parts.pop()?;
+            let (Some(first), Some(last)) = (parts.first(), parts.last()) else { return None };
+            let span = first.span.to(last.span);
+            self.ws();
+            ExpectPath::Member(key, DottedName { parts, span }, field)
+        } else {
+            let mut parts = vec![self.ident()?];
+            self.more_parts(&mut parts)?;
+            let field = parts.pop()?;
+            let (Some(first), Some(last)) = (parts.first(), parts.last()) else { return None };
+            let span = first.span.to(last.span);
+            self.ws();
+            ExpectPath::Program(DottedName { parts, span }, field)
+        };
+        let value = if self.kw(b"contains") || self.kw(b"lacks") {
+            if matches!(path, ExpectPath::Param(..) | ExpectPath::Let(_)) {
+                return None;
+            }
+            let lacks = self.kw(b"lacks");
+            self.pos = self.word_end(self.pos, false)?;
+            self.ws();
+            let id = self.rule_id()?;
+            if lacks {
+                ExpectValue::Lacks(id)
+            } else {
+                ExpectValue::Contains(id)
+            }
+        } else {
+            if self.b.get(self.pos..self.pos + 2) != Some(b"==") {
+                return None;
+            }
+            self.pos += 2;
+            self.ws();
+            self.expect_value()?
+        };
+        Some(Expectation { path, value, span: Span::new(start, self.pos) })
+    }
+
+    /// The `.` inside a claim or member path (no whitespace around it).
+    fn take_dot(&mut self) -> Option<()> {
+        if self.peek() != Some(b'.') {
+            return None;
+        }
+        self.pos += 1;
+        Some(())
+    }
+
+    /// A member or claim id: a string, or written bare.
+    fn record_key(&mut self) -> Option<StrLit> {
+        if self.peek() == Some(b'"') {
+            return self.string();
+        }
+        let start = self.pos;
+        let len = self.b.get(start..)?.iter().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'#' | b'.')).count();
+        if len == 0 {
+            return None;
+        }
+        self.pos += len;
+        Some(StrLit { value: self.src.get(start..self.pos)?.to_string(), span: Span::new(start, self.pos) })
+    }
+
+    /// `bool_lit | kw_null | signed_number | string | ident`.
+    fn expect_value(&mut self) -> Option<ExpectValue> {
+        let start = self.pos;
+        let c = self.peek()?;
+        if c == b'-' || c.is_ascii_digit() {
+            let digits = if c == b'-' { start + 1 } else { start };
+            if !self.byte_at(digits).is_some_and(|d| d.is_ascii_digit()) {
+                return None;
+            }
+            let end = self.num_end(digits);
+            let text = self.src.get(start..end)?;
+            // the builder's own reading (a negative zero keeps its sign)
+            let clean: String = text.chars().filter(|c| *c != '_').collect();
+            let value = Decimal::from_str_exact(&clean).ok()?;
+            self.pos = end;
+            return Some(ExpectValue::Number(value));
+        }
+        if c == b'"' {
+            return Some(ExpectValue::Text(self.string()?.value));
+        }
+        for (w, v) in [(&b"true"[..], ExpectValue::Bool(true)), (b"false", ExpectValue::Bool(false)), (b"null", ExpectValue::Null)] {
+            if self.kw(w) {
+                self.pos += w.len();
+                return Some(v);
+            }
+        }
+        Some(ExpectValue::Text(self.ident()?.name))
     }
 
     // ---------------------------------------------------------- expressions
