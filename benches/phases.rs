@@ -1,6 +1,7 @@
 //! The engine's phases on the shipped policy library (DESIGN §8):
-//! parse (the policy files a build parses, and separately the standalone test
-//! files, parsed only when tests run), check, compile (and the three together,
+//! parse (the policy files a build parses, the same with the pest grammar
+//! alone, and separately the standalone test files, parsed only when tests
+//! run), check, compile (and the three together,
 //! as `Engine::embedded` does),
 //! evaluation of every example household with the trace off and on, and the
 //! library batch on all cores.
@@ -71,6 +72,15 @@ fn front_end(c: &mut Criterion) {
         b.iter(|| {
             for (_, text) in black_box(sources) {
                 black_box(fupin::syntax::parse(text).is_ok());
+            }
+        })
+    });
+    // the same files with the pest grammar alone (the definition the fast
+    // path of `parse` is checked against)
+    g.bench_function("parse_definition", |b| {
+        b.iter(|| {
+            for (_, text) in black_box(sources) {
+                black_box(fupin::syntax::parse_definition(text).is_ok());
             }
         })
     });

@@ -5,13 +5,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 corpus="$here/corpus"
-mkdir -p "$corpus"/{parse,check,eval_json,eval_struct}
+mkdir -p "$corpus"/{parse,parse_differential,check,eval_json,eval_struct}
 
 n=0
 for f in "$root"/policies/*.policy "$root"/policies/*/*.policy "$root"/tests/cases/check/*.policy; do
   [ -f "$f" ] || continue
   base="$(basename "$f" .policy)"
   cp "$f" "$corpus/parse/$base-$n.policy"
+  cp "$f" "$corpus/parse_differential/$base-$n.policy"
   # check: the first byte picks the mode (0: append to a shipped policy,
   # 1: after a 石家庄 header, 2: alone)
   for mode in 0 1 2; do
@@ -40,6 +41,6 @@ for i in 1 2 3 4 5 6 7 8; do
   head -c 4096 /dev/urandom > "$corpus/eval_struct/random-$i"
 done
 
-for t in parse check eval_json eval_struct; do
+for t in parse parse_differential check eval_json eval_struct; do
   echo "$t: $(ls "$corpus/$t" | wc -l) seeds"
 done

@@ -80,6 +80,19 @@ pub fn assert_conserved(a: &fupin::Assessment) {
     }
 }
 
+/// The parser's fast path and the definition of the language (the pest
+/// grammar alone) agree on `text`: the same tree with the same spans (spans
+/// take no part in the trees' equality, so the debug forms are compared), or
+/// the same errors.
+pub fn assert_parsers_agree(text: &str) {
+    let fast = format!("{:?}", fupin::syntax::parse(text));
+    let definition = format!("{:?}", fupin::syntax::parse_definition(text));
+    assert!(
+        fast == definition,
+        "the parser's fast path and the definition disagree on {text:?}\n fast:       {fast}\n definition: {definition}"
+    );
+}
+
 /// Assess `h` on `as_of` with the trace on and off; both must agree.
 /// Any `Err` is fine (a typed error); a panic is the bug.
 pub fn assess_both_ways(h: &Household, as_of: NaiveDate) {

@@ -70,24 +70,56 @@ pub fn invisible(c: char) -> Option<&'static str> {
 pub fn check_invisible(source: &str) -> Result<(), Vec<SyntaxError>> {
     // Every character of [`INVISIBLE`] is encoded with a first byte of
     // 0xD8 (U+061C), 0xE2 (U+200B..U+2069) or 0xEF (U+FEFF); only those
-    // characters are decoded and looked up.
-    let errors: Vec<SyntaxError> = source
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| matches!(b, 0xD8 | 0xE2 | 0xEF))
-        .filter_map(|(i, _)| source.get(i..).and_then(|r| r.chars().next()).map(|c| (i, c)))
-        .filter(|(i, c)| !(*i == 0 && *c == '\u{FEFF}'))
-        .filter_map(|(i, c)| {
-            invisible(c)
-                .map(|name| SyntaxError::new(SyntaxErrorKind::InvisibleChar { code: c as u32, name }, Span::new(i, i + c.len_utf8())))
-        })
-        .collect();
+    // characters are decoded and looked up (`memchr3` finds them: Chinese
+    // text is full of 0xEF, the first byte of full-width punctuation).
+    let bytes = source.as_bytes();
+    let mut errors: Vec<SyntaxError> = Vec::new();
+    let mut from = 0;
+    while let Some(k) = bytes.get(from..).and_then(|rest| memchr::memchr3(0xD8, 0xE2, 0xEF, rest)) {
+        let i = from + k;
+        from = i + 1;
+        // the second byte of every invisible character
+        if !matches!((bytes[i], bytes.get(i + 1)), (0xD8, Some(0x9C)) | (0xE2, Some(0x80 | 0x81)) | (0xEF, Some(0xBB))) {
+            continue;
+        }
+        let Some(c) = source.get(i..).and_then(|r| r.chars().next()) else { continue };
+        if i == 0 && c == '\u{FEFF}' {
+            continue;
+        }
+        if let Some(name) = invisible(c) {
+            errors.push(SyntaxError::new(SyntaxErrorKind::InvisibleChar { code: c as u32, name }, Span::new(i, i + c.len_utf8())));
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(errors)
     }
 }
+
+/// [`WORD`] of ASCII letters, digits and `_`.
+const ALNUM: u8 = 1;
+/// [`WORD`] of the bytes of non-ASCII characters.
+const HIGH: u8 = 2;
+
+/// The bytes a word of [`check_nesting`] is made of: ASCII letters, digits
+/// and `_` ([`ALNUM`]), and every byte of a non-ASCII character ([`HIGH`]).
+static WORD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphanumeric() || b == b'_' {
+            ALNUM
+        } else if b >= 0x80 {
+            HIGH
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
 
 /// Nesting state of one bracket level.
 #[derive(Default)]
@@ -132,17 +164,20 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
         match b {
             b' ' | b'\t' | b'\r' | b'\n' => {
                 i += 1;
+                while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+                    i += 1;
+                }
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i += bytes[i..].iter().position(|b| matches!(b, b'\n' | b'\r')).unwrap_or(bytes.len() - i);
+                i += memchr::memchr2(b'\n', b'\r', &bytes[i..]).unwrap_or(bytes.len() - i);
                 continue;
             }
             b'"' => {
                 i += 1;
                 while i < bytes.len() {
                     // the plain run of the string at once
-                    i += bytes[i..].iter().position(|b| matches!(b, b'"' | b'\n' | b'\r' | b'\\')).unwrap_or(bytes.len() - i);
+                    i += string_stop(&bytes[i..]).unwrap_or(bytes.len() - i);
                     if i >= bytes.len() {
                         break;
                     }
@@ -219,7 +254,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 }
             }
             b'0'..=b'9' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                while bytes.get(i).is_some_and(|&c| WORD[usize::from(c)] == ALNUM) {
                     i += 1;
                 }
                 operand_done(&mut levels, &mut pending);
@@ -230,7 +265,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 i += 1;
             }
             _ if b == b'_' || b.is_ascii_alphabetic() || b >= 0x80 => {
-                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
+                while bytes.get(i).is_some_and(|&c| WORD[usize::from(c)] != 0) {
                     i += 1;
                 }
                 let word = &bytes[start..i];
@@ -296,6 +331,14 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
     Ok(())
 }
 
+/// The first `"`, `\\`, `\n` or `\r` of `rest`: where the plain run of a
+/// string ends.
+fn string_stop(rest: &[u8]) -> Option<usize> {
+    let stop = memchr::memchr3(b'"', b'\\', b'\n', rest);
+    let run = rest.get(..stop.unwrap_or(rest.len())).unwrap_or_default();
+    memchr::memchr(b'\r', run).or(stop)
+}
+
 /// An operand is complete: the prefix operators before it are applied.
 fn operand_done(levels: &mut [Level], pending: &mut usize) {
     if let Some(level) = levels.last_mut() {
@@ -311,5 +354,41 @@ fn end_expression(levels: &mut [Level], pending: &mut usize) {
         level.ifs = 0;
         level.cases = 0;
         level.prefixes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The characters [`check_invisible`] reports, found one by one.
+    fn reference(source: &str) -> Vec<(usize, char)> {
+        source.char_indices().filter(|(i, c)| invisible(*c).is_some() && !(*i == 0 && *c == '\u{FEFF}')).collect()
+    }
+
+    #[test]
+    fn every_invisible_character_is_found_wherever_it_is() {
+        // neighbours of the invisible characters (same first bytes) and full-width punctuation
+        let others = [
+            '\u{061B}', '\u{061D}', '\u{200A}', '\u{2010}', '\u{2028}', '\u{2030}', '\u{205F}', '\u{206A}', '\u{FEFE}', '\u{FF0C}', '收',
+            'a',
+        ];
+        let mut text = String::from("\u{FEFF}");
+        for (i, (c, _)) in INVISIBLE.iter().enumerate() {
+            text.push(others[i % others.len()]);
+            text.push(*c);
+            text.push_str("，x");
+        }
+        let found: Vec<(usize, char)> = match check_invisible(&text) {
+            Ok(()) => Vec::new(),
+            Err(errors) => errors
+                .iter()
+                .map(|e| (e.span.start as usize, text.get(e.span.start as usize..).and_then(|r| r.chars().next()).unwrap_or('?')))
+                .collect(),
+        };
+        assert_eq!(found, reference(&text));
+        assert_eq!(found.len(), INVISIBLE.len());
+        let clean: String = others.iter().collect();
+        assert_eq!(check_invisible(&clean), Ok(()));
     }
 }

@@ -1,10 +1,12 @@
-//! Syntax: the pest grammar binding, the AST and the AST builder.
+//! Syntax: the pest grammar binding, the AST and the AST builder, and the
+//! hand-written fast path in front of them.
 //!
 //! ```
 //! let file = fupin::syntax::parse(r#"let members = count(m in household.members: true)"#).unwrap();
 //! assert_eq!(file.items.len(), 1);
 //! ```
 pub mod ast;
+mod descent;
 pub mod error;
 pub mod limits;
 mod parser;
@@ -20,6 +22,24 @@ pub use printer::{print, print_expr};
 /// Never panics, whatever the input.
 pub fn parse(source: &str) -> Result<ast::File, Vec<SyntaxError>> {
     parser::parse_file(source)
+}
+
+/// Parses a policy or test file with the pest grammar alone
+/// (`grammar/policy.pest` and the AST builder): the definition of the
+/// language. [`parse`] tries a hand-written recursive-descent parser on each
+/// item first and gives pest every item it does not take; the two give the
+/// same trees (spans included) and the same errors, which the differential
+/// tests check against this function.
+#[doc(hidden)]
+pub fn parse_definition(source: &str) -> Result<ast::File, Vec<SyntaxError>> {
+    parser::parse_definition(source)
+}
+
+/// [`parse`], and how many of the file's items (the header counts as one)
+/// the fast path took; for the tests that keep it in use.
+#[doc(hidden)]
+pub fn parse_counting_fast(source: &str) -> (Result<ast::File, Vec<SyntaxError>>, usize) {
+    parser::parse_items(source, true)
 }
 
 /// Whether a file is a standalone test file: its first word (after

@@ -32,61 +32,85 @@ type Res<T> = Result<T, SyntaxError>;
 
 // ------------------------------------------------------------------ driver
 
-/// Parses a whole file, collecting the errors of every item.
+/// Parses a whole file, collecting the errors of every item: each item by
+/// the fast path ([`super::descent`]) if it takes it, else by pest.
 pub(super) fn parse_file(source: &str) -> Result<File, Vec<SyntaxError>> {
-    limits::check_size(source).map_err(|e| vec![e])?;
-    limits::check_nesting(source).map_err(|e| vec![e])?;
-    limits::check_invisible(source)?;
+    parse_items(source, true).0
+}
+
+/// Parses a whole file with pest alone: the definition of the language,
+/// which the fast path is checked against.
+pub(super) fn parse_definition(source: &str) -> Result<File, Vec<SyntaxError>> {
+    parse_items(source, false).0
+}
+
+/// Parses a whole file (with the fast path first if `fast`); also returns
+/// how many items (the header included) the fast path took.
+pub(super) fn parse_items(source: &str, fast: bool) -> (Result<File, Vec<SyntaxError>>, usize) {
+    if let Err(e) = limits::check_size(source).and_then(|()| limits::check_nesting(source)) {
+        return (Err(vec![e]), 0);
+    }
+    if let Err(e) = limits::check_invisible(source) {
+        return (Err(e), 0);
+    }
     let mut header = None;
     let mut items = Vec::new();
     let mut errors = Vec::new();
+    let mut taken = 0;
     let mut pos = skip_trivia(source, 0);
     let mut first = true;
     while pos < source.len() {
-        let entry = if first { Rule::first_item } else { Rule::next_item };
+        let is_first = first;
         first = false;
-        let Some(rest) = source.get(pos..) else {
-            errors.push(internal(Span::new(pos, pos), "resumed inside a character"));
-            break;
-        };
-        match PolicyParser::parse(entry, rest) {
-            Ok(mut pairs) => {
-                let Some(pair) = pairs.next() else {
-                    errors.push(internal(Span::new(pos, pos), "the parser returned nothing"));
+        let (built, end) = match fast.then(|| super::descent::item(source, pos, is_first)).flatten() {
+            Some((top, end)) => {
+                taken += 1;
+                (Ok(top), end)
+            }
+            None => {
+                let entry = if is_first { Rule::first_item } else { Rule::next_item };
+                let Some(rest) = source.get(pos..) else {
+                    errors.push(internal(Span::new(pos, pos), "resumed inside a character"));
                     break;
                 };
-                let end = pos + pair.as_span().end();
-                let builder = Builder { base: pos };
-                match builder.entry(pair) {
-                    Ok(Top::Header(h)) => header = Some(h),
-                    Ok(Top::Item(item)) => {
-                        if items.len() >= limits::MAX_ITEMS {
-                            errors.push(SyntaxError::new(SyntaxErrorKind::TooManyItems { limit: limits::MAX_ITEMS }, Span::new(pos, end)));
+                match PolicyParser::parse(entry, rest) {
+                    Ok(mut pairs) => {
+                        let Some(pair) = pairs.next() else {
+                            errors.push(internal(Span::new(pos, pos), "the parser returned nothing"));
                             break;
-                        }
-                        items.push(item);
+                        };
+                        let end = pos + pair.as_span().end();
+                        (Builder { base: pos }.entry(pair), end)
                     }
-                    Err(e) => errors.push(e),
+                    Err(e) => {
+                        let err = pest_error(&e, pos, source);
+                        let at = err.span.start as usize;
+                        errors.push(err);
+                        pos = skip_trivia(source, resync(source, pos, at));
+                        continue;
+                    }
                 }
-                if end <= pos {
-                    errors.push(internal(Span::new(pos, pos), "an item matched no text"));
+            }
+        };
+        match built {
+            Ok(Top::Header(h)) => header = Some(h),
+            Ok(Top::Item(item)) => {
+                if items.len() >= limits::MAX_ITEMS {
+                    errors.push(SyntaxError::new(SyntaxErrorKind::TooManyItems { limit: limits::MAX_ITEMS }, Span::new(pos, end)));
                     break;
                 }
-                pos = skip_trivia(source, end);
+                items.push(item);
             }
-            Err(e) => {
-                let err = pest_error(&e, pos, source);
-                let at = err.span.start as usize;
-                errors.push(err);
-                pos = skip_trivia(source, resync(source, pos, at));
-            }
+            Err(e) => errors.push(e),
         }
+        if end <= pos {
+            errors.push(internal(Span::new(pos, pos), "an item matched no text"));
+            break;
+        }
+        pos = skip_trivia(source, end);
     }
-    if errors.is_empty() {
-        Ok(File { header, items })
-    } else {
-        Err(errors)
-    }
+    let result = if errors.is_empty() { Ok(File { header, items }) } else { Err(errors) };
+    (result, taken)
 }
 
 /// Parses a lone expression.
@@ -516,7 +540,7 @@ fn is_token(r: Rule) -> bool {
 // ------------------------------------------------------------------ builder
 
 /// What an entry rule produced.
-enum Top {
+pub(super) enum Top {
     Header(PolicyHeader),
     Item(Item),
 }
