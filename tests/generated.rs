@@ -56,6 +56,23 @@ fn the_reference_workloads_generated_engine_is_current() {
     current(&engine, "benches/workload/generated.rs");
 }
 
+/// `Engine::embedded` attaches the shipped generated code on the digest of
+/// its policies, without fingerprinting the lowered code again: that is
+/// sound because the digest names the code the fingerprint would
+/// (`the_shipped_generated_engine_is_current` regenerates both).
+#[test]
+fn the_shipped_library_is_recognised_by_the_digest_of_its_policies() {
+    let plain = Engine::builder().embedded().build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let shipped = &fupin::codegen::shipped::GENERATED;
+    assert_eq!(fupin::codegen::policies_digest(&plain), shipped.policies());
+    assert_eq!(fupin::codegen::fingerprint(&plain), shipped.fingerprint());
+    // another policy set has another digest
+    let one = Engine::builder().source("benches/reference.policy", include_str!("../benches/reference.policy")).build();
+    let one = one.unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_ne!(fupin::codegen::policies_digest(&one), shipped.policies());
+    assert!(!one.with_shipped_generated().is_generated());
+}
+
 #[test]
 fn the_embedded_engine_runs_its_generated_code() {
     let engine = Engine::embedded().unwrap_or_else(|d| panic!("{}", d.render()));

@@ -143,6 +143,62 @@ fn the_deepest_accepted_nesting_parses_on_a_quarter_mib_stack() {
     }
 }
 
+/// Chains in which every link nests one level deeper without a bracket: a
+/// prefix operator whose operand runs on through the next operator (`not`
+/// binds looser than a comparison, `-` looser than `at`), and an `if` inside
+/// the condition of the one before it. The pre-scan counts each link, so a
+/// long chain is the nesting error and never a stack overflow of the parser,
+/// on the 2 MiB stack of a batch worker, through the fast path and through
+/// the pest grammar alone.
+#[test]
+fn chains_that_nest_without_brackets_are_errors_not_a_stack_overflow() {
+    let n = 10_000;
+    for (what, expr) in [
+        ("nots through comparisons", format!("{}a", "not a == ".repeat(n))),
+        ("nots through sums", format!("{}a", "not a + ".repeat(n))),
+        ("negations through at", format!("{}1", "-1 at ".repeat(n))),
+        ("ifs in <= conditions", format!("{}1", "if 1 <= ".repeat(n))),
+        ("ifs in >= conditions", format!("{}1", "if 1 >= ".repeat(n))),
+        ("ifs in != conditions", format!("{}1", "if 1 != ".repeat(n))),
+        ("ifs in == conditions", format!("{}1", "if 1 == ".repeat(n))),
+    ] {
+        let text = with_header(&format!("let x = {expr}\n"));
+        let (fast, definition) = on_small_stack(move || {
+            let kinds = |r: Result<syntax::ast::File, Vec<syntax::SyntaxError>>| match r {
+                Ok(_) => Vec::new(),
+                Err(errs) => errs.into_iter().map(|e| e.kind).collect::<Vec<_>>(),
+            };
+            (kinds(syntax::parse(&text)), kinds(syntax::parse_definition(&text)))
+        });
+        for kinds in [fast, definition] {
+            assert!(matches!(kinds[..], [SyntaxErrorKind::TooDeep { limit: limits::MAX_NESTING, .. }]), "{what}: {kinds:?}");
+        }
+    }
+}
+
+/// The deepest nesting the pre-scan accepts parses with the pest grammar
+/// alone as well (it parses every item the fast path does not take, and
+/// every file with an error) on the 2 MiB stack of a batch worker.
+#[test]
+fn the_deepest_accepted_nesting_parses_with_the_grammar_alone_on_a_two_mib_stack() {
+    let n = limits::MAX_NESTING;
+    let texts = [
+        ("parentheses", format!("let x = {}1{}\n", "(".repeat(n), ")".repeat(n))),
+        ("operators then parentheses", format!("let x = {}1{}\n", "a or b and c == (".repeat(n), ")".repeat(n))),
+        ("nots", format!("let x = {}true\n", "not ".repeat(n))),
+        ("nots through comparisons", format!("let x = {}a\n", "not a == ".repeat(n))),
+        ("ifs", format!("let x = {}1{}\n", "if true then 1 else (".repeat(n / 2), ")".repeat(n / 2))),
+        ("calls", format!("let x = {}1{}\n", "max(1, ".repeat(n), ")".repeat(n))),
+        ("cases", format!("let x = {}1{}\n", "case ".repeat(n), " { else => 1 }".repeat(n))),
+        ("lists", format!("let x = {}1{}\n", "1 in [".repeat(n), "]".repeat(n))),
+    ];
+    for (what, body) in texts {
+        let text = with_header(&body);
+        let parsed = on_small_stack(move || syntax::parse_definition(&text).map(|_| ()).map_err(|e| format!("{e:?}")));
+        assert_eq!(parsed, Ok(()), "{what}");
+    }
+}
+
 #[test]
 fn a_long_operator_chain_is_limited_by_tree_depth() {
     let chain = vec!["1"; limits::MAX_EXPR_DEPTH + 10].join(" + ");

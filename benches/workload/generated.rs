@@ -67,4 +67,4 @@ static FNS: [Option<GenFn>; 11] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("510f805bcb43c6f8d2784e3c19593d5cebdf41c83137acaecdc2d0e6984f385e", &FNS);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("510f805bcb43c6f8d2784e3c19593d5cebdf41c83137acaecdc2d0e6984f385e", "81e7f41be5c954224726fbba7d236f6d140dccf6e33986f7b804b0afe4483fb4", &FNS);

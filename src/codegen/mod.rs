@@ -61,23 +61,31 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// A generated engine: the native functions of a policy set's lowered code,
-/// and the fingerprint of the code they were generated from.
+/// the fingerprint of the code they were generated from, and the digest of
+/// the policies that code was lowered from.
 #[derive(Debug)]
 pub struct Generated {
     fingerprint: &'static str,
+    policies: &'static str,
     fns: &'static [Option<GenFn>],
 }
 
 impl Generated {
     /// What generated source declares (not for hand-written code).
     #[doc(hidden)]
-    pub const fn new(fingerprint: &'static str, fns: &'static [Option<GenFn>]) -> Generated {
-        Generated { fingerprint, fns }
+    pub const fn new(fingerprint: &'static str, policies: &'static str, fns: &'static [Option<GenFn>]) -> Generated {
+        Generated { fingerprint, policies, fns }
     }
 
     /// The fingerprint of the lowered code this was generated from.
     pub fn fingerprint(&self) -> &'static str {
         self.fingerprint
+    }
+
+    /// The digest of the policies (ids, versions and content hashes) the
+    /// code was lowered from ([`policies_digest`]).
+    pub fn policies(&self) -> &'static str {
+        self.policies
     }
 
     pub(crate) fn fns(&self) -> &'static [Option<GenFn>] {
@@ -118,11 +126,31 @@ pub fn generate(engine: &Engine) -> String {
     let _ = writeln!(out, "// {generated} expressions, {typed} typed nodes, {ir} evaluated by the IR evaluator in place.\n");
     out.push_str("#[allow(unused_imports)]\nuse fupin::exec::native::*;\n\n");
     out.push_str(&body);
+    let policies = policies_digest(engine);
     let _ = writeln!(
         out,
-        "\n/// The generated engine of the policies above ([`fupin::Engine::with_generated`]).\npub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new(\"{fp}\", &FNS);"
+        "\n/// The generated engine of the policies above ([`fupin::Engine::with_generated`]).\npub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new(\"{fp}\", \"{policies}\", &FNS);"
     );
     out
+}
+
+/// The digest of `engine`'s policies: a SHA-256 of the fupin version and of
+/// each policy's id, version and content hash, in load order. Two engines
+/// of one fupin with the same digest lower to the same code; the engine
+/// trusts that for the shipped library's generated code alone, whose
+/// freshness the test suite checks, and compares [`fingerprint`]s for every
+/// other.
+pub fn policies_digest(engine: &Engine) -> String {
+    let p = engine.program();
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for (pol, hash) in p.module.policies.iter().zip(&p.hashes) {
+        for part in [pol.id.as_str(), pol.version.as_str(), hash.as_str()] {
+            h.update([0]);
+            h.update(part.as_bytes());
+        }
+    }
+    hex(&h.finalize())
 }
 
 /// The fingerprint of `engine`'s lowered code: what [`Generated::fingerprint`]
@@ -136,7 +164,11 @@ fn fingerprint_of(body: &str) -> String {
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update([0]);
     h.update(body.as_bytes());
-    h.finalize().iter().fold(String::with_capacity(64), |mut s, b| {
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
     })

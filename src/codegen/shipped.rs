@@ -999,4 +999,4 @@ static FNS: [Option<GenFn>; 235] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("fd0b6086e51dd4d2e3209f2e681e1cec9a18dbee219547c74be650dda5772678", &FNS);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("fd0b6086e51dd4d2e3209f2e681e1cec9a18dbee219547c74be650dda5772678", "2c6c8a3784ea60ec6e3b5728ae2e4c7bf344a370e91100a03d028f261660a0fb", &FNS);

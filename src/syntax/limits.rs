@@ -126,8 +126,15 @@ static WORD: [u8; 256] = {
 struct Level {
     /// `if` expressions opened at this level whose end has not been seen.
     ifs: usize,
-    /// Prefix operators (`-`, `not`) waiting for their operand.
-    prefixes: usize,
+    /// `not` operators whose operand has not ended. `not` binds looser than
+    /// comparisons and arithmetic, so its operand runs on to the next `and`,
+    /// `or`, `then`, `else` or the end of the expression (`not a == not a ==
+    /// …` nests one level per link).
+    nots: usize,
+    /// Prefix `-` operators whose operand has not ended: at the next infix
+    /// operator other than `at`, which binds tighter (`-1 at -1 at …` nests
+    /// one level per link), or the end of the expression.
+    negs: usize,
     /// `case` expressions opened at this level whose `{` has not been seen
     /// (the scrutinee of `case case case … x {…} {…}` nests without a
     /// bracket).
@@ -139,16 +146,17 @@ struct Level {
 ///
 /// The measure bounds the recursion of the grammar and of the expression
 /// builder: every bracket level, every `if` (an `else if` continues a chain
-/// and does not count), every `case` until its `{` and every pending prefix
-/// operator counts one. An `if`
+/// and does not count), every `case` until its `{` and every prefix operator
+/// until its operand ends counts one (see [`Level`]). An `if`
 /// stops counting at the end of its expression, which the scan approximates
 /// by `,` `:` `=` `=>`, a closing bracket, or a word that cannot continue an
-/// expression after an operand (`let`, `then eligible …`). Strings end at
-/// the end of their line, as in the grammar.
+/// expression after an operand (`let`, `then eligible …`); `<=` `>=` `!=`
+/// and `==` are operators and end nothing. Strings end at the end of their
+/// line, as in the grammar.
 pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
     let bytes = source.as_bytes();
     let mut levels: Vec<Level> = vec![Level::default()];
-    // Sum of `ifs + prefixes` over all levels.
+    // Sum of `ifs + nots + negs + cases` over all levels.
     let mut pending = 0usize;
     // The previous token ends an operand (a name, literal or closing bracket).
     let mut after_operand = false;
@@ -197,7 +205,6 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                         _ => i += 1,
                     }
                 }
-                operand_done(&mut levels, &mut pending);
                 after_operand = true;
             }
             b'(' | b'[' | b'{' => {
@@ -221,10 +228,9 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 i += 1;
                 if levels.len() > 1 {
                     if let Some(level) = levels.pop() {
-                        pending = pending.saturating_sub(level.ifs + level.prefixes + level.cases);
+                        pending = pending.saturating_sub(level.ifs + level.nots + level.negs + level.cases);
                     }
                 }
-                operand_done(&mut levels, &mut pending);
                 after_operand = true;
             }
             b',' | b':' => {
@@ -235,6 +241,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
             b'=' => {
                 if bytes.get(i + 1) == Some(&b'=') {
                     i += 2;
+                    infix_operator(&mut levels, &mut pending);
                 } else {
                     // `=` and `=>` end the expression before them.
                     i += if bytes.get(i + 1) == Some(&b'>') { 2 } else { 1 };
@@ -245,7 +252,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
             b'-' if !after_operand => {
                 i += 1;
                 if let Some(level) = levels.last_mut() {
-                    level.prefixes += 1;
+                    level.negs += 1;
                 }
                 pending += 1;
                 let depth = levels.len() - 1 + pending;
@@ -257,12 +264,18 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                 while bytes.get(i).is_some_and(|&c| WORD[usize::from(c)] == ALNUM) {
                     i += 1;
                 }
-                operand_done(&mut levels, &mut pending);
                 after_operand = true;
             }
             b'%' => {
                 // After a number: still an operand.
                 i += 1;
+            }
+            b'+' | b'*' | b'/' | b'<' | b'>' | b'!' | b'-' => {
+                // infix operators (a `-` after an operand), with `<=` `>=`
+                // `!=` as one operator
+                i += if matches!(b, b'<' | b'>' | b'!') && bytes.get(i + 1) == Some(&b'=') { 2 } else { 1 };
+                infix_operator(&mut levels, &mut pending);
+                after_operand = false;
             }
             _ if b == b'_' || b.is_ascii_alphabetic() || b >= 0x80 => {
                 while bytes.get(i).is_some_and(|&c| WORD[usize::from(c)] != 0) {
@@ -296,7 +309,7 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                     }
                     b"not" => {
                         if let Some(level) = levels.last_mut() {
-                            level.prefixes += 1;
+                            level.nots += 1;
                         }
                         pending += 1;
                         let depth = levels.len() - 1 + pending;
@@ -305,8 +318,17 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                         }
                         after_operand = false;
                     }
-                    b"and" | b"or" | b"in" | b"at" | b"then" | b"else" | b"where" | b"from" => {
+                    b"and" | b"or" | b"then" | b"else" => {
+                        // end the operands of the `not`s and `-`s before
                         was_else = word == b"else";
+                        if let Some(level) = levels.last_mut() {
+                            pending = pending.saturating_sub(level.nots + level.negs);
+                            level.nots = 0;
+                            level.negs = 0;
+                        }
+                        after_operand = false;
+                    }
+                    b"in" | b"at" | b"where" | b"from" => {
                         after_operand = false;
                     }
                     _ => {
@@ -315,13 +337,12 @@ pub fn check_nesting(source: &str) -> Result<(), SyntaxError> {
                             // starts something new.
                             end_expression(&mut levels, &mut pending);
                         }
-                        operand_done(&mut levels, &mut pending);
                         after_operand = true;
                     }
                 }
             }
             _ => {
-                // Other operators and punctuation: `+ * / < > ! .` and stray bytes.
+                // Other punctuation (`.`) and stray bytes.
                 i += 1;
                 after_operand = false;
             }
@@ -339,21 +360,23 @@ fn string_stop(rest: &[u8]) -> Option<usize> {
     memchr::memchr(b'\r', run).or(stop)
 }
 
-/// An operand is complete: the prefix operators before it are applied.
-fn operand_done(levels: &mut [Level], pending: &mut usize) {
+/// An infix operator other than `and`, `or` and `at`: the operands of the
+/// `-`s before it have ended (those of the `not`s have not).
+fn infix_operator(levels: &mut [Level], pending: &mut usize) {
     if let Some(level) = levels.last_mut() {
-        *pending = pending.saturating_sub(level.prefixes);
-        level.prefixes = 0;
+        *pending = pending.saturating_sub(level.negs);
+        level.negs = 0;
     }
 }
 
 /// The expression at the current level has ended.
 fn end_expression(levels: &mut [Level], pending: &mut usize) {
     if let Some(level) = levels.last_mut() {
-        *pending = pending.saturating_sub(level.ifs + level.prefixes + level.cases);
+        *pending = pending.saturating_sub(level.ifs + level.nots + level.negs + level.cases);
         level.ifs = 0;
         level.cases = 0;
-        level.prefixes = 0;
+        level.nots = 0;
+        level.negs = 0;
     }
 }
 

@@ -1072,4 +1072,4 @@ static FNS: [Option<GenFn>; 255] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("0ccc7862123ea044be944263ee5a90c3706fefae2ec7cbc5fcea8803be1e1cd0", &FNS);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("0ccc7862123ea044be944263ee5a90c3706fefae2ec7cbc5fcea8803be1e1cd0", "d9661047a398ff91918eab2273bb50d618addb5c11b2880819d84906e783713a", &FNS);
