@@ -102,6 +102,14 @@ fn front_end(c: &mut Criterion) {
         )
     });
     g.bench_function("load_check_compile", |b| b.iter(|| black_box(Engine::embedded().is_ok())));
+    // the same build attaching the shipped generated engine by fingerprinting
+    // the lowered code (what any policy set but the shipped one costs)
+    g.bench_function("load_check_compile_fingerprinted", |b| {
+        b.iter(|| {
+            let e = Engine::builder().embedded().build().ok()?;
+            black_box(e.with_generated(&fupin::codegen::shipped::GENERATED).ok().map(|e| e.is_generated()))
+        })
+    });
     // what `Engine::embedded` adds to attach the shipped generated engine
     let built = engine();
     g.bench_function("generated_fingerprint", |b| b.iter(|| black_box(fupin::codegen::fingerprint(black_box(&built)))));
