@@ -22,6 +22,32 @@ pub(crate) const STACK_RED_ZONE: usize = 512 * 1024;
 /// The size of each further stack segment.
 pub(crate) const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
+/// How a failed field read is reported ([`Ev::field_as`]).
+pub(crate) trait FieldError: Sized {
+    /// The field is absent from the record `b`.
+    fn absent(ev: &Ev<'_>, b: Value, name: &str, loc: Loc) -> Self;
+    /// `b` is not a record of the household.
+    fn bad(loc: Loc) -> Self;
+}
+
+impl FieldError for EvalError {
+    fn absent(ev: &Ev<'_>, b: Value, name: &str, loc: Loc) -> Self {
+        EvalError::Absent { field: name.to_string(), subject: Some(ev.describe(b)), loc }
+    }
+    fn bad(loc: Loc) -> Self {
+        EvalError::Invalid { message: "field of a missing record".into(), loc }
+    }
+}
+
+impl FieldError for crate::exec::Trap {
+    fn absent(_: &Ev<'_>, _: Value, _: &str, _: Loc) -> Self {
+        crate::exec::Trap
+    }
+    fn bad(_: Loc) -> Self {
+        crate::exec::Trap
+    }
+}
+
 impl<'a> Ev<'a> {
     /// Evaluate an operand: leaves (constants, locals, memoised parameters
     /// and named values) are read in place; anything else goes through
@@ -666,9 +692,17 @@ impl<'a> Ev<'a> {
     }
 
     pub(crate) fn field(&mut self, b: Value, f: Field, loc: Loc) -> Result<Value, EvalError> {
+        self.field_as(b, f, loc)
+    }
+
+    /// Field `f` of `b`, a failure reported as `E`: the IR evaluator's
+    /// located error, or the lowered code's one-word trap (a field read is
+    /// on every hot path, and the trap keeps the result two words wide).
+    #[inline]
+    pub(crate) fn field_as<E: FieldError>(&self, b: Value, f: Field, loc: Loc) -> Result<Value, E> {
         let h = self.h;
-        let absent = |this: &Self, name: &str| EvalError::Absent { field: name.to_string(), subject: Some(this.describe(b)), loc };
-        let bad = || EvalError::Invalid { message: "field of a missing record".into(), loc };
+        let absent = |this: &Self, name: &str| E::absent(this, b, name, loc);
+        let bad = || E::bad(loc);
         use Field as F;
         let nd = |d: Decimal| Value::Num(d);
         let ni = |i: i64| Value::Num(Decimal::from(i));

@@ -85,8 +85,10 @@ impl Rt<'_, '_> {
     /// Field `f` of the entity `base`.
     #[inline(always)]
     pub fn field(&mut self, base: Value, f: Field, file: u32, start: u32, end: u32) -> Value {
-        let r = self.ev.field(base, f, loc(file, start, end));
-        self.ev.ir(r)
+        match self.ev.field_as::<super::Trap>(base, f, loc(file, start, end)) {
+            Ok(v) => v,
+            Err(super::Trap) => self.ev.stop(Value::ZERO),
+        }
     }
     /// `x + y`, exactly, or a trap.
     #[inline(always)]

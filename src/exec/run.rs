@@ -88,8 +88,10 @@ impl Ev<'_> {
     #[inline]
     pub(super) fn read_field(&mut self, base: &Val, f: Field, loc: Loc) -> Value {
         let b = self.val(base);
-        let r = self.field(b, f, loc);
-        self.ir(r)
+        match self.field_as::<Trap>(b, f, loc) {
+            Ok(v) => v,
+            Err(Trap) => self.stop(Value::ZERO),
+        }
     }
 
     /// A node with no typed form, evaluated by the IR evaluator in place
