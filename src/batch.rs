@@ -238,12 +238,16 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
 }
 
 /// Assess one line into `out` (with its newline); returns whether it failed.
+/// The assessment is written straight from the scratch
+/// ([`Engine::assess_json`]: the bytes `write_json` writes for the
+/// assessment of [`Engine::assess_with`]); the household was validated for
+/// `as_of` when it was read, so it is not validated again.
 fn assess_line(engine: &Engine, as_of: NaiveDate, line_no: u64, text: &[u8], s: &mut Scratch, out: &mut Vec<u8>) -> bool {
-    let blank = text.iter().all(|b| b.is_ascii_whitespace());
-    let result: Result<Assessment, String> = match engine.parse_household_bytes(text, Some(as_of)) {
-        Err(_) if blank => Err("empty line: expected a household JSON object".to_string()),
+    let start = out.len();
+    let result: Result<serde_json::Result<()>, String> = match engine.parse_household_bytes(text, Some(as_of)) {
+        Err(_) if text.iter().all(|b| b.is_ascii_whitespace()) => Err("empty line: expected a household JSON object".to_string()),
         Err(e) => Err(format!("invalid household: {e}")),
-        Ok(h) => engine.assess_with(&h, as_of, s).map_err(|e| {
+        Ok(h) => engine.assess_json_validated(&h, as_of, s, out).map_err(|e| {
             let at = e.loc().map(|l| engine.program().sources.describe(l));
             match at {
                 Some(at) => format!("{e} ({at})"),
@@ -251,8 +255,7 @@ fn assess_line(engine: &Engine, as_of: NaiveDate, line_no: u64, text: &[u8], s: 
             }
         }),
     };
-    let start = out.len();
-    let failed = match result.map(|a| crate::assessment::write_json(&a, out)) {
+    let failed = match result {
         Ok(Ok(())) => false,
         Ok(Err(e)) => {
             out.truncate(start);

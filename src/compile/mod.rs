@@ -78,11 +78,17 @@ pub struct Names {
     pub layers: Vec<Name>,
     /// Per assignment symbol: its text.
     pub symbols: Vec<Name>,
+    /// The programmes in the order of their ids (an assessment's map of
+    /// programmes), ties by index.
+    pub program_order: Vec<u32>,
 }
 
 impl Names {
     fn new(m: &Module, hashes: &[String]) -> Names {
+        let mut program_order: Vec<u32> = (0..m.programs.len() as u32).collect();
+        program_order.sort_by(|a, b| m.programs[*a as usize].id.as_str().cmp(m.programs[*b as usize].id.as_str()).then(a.cmp(b)));
         Names {
+            program_order,
             rules: m.rules.iter().map(|r| (Name::from(r.id.as_str()), Name::from(r.title.as_str()), Name::from(r.cite.as_str()))).collect(),
             policies: m
                 .policies

@@ -5,8 +5,10 @@
 //! [`MODEL`] names every field with a default other than null or an empty
 //! list; `tests/trace.rs` checks it against the JSON Schema of the model, so
 //! a field given a default later cannot be left out of it. The household
-//! reader walks the text along it once (`validate::shape_and_defaults`, which
-//! also rejects an array where the model has a struct).
+//! reader notes the fields given along it while serde reads the record
+//! (`onepass`, which also refuses an array where the model has a struct);
+//! the two-pass reader it falls back to walks the text along it once more
+//! (`validate::shape_and_defaults`).
 
 /// The fields a household record left out, whose default the model used:
 /// for each record of the text, which of its fields were given. Two records
@@ -36,6 +38,18 @@ pub(super) struct Rec {
     pub parent: &'static str,
     pub node: &'static Node,
     pub seen: u32,
+}
+
+/// The scope of element `index` of a list of records `node` in the record `outer`.
+pub(super) fn element_scope(outer: Scope, node: &Node, index: usize) -> Scope {
+    let i = u32::try_from(index).unwrap_or(u32::MAX);
+    match outer {
+        Scope::Household if node.name == "Member" => Scope::Member(i),
+        Scope::Household => Scope::Loan(i),
+        Scope::Member(m) => Scope::Claim(m, i),
+        // the model has no lists deeper than claims
+        other => other,
+    }
 }
 
 /// A defaulted field: its record, the field of it that holds it (or `""`), its name.

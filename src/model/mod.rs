@@ -9,6 +9,7 @@
 mod de;
 mod defaults;
 mod facts;
+mod onepass;
 mod reference;
 mod validate;
 
@@ -17,6 +18,8 @@ pub use defaults::{Defaulted, Kind as DefaultKind, Node as DefaultNode, Scope as
 pub use facts::{FactError, FactKind, FactOwner, FactSpec, FactValue, Facts, Scalar};
 pub use reference::reference_markdown;
 pub(crate) use validate::earliest_located;
+#[doc(hidden)]
+pub use validate::parse_household_two_pass;
 pub use validate::{parse_household, parse_household_bytes, validate, validate_all, validation_steps, HouseholdError};
 pub use validate::{MAX_CLAIMS, MAX_HOUSEHOLD_FILE, MAX_LOANS, MAX_MEMBERS};
 

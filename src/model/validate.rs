@@ -124,18 +124,43 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
     if json.starts_with(BOM) {
         return Err(bom_error());
     }
-    // Fast path: plain serde (no path tracking). It accepts exactly what the
-    // tracked parse below accepts, so only a failure needs the slow path to
-    // build the precise error; the shape scan still runs on success.
-    let h = match serde_json::from_str::<Household>(json) {
-        Ok(mut h) => {
-            // one pass: the shape check, and the fields left to their defaults
-            h.defaulted = shape_and_defaults(json)?;
-            h
-        }
-        Err(_) => return Err(parse_error(json)),
+    // Fast path: one pass of serde that also notes the defaulted fields and
+    // refuses arrays for structs. What it refuses, the two-pass reader reads
+    // again, and builds the error with its path.
+    let h = match super::onepass::read(json) {
+        Some(h) => h,
+        None => read_two_pass(json)?,
     };
     validated(h, json, as_of)
+}
+
+/// [`parse_household`] without the one-pass reader and without validation:
+/// plain serde, then the scan of the text for arrays given for structs and
+/// for the fields left to their defaults ([`shape_and_defaults`]), and the
+/// error with its JSON path when either fails. The definition the one-pass
+/// reader agrees with (`tests/household_reader.rs`).
+#[cold]
+fn read_two_pass(json: &str) -> Result<Household, HouseholdError> {
+    // Plain serde (no path tracking) accepts exactly what the tracked parse
+    // in `parse_error` accepts, so only a failure needs it.
+    match serde_json::from_str::<Household>(json) {
+        Ok(mut h) => {
+            // the shape check, and the fields left to their defaults
+            h.defaulted = shape_and_defaults(json)?;
+            Ok(h)
+        }
+        Err(_) => Err(parse_error(json)),
+    }
+}
+
+/// [`parse_household`] with the two-pass reader alone (no one-pass fast
+/// path): what the fast path must agree with. For tests and fuzzing.
+#[doc(hidden)]
+pub fn parse_household_two_pass(json: &str, as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
+    if json.starts_with(BOM) {
+        return Err(bom_error());
+    }
+    validated(read_two_pass(json)?, json, as_of)
 }
 
 /// The error of a household text that plain serde rejects (or whose shape is
@@ -880,14 +905,7 @@ fn scan_list(b: &[u8], pos: usize, node: &'static Node, outer: Scope, path: &mut
     }
     let mut index = 0usize;
     loop {
-        let i = u32::try_from(index).unwrap_or(u32::MAX);
-        let scope = match outer {
-            Scope::Household if node.name == "Member" => Scope::Member(i),
-            Scope::Household => Scope::Loan(i),
-            Scope::Member(m) => Scope::Claim(m, i),
-            // the model has no lists deeper than claims
-            other => other,
-        };
+        let scope = defaults::element_scope(outer, node, index);
         path.push(Seg::Index(index));
         pos = match scan_record(b, pos, node, scope, "", path, out) {
             Scan::Ok(next) => {
