@@ -873,6 +873,80 @@ impl Engine {
         fn value<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
             serde_json::to_writer(&mut *out, v)
         }
+        // a decimal as serde writes it (rust_decimal's `to_str_internal`
+        // with the sign and without a precision, as a JSON string): the
+        // digits of the mantissa, at least `scale` of them, with the point
+        // before the last `scale`
+        fn decimal(out: &mut Vec<u8>, d: Option<rust_decimal::Decimal>) {
+            let Some(d) = d else {
+                out.extend_from_slice(b"null");
+                return;
+            };
+            let scale = d.scale() as usize;
+            // the digits, last first; a mantissa has at most 29, the scale is at most 28
+            let mut chars = [b'0'; 40];
+            let mut len = 0;
+            let m = d.mantissa().unsigned_abs();
+            if let Ok(mut m) = u64::try_from(m) {
+                while m != 0 && len < chars.len() {
+                    chars[len] = b'0' + (m % 10) as u8;
+                    m /= 10;
+                    len += 1;
+                }
+            } else {
+                let mut m = m;
+                while m != 0 && len < chars.len() {
+                    chars[len] = b'0' + (m % 10) as u8;
+                    m /= 10;
+                    len += 1;
+                }
+            }
+            let len = len.max(scale).min(chars.len());
+            let whole = len - scale.min(len);
+            out.push(b'"');
+            if d.is_sign_negative() {
+                out.push(b'-');
+            }
+            let empty = out.len();
+            for i in 0..len {
+                if i == whole {
+                    if i == 0 {
+                        out.push(b'0');
+                    }
+                    out.push(b'.');
+                }
+                out.push(chars[len - i - 1]);
+            }
+            if out.len() == empty {
+                out.push(b'0');
+            }
+            out.push(b'"');
+        }
+        // a date as serde writes it: `"YYYY-MM-DD"` for the years 0 to 9999
+        fn date(out: &mut Vec<u8>, d: NaiveDate) -> serde_json::Result<()> {
+            use chrono::Datelike;
+            let (y, m, day) = (d.year(), d.month(), d.day());
+            if !(0..=9999).contains(&y) {
+                return value(out, &d);
+            }
+            let y = y as u32;
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            out.extend_from_slice(&[
+                b'"',
+                digit(y / 1000),
+                digit(y / 100),
+                digit(y / 10),
+                digit(y),
+                b'-',
+                digit(m / 10),
+                digit(m),
+                b'-',
+                digit(day / 10),
+                digit(day),
+                b'"',
+            ]);
+            Ok(())
+        }
         let p = &*self.program;
         let m = &p.module;
         let names = &p.names;
@@ -913,13 +987,24 @@ impl Engine {
         value(out, &h.id)?;
         out.push(b',');
         key(out, "as_of");
-        value(out, &as_of)?;
+        date(out, as_of)?;
         out.push(b',');
         key(out, "policies");
         out.push(b'[');
-        w.active.clear();
-        w.active.extend((0..m.policies.len()).filter(|i| s.active[*i]));
-        w.active.sort_by_key(|i| (m.policies[*i].rank(), *i));
+        // what depends only on the policies applied, kept while they stay the
+        // same (a batch's households of one region on one date): the
+        // policies, general to specific; the programmes listed, in the order
+        // of their names (the assessment's map), of programmes of one name
+        // the last with an applied writer
+        if w.applied != s.active {
+            w.applied.clone_from(&s.active);
+            w.active.clear();
+            w.active.extend((0..m.policies.len()).filter(|i| s.active[*i]));
+            w.active.sort_by_key(|i| (m.policies[*i].rank(), *i));
+            let applied = |pi: usize| p.writers[pi].iter().any(|r| s.active[m.rules[*r as usize].policy as usize]);
+            w.programs.clear();
+            w.programs.extend(names.program_groups.iter().filter_map(|group| group.iter().rev().copied().find(|pi| applied(*pi as usize))));
+        }
         for (k, (id, version, hash)) in w.active.iter().filter_map(|i| names.policies.get(*i)).enumerate() {
             if k > 0 {
                 out.push(b',');
@@ -941,23 +1026,21 @@ impl Engine {
         // the fired entries of each programme, in firing order, found in one pass
         w.buckets.fill(m.programs.len(), s.fired.iter().map(|f| f.program as usize));
         let mut first = true;
-        // in the order of the programmes' names (the assessment's map); of
-        // programmes of one name, the last with an applied writer
-        let order = &names.program_order;
-        let mut g = 0;
-        while g < order.len() {
-            let mut end = g + 1;
-            while end < order.len() && names.programs[order[end] as usize].0 == names.programs[order[g] as usize].0 {
-                end += 1;
-            }
-            let applied = |pi: usize| p.writers[pi].iter().any(|r| s.active[m.rules[*r as usize].policy as usize]);
-            let chosen = order[g..end].iter().rev().map(|pi| *pi as usize).find(|pi| applied(*pi));
-            g = end;
-            let Some(pi) = chosen else { continue };
+        for &pi in &w.programs {
+            let pi = pi as usize;
             let st = s.progs[pi];
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let fired = w.buckets.get(pi);
+            if !st.eligible && st.amount.is_none() && !st.flag && st.assign.is_none() && st.error.is_none() && fired.is_empty() {
+                out.extend_from_slice(names.program_json_empty[pi].as_bytes());
+                continue;
+            }
             // the reasons, one per rule, with their subjects (see `assessment`)
             let mut n = 0usize;
-            for f in w.buckets.get(pi).iter().filter_map(|k| s.fired.get(*k as usize)) {
+            for f in fired.iter().filter_map(|k| s.fired.get(*k as usize)) {
                 let i = match w.reasons[..n].iter().position(|r| r.rule == f.rule) {
                     Some(i) => i,
                     None => {
@@ -976,9 +1059,23 @@ impl Engine {
                 if !r.seen.insert(f.subject) {
                     continue;
                 }
-                let sj = eval::describe_subject(h, f.subject);
                 // member ids are unique (validation), so is their description
-                if matches!(f.subject, Value::Member(_)) || r.described.insert(sj.clone()) {
+                // (`eval::describe_subject`), written without a new string
+                if let Value::Member(mi) = f.subject {
+                    w.text.clear();
+                    if let Some(mem) = h.members.get(mi as usize) {
+                        w.text.push_str("member ");
+                        w.text.push_str(&mem.id);
+                    }
+                    if r.count > 0 {
+                        r.subjects.push(b',');
+                    }
+                    r.count += 1;
+                    value(&mut r.subjects, &w.text)?;
+                    continue;
+                }
+                let sj = eval::describe_subject(h, f.subject);
+                if r.described.insert(sj.clone()) {
                     if r.count > 0 {
                         r.subjects.push(b',');
                     }
@@ -986,10 +1083,6 @@ impl Engine {
                     value(&mut r.subjects, &sj)?;
                 }
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
             let (id, unit) = &names.programs[pi];
             name(out, id);
             out.extend_from_slice(b":{");
@@ -997,8 +1090,7 @@ impl Engine {
             out.extend_from_slice(if st.eligible { b"true" } else { b"false" });
             out.push(b',');
             key(out, "amount");
-            let amount = if st.error.is_some() { None } else { st.amount.map(to_fen) };
-            value(out, &amount)?;
+            decimal(out, if st.error.is_some() { None } else { st.amount.map(to_fen) });
             out.push(b',');
             key(out, "unit");
             match unit {
@@ -1064,14 +1156,20 @@ impl Engine {
             key(out, "claim");
             match &claim.id {
                 Some(id) => value(out, id)?,
-                None => value(out, &format!("{}#{}", member.id, c.claim + 1))?,
+                None => {
+                    use std::fmt::Write as _;
+                    w.text.clear();
+                    // writing to a String cannot fail
+                    let _ = write!(w.text, "{}#{}", member.id, c.claim + 1);
+                    value(out, &w.text)?
+                }
             }
             out.push(b',');
             key(out, "date");
-            value(out, &claim.date)?;
+            date(out, claim.date)?;
             out.push(b',');
             key(out, "total_cost");
-            value(out, &to_fen(claim.total_cost))?;
+            decimal(out, Some(to_fen(claim.total_cost)));
             out.push(b',');
             key(out, "layers");
             // every layer that applies: declared by a policy applied (or, so
@@ -1097,12 +1195,12 @@ impl Engine {
                 k += 1;
                 name(out, &names.layers[li]);
                 out.push(b':');
-                value(out, &settled.then_some(to_fen(row[li])))?;
+                decimal(out, settled.then_some(to_fen(row[li])));
             }
             out.push(b'}');
             out.push(b',');
             key(out, "out_of_pocket");
-            value(out, &c.out_of_pocket.map(to_fen))?;
+            decimal(out, c.out_of_pocket.map(to_fen));
             if parts > 0 {
                 out.push(b',');
                 key(out, "out_of_pocket_parts");
@@ -1118,7 +1216,7 @@ impl Engine {
                     k += 1;
                     name(out, &names.layers[li]);
                     out.push(b':');
-                    value(out, &settled.then_some(to_fen(row[li])))?;
+                    decimal(out, settled.then_some(to_fen(row[li])));
                 }
                 out.push(b'}');
             }
@@ -1381,10 +1479,15 @@ impl<T: Eq + std::hash::Hash + Clone> Seen<T> {
 /// Reusable buffers of [`Engine::assess_json`], kept in the [`Scratch`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct JsonBufs {
+    /// The policies applied that `active` and `programs` are for.
+    applied: Vec<bool>,
     active: Vec<usize>,
+    programs: Vec<u32>,
     buckets: Buckets,
     reasons: Vec<ReasonBuf>,
     error_of: Vec<Option<u32>>,
+    /// A subject's description or a claim's name being written.
+    text: String,
 }
 
 /// One reason being written: its rule, and its subjects as JSON strings
