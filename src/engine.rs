@@ -989,38 +989,40 @@ impl Engine {
         key(out, "as_of");
         date(out, as_of)?;
         out.push(b',');
-        key(out, "policies");
-        out.push(b'[');
         // what depends only on the policies applied, kept while they stay the
-        // same (a batch's households of one region on one date): the
-        // policies, general to specific; the programmes listed, in the order
-        // of their names (the assessment's map), of programmes of one name
-        // the last with an applied writer
+        // same (a batch's households of one region on one date): the list of
+        // policies, general to specific, as JSON; the programmes listed, in
+        // the order of their names (the assessment's map), of programmes of
+        // one name the last with an applied writer
         if w.applied != s.active {
             w.applied.clone_from(&s.active);
-            w.active.clear();
-            w.active.extend((0..m.policies.len()).filter(|i| s.active[*i]));
-            w.active.sort_by_key(|i| (m.policies[*i].rank(), *i));
+            let mut active: Vec<usize> = (0..m.policies.len()).filter(|i| s.active[*i]).collect();
+            active.sort_by_key(|i| (m.policies[*i].rank(), *i));
+            let list = &mut w.policies;
+            list.clear();
+            key(list, "policies");
+            list.push(b'[');
+            for (k, (id, version, hash)) in active.iter().filter_map(|i| names.policies.get(*i)).enumerate() {
+                if k > 0 {
+                    list.push(b',');
+                }
+                list.push(b'{');
+                key(list, "id");
+                name(list, id);
+                list.push(b',');
+                key(list, "version");
+                name(list, version);
+                list.push(b',');
+                key(list, "hash");
+                name(list, hash);
+                list.push(b'}');
+            }
+            list.extend_from_slice(b"],");
             let applied = |pi: usize| p.writers[pi].iter().any(|r| s.active[m.rules[*r as usize].policy as usize]);
             w.programs.clear();
             w.programs.extend(names.program_groups.iter().filter_map(|group| group.iter().rev().copied().find(|pi| applied(*pi as usize))));
         }
-        for (k, (id, version, hash)) in w.active.iter().filter_map(|i| names.policies.get(*i)).enumerate() {
-            if k > 0 {
-                out.push(b',');
-            }
-            out.push(b'{');
-            key(out, "id");
-            name(out, id);
-            out.push(b',');
-            key(out, "version");
-            name(out, version);
-            out.push(b',');
-            key(out, "hash");
-            name(out, hash);
-            out.push(b'}');
-        }
-        out.extend_from_slice(b"],");
+        out.extend_from_slice(&w.policies);
         key(out, "programs");
         out.push(b'{');
         // the fired entries of each programme, in firing order, found in one pass
@@ -1479,9 +1481,10 @@ impl<T: Eq + std::hash::Hash + Clone> Seen<T> {
 /// Reusable buffers of [`Engine::assess_json`], kept in the [`Scratch`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct JsonBufs {
-    /// The policies applied that `active` and `programs` are for.
+    /// The policies applied that `policies` and `programs` are for.
     applied: Vec<bool>,
-    active: Vec<usize>,
+    /// `"policies":[…],`
+    policies: Vec<u8>,
     programs: Vec<u32>,
     buckets: Buckets,
     reasons: Vec<ReasonBuf>,

@@ -501,10 +501,19 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     if !c.go_on || h.members.len() > MAX_MEMBERS || claims > MAX_CLAIMS || h.loans.len() > MAX_LOANS {
         return;
     }
-    // The first member with each id, for duplicates.
-    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(h.members.len());
+    // The first member with each id, for duplicates: by comparing ids in a
+    // small household, through a hash map in a larger one.
+    const FEW: usize = 16;
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    if h.members.len() > FEW {
+        first.reserve(h.members.len());
+    }
     for (i, m) in h.members.iter().enumerate() {
-        let earlier = *first.entry(m.id.as_str()).or_insert(i);
+        let earlier = if h.members.len() > FEW {
+            *first.entry(m.id.as_str()).or_insert(i)
+        } else {
+            h.members.iter().position(|o| o.id == m.id).unwrap_or(i)
+        };
         c.enter(&[Seg::Key("members"), Seg::Index(i)]);
         check_member(&mut c, (earlier < i).then_some(earlier), m, as_of);
         c.leave(2);
