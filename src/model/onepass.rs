@@ -11,7 +11,9 @@
 //! household and its defaulted fields are the ones the two-pass reader gives
 //! (`tests/household_reader.rs` and the fuzz target `eval_json` compare them).
 //! Anything it rejects goes to the two-pass reader, which builds the error
-//! with its JSON path; so it needs no error messages of its own.
+//! with its JSON path; so it needs no error messages of its own. (It also
+//! leaves to the two-pass reader a record with an escape in a key: it reads
+//! keys as borrowed text.)
 
 use super::defaults::{self, Kind, Node, Rec, Scope};
 use super::Household;
@@ -52,6 +54,7 @@ struct Reader<'r, D> {
 macro_rules! forward {
     ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
         $(
+            #[inline]
             fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
                 self.de.$method($($arg,)* visitor)
             }
@@ -59,7 +62,7 @@ macro_rules! forward {
     };
 }
 
-/// The requests a [`Reader`] and a [`KeyReader`] hand on unchanged.
+/// The requests a [`Reader`] hands on unchanged.
 macro_rules! forward_plain {
     () => {
         forward! {
@@ -81,6 +84,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Reader<'_, D> {
     forward_plain!();
     forward! { deserialize_identifier(); }
 
+    #[inline]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -96,10 +100,12 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Reader<'_, D> {
         }
     }
 
+    #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.de.deserialize_option(OptionVisitor { visitor, want: self.want, recs: self.recs })
     }
 
+    #[inline]
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         match self.want {
             Want::List { node, outer } => self.de.deserialize_seq(ListVisitor { visitor, node, outer, recs: self.recs }),
@@ -121,6 +127,7 @@ struct Seed<'r, S> {
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<'_, S> {
     type Value = S::Value;
+    #[inline]
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S::Value, D::Error> {
         self.seed.deserialize(Reader { de, want: self.want, recs: self.recs })
     }
@@ -137,12 +144,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for OptionVisitor<'_, V> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         self.visitor.expecting(f)
     }
+    #[inline]
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         self.visitor.visit_none()
     }
+    #[inline]
     fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
         self.visitor.visit_unit()
     }
+    #[inline]
     fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<V::Value, D::Error> {
         self.visitor.visit_some(Reader { de, want: self.want, recs: self.recs })
     }
@@ -160,6 +170,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for ListVisitor<'_, V> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         self.visitor.expecting(f)
     }
+    #[inline]
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
         self.visitor.visit_seq(ListAccess { seq, node: self.node, outer: self.outer, index: 0, recs: self.recs })
     }
@@ -175,6 +186,7 @@ struct ListAccess<'r, A> {
 
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for ListAccess<'_, A> {
     type Error = A::Error;
+    #[inline]
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
         let scope = defaults::element_scope(self.outer, self.node, self.index);
         let want = Want::Record { node: self.node, scope, parent: "" };
@@ -250,6 +262,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for RecordVisitor<'_, V> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         self.visitor.expecting(f)
     }
+    #[inline]
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
         let (node, scope, parent) = (self.node, self.scope, self.parent);
         let mut given = Given::new(node);
@@ -278,10 +291,19 @@ struct RecordAccess<'r, A> {
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for RecordAccess<'_, A> {
     type Error = A::Error;
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        self.given.last = None;
-        self.map.next_key_seed(KeySeed { seed, node: self.node, given: &mut *self.given })
+        // the key as it is in the text: a key with an escape in it cannot be
+        // borrowed, and is left to the two-pass reader
+        match self.map.next_key::<&'de str>()? {
+            None => Ok(None),
+            Some(key) => {
+                self.given.note(self.node, key.as_bytes());
+                seed.deserialize(de::value::BorrowedStrDeserializer::new(key)).map(Some)
+            }
+        }
     }
+    #[inline]
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
         let field = self.given.last.take().and_then(|i| self.node.fields.get(i));
         let want = match field {
@@ -293,80 +315,5 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for RecordAccess<'_, A> {
     }
     fn size_hint(&self) -> Option<usize> {
         self.map.size_hint()
-    }
-}
-
-struct KeySeed<'r, K> {
-    seed: K,
-    node: &'static Node,
-    given: &'r mut Given,
-}
-
-impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, K> {
-    type Value = K::Value;
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<K::Value, D::Error> {
-        self.seed.deserialize(KeyReader { de, node: self.node, given: self.given })
-    }
-}
-
-/// The deserializer of a key: notes the field it names.
-struct KeyReader<'r, D> {
-    de: D,
-    node: &'static Node,
-    given: &'r mut Given,
-}
-
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyReader<'_, D> {
-    type Error = D::Error;
-
-    forward_plain!();
-    forward! { deserialize_seq(); deserialize_option(); deserialize_struct(name: &'static str, fields: &'static [&'static str]); }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.de.deserialize_identifier(KeyVisitor { visitor, node: self.node, given: self.given })
-    }
-
-    fn is_human_readable(&self) -> bool {
-        self.de.is_human_readable()
-    }
-}
-
-struct KeyVisitor<'r, V> {
-    visitor: V,
-    node: &'static Node,
-    given: &'r mut Given,
-}
-
-impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, V> {
-    type Value = V::Value;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        self.visitor.expecting(f)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
-        self.given.note(self.node, v.as_bytes());
-        self.visitor.visit_str(v)
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
-        self.given.note(self.node, v.as_bytes());
-        self.visitor.visit_borrowed_str(v)
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
-        self.given.note(self.node, v.as_bytes());
-        self.visitor.visit_string(v)
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
-        self.given.note(self.node, v);
-        self.visitor.visit_bytes(v)
-    }
-    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<V::Value, E> {
-        self.given.note(self.node, v);
-        self.visitor.visit_borrowed_bytes(v)
-    }
-    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
-        self.given.note(self.node, &v);
-        self.visitor.visit_byte_buf(v)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
-        self.visitor.visit_u64(v)
     }
 }
