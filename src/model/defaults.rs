@@ -140,11 +140,11 @@ pub struct Node {
     pub fields: &'static [(&'static str, Kind)],
 }
 
-const CLAIM: Node = Node {
+pub(super) const CLAIM: Node = Node {
     name: "Claim",
     fields: &[("in_county", Kind::Value), ("designated", Kind::Value), ("essential_medicine_cost", Kind::Value), ("category", Kind::Value)],
 };
-const LOAN: Node = Node {
+pub(super) const LOAN: Node = Node {
     name: "Loan",
     fields: &[
         ("repayment_difficulty", Kind::Value),
@@ -153,8 +153,8 @@ const LOAN: Node = Node {
         ("renewed", Kind::Value),
     ],
 };
-const DISABILITY: Node = Node { name: "Disability", fields: &[("certified", Kind::Value)] };
-const SCHOOLING: Node = Node {
+pub(super) const DISABILITY: Node = Node { name: "Disability", fields: &[("certified", Kind::Value)] };
+pub(super) const SCHOOLING: Node = Node {
     name: "Schooling",
     fields: &[
         ("enrolled", Kind::Value),
@@ -163,7 +163,7 @@ const SCHOOLING: Node = Node {
         ("deep_mountain_area", Kind::Value),
     ],
 };
-const EMPLOYMENT: Node = Node {
+pub(super) const EMPLOYMENT: Node = Node {
     name: "Employment",
     fields: &[
         ("status", Kind::Value),
@@ -178,11 +178,11 @@ const EMPLOYMENT: Node = Node {
         ("wage_tier", Kind::Value),
     ],
 };
-const PENSION: Node = Node {
+pub(super) const PENSION: Node = Node {
     name: "Pension",
     fields: &[("enrolled", Kind::Value), ("tier", Kind::Value), ("receiving", Kind::Value), ("employee", Kind::Value)],
 };
-const MEMBER: Node = Node {
+pub(super) const MEMBER: Node = Node {
     name: "Member",
     fields: &[
         ("relation", Kind::Value),
@@ -197,9 +197,9 @@ const MEMBER: Node = Node {
         ("claims", Kind::List(&CLAIM)),
     ],
 };
-const POVERTY: Node = Node { name: "PovertyRecord", fields: &[("status", Kind::Value)] };
-const DIBAO: Node = Node { name: "DibaoRecord", fields: &[("enrolled", Kind::Value)] };
-const HOUSING: Node = Node { name: "Housing", fields: &[("structure", Kind::Value), ("safety_grade", Kind::Value)] };
+pub(super) const POVERTY: Node = Node { name: "PovertyRecord", fields: &[("status", Kind::Value)] };
+pub(super) const DIBAO: Node = Node { name: "DibaoRecord", fields: &[("enrolled", Kind::Value)] };
+pub(super) const HOUSING: Node = Node { name: "Housing", fields: &[("structure", Kind::Value), ("safety_grade", Kind::Value)] };
 
 /// The household record: every field with a default (other than null or an
 /// empty list), and the records inside it.

@@ -1,273 +1,96 @@
-//! The household reader's one pass: serde reads the record through a thin
-//! wrapper around serde_json's deserializer that, along the model's records
-//! ([`defaults::MODEL`]), notes which fields each record gave (so the fields
-//! left to their defaults are known without a second pass over the text) and
-//! asks serde_json for a JSON object wherever the model has a struct (serde's
-//! derived struct visitors also take an array, fields by position; a
-//! household's objects must be objects).
+//! The household reader's one pass: each record of the model is read by a
+//! visitor of its own that, along the model's records ([`defaults::MODEL`]),
+//! notes which fields the record gave (so the fields left to their defaults
+//! are known without a second pass over the text), and that asks serde_json
+//! for a JSON object wherever the model has a struct (serde's derived struct
+//! visitors also take an array, fields by position; a household's objects
+//! must be objects). Every value inside a record is read by its type's own
+//! `Deserialize` (or the model's `deserialize_with` function), as the derived
+//! visitors read it.
 //!
-//! It accepts a subset of what the two-pass reader (plain serde, then the
-//! scan `validate::shape_and_defaults`) accepts: where it accepts a text, the
-//! household and its defaulted fields are the ones the two-pass reader gives
-//! (`tests/household_reader.rs` and the fuzz target `eval_json` compare them).
-//! Anything it rejects goes to the two-pass reader, which builds the error
-//! with its JSON path; so it needs no error messages of its own. (It also
-//! leaves to the two-pass reader a record with an escape in a key: it reads
-//! keys as borrowed text.)
+//! It accepts a subset of what the two-pass reader (the derived
+//! `Deserialize`, then the scan `validate::shape_and_defaults`) accepts:
+//! where it accepts a text, the household and its defaulted fields are the
+//! ones the two-pass reader gives (`tests/household_reader.rs` and the fuzz
+//! target `eval_json` compare them). Anything it rejects goes to the two-pass
+//! reader, which builds the error with its JSON path; so it needs no error
+//! messages of its own. (It also leaves to the two-pass reader a record with
+//! an escape in a key: it reads keys as borrowed text.)
 
 use super::defaults::{self, Kind, Node, Rec, Scope};
 use super::Household;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
+use std::marker::PhantomData;
 
 /// Read a household in one pass; `None` when the text is not a well-formed
 /// household (the two-pass reader then says why).
 pub(super) fn read(json: &str) -> Option<Household> {
     let mut recs = Vec::with_capacity(16);
     let mut de = serde_json::Deserializer::from_str(json);
-    let want = Want::Record { node: &defaults::MODEL, scope: Scope::Household, parent: "" };
-    let mut h: Household = serde::Deserialize::deserialize(Reader { de: &mut de, want, recs: &mut recs }).ok()?;
+    let seed = RecordSeed::<Household> { scope: Scope::Household, parent: "", recs: &mut recs, ty: PhantomData };
+    let mut h = seed.deserialize(&mut de).ok()?;
     de.end().ok()?;
     h.defaulted = defaults::Defaulted::new(recs);
     Some(h)
 }
 
-/// What the model has where a value is read.
-#[derive(Debug, Clone, Copy)]
-enum Want {
-    /// Record `node` of `scope`; `parent` names the field of that record it
-    /// is in (`employment`), `""` for the record itself.
-    Record { node: &'static Node, scope: Scope, parent: &'static str },
-    /// A list of records `node` in the record `outer`.
-    List { node: &'static Node, outer: Scope },
+/// A struct of the model read by its own visitor.
+trait OnePass: Sized {
+    /// Its record in [`defaults::MODEL`].
+    const NODE: &'static Node;
+    /// Read the struct from the entries of a JSON object, noting the records
+    /// inside it in `recs`; the fields of [`Self::NODE`] given, as bits.
+    fn read_map<'de, A: MapAccess<'de>>(map: A, scope: Scope, recs: &mut Vec<Rec>) -> Result<(Self, u32), A::Error>;
 }
 
-/// A deserializer for a value where the model has a record or a list of
-/// records; every request but for a struct, an option or a sequence goes
-/// straight to serde_json.
-struct Reader<'r, D> {
-    de: D,
-    want: Want,
-    recs: &'r mut Vec<Rec>,
-}
-
-macro_rules! forward {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
-        $(
-            #[inline]
-            fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
-                self.de.$method($($arg,)* visitor)
+/// The bit of field `name` among the fields of `node` (0 when it has no default).
+const fn bit(node: &Node, name: &str) -> u32 {
+    let name = name.as_bytes();
+    let mut i = 0;
+    while i < node.fields.len() {
+        let f = node.fields[i].0.as_bytes();
+        if f.len() == name.len() {
+            let mut k = 0;
+            while k < f.len() && f[k] == name[k] {
+                k += 1;
             }
-        )*
-    };
-}
-
-/// The requests a [`Reader`] hands on unchanged.
-macro_rules! forward_plain {
-    () => {
-        forward! {
-            deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16(); deserialize_i32();
-            deserialize_i64(); deserialize_i128(); deserialize_u8(); deserialize_u16(); deserialize_u32();
-            deserialize_u64(); deserialize_u128(); deserialize_f32(); deserialize_f64(); deserialize_char();
-            deserialize_str(); deserialize_string(); deserialize_bytes(); deserialize_byte_buf(); deserialize_unit();
-            deserialize_unit_struct(name: &'static str); deserialize_newtype_struct(name: &'static str);
-            deserialize_tuple(len: usize); deserialize_tuple_struct(name: &'static str, len: usize);
-            deserialize_map(); deserialize_ignored_any();
-            deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-        }
-    };
-}
-
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Reader<'_, D> {
-    type Error = D::Error;
-
-    forward_plain!();
-    forward! { deserialize_identifier(); }
-
-    #[inline]
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        match self.want {
-            // an object only: serde_json refuses anything else, an array included
-            Want::Record { node, scope, parent } => {
-                self.de.deserialize_map(RecordVisitor { visitor, node, scope, parent, recs: self.recs })
+            if k == f.len() {
+                return 1 << i;
             }
-            Want::List { .. } => self.de.deserialize_struct(name, fields, visitor),
         }
+        i += 1;
     }
-
-    #[inline]
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.de.deserialize_option(OptionVisitor { visitor, want: self.want, recs: self.recs })
-    }
-
-    #[inline]
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        match self.want {
-            Want::List { node, outer } => self.de.deserialize_seq(ListVisitor { visitor, node, outer, recs: self.recs }),
-            Want::Record { .. } => self.de.deserialize_seq(visitor),
-        }
-    }
-
-    fn is_human_readable(&self) -> bool {
-        self.de.is_human_readable()
-    }
+    0
 }
 
-/// A value read with a [`Reader`] wanting `want`.
-struct Seed<'r, S> {
-    seed: S,
-    want: Want,
-    recs: &'r mut Vec<Rec>,
-}
-
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<'_, S> {
-    type Value = S::Value;
-    #[inline]
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S::Value, D::Error> {
-        self.seed.deserialize(Reader { de, want: self.want, recs: self.recs })
-    }
-}
-
-struct OptionVisitor<'r, V> {
-    visitor: V,
-    want: Want,
-    recs: &'r mut Vec<Rec>,
-}
-
-impl<'de, V: Visitor<'de>> Visitor<'de> for OptionVisitor<'_, V> {
-    type Value = V::Value;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        self.visitor.expecting(f)
-    }
-    #[inline]
-    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
-        self.visitor.visit_none()
-    }
-    #[inline]
-    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
-        self.visitor.visit_unit()
-    }
-    #[inline]
-    fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<V::Value, D::Error> {
-        self.visitor.visit_some(Reader { de, want: self.want, recs: self.recs })
-    }
-}
-
-struct ListVisitor<'r, V> {
-    visitor: V,
-    node: &'static Node,
-    outer: Scope,
-    recs: &'r mut Vec<Rec>,
-}
-
-impl<'de, V: Visitor<'de>> Visitor<'de> for ListVisitor<'_, V> {
-    type Value = V::Value;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        self.visitor.expecting(f)
-    }
-    #[inline]
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.visitor.visit_seq(ListAccess { seq, node: self.node, outer: self.outer, index: 0, recs: self.recs })
-    }
-}
-
-struct ListAccess<'r, A> {
-    seq: A,
-    node: &'static Node,
-    outer: Scope,
-    index: usize,
-    recs: &'r mut Vec<Rec>,
-}
-
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for ListAccess<'_, A> {
-    type Error = A::Error;
-    #[inline]
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
-        let scope = defaults::element_scope(self.outer, self.node, self.index);
-        let want = Want::Record { node: self.node, scope, parent: "" };
-        let next = self.seq.next_element_seed(Seed { seed, want, recs: &mut *self.recs })?;
-        self.index += 1;
-        Ok(next)
-    }
-    fn size_hint(&self) -> Option<usize> {
-        self.seq.size_hint()
-    }
-}
-
-struct RecordVisitor<'r, V> {
-    visitor: V,
-    node: &'static Node,
+/// A record of `scope` (`parent`: the field of that record it is in, `""`
+/// for the record itself).
+struct RecordSeed<'r, T> {
     scope: Scope,
     parent: &'static str,
     recs: &'r mut Vec<Rec>,
+    ty: PhantomData<T>,
 }
 
-/// The fields of one record given so far, and the field of the last key read.
-struct Given {
-    seen: u32,
-    last: Option<usize>,
-    /// Where the next key is looked for first: a record written from the
-    /// model has its fields in the model's order.
-    hint: usize,
-    /// A bit for the [`sketch`] of each field name of the record's node: most
-    /// keys are not among the fields with a default, and most of those are
-    /// told apart by their sketch alone.
-    sketches: u64,
-}
-
-/// A number below 64 from a key's length and first and last bytes.
-#[inline]
-fn sketch(key: &[u8]) -> u32 {
-    let (first, last) = (key.first().copied().unwrap_or(0), key.last().copied().unwrap_or(0));
-    (key.len() as u32).wrapping_mul(7).wrapping_add(u32::from(first)).wrapping_add(u32::from(last).wrapping_mul(3)) & 63
-}
-
-impl Given {
-    fn new(node: &Node) -> Given {
-        let sketches = node.fields.iter().fold(0u64, |m, (name, _)| m | 1u64 << sketch(name.as_bytes()));
-        Given { seen: 0, last: None, hint: 0, sketches }
-    }
-
+impl<'de, T: OnePass> DeserializeSeed<'de> for RecordSeed<'_, T> {
+    type Value = T;
     #[inline]
-    fn note(&mut self, node: &Node, key: &[u8]) {
-        self.last = None;
-        if self.sketches & 1u64 << sketch(key) == 0 {
-            return;
-        }
-        let fields = node.fields;
-        let n = fields.len();
-        let mut i = self.hint;
-        for _ in 0..n {
-            if i >= n {
-                i = 0;
-            }
-            if fields.get(i).is_some_and(|(name, _)| name.as_bytes() == key) {
-                self.last = Some(i);
-                self.hint = i + 1;
-                self.seen |= 1u32.checked_shl(i as u32).unwrap_or(0);
-                return;
-            }
-            i += 1;
-        }
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        // an object only: serde_json refuses anything else, an array included
+        d.deserialize_map(self)
     }
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for RecordVisitor<'_, V> {
-    type Value = V::Value;
+impl<'de, T: OnePass> Visitor<'de> for RecordSeed<'_, T> {
+    type Value = T;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        self.visitor.expecting(f)
+        write!(f, "struct {}", T::NODE.name)
     }
     #[inline]
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        let (node, scope, parent) = (self.node, self.scope, self.parent);
-        let mut given = Given::new(node);
-        let value = self.visitor.visit_map(RecordAccess { map, node, scope, given: &mut given, recs: &mut *self.recs })?;
-        let seen = given.seen;
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        let (scope, parent, node) = (self.scope, self.parent, T::NODE);
+        let (value, seen) = T::read_map(map, scope, &mut *self.recs)?;
         self.recs.push(Rec { scope, parent, node, seen });
         // a record left out whole: every field of it is defaulted
         for (i, (name, kind)) in node.fields.iter().enumerate() {
@@ -281,39 +104,267 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for RecordVisitor<'_, V> {
     }
 }
 
-struct RecordAccess<'r, A> {
-    map: A,
-    node: &'static Node,
-    scope: Scope,
-    given: &'r mut Given,
-    recs: &'r mut Vec<Rec>,
+/// A record that may be `null` (absent, not defaulted).
+struct OptionSeed<'r, T>(RecordSeed<'r, T>);
+
+impl<'de, T: OnePass> DeserializeSeed<'de> for OptionSeed<'_, T> {
+    type Value = Option<T>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_option(self)
+    }
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for RecordAccess<'_, A> {
-    type Error = A::Error;
+impl<'de, T: OnePass> Visitor<'de> for OptionSeed<'_, T> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "option")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+        Ok(None)
+    }
     #[inline]
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        // the key as it is in the text: a key with an escape in it cannot be
-        // borrowed, and is left to the two-pass reader
-        match self.map.next_key::<&'de str>()? {
-            None => Ok(None),
-            Some(key) => {
-                self.given.note(self.node, key.as_bytes());
-                seed.deserialize(de::value::BorrowedStrDeserializer::new(key)).map(Some)
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        self.0.deserialize(d).map(Some)
+    }
+}
+
+/// A list of records in the record `outer`.
+struct ListSeed<'r, T> {
+    outer: Scope,
+    recs: &'r mut Vec<Rec>,
+    ty: PhantomData<T>,
+}
+
+impl<'de, T: OnePass> DeserializeSeed<'de> for ListSeed<'_, T> {
+    type Value = Vec<T>;
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: OnePass> Visitor<'de> for ListSeed<'_, T> {
+    type Value = Vec<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a sequence")
+    }
+    #[inline]
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        // as serde's own `Vec` visitor: capacity from the hint, at most 1 MiB of elements
+        let cap = seq.size_hint().unwrap_or(0).min((1 << 20) / std::mem::size_of::<T>().max(1));
+        let mut out = Vec::with_capacity(cap);
+        loop {
+            let scope = defaults::element_scope(self.outer, T::NODE, out.len());
+            let seed = RecordSeed::<T> { scope, parent: "", recs: &mut *self.recs, ty: PhantomData };
+            match seq.next_element_seed(seed)? {
+                Some(v) => out.push(v),
+                None => return Ok(out),
             }
         }
     }
-    #[inline]
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
-        let field = self.given.last.take().and_then(|i| self.node.fields.get(i));
-        let want = match field {
-            Some((name, Kind::Record(n) | Kind::Optional(n))) => Want::Record { node: n, scope: self.scope, parent: name },
-            Some((_, Kind::List(n))) => Want::List { node: n, outer: self.scope },
-            Some((_, Kind::Value)) | None => return self.map.next_value_seed(seed),
-        };
-        self.map.next_value_seed(Seed { seed, want, recs: &mut *self.recs })
-    }
-    fn size_hint(&self) -> Option<usize> {
-        self.map.size_hint()
-    }
 }
+
+/// A value read by one of the model's `deserialize_with` functions.
+macro_rules! with_seed {
+    ($name:ident, $ty:ty, $f:path) => {
+        struct $name;
+        impl<'de> DeserializeSeed<'de> for $name {
+            type Value = $ty;
+            #[inline]
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$ty, D::Error> {
+                $f(d)
+            }
+        }
+    };
+}
+with_seed!(Money, rust_decimal::Decimal, super::de::money);
+with_seed!(Date, chrono::NaiveDate, super::de::date);
+with_seed!(OptDate, Option<chrono::NaiveDate>, super::de::opt_date);
+
+/// The visitor of a struct of the model, field by field as `#[derive(Deserialize)]`
+/// with `deny_unknown_fields` reads it: `NAME: TYPE, HOW [= DEFAULT]`, where HOW is
+/// `plain` (the type's `Deserialize`), `money`, `date`, `opt_date` (the
+/// `deserialize_with` functions), `record`, `opt_record` or `list` (a record of
+/// the model, or a list of them); a field without a default is required.
+macro_rules! one_pass {
+    ($ty:ident, $node:path, { $($field:ident: $t:ty, $how:ident $(= $default:expr)?;)* } $(skip $skip:ident)?) => {
+        impl OnePass for super::$ty {
+            const NODE: &'static Node = &$node;
+            #[inline]
+            fn read_map<'de, A: MapAccess<'de>>(mut map: A, scope: Scope, recs: &mut Vec<Rec>) -> Result<(Self, u32), A::Error> {
+                let _ = (&scope, &recs);
+                $(let mut $field: Option<$t> = None;)*
+                let mut seen = 0u32;
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    match key {
+                        $(stringify!($field) => {
+                            if $field.is_some() {
+                                return Err(de::Error::duplicate_field(stringify!($field)));
+                            }
+                            seen |= const { bit(&$node, stringify!($field)) };
+                            $field = Some(one_pass!(@value map, scope, recs, $field, $t, $how));
+                        })*
+                        other => return Err(de::Error::unknown_field(other, &[])),
+                    }
+                }
+                let value = super::$ty {
+                    $($field: one_pass!(@missing $field $(= $default)?),)*
+                    $($skip: Default::default(),)?
+                };
+                Ok((value, seen))
+            }
+        }
+    };
+    (@value $map:ident, $scope:ident, $recs:ident, $field:ident, $t:ty, plain) => { $map.next_value::<$t>()? };
+    (@value $map:ident, $scope:ident, $recs:ident, $field:ident, $t:ty, money) => { $map.next_value_seed(Money)? };
+    (@value $map:ident, $scope:ident, $recs:ident, $field:ident, $t:ty, date) => { $map.next_value_seed(Date)? };
+    (@value $map:ident, $scope:ident, $recs:ident, $field:ident, $t:ty, opt_date) => { $map.next_value_seed(OptDate)? };
+    (@value $map:ident, $scope:ident, $recs:ident, $field:ident, $t:ty, record) => {
+        $map.next_value_seed(RecordSeed { scope: $scope, parent: stringify!($field), recs: &mut *$recs, ty: PhantomData })?
+    };
+    (@value $map:ident, $scope:ident, $recs:ident, $field:ident, $t:ty, opt_record) => {
+        $map.next_value_seed(OptionSeed(RecordSeed { scope: $scope, parent: stringify!($field), recs: &mut *$recs, ty: PhantomData }))?
+    };
+    (@value $map:ident, $scope:ident, $recs:ident, $field:ident, $t:ty, list) => {
+        $map.next_value_seed(ListSeed { outer: $scope, recs: &mut *$recs, ty: PhantomData })?
+    };
+    (@missing $field:ident = $default:expr) => { match $field { Some(v) => v, None => $default } };
+    (@missing $field:ident) => {
+        match $field {
+            Some(v) => v,
+            None => return Err(de::Error::missing_field(stringify!($field))),
+        }
+    };
+}
+
+use super::{
+    Claim, ClaimCategory, ClaimKind, DibaoRecord, Disability, DisabilityCategory, EmployerKind, Employment, EmploymentStatus, Facts,
+    Hardship, HospitalLevel, Housing, Hukou, Labour, Loan, LoanKind, MajorDisease, Member, Pension, PovertyCause, PovertyRecord,
+    PovertyStatus, Relation, Relocation, SafetyGrade, Schooling, Sex, Stage, Structure, Tekun,
+};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+one_pass!(Household, defaults::MODEL, {
+    id: String, plain;
+    region: String, plain;
+    hukou: Hukou, plain = super::default_hukou();
+    poverty: PovertyRecord, record = PovertyRecord::default();
+    dibao: DibaoRecord, record = DibaoRecord::default();
+    tekun: Tekun, plain = super::default_tekun();
+    income: Decimal, money;
+    housing: Housing, record = Housing::default();
+    deep_poverty_area: bool, plain = false;
+    harsh_area: bool, plain = false;
+    soil_erosion_area: bool, plain = false;
+    relocation: Relocation, plain = super::default_relocation();
+    forest_mu: Decimal, money = Decimal::default();
+    hardship: Hardship, plain = super::default_hardship();
+    members: Vec<Member>, list;
+    loans: Vec<Loan>, list = Vec::new();
+    facts: Facts, plain = Facts::default();
+} skip defaulted);
+
+one_pass!(PovertyRecord, defaults::POVERTY, {
+    status: PovertyStatus, plain = super::default_status();
+    registered_on: Option<NaiveDate>, opt_date = None;
+    exited_on: Option<NaiveDate>, opt_date = None;
+    cause: Option<PovertyCause>, plain = None;
+});
+
+one_pass!(DibaoRecord, defaults::DIBAO, {
+    enrolled: bool, plain = false;
+    since: Option<NaiveDate>, opt_date = None;
+});
+
+one_pass!(Housing, defaults::HOUSING, {
+    structure: Structure, plain = super::default_structure();
+    safety_grade: SafetyGrade, plain = super::default_grade();
+});
+
+one_pass!(Member, defaults::MEMBER, {
+    id: String, plain;
+    birth_date: NaiveDate, date;
+    sex: Sex, plain;
+    relation: Relation, plain = super::default_relation();
+    labour: Labour, plain = super::default_labour();
+    disability: Option<Disability>, opt_record = None;
+    chronic_disease: bool, plain = false;
+    outpatient_major_disease: bool, plain = false;
+    major_diseases: Vec<MajorDisease>, plain = Vec::new();
+    schooling: Option<Schooling>, opt_record = None;
+    employment: Employment, record = Employment::default();
+    medical_insurance: bool, plain = super::default_true();
+    pension: Pension, record = Pension::default();
+    claims: Vec<Claim>, list = Vec::new();
+    facts: Facts, plain = Facts::default();
+});
+
+one_pass!(Disability, defaults::DISABILITY, {
+    category: DisabilityCategory, plain;
+    grade: u8, plain;
+    certified: bool, plain = false;
+});
+
+one_pass!(Schooling, defaults::SCHOOLING, {
+    stage: Stage, plain;
+    enrolled: bool, plain = false;
+    graduated_not_admitted: bool, plain = false;
+    graduated_unemployed: bool, plain = false;
+    deep_mountain_area: bool, plain = false;
+});
+
+one_pass!(Employment, defaults::EMPLOYMENT, {
+    status: EmploymentStatus, plain = super::default_emp_status();
+    employer: EmployerKind, plain = super::default_employer();
+    local_employer: bool, plain = false;
+    contract_months: u32, plain = 0;
+    social_insurance: bool, plain = false;
+    placed_by_agency: bool, plain = false;
+    in_town_months: u32, plain = 0;
+    willing: bool, plain = false;
+    starting_business: bool, plain = false;
+    wage_tier: u8, plain = 0;
+});
+
+one_pass!(Pension, defaults::PENSION, {
+    enrolled: bool, plain = false;
+    tier: u8, plain = 0;
+    receiving: bool, plain = false;
+    employee: bool, plain = false;
+});
+
+one_pass!(Claim, defaults::CLAIM, {
+    id: Option<String>, plain = None;
+    date: NaiveDate, date;
+    kind: ClaimKind, plain;
+    hospital_level: HospitalLevel, plain;
+    in_county: bool, plain = super::default_true();
+    designated: bool, plain = super::default_true();
+    total_cost: Decimal, money;
+    in_policy_cost: Decimal, money;
+    essential_medicine_cost: Decimal, money = Decimal::default();
+    category: ClaimCategory, plain = super::default_category();
+    disease: Option<MajorDisease>, plain = None;
+    facts: Facts, plain = Facts::default();
+});
+
+one_pass!(Loan, defaults::LOAN, {
+    id: Option<String>, plain = None;
+    kind: LoanKind, plain;
+    borrower: Option<String>, plain = None;
+    principal: Decimal, money;
+    start_date: NaiveDate, date;
+    maturity_date: NaiveDate, date;
+    rate: Decimal, money;
+    repayment_difficulty: bool, plain = false;
+    difficulty_cause: Hardship, plain = super::default_hardship();
+    non_subjective: bool, plain = false;
+    extended_to: Option<NaiveDate>, opt_date = None;
+    renewed: bool, plain = false;
+    facts: Facts, plain = Facts::default();
+});

@@ -153,6 +153,19 @@ fn read_two_pass(json: &str) -> Result<Household, HouseholdError> {
     }
 }
 
+/// The one-pass reader alone (no validation): `None` where it leaves the
+/// text to the two-pass reader. For tests and fuzzing.
+#[doc(hidden)]
+pub fn read_household_one_pass(json: &str) -> Option<Household> {
+    super::onepass::read(json)
+}
+
+/// The two-pass reader alone (no validation). For tests and fuzzing.
+#[doc(hidden)]
+pub fn read_household_two_pass(json: &str) -> Result<Household, HouseholdError> {
+    read_two_pass(json)
+}
+
 /// [`parse_household`] with the two-pass reader alone (no one-pass fast
 /// path): what the fast path must agree with. For tests and fuzzing.
 #[doc(hidden)]
