@@ -7,7 +7,6 @@
 //! the reference households, hand-written edge cases and mutations of them.
 
 #[path = "../benches/workload/mod.rs"]
-#[allow(dead_code)]
 mod workload;
 
 use std::path::Path;
