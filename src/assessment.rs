@@ -29,7 +29,7 @@ impl Name {
     }
 
     /// The text as a JSON string.
-    fn json(&self) -> &str {
+    pub(crate) fn json(&self) -> &str {
         &self.0.json
     }
 }

@@ -155,17 +155,71 @@ pub enum BatchError {
 }
 
 /// One input chunk: its sequence number, the 1-based number of its first
-/// line, the line texts (or a reading error per line), and the input bytes it spans.
+/// line, the line texts one after the other in `text` (or a reading error
+/// per line), and the input bytes it spans.
 struct Chunk {
     seq: u64,
     first_line: u64,
+    text: Vec<u8>,
     lines: Vec<Line>,
     bytes: u64,
 }
 
 enum Line {
-    Text(Vec<u8>),
+    /// The line is `text[start..end]`.
+    Text(usize, usize),
     TooLong(u64),
+}
+
+/// Buffers handed back along the pipeline for the next chunks (a chunk's
+/// text and lines, once assessed; an output chunk's bytes, once written), so
+/// that a long batch allocates and faults in its buffers once.
+#[derive(Default)]
+struct Pool {
+    texts: Mutex<Vec<(Vec<u8>, Vec<Line>)>>,
+    outs: Mutex<Vec<Vec<u8>>>,
+}
+
+/// A buffer larger than this is not kept for reuse (a chunk holding one
+/// line near [`BatchOptions::max_line`]).
+const KEEP_BUFFER: usize = 4 << 20;
+
+impl Pool {
+    fn take_text(&self) -> (Vec<u8>, Vec<Line>) {
+        let got = match self.texts.lock() {
+            Ok(mut g) => g.pop(),
+            Err(p) => p.into_inner().pop(),
+        };
+        got.unwrap_or_default()
+    }
+    fn give_text(&self, mut text: Vec<u8>, mut lines: Vec<Line>) {
+        if text.capacity() > KEEP_BUFFER {
+            return;
+        }
+        text.clear();
+        lines.clear();
+        match self.texts.lock() {
+            Ok(mut g) => g.push((text, lines)),
+            Err(p) => p.into_inner().push((text, lines)),
+        }
+    }
+    fn take_out(&self) -> Vec<u8> {
+        let got = match self.outs.lock() {
+            Ok(mut g) => g.pop(),
+            Err(p) => p.into_inner().pop(),
+        };
+        got.unwrap_or_default()
+    }
+    fn give_out(&self, mut out: Vec<u8>) {
+        if out.capacity() > KEEP_BUFFER {
+            return;
+        }
+        out.clear();
+        match self.outs.lock() {
+            Ok(mut g) => g.push(out),
+            Err(p) => p.into_inner().push(out),
+        }
+    }
 }
 
 /// One output chunk.
@@ -190,8 +244,16 @@ enum ReadLine {
 
 /// Read one line into `buf` (cleared first), at most `max` bytes of it;
 /// a longer line is consumed without buffering it.
+#[cfg(test)]
 fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<ReadLine> {
     buf.clear();
+    read_line_appended(r, buf, max)
+}
+
+/// Read one line onto the end of `buf`, at most `max` bytes of it; a longer
+/// line is consumed without buffering it (`buf` is left as it was).
+fn read_line_appended(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<ReadLine> {
+    let start = buf.len();
     let mut consumed: u64 = 0;
     let mut len: u64 = 0;
     let mut too_long = false;
@@ -213,10 +275,9 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
         };
         len += part.len() as u64;
         if !too_long {
-            if buf.len() + part.len() > max {
+            if buf.len() - start + part.len() > max {
                 too_long = true;
-                buf.clear();
-                buf.shrink_to(max.min(1 << 20));
+                buf.truncate(start);
             } else {
                 buf.extend_from_slice(part);
             }
@@ -231,19 +292,23 @@ fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::
     if too_long {
         return Ok(ReadLine::TooLong(len, consumed));
     }
-    if buf.last() == Some(&b'\r') {
+    if buf.len() > start && buf.last() == Some(&b'\r') {
         buf.pop();
     }
     Ok(ReadLine::Line(consumed))
 }
 
 /// Assess one line into `out` (with its newline); returns whether it failed.
+/// The assessment is written straight from the scratch
+/// ([`Engine::assess_json`]: the bytes `write_json` writes for the
+/// assessment of [`Engine::assess_with`]); the household was validated for
+/// `as_of` when it was read, so it is not validated again.
 fn assess_line(engine: &Engine, as_of: NaiveDate, line_no: u64, text: &[u8], s: &mut Scratch, out: &mut Vec<u8>) -> bool {
-    let blank = text.iter().all(|b| b.is_ascii_whitespace());
-    let result: Result<Assessment, String> = match engine.parse_household_bytes(text, Some(as_of)) {
-        Err(_) if blank => Err("empty line: expected a household JSON object".to_string()),
+    let start = out.len();
+    let result: Result<serde_json::Result<()>, String> = match engine.parse_household_bytes(text, Some(as_of)) {
+        Err(_) if text.iter().all(|b| b.is_ascii_whitespace()) => Err("empty line: expected a household JSON object".to_string()),
         Err(e) => Err(format!("invalid household: {e}")),
-        Ok(h) => engine.assess_with(&h, as_of, s).map_err(|e| {
+        Ok(h) => engine.assess_json_validated(&h, as_of, s, out).map_err(|e| {
             let at = e.loc().map(|l| engine.program().sources.describe(l));
             match at {
                 Some(at) => format!("{e} ({at})"),
@@ -251,8 +316,7 @@ fn assess_line(engine: &Engine, as_of: NaiveDate, line_no: u64, text: &[u8], s: 
             }
         }),
     };
-    let start = out.len();
-    let failed = match result.map(|a| crate::assessment::write_json(&a, out)) {
+    let failed = match result {
         Ok(Ok(())) => false,
         Ok(Err(e)) => {
             out.truncate(start);
@@ -278,8 +342,9 @@ fn error_line(out: &mut Vec<u8>, line_no: u64, message: &str) {
     out.push(b'}');
 }
 
-fn process_chunk(engine: &Engine, as_of: NaiveDate, max_line: usize, chunk: Chunk, s: &mut Scratch) -> Done {
-    let mut out = Vec::with_capacity(chunk.lines.len() * 1024);
+fn process_chunk(engine: &Engine, as_of: NaiveDate, max_line: usize, chunk: Chunk, s: &mut Scratch, pool: &Pool) -> Done {
+    let mut out = pool.take_out();
+    out.reserve(chunk.lines.len() * 1024);
     let mut failed = 0;
     for (i, line) in chunk.lines.iter().enumerate() {
         let line_no = chunk.first_line + i as u64;
@@ -289,7 +354,8 @@ fn process_chunk(engine: &Engine, as_of: NaiveDate, max_line: usize, chunk: Chun
                 out.push(b'\n');
                 true
             }
-            Line::Text(text) => {
+            Line::Text(start, end) => {
+                let text = chunk.text.get(*start..*end).unwrap_or_default();
                 let mark = out.len();
                 match catch_unwind(AssertUnwindSafe(|| assess_line(engine, as_of, line_no, text, s, &mut out))) {
                     Ok(bad) => bad,
@@ -306,7 +372,9 @@ fn process_chunk(engine: &Engine, as_of: NaiveDate, max_line: usize, chunk: Chun
         };
         failed += u64::from(bad);
     }
-    Done { seq: chunk.seq, out, lines: chunk.lines.len() as u64, failed, bytes: chunk.bytes }
+    let (lines, bytes, seq) = (chunk.lines.len() as u64, chunk.bytes, chunk.seq);
+    pool.give_text(chunk.text, chunk.lines);
+    Done { seq, out, lines, failed, bytes }
 }
 
 /// Stream JSON Lines from `input` to `output` (see the module documentation).
@@ -342,6 +410,8 @@ where
     for _ in 0..in_flight {
         let _ = token_tx.try_send(());
     }
+    let pool = Pool::default();
+    let pool = &pool;
 
     std::thread::scope(|scope| -> Result<BatchSummary, BatchError> {
         let mut handles = Vec::with_capacity(workers);
@@ -359,7 +429,7 @@ where
                         Err(p) => p.into_inner().recv(),
                     };
                     let Ok(chunk) = next else { break };
-                    if tx.send(process_chunk(engine, as_of, max_line, chunk, &mut s)).is_err() {
+                    if tx.send(process_chunk(engine, as_of, max_line, chunk, &mut s, pool)).is_err() {
                         break;
                     }
                 }
@@ -371,11 +441,11 @@ where
 
         let writer = std::thread::Builder::new()
             .name("fupin-batch-writer".into())
-            .spawn_scoped(scope, move || write_in_order(output, done_rx, token_tx, &mut progress))
+            .spawn_scoped(scope, move || write_in_order(output, done_rx, token_tx, &mut progress, pool))
             .map_err(BatchError::Spawn)?;
 
         // Read on this thread.
-        let read = read_chunks(&mut input, opts, max_line, chunk_lines, &token_rx, &work_tx);
+        let read = read_chunks(&mut input, opts, max_line, chunk_lines, &token_rx, &work_tx, pool);
         drop(work_tx);
         // Unblock the writer if the reader stopped early: it returns tokens
         // into a channel nobody reads otherwise.
@@ -408,32 +478,30 @@ fn read_chunks(
     chunk_lines: usize,
     tokens: &Receiver<()>,
     work: &SyncSender<Chunk>,
+    pool: &Pool,
 ) -> Result<(u64, u64), BatchError> {
     let cancelled = || opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
     let mut seq = 0u64;
     let mut line_no = 1u64;
     let mut total_bytes = 0u64;
-    let mut buf = Vec::new();
     let mut eof = false;
     while !eof {
         if cancelled() {
             return Err(BatchError::Interrupted);
         }
-        let mut lines = Vec::with_capacity(chunk_lines);
+        let (mut text, mut lines) = pool.take_text();
+        lines.reserve(chunk_lines);
         let mut bytes = 0u64;
-        let mut text_bytes = 0usize;
-        while lines.len() < chunk_lines && text_bytes < opts.chunk_bytes {
-            match read_line_capped(input, &mut buf, max_line)? {
+        while lines.len() < chunk_lines && text.len() < opts.chunk_bytes {
+            let start = text.len();
+            match read_line_appended(input, &mut text, max_line)? {
                 ReadLine::Eof => {
                     eof = true;
                     break;
                 }
                 ReadLine::Line(n) => {
                     bytes += n;
-                    text_bytes += buf.len();
-                    // the next line is likely as long: one allocation, no regrowth
-                    let cap = buf.len();
-                    lines.push(Line::Text(std::mem::replace(&mut buf, Vec::with_capacity(cap))));
+                    lines.push(Line::Text(start, text.len()));
                 }
                 ReadLine::TooLong(len, n) => {
                     bytes += n;
@@ -450,7 +518,7 @@ fn read_chunks(
         }
         let n = lines.len() as u64;
         total_bytes += bytes;
-        if work.send(Chunk { seq, first_line: line_no, lines, bytes }).is_err() {
+        if work.send(Chunk { seq, first_line: line_no, text, lines, bytes }).is_err() {
             return Err(BatchError::Internal("the workers stopped".into()));
         }
         seq += 1;
@@ -465,6 +533,7 @@ fn write_in_order<W: Write>(
     done: Receiver<Done>,
     tokens: SyncSender<()>,
     progress: &mut (impl FnMut(Progress) + Send),
+    pool: &Pool,
 ) -> Result<(u64, u64), BatchError> {
     let mut next = 0u64;
     let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
@@ -476,6 +545,7 @@ fn write_in_order<W: Write>(
             p.lines += d.lines;
             p.failed += d.failed;
             p.bytes += d.bytes;
+            pool.give_out(d.out);
             next += 1;
             // The reader may have stopped; then nobody needs the token.
             let _ = tokens.try_send(());

@@ -54,8 +54,26 @@ impl Three {
 
 /// An assessment as JSON without its trace, or the error's text.
 fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<Json, String> {
+    // the batch's writer, straight from the scratch (with the trace on,
+    // through the assessment), on a copy of the scratch as it is now
+    let mut direct = Vec::new();
+    let direct_result = e.assess_json(h, as_of, &mut s.clone(), &mut direct).map_err(|e| e.to_string());
     match e.assess_with(h, as_of, s) {
         Ok(mut a) => {
+            let traced = a.trace.is_some();
+            let mut whole = Vec::new();
+            fupin::assessment::write_json(&a, &mut whole).map_err(|e| e.to_string())?;
+            assert!(
+                matches!(direct_result, Ok(Ok(()))) && direct == whole,
+                "{}: assess_json and write_json differ:\n{}\n{}",
+                h.id,
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&whole)
+            );
+            if !traced {
+                // the batch writer writes exactly what serde writes
+                assert!(whole == serde_json::to_vec(&a).map_err(|e| e.to_string())?, "{}: write_json and serde differ", h.id);
+            }
             a.trace = None;
             // the batch writer writes exactly what serde writes
             let mut written = Vec::new();
@@ -70,7 +88,10 @@ fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Resu
             );
             Ok(serde_json::to_value(&a).map_err(|e| e.to_string())?)
         }
-        Err(err) => Err(err.to_string()),
+        Err(err) => {
+            assert_eq!(direct_result.as_ref().err(), Some(&err.to_string()), "{}: assess_json and assess_with differ", h.id);
+            Err(err.to_string())
+        }
     }
 }
 

@@ -302,7 +302,10 @@ type Twice = (Result<String, String>, Result<String, String>);
 fn every_tier(h: &Household, p: &Params, budget: u64) -> (Twice, Twice, Twice, fupin::Tiers) {
     let run = |s: &mut fupin::Scratch| {
         s.budget = budget;
-        engine()
+        // the batch's writer, straight from the scratch
+        let mut direct = Vec::new();
+        let direct_result = engine().assess_json(h, as_of(), &mut s.clone(), &mut direct).map_err(|e| e.to_string());
+        let result = engine()
             .assess_with(h, as_of(), s)
             .map(|a| {
                 let serde = serde_json::to_string(&a).unwrap_or_default();
@@ -316,7 +319,15 @@ fn every_tier(h: &Household, p: &Params, budget: u64) -> (Twice, Twice, Twice, f
                 );
                 serde
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        match (&result, &direct_result) {
+            (Ok(serde), Ok(Ok(()))) => {
+                assert!(direct == serde.as_bytes(), "assess_json differs from serde:\n{}\n{serde}", String::from_utf8_lossy(&direct))
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "assess_json and assess_with fail differently"),
+            _ => panic!("assess_json and assess_with differ: {result:?} {direct_result:?}"),
+        }
+        result
     };
     let mut generated = scratch(p);
     let mut lowered = scratch(p);

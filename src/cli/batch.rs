@@ -132,7 +132,10 @@ pub fn run(as_of: &str, input: &Path, output: &Path, threads: usize, args: &Poli
     let mut opts = BatchOptions::new(as_of);
     opts.threads = threads;
     opts.cancel = Some(Arc::clone(&cancel));
-    let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+    // A chunk's output (256 lines of about 3 KB) is larger than the buffer,
+    // so it goes to the file in one write without being copied into it; the
+    // buffer only gathers chunks of short (error) lines.
+    let mut out = BufWriter::with_capacity(64 << 10, tmp.as_file_mut());
     let result = batch::run(&engine, BufReader::with_capacity(1 << 20, file), &mut out, &opts, progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();

@@ -78,11 +78,31 @@ pub struct Names {
     pub layers: Vec<Name>,
     /// Per assignment symbol: its text.
     pub symbols: Vec<Name>,
+    /// The programmes in the order of their ids (an assessment's map of
+    /// programmes), those of one id together, in index order.
+    pub program_groups: Vec<Box<[u32]>>,
+    /// Per programme: its entry in an assessment's JSON when nothing of it
+    /// holds (not eligible, no amount, flag, value, reason or error), as
+    /// `write_json` writes it.
+    pub program_json_empty: Vec<Box<str>>,
 }
 
 impl Names {
     fn new(m: &Module, hashes: &[String]) -> Names {
+        let mut order: Vec<u32> = (0..m.programs.len() as u32).collect();
+        order.sort_by(|a, b| m.programs[*a as usize].id.as_str().cmp(m.programs[*b as usize].id.as_str()).then(a.cmp(b)));
+        let program_groups = order
+            .chunk_by(|a, b| m.programs[*a as usize].id == m.programs[*b as usize].id)
+            .map(|g| g.to_vec().into_boxed_slice())
+            .collect();
+        let program_json_empty = m
+            .programs
+            .iter()
+            .map(|p| format!(r#"{}:{{"eligible":false,"amount":null,"unit":null,"reasons":[]}}"#, Name::from(p.id.as_str()).json()).into())
+            .collect();
         Names {
+            program_groups,
+            program_json_empty,
             rules: m.rules.iter().map(|r| (Name::from(r.id.as_str()), Name::from(r.title.as_str()), Name::from(r.cite.as_str()))).collect(),
             policies: m
                 .policies

@@ -160,7 +160,14 @@ impl FactSchema {
     /// (a required fact is required only then).
     pub fn errors(&self, h: &Household, active: &[bool]) -> Vec<HouseholdError> {
         let mut out = Vec::new();
-        if self.is_empty() && !carries_facts(h) {
+        // a record without facts can only lack a required one in force
+        let required_in_force = || {
+            self.specs
+                .iter()
+                .zip(&self.declarers)
+                .any(|(spec, by)| !spec.optional && by.iter().any(|p| active.get(*p as usize).copied().unwrap_or(false)))
+        };
+        if !carries_facts(h) && (self.is_empty() || !required_in_force()) {
             return out;
         }
         let mut b = Bound::default();

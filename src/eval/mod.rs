@@ -158,6 +158,8 @@ pub struct Scratch {
     /// reading one records its parameters), not in `params` and `globals`.
     pub(crate) traced_params: Vec<Option<(Value, Vec<ReadEv>)>>,
     pub(crate) traced_globals: Vec<Option<(Value, Vec<ReadEv>)>>,
+    /// The buffers `Engine::assess_json` writes an assessment with.
+    pub(crate) json: crate::engine::JsonBufs,
     /// What the memoised `params` were computed for: parameters depend only on
     /// the active policies, the date and the overrides (the checker keeps the
     /// household out of parameter values), so they survive from one
@@ -259,6 +261,7 @@ impl Scratch {
             reads: Vec::new(),
             traced_params: Vec::new(),
             traced_globals: Vec::new(),
+            json: Default::default(),
             params_for: None,
             params_overrides: Vec::new(),
             written: (0..m.programs.len() as ProgId).filter(|pg| p.writers.get(*pg as usize).is_some_and(|w| !w.is_empty())).collect(),

@@ -5,8 +5,10 @@
 //! [`MODEL`] names every field with a default other than null or an empty
 //! list; `tests/trace.rs` checks it against the JSON Schema of the model, so
 //! a field given a default later cannot be left out of it. The household
-//! reader walks the text along it once (`validate::shape_and_defaults`, which
-//! also rejects an array where the model has a struct).
+//! reader notes the fields given along it while serde reads the record
+//! (`onepass`, which also refuses an array where the model has a struct);
+//! the two-pass reader it falls back to walks the text along it once more
+//! (`validate::shape_and_defaults`).
 
 /// The fields a household record left out, whose default the model used:
 /// for each record of the text, which of its fields were given. Two records
@@ -36,6 +38,18 @@ pub(super) struct Rec {
     pub parent: &'static str,
     pub node: &'static Node,
     pub seen: u32,
+}
+
+/// The scope of element `index` of a list of records `node` in the record `outer`.
+pub(super) fn element_scope(outer: Scope, node: &Node, index: usize) -> Scope {
+    let i = u32::try_from(index).unwrap_or(u32::MAX);
+    match outer {
+        Scope::Household if node.name == "Member" => Scope::Member(i),
+        Scope::Household => Scope::Loan(i),
+        Scope::Member(m) => Scope::Claim(m, i),
+        // the model has no lists deeper than claims
+        other => other,
+    }
 }
 
 /// A defaulted field: its record, the field of it that holds it (or `""`), its name.
@@ -126,11 +140,11 @@ pub struct Node {
     pub fields: &'static [(&'static str, Kind)],
 }
 
-const CLAIM: Node = Node {
+pub(super) const CLAIM: Node = Node {
     name: "Claim",
     fields: &[("in_county", Kind::Value), ("designated", Kind::Value), ("essential_medicine_cost", Kind::Value), ("category", Kind::Value)],
 };
-const LOAN: Node = Node {
+pub(super) const LOAN: Node = Node {
     name: "Loan",
     fields: &[
         ("repayment_difficulty", Kind::Value),
@@ -139,8 +153,8 @@ const LOAN: Node = Node {
         ("renewed", Kind::Value),
     ],
 };
-const DISABILITY: Node = Node { name: "Disability", fields: &[("certified", Kind::Value)] };
-const SCHOOLING: Node = Node {
+pub(super) const DISABILITY: Node = Node { name: "Disability", fields: &[("certified", Kind::Value)] };
+pub(super) const SCHOOLING: Node = Node {
     name: "Schooling",
     fields: &[
         ("enrolled", Kind::Value),
@@ -149,7 +163,7 @@ const SCHOOLING: Node = Node {
         ("deep_mountain_area", Kind::Value),
     ],
 };
-const EMPLOYMENT: Node = Node {
+pub(super) const EMPLOYMENT: Node = Node {
     name: "Employment",
     fields: &[
         ("status", Kind::Value),
@@ -164,11 +178,11 @@ const EMPLOYMENT: Node = Node {
         ("wage_tier", Kind::Value),
     ],
 };
-const PENSION: Node = Node {
+pub(super) const PENSION: Node = Node {
     name: "Pension",
     fields: &[("enrolled", Kind::Value), ("tier", Kind::Value), ("receiving", Kind::Value), ("employee", Kind::Value)],
 };
-const MEMBER: Node = Node {
+pub(super) const MEMBER: Node = Node {
     name: "Member",
     fields: &[
         ("relation", Kind::Value),
@@ -183,9 +197,9 @@ const MEMBER: Node = Node {
         ("claims", Kind::List(&CLAIM)),
     ],
 };
-const POVERTY: Node = Node { name: "PovertyRecord", fields: &[("status", Kind::Value)] };
-const DIBAO: Node = Node { name: "DibaoRecord", fields: &[("enrolled", Kind::Value)] };
-const HOUSING: Node = Node { name: "Housing", fields: &[("structure", Kind::Value), ("safety_grade", Kind::Value)] };
+pub(super) const POVERTY: Node = Node { name: "PovertyRecord", fields: &[("status", Kind::Value)] };
+pub(super) const DIBAO: Node = Node { name: "DibaoRecord", fields: &[("enrolled", Kind::Value)] };
+pub(super) const HOUSING: Node = Node { name: "Housing", fields: &[("structure", Kind::Value), ("safety_grade", Kind::Value)] };
 
 /// The household record: every field with a default (other than null or an
 /// empty list), and the records inside it.

@@ -9,6 +9,7 @@
 mod de;
 mod defaults;
 mod facts;
+mod onepass;
 mod reference;
 mod validate;
 
@@ -18,6 +19,8 @@ pub use facts::{FactError, FactKind, FactOwner, FactSpec, FactValue, Facts, Scal
 pub use reference::reference_markdown;
 pub(crate) use validate::earliest_located;
 pub use validate::{parse_household, parse_household_bytes, validate, validate_all, validation_steps, HouseholdError};
+#[doc(hidden)]
+pub use validate::{parse_household_two_pass, read_household_one_pass, read_household_two_pass};
 pub use validate::{MAX_CLAIMS, MAX_HOUSEHOLD_FILE, MAX_LOANS, MAX_MEMBERS};
 
 use chrono::NaiveDate;

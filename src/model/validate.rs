@@ -124,18 +124,56 @@ pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household
     if json.starts_with(BOM) {
         return Err(bom_error());
     }
-    // Fast path: plain serde (no path tracking). It accepts exactly what the
-    // tracked parse below accepts, so only a failure needs the slow path to
-    // build the precise error; the shape scan still runs on success.
-    let h = match serde_json::from_str::<Household>(json) {
-        Ok(mut h) => {
-            // one pass: the shape check, and the fields left to their defaults
-            h.defaulted = shape_and_defaults(json)?;
-            h
-        }
-        Err(_) => return Err(parse_error(json)),
+    // Fast path: one pass of serde that also notes the defaulted fields and
+    // refuses arrays for structs. What it refuses, the two-pass reader reads
+    // again, and builds the error with its path.
+    let h = match super::onepass::read(json) {
+        Some(h) => h,
+        None => read_two_pass(json)?,
     };
     validated(h, json, as_of)
+}
+
+/// [`parse_household`] without the one-pass reader and without validation:
+/// plain serde, then the scan of the text for arrays given for structs and
+/// for the fields left to their defaults ([`shape_and_defaults`]), and the
+/// error with its JSON path when either fails. The definition the one-pass
+/// reader agrees with (`tests/household_reader.rs`).
+#[cold]
+fn read_two_pass(json: &str) -> Result<Household, HouseholdError> {
+    // Plain serde (no path tracking) accepts exactly what the tracked parse
+    // in `parse_error` accepts, so only a failure needs it.
+    match serde_json::from_str::<Household>(json) {
+        Ok(mut h) => {
+            // the shape check, and the fields left to their defaults
+            h.defaulted = shape_and_defaults(json)?;
+            Ok(h)
+        }
+        Err(_) => Err(parse_error(json)),
+    }
+}
+
+/// The one-pass reader alone (no validation): `None` where it leaves the
+/// text to the two-pass reader. For tests and fuzzing.
+#[doc(hidden)]
+pub fn read_household_one_pass(json: &str) -> Option<Household> {
+    super::onepass::read(json)
+}
+
+/// The two-pass reader alone (no validation). For tests and fuzzing.
+#[doc(hidden)]
+pub fn read_household_two_pass(json: &str) -> Result<Household, HouseholdError> {
+    read_two_pass(json)
+}
+
+/// [`parse_household`] with the two-pass reader alone (no one-pass fast
+/// path): what the fast path must agree with. For tests and fuzzing.
+#[doc(hidden)]
+pub fn parse_household_two_pass(json: &str, as_of: Option<NaiveDate>) -> Result<Household, HouseholdError> {
+    if json.starts_with(BOM) {
+        return Err(bom_error());
+    }
+    validated(read_two_pass(json)?, json, as_of)
 }
 
 /// The error of a household text that plain serde rejects (or whose shape is
@@ -476,10 +514,19 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     if !c.go_on || h.members.len() > MAX_MEMBERS || claims > MAX_CLAIMS || h.loans.len() > MAX_LOANS {
         return;
     }
-    // The first member with each id, for duplicates.
-    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(h.members.len());
+    // The first member with each id, for duplicates: by comparing ids in a
+    // small household, through a hash map in a larger one.
+    const FEW: usize = 16;
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    if h.members.len() > FEW {
+        first.reserve(h.members.len());
+    }
     for (i, m) in h.members.iter().enumerate() {
-        let earlier = *first.entry(m.id.as_str()).or_insert(i);
+        let earlier = if h.members.len() > FEW {
+            *first.entry(m.id.as_str()).or_insert(i)
+        } else {
+            h.members.iter().position(|o| o.id == m.id).unwrap_or(i)
+        };
         c.enter(&[Seg::Key("members"), Seg::Index(i)]);
         check_member(&mut c, (earlier < i).then_some(earlier), m, as_of);
         c.leave(2);
@@ -880,14 +927,7 @@ fn scan_list(b: &[u8], pos: usize, node: &'static Node, outer: Scope, path: &mut
     }
     let mut index = 0usize;
     loop {
-        let i = u32::try_from(index).unwrap_or(u32::MAX);
-        let scope = match outer {
-            Scope::Household if node.name == "Member" => Scope::Member(i),
-            Scope::Household => Scope::Loan(i),
-            Scope::Member(m) => Scope::Claim(m, i),
-            // the model has no lists deeper than claims
-            other => other,
-        };
+        let scope = defaults::element_scope(outer, node, index);
         path.push(Seg::Index(index));
         pos = match scan_record(b, pos, node, scope, "", path, out) {
             Scan::Ok(next) => {
