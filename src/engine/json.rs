@@ -1,0 +1,443 @@
+//! An assessment's JSON written straight from the evaluation's buffers
+//! ([`Engine::assess_json`], what `fupin batch` writes): the bytes
+//! [`crate::assessment::write_json`] writes for the [`Assessment`]
+//! [`Engine::assess_with`] would build, without building it. The layout is
+//! the one of [`Engine::assessment`] and `write_json`; the differential and
+//! property tests compare the two on every assessment they make.
+
+use super::{Buckets, Engine, Seen};
+use crate::assessment::Clamped;
+use crate::compile;
+use crate::eval::{self, Scratch};
+use crate::ir::RuleId;
+use crate::model::Household;
+use crate::value::{to_fen, Value};
+use chrono::NaiveDate;
+
+impl Engine {
+    /// The JSON of the assessment of the evaluation in `s` (what
+    /// [`Engine::assessment`] builds, as `write_json` writes it), written
+    /// straight from the `Scratch`; buffers are reused across households.
+    /// Keep in step with `assessment` and `write_json`.
+    pub(super) fn write_assessment(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        if s.trace.is_some() {
+            let a = self.assessment(h, as_of, s);
+            return crate::assessment::write_json(&a, out);
+        }
+        let mut w = std::mem::take(&mut s.json);
+        let r = self.write_assessment_with(h, as_of, s, out, &mut w);
+        s.json = w;
+        r
+    }
+
+    fn write_assessment_with(
+        &self,
+        h: &Household,
+        as_of: NaiveDate,
+        s: &Scratch,
+        out: &mut Vec<u8>,
+        w: &mut JsonBufs,
+    ) -> serde_json::Result<()> {
+        use crate::assessment::Name;
+        fn name(out: &mut Vec<u8>, n: &Name) {
+            out.extend_from_slice(n.json().as_bytes());
+        }
+        fn key(out: &mut Vec<u8>, k: &str) {
+            out.push(b'"');
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b"\":");
+        }
+        fn value<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
+            serde_json::to_writer(&mut *out, v)
+        }
+        // a decimal as serde writes it (rust_decimal's `to_str_internal`
+        // with the sign and without a precision, as a JSON string): the
+        // digits of the mantissa, at least `scale` of them, with the point
+        // before the last `scale`
+        fn decimal(out: &mut Vec<u8>, d: Option<rust_decimal::Decimal>) {
+            let Some(d) = d else {
+                out.extend_from_slice(b"null");
+                return;
+            };
+            let scale = d.scale() as usize;
+            // the digits, last first; a mantissa has at most 29, the scale is at most 28
+            let mut chars = [b'0'; 40];
+            let mut len = 0;
+            let m = d.mantissa().unsigned_abs();
+            if let Ok(mut m) = u64::try_from(m) {
+                while m != 0 && len < chars.len() {
+                    chars[len] = b'0' + (m % 10) as u8;
+                    m /= 10;
+                    len += 1;
+                }
+            } else {
+                let mut m = m;
+                while m != 0 && len < chars.len() {
+                    chars[len] = b'0' + (m % 10) as u8;
+                    m /= 10;
+                    len += 1;
+                }
+            }
+            let len = len.max(scale).min(chars.len());
+            let whole = len - scale.min(len);
+            out.push(b'"');
+            if d.is_sign_negative() {
+                out.push(b'-');
+            }
+            let empty = out.len();
+            for i in 0..len {
+                if i == whole {
+                    if i == 0 {
+                        out.push(b'0');
+                    }
+                    out.push(b'.');
+                }
+                out.push(chars[len - i - 1]);
+            }
+            if out.len() == empty {
+                out.push(b'0');
+            }
+            out.push(b'"');
+        }
+        // a date as serde writes it: `"YYYY-MM-DD"` for the years 0 to 9999
+        fn date(out: &mut Vec<u8>, d: NaiveDate) -> serde_json::Result<()> {
+            use chrono::Datelike;
+            let (y, m, day) = (d.year(), d.month(), d.day());
+            if !(0..=9999).contains(&y) {
+                return value(out, &d);
+            }
+            let y = y as u32;
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            out.extend_from_slice(&[
+                b'"',
+                digit(y / 1000),
+                digit(y / 100),
+                digit(y / 10),
+                digit(y),
+                b'-',
+                digit(m / 10),
+                digit(m),
+                b'-',
+                digit(day / 10),
+                digit(day),
+                b'"',
+            ]);
+            Ok(())
+        }
+        let p = &*self.program;
+        let m = &p.module;
+        let names = &p.names;
+        // one reason of the programme or claim being written: rule, title, citation, policy, subjects
+        fn reasons(out: &mut Vec<u8>, names: &compile::Names, m: &crate::check::Module, rs: &[ReasonBuf]) {
+            out.push(b'[');
+            for (i, r) in rs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let (rule, title, citation) = &names.rules[r.rule as usize];
+                out.push(b'{');
+                key(out, "rule");
+                name(out, rule);
+                out.push(b',');
+                key(out, "title");
+                name(out, title);
+                out.push(b',');
+                key(out, "citation");
+                name(out, citation);
+                out.push(b',');
+                key(out, "policy");
+                name(out, &names.policies[m.rules[r.rule as usize].policy as usize].0);
+                if r.count > 0 {
+                    out.push(b',');
+                    key(out, "subjects");
+                    out.push(b'[');
+                    out.extend_from_slice(&r.subjects);
+                    out.push(b']');
+                }
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+
+        out.push(b'{');
+        key(out, "household");
+        value(out, &h.id)?;
+        out.push(b',');
+        key(out, "as_of");
+        date(out, as_of)?;
+        out.push(b',');
+        // what depends only on the policies applied, kept while they stay the
+        // same (a batch's households of one region on one date): the list of
+        // policies, general to specific, as JSON; the programmes listed, in
+        // the order of their names (the assessment's map), of programmes of
+        // one name the last with an applied writer
+        if w.applied != s.active {
+            w.applied.clone_from(&s.active);
+            let mut active: Vec<usize> = (0..m.policies.len()).filter(|i| s.active[*i]).collect();
+            active.sort_by_key(|i| (m.policies[*i].rank(), *i));
+            let list = &mut w.policies;
+            list.clear();
+            key(list, "policies");
+            list.push(b'[');
+            for (k, (id, version, hash)) in active.iter().filter_map(|i| names.policies.get(*i)).enumerate() {
+                if k > 0 {
+                    list.push(b',');
+                }
+                list.push(b'{');
+                key(list, "id");
+                name(list, id);
+                list.push(b',');
+                key(list, "version");
+                name(list, version);
+                list.push(b',');
+                key(list, "hash");
+                name(list, hash);
+                list.push(b'}');
+            }
+            list.extend_from_slice(b"],");
+            let applied = |pi: usize| p.writers[pi].iter().any(|r| s.active[m.rules[*r as usize].policy as usize]);
+            w.programs.clear();
+            w.programs.extend(names.program_groups.iter().filter_map(|group| group.iter().rev().copied().find(|pi| applied(*pi as usize))));
+        }
+        out.extend_from_slice(&w.policies);
+        key(out, "programs");
+        out.push(b'{');
+        // the fired entries of each programme, in firing order, found in one pass
+        w.buckets.fill(m.programs.len(), s.fired.iter().map(|f| f.program as usize));
+        let mut first = true;
+        for &pi in &w.programs {
+            let pi = pi as usize;
+            let st = s.progs[pi];
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let fired = w.buckets.get(pi);
+            if !st.eligible && st.amount.is_none() && !st.flag && st.assign.is_none() && st.error.is_none() && fired.is_empty() {
+                out.extend_from_slice(names.program_json_empty[pi].as_bytes());
+                continue;
+            }
+            // the reasons, one per rule, with their subjects (see `assessment`)
+            let mut n = 0usize;
+            for f in fired.iter().filter_map(|k| s.fired.get(*k as usize)) {
+                let i = match w.reasons[..n].iter().position(|r| r.rule == f.rule) {
+                    Some(i) => i,
+                    None => {
+                        if w.reasons.len() == n {
+                            w.reasons.push(ReasonBuf::default());
+                        }
+                        w.reasons[n].reset(f.rule);
+                        n += 1;
+                        n - 1
+                    }
+                };
+                if f.subject == Value::Household {
+                    continue;
+                }
+                let r = &mut w.reasons[i];
+                if !r.seen.insert(f.subject) {
+                    continue;
+                }
+                // member ids are unique (validation), so is their description
+                // (`eval::describe_subject`), written without a new string
+                if let Value::Member(mi) = f.subject {
+                    w.text.clear();
+                    if let Some(mem) = h.members.get(mi as usize) {
+                        w.text.push_str("member ");
+                        w.text.push_str(&mem.id);
+                    }
+                    if r.count > 0 {
+                        r.subjects.push(b',');
+                    }
+                    r.count += 1;
+                    value(&mut r.subjects, &w.text)?;
+                    continue;
+                }
+                let sj = eval::describe_subject(h, f.subject);
+                if r.described.insert(sj.clone()) {
+                    if r.count > 0 {
+                        r.subjects.push(b',');
+                    }
+                    r.count += 1;
+                    value(&mut r.subjects, &sj)?;
+                }
+            }
+            let (id, unit) = &names.programs[pi];
+            name(out, id);
+            out.extend_from_slice(b":{");
+            key(out, "eligible");
+            out.extend_from_slice(if st.eligible { b"true" } else { b"false" });
+            out.push(b',');
+            key(out, "amount");
+            decimal(out, if st.error.is_some() { None } else { st.amount.map(to_fen) });
+            out.push(b',');
+            key(out, "unit");
+            match unit {
+                Some(u) if st.amount.is_some() && st.error.is_none() => name(out, u),
+                _ => out.extend_from_slice(b"null"),
+            }
+            if st.flag {
+                out.push(b',');
+                key(out, "flag");
+                out.extend_from_slice(b"true");
+            }
+            if let Some(v) = st.assign.and_then(|x| names.symbols.get(x as usize)) {
+                out.push(b',');
+                key(out, "value");
+                name(out, v);
+            }
+            out.push(b',');
+            key(out, "reasons");
+            reasons(out, names, m, &w.reasons[..n]);
+            if let Some(e) = st.error.and_then(|i| s.errors.get(i as usize)) {
+                out.push(b',');
+                key(out, "error");
+                value(out, &e.to_string())?;
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"},");
+        key(out, "claims");
+        out.push(b'[');
+        // the rules fired for each claim, in firing order, and the error
+        // that left a claim unsettled (the first recorded), found in one pass each
+        w.buckets.fill(s.claims.len(), s.claim_fired.iter().map(|(idx, _)| *idx as usize));
+        w.error_of.clear();
+        w.error_of.resize(s.claims.len(), None);
+        for (c, e) in &s.claim_errors {
+            if let Some(slot @ None) = w.error_of.get_mut(*c as usize) {
+                *slot = Some(*e);
+            }
+        }
+        let mut first = true;
+        for (ci, c) in s.claims.iter().enumerate() {
+            let Some(member) = h.members.get(c.member as usize) else { continue };
+            let Some(claim) = member.claims.get(c.claim as usize) else { continue };
+            let mut n = 0usize;
+            for r in w.buckets.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| r) {
+                // one reason per rule id (two policies' rules of the same id are listed once)
+                if !w.reasons[..n].iter().any(|x| m.rules[x.rule as usize].id == m.rules[*r as usize].id) {
+                    if w.reasons.len() == n {
+                        w.reasons.push(ReasonBuf::default());
+                    }
+                    w.reasons[n].reset(*r);
+                    n += 1;
+                }
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'{');
+            key(out, "member");
+            value(out, &member.id)?;
+            out.push(b',');
+            key(out, "claim");
+            match &claim.id {
+                Some(id) => value(out, id)?,
+                None => {
+                    use std::fmt::Write as _;
+                    w.text.clear();
+                    // writing to a String cannot fail
+                    let _ = write!(w.text, "{}#{}", member.id, c.claim + 1);
+                    value(out, &w.text)?
+                }
+            }
+            out.push(b',');
+            key(out, "date");
+            date(out, claim.date)?;
+            out.push(b',');
+            key(out, "total_cost");
+            decimal(out, Some(to_fen(claim.total_cost)));
+            out.push(b',');
+            key(out, "layers");
+            // every layer that applies: declared by a policy applied (or, so
+            // that the layers always add up, paid at all); paying layers here,
+            // the parts of out-of-pocket after
+            let settled = c.out_of_pocket.is_some();
+            let row = s.claim_layers(ci);
+            let applies = |li: usize| m.layers[li].policies.iter().any(|p| s.active[*p as usize]) || !row[li].is_zero();
+            // the paying layers, or the parts of out-of-pocket, as an object
+            let layers = |out: &mut Vec<u8>, paying: bool| {
+                out.push(b'{');
+                let mut k = 0usize;
+                for (li, info) in m.layers.iter().enumerate() {
+                    if info.paying != paying || !applies(li) {
+                        continue;
+                    }
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    k += 1;
+                    name(out, &names.layers[li]);
+                    out.push(b':');
+                    decimal(out, settled.then_some(to_fen(row[li])));
+                }
+                out.push(b'}');
+            };
+            layers(out, true);
+            out.push(b',');
+            key(out, "out_of_pocket");
+            decimal(out, c.out_of_pocket.map(to_fen));
+            if m.layers.iter().enumerate().any(|(li, info)| !info.paying && applies(li)) {
+                out.push(b',');
+                key(out, "out_of_pocket_parts");
+                layers(out, false);
+            }
+            out.push(b',');
+            key(out, "reasons");
+            reasons(out, names, m, &w.reasons[..n]);
+            if let Some(e) = w.error_of.get(ci).copied().flatten().and_then(|e| s.errors.get(e as usize)) {
+                out.push(b',');
+                key(out, "error");
+                value(out, &e.to_string())?;
+            }
+            out.push(b'}');
+        }
+        out.push(b']');
+        if !s.clamps.is_empty() {
+            let warnings: Vec<Clamped> = s.clamps.iter().map(|c| self.clamped(c)).collect();
+            out.push(b',');
+            key(out, "warnings");
+            value(out, &warnings)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// Reusable buffers of [`Engine::assess_json`], kept in the [`Scratch`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JsonBufs {
+    /// The policies applied that `policies` and `programs` are for.
+    applied: Vec<bool>,
+    /// `"policies":[…],`
+    policies: Vec<u8>,
+    programs: Vec<u32>,
+    buckets: Buckets,
+    reasons: Vec<ReasonBuf>,
+    error_of: Vec<Option<u32>>,
+    /// A subject's description or a claim's name being written.
+    text: String,
+}
+
+/// One reason being written: its rule, and its subjects as JSON strings
+/// separated by commas (`count` of them), with the sets that keep them unique.
+#[derive(Debug, Clone, Default)]
+struct ReasonBuf {
+    rule: RuleId,
+    subjects: Vec<u8>,
+    count: usize,
+    seen: Seen<Value>,
+    described: Seen<String>,
+}
+
+impl ReasonBuf {
+    fn reset(&mut self, rule: RuleId) {
+        self.rule = rule;
+        self.subjects.clear();
+        self.count = 0;
+        self.seen.clear();
+        self.described.clear();
+    }
+}
