@@ -704,26 +704,40 @@ fn lost(s: &mut String, events: Option<&Vec<&TraceEvent>>, indent: &str) {
     }
 }
 
+/// The pieces an assessment's JSON is written with, by [`write_json`] and
+/// by the writer that works from the evaluation's buffers
+/// (`Engine::assess_json`).
+pub(crate) mod json_parts {
+    use super::Name;
+    use serde::Serialize;
+
+    /// A name, as the JSON string it carries.
+    pub(crate) fn name(out: &mut Vec<u8>, n: &Name) {
+        out.extend_from_slice(n.json().as_bytes());
+    }
+
+    /// `"k":` — the keys are the assessment's field names: nothing to escape.
+    pub(crate) fn key(out: &mut Vec<u8>, k: &str) {
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
+    }
+
+    /// Any other value, as serde writes it.
+    pub(crate) fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
+        serde_json::to_writer(&mut *out, v)
+    }
+}
+
 /// Write `a` as JSON to `out`: exactly the bytes `serde_json::to_writer`
 /// writes (`tests/differential.rs` compares them on every assessment it
 /// makes), without escaping the policies' names again for every household —
 /// each [`Name`] carries its JSON form. An assessment with a trace is
 /// written by serde.
 pub fn write_json(a: &Assessment, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    use json_parts::{key, name, value};
     if a.trace.is_some() {
         return serde_json::to_writer(out, a);
-    }
-    fn name(out: &mut Vec<u8>, n: &Name) {
-        out.extend_from_slice(n.json().as_bytes());
-    }
-    fn key(out: &mut Vec<u8>, k: &str) {
-        // the keys are this module's field names: nothing to escape
-        out.push(b'"');
-        out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(b"\":");
-    }
-    fn value<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
-        serde_json::to_writer(&mut *out, v)
     }
     fn reasons(out: &mut Vec<u8>, rs: &[Reason]) -> serde_json::Result<()> {
         out.push(b'[');

@@ -38,18 +38,7 @@ impl Engine {
         out: &mut Vec<u8>,
         w: &mut JsonBufs,
     ) -> serde_json::Result<()> {
-        use crate::assessment::Name;
-        fn name(out: &mut Vec<u8>, n: &Name) {
-            out.extend_from_slice(n.json().as_bytes());
-        }
-        fn key(out: &mut Vec<u8>, k: &str) {
-            out.push(b'"');
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"\":");
-        }
-        fn value<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
-            serde_json::to_writer(&mut *out, v)
-        }
+        use crate::assessment::json_parts::{key, name, value};
         // a decimal as serde writes it (rust_decimal's `to_str_internal`
         // with the sign and without a precision, as a JSON string): the
         // digits of the mantissa, at least `scale` of them, with the point
