@@ -25,6 +25,7 @@ macro_rules! eprint {
 mod batch;
 mod commands;
 mod coverage;
+mod fmt;
 mod pin;
 
 use clap::{Parser, Subcommand};
@@ -159,6 +160,16 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Lay policy files out in the canonical form, keeping every comment (the content hash is unchanged).
+    /// With no PATH: standard input to standard output. Exit status: 0 done, 1 with --check when a
+    /// file would change, 2 trouble (a file that does not parse is named with its errors and left as it was).
+    Fmt {
+        /// Files or directories (every *.policy and *.fupintest under them).
+        paths: Vec<PathBuf>,
+        /// Change nothing: name the files that would change and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Show which catalogued rules are encoded and tested; exit 1 while an H/M/C/L/E id is missing.
     Coverage {
         /// Catalogue file (default: the shipped policies/catalogue.tsv).
@@ -212,6 +223,7 @@ pub fn run() -> i32 {
         Command::Coverage { catalogue, json, policy } => coverage::coverage(catalogue.as_deref(), json, &policy),
         Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
+        Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Batch { as_of, input, output, threads, policy } => batch::run(&as_of, &input, &output, threads, &policy),
     }
 }

@@ -180,6 +180,15 @@ fn standalone_tests(map: &SourceMap, deferred: &[crate::ir::FileId], tests: &mut
     errors
 }
 
+/// The syntax errors of one file parsed alone, with the file to render them
+/// (for the tools that read a file without building an engine: `fupin fmt`,
+/// the language server).
+pub fn syntax_diagnostics(name: &str, text: &str, errors: Vec<syntax::SyntaxError>) -> Diagnostics {
+    let mut sources = SourceMap::new();
+    let id = sources.add(name, text);
+    Diagnostics { items: errors.into_iter().map(|e| syntax_diagnostic(id, e)).collect(), sources }
+}
+
 /// A syntax error of file `id` as a diagnostic.
 fn syntax_diagnostic(id: crate::ir::FileId, e: syntax::SyntaxError) -> Diagnostic {
     CheckErrorKind::Syntax { message: e.kind.to_string(), help: e.kind.help() }.at(loc(id, e.span)).to_diagnostic()

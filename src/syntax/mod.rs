@@ -8,6 +8,8 @@
 pub mod ast;
 mod descent;
 pub mod error;
+#[cfg(feature = "fmt")]
+pub mod format;
 pub mod limits;
 mod parser;
 pub mod printer;

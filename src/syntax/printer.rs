@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 
 use super::ast::{
-    AggKind, BinOp, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactScalar, FactType, File, HeaderField, Ident, Item,
-    Outcome, ParamEntry, RoundMode, RoundUnit, Rule, RuleEntry, Subject, TallyScope, TestEntry, TypeExpr, UnOp,
+    AggKind, BinOp, DottedName, ExpectPath, ExpectValue, Expectation, Expr, ExprKind, FactScalar, FactType, File, Ident, Item, Outcome,
+    ParamEntry, RoundMode, RoundUnit, Rule, RuleEntry, Subject, TallyScope, TestEntry, TypeExpr, UnOp,
 };
 
 /// Prints a file as policy source.
@@ -22,22 +22,7 @@ pub fn print(file: &File) -> String {
         p.out.push_str(" {\n");
         for f in &h.fields {
             p.indent(1);
-            match f {
-                HeaderField::Title(s) => p.keyed("title ", &s.value),
-                HeaderField::Document(s) => p.keyed("document ", &s.value),
-                HeaderField::Issued(d) => p.display(format_args!("issued {}", d.value)),
-                HeaderField::Region(s) => p.display(format_args!("region {}", s.value)),
-                HeaderField::InForce(from, to) => match to {
-                    Some(to) => p.display(format_args!("in_force {} .. {}", from.value, to.value)),
-                    None => p.display(format_args!("in_force {} ..", from.value)),
-                },
-                HeaderField::Version(s) => p.keyed("version ", &s.value),
-                HeaderField::Extends(d) => {
-                    p.out.push_str("extends ");
-                    p.dotted(d);
-                }
-                HeaderField::Overlay(_) => p.out.push_str("overlay"),
-            }
+            p.header_field(f, false);
             p.out.push('\n');
         }
         p.out.push_str("}\n");
@@ -60,8 +45,17 @@ pub fn print_expr(e: &Expr) -> String {
 
 /// Writes source text into one buffer: every piece is appended where it
 /// goes, nothing is built apart and copied.
-struct Printer {
-    out: String,
+pub(super) struct Printer {
+    pub(super) out: String,
+}
+
+/// One piece of source printed alone (the formatter lays out the lines,
+/// the printer writes what is on them).
+#[cfg_attr(not(feature = "fmt"), allow(dead_code))]
+pub(super) fn piece(f: impl FnOnce(&mut Printer)) -> String {
+    let mut p = Printer { out: String::new() };
+    f(&mut p);
+    p.out
 }
 
 impl Printer {
@@ -77,21 +71,21 @@ impl Printer {
         self.out.push('\n');
     }
 
-    fn display(&mut self, args: std::fmt::Arguments<'_>) {
+    pub(super) fn display(&mut self, args: std::fmt::Arguments<'_>) {
         let _ = self.out.write_fmt(args);
     }
 
     /// `word` and a string literal.
-    fn keyed(&mut self, word: &str, s: &str) {
+    pub(super) fn keyed(&mut self, word: &str, s: &str) {
         self.out.push_str(word);
         self.string(s);
     }
 
-    fn string(&mut self, s: &str) {
+    pub(super) fn string(&mut self, s: &str) {
         string_into(&mut self.out, s);
     }
 
-    fn names(&mut self, ids: &[Ident], sep: &str) {
+    pub(super) fn names(&mut self, ids: &[Ident], sep: &str) {
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 self.out.push_str(sep);
@@ -100,17 +94,63 @@ impl Printer {
         }
     }
 
-    fn dotted(&mut self, d: &DottedName) {
+    pub(super) fn dotted(&mut self, d: &DottedName) {
         self.names(&d.parts, ".");
     }
 
-    fn cite_suffix(&mut self, cite: &Option<super::ast::StrLit>) {
+    /// A header field; `aligned`: its keyword padded to the longest
+    /// (`in_force`, `document`), as the formatter lays a header out.
+    pub(super) fn header_field(&mut self, f: &super::ast::HeaderField, aligned: bool) {
+        use super::ast::HeaderField;
+        let word = |w: &'static str| -> String {
+            if aligned {
+                format!("{w:<9}")
+            } else {
+                format!("{w} ")
+            }
+        };
+        match f {
+            HeaderField::Title(s) => self.keyed(&word("title"), &s.value),
+            HeaderField::Document(s) => self.keyed(&word("document"), &s.value),
+            HeaderField::Issued(d) => self.display(format_args!("{}{}", word("issued"), d.value)),
+            HeaderField::Region(s) => self.display(format_args!("{}{}", word("region"), s.value)),
+            HeaderField::InForce(from, to) => match to {
+                Some(to) => self.display(format_args!("{}{} .. {}", word("in_force"), from.value, to.value)),
+                None => self.display(format_args!("{}{} ..", word("in_force"), from.value)),
+            },
+            HeaderField::Version(s) => self.keyed(&word("version"), &s.value),
+            HeaderField::Extends(d) => {
+                self.out.push_str(&word("extends"));
+                self.dotted(d);
+            }
+            HeaderField::Overlay(_) => self.out.push_str("overlay"),
+        }
+    }
+
+    /// `fn NAME(p: TYPE, …): TYPE`
+    pub(super) fn fn_head(&mut self, d: &super::ast::FnDecl) {
+        self.out.push_str("fn ");
+        self.out.push_str(&d.name.name);
+        self.out.push('(');
+        for (i, p) in d.params.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.out.push_str(&p.name.name);
+            self.out.push_str(": ");
+            self.out.push_str(fn_type_str(&p.ty));
+        }
+        self.out.push_str("): ");
+        self.out.push_str(fn_type_str(&d.ret));
+    }
+
+    pub(super) fn cite_suffix(&mut self, cite: &Option<super::ast::StrLit>) {
         if let Some(c) = cite {
             self.keyed(" cite ", &c.value);
         }
     }
 
-    fn item(&mut self, item: &Item) {
+    pub(super) fn item(&mut self, item: &Item) {
         match item {
             Item::Param(d) => {
                 if d.is_override {
@@ -164,19 +204,7 @@ impl Printer {
                 self.out.push('\n');
             }
             Item::Fn(d) => {
-                self.out.push_str("fn ");
-                self.out.push_str(&d.name.name);
-                self.out.push('(');
-                for (i, p) in d.params.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.out.push_str(&p.name.name);
-                    self.out.push_str(": ");
-                    self.out.push_str(fn_type_str(&p.ty));
-                }
-                self.out.push_str("): ");
-                self.out.push_str(fn_type_str(&d.ret));
+                self.fn_head(d);
                 self.out.push_str(" = ");
                 self.expr(&d.body, 0);
                 self.out.push('\n');
@@ -398,7 +426,7 @@ impl Printer {
         }
     }
 
-    fn fact_type(&mut self, t: &FactType) {
+    pub(super) fn fact_type(&mut self, t: &FactType) {
         if t.list {
             self.out.push_str("list of ");
         }
@@ -408,7 +436,7 @@ impl Printer {
         }
     }
 
-    fn expect_path(&mut self, p: &ExpectPath) {
+    pub(super) fn expect_path(&mut self, p: &ExpectPath) {
         match p {
             ExpectPath::Program(prog, field) => {
                 self.dotted(prog);
@@ -436,7 +464,7 @@ impl Printer {
         }
     }
 
-    fn expectation(&mut self, x: &Expectation) {
+    pub(super) fn expectation(&mut self, x: &Expectation) {
         self.out.push_str("expect ");
         self.expect_path(&x.path);
         match &x.value {
@@ -614,7 +642,7 @@ pub fn expect_path_text(path: &ExpectPath) -> String {
     p.out
 }
 
-fn ty(t: TypeExpr) -> &'static str {
+pub(super) fn ty(t: TypeExpr) -> &'static str {
     match t {
         TypeExpr::Bool => "bool",
         TypeExpr::Int => "int",
@@ -630,7 +658,7 @@ fn ty(t: TypeExpr) -> &'static str {
 }
 
 /// Appends a string literal with `"`, `\` and newlines escaped.
-fn string_into(out: &mut String, s: &str) {
+pub(super) fn string_into(out: &mut String, s: &str) {
     out.push('"');
     let mut rest = s;
     // copy the runs between escapes whole
@@ -648,7 +676,7 @@ fn string_into(out: &mut String, s: &str) {
 }
 
 /// `70%` for 0.70: the inverse of the parser's scale shift.
-fn percent_into(out: &mut String, d: Decimal) {
+pub(super) fn percent_into(out: &mut String, d: Decimal) {
     if d.scale() >= 2 {
         let mut m = d;
         if m.set_scale(d.scale() - 2).is_ok() {
@@ -677,7 +705,7 @@ fn prec(e: &Expr) -> u8 {
     }
 }
 
-fn binop_prec(op: BinOp) -> u8 {
+pub(super) fn binop_prec(op: BinOp) -> u8 {
     match op {
         BinOp::Or => 2,
         BinOp::And => 3,
@@ -688,7 +716,7 @@ fn binop_prec(op: BinOp) -> u8 {
     }
 }
 
-fn unop_prec(op: UnOp) -> u8 {
+pub(super) fn unop_prec(op: UnOp) -> u8 {
     match op {
         UnOp::Not => 4,
         UnOp::Neg => 8,
@@ -702,7 +730,7 @@ fn unop_prec(op: UnOp) -> u8 {
 /// A prefix operator reaches right over every following operator at least
 /// as strong as itself (`not a == b` is `not (a == b)`), whatever its
 /// position; an `if` reaches right over everything.
-fn needs_parens(e: &Expr, min: u8, tail: u8) -> bool {
+pub(super) fn needs_parens(e: &Expr, min: u8, tail: u8) -> bool {
     match &*e.kind {
         ExprKind::Unary(op, _) => tail >= unop_prec(*op),
         ExprKind::If(..) => true,
@@ -712,7 +740,7 @@ fn needs_parens(e: &Expr, min: u8, tail: u8) -> bool {
 
 /// Whether `e` printed bare has an `at` outside parentheses: a band's lower
 /// bound stops at `at`, so such a bound needs parentheses.
-fn has_bare_at(e: &Expr) -> bool {
+pub(super) fn has_bare_at(e: &Expr) -> bool {
     match &*e.kind {
         ExprKind::Binary(BinOp::At, ..) => true,
         ExprKind::Binary(op, l, r) => {
@@ -730,7 +758,7 @@ pub(crate) fn fn_type(t: &crate::syntax::ast::FnType) -> String {
     fn_type_str(t).to_string()
 }
 
-fn fn_type_str(t: &crate::syntax::ast::FnType) -> &str {
+pub(super) fn fn_type_str(t: &crate::syntax::ast::FnType) -> &str {
     match t {
         crate::syntax::ast::FnType::Builtin(t) => ty(t.ty),
         crate::syntax::ast::FnType::Named(i) => &i.name,
