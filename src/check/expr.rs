@@ -103,7 +103,7 @@ impl Ctx {
 
 /// The built-in functions by name: the one list the checker resolves calls
 /// with and suggests names from.
-pub(crate) const FUNCTIONS: &[(&str, Builtin)] = &[
+pub const FUNCTIONS: &[(&str, Builtin)] = &[
     ("min", Builtin::Min),
     ("max", Builtin::Max),
     ("clamp", Builtin::Clamp),

@@ -12,6 +12,8 @@ pub mod programs;
 pub mod schema;
 pub mod types;
 
+pub use expr::FUNCTIONS;
+
 use crate::diagnostic::loc;
 use crate::ir::{self, FileId, GlobalId, LayerId, Loc, ParamId, PolicyId, ProgId, RuleId, TallyId};
 use crate::syntax::ast;
@@ -221,6 +223,8 @@ pub struct TallyDef {
     pub ty: Ty,
     /// Scope.
     pub scope: ast::TallyScope,
+    /// Where it is declared.
+    pub loc: Loc,
 }
 
 /// A programme.
@@ -232,6 +236,8 @@ pub struct ProgramInfo {
     pub title: String,
     /// Type of its amount, if it has one.
     pub amount: Option<Ty>,
+    /// Where it is declared (none for the built-in programmes).
+    pub loc: Option<Loc>,
 }
 
 /// Rule outputs other rules can read or that need precedence.
@@ -662,7 +668,7 @@ impl Checker {
 
     fn run(&mut self, inputs: &[Input<'_>]) {
         for (id, title, amount) in programs::BUILTIN {
-            self.module.programs.push(ProgramInfo { id: id.to_string(), title: title.to_string(), amount: *amount });
+            self.module.programs.push(ProgramInfo { id: id.to_string(), title: title.to_string(), amount: *amount, loc: None });
         }
         // 1. headers
         let mut file_policy: Vec<Option<PolicyId>> = Vec::new();
@@ -1016,7 +1022,7 @@ impl Checker {
                 }
             },
         };
-        self.module.programs.push(ProgramInfo { id, title: p.title.value.clone(), amount });
+        self.module.programs.push(ProgramInfo { id, title: p.title.value.clone(), amount, loc: Some(loc(file, p.span)) });
     }
 
     /// Declarations (`overrides == false`) or overrides (`true`).
@@ -1101,7 +1107,13 @@ impl Checker {
                         self.err(CheckErrorKind::TypeMismatch { expected: "money".into(), found: ty }, loc(file, t.ty.span));
                     }
                     let id = self.module.tallies.len() as TallyId;
-                    self.module.tallies.push(TallyDef { name: t.name.name.clone(), policy: pol, ty, scope: t.scope });
+                    self.module.tallies.push(TallyDef {
+                        name: t.name.name.clone(),
+                        policy: pol,
+                        ty,
+                        scope: t.scope,
+                        loc: loc(file, t.span),
+                    });
                     self.tally_names.insert(key, id);
                 }
                 ast::Item::Let(l) => {

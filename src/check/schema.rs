@@ -16,6 +16,9 @@ macro_rules! fields {
         pub const FIELDS: &[(Field, Entity, &str, Ty)] = &[
             $((Field::$variant, Entity::$entity, $name, $ty)),+
         ];
+        /// What each field of [`FIELDS`] holds, in the same order (for hover
+        /// and completion in an editor).
+        pub const FIELD_DOCS: &[&str] = &[$($doc),+];
     };
 }
 

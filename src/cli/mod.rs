@@ -26,6 +26,7 @@ mod batch;
 mod commands;
 mod coverage;
 mod fmt;
+mod lsp;
 mod pin;
 
 use clap::{Parser, Subcommand};
@@ -170,6 +171,9 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// A language server over standard input and output (diagnostics, hover, go to definition,
+    /// completion, formatting), for an editor: see `editors/vscode/`.
+    Lsp,
     /// Show which catalogued rules are encoded and tested; exit 1 while an H/M/C/L/E id is missing.
     Coverage {
         /// Catalogue file (default: the shipped policies/catalogue.tsv).
@@ -224,6 +228,7 @@ pub fn run() -> i32 {
         Command::Lock { check, policies, lockfile } => pin::lock(check, policies.as_deref(), lockfile.as_deref()),
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
         Command::Fmt { paths, check } => fmt::fmt(&paths, check),
+        Command::Lsp => lsp::lsp(),
         Command::Batch { as_of, input, output, threads, policy } => batch::run(&as_of, &input, &output, threads, &policy),
     }
 }
