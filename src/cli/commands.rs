@@ -151,7 +151,7 @@ fn read_input(file: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyArgs) -> i32 {
+pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, html: Option<&Path>, args: &PolicyArgs) -> i32 {
     let as_of = match parse_date(as_of) {
         Ok(d) => d,
         Err(e) => {
@@ -176,7 +176,7 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
         }
     };
     let mut s = engine.scratch();
-    s.set_trace(explain || trace);
+    s.set_trace(explain || trace || html.is_some());
     match engine.assess_with(&h, as_of, &mut s) {
         Ok(a) => {
             for w in &a.warnings {
@@ -184,6 +184,18 @@ pub fn eval(as_of: &str, file: &str, explain: bool, trace: bool, args: &PolicyAr
             }
             for e in a.errors() {
                 eprintln!("warning: {e}");
+            }
+            if let Some(path) = html {
+                return match std::fs::write(path, super::html::assessment(&a)) {
+                    Ok(()) => {
+                        eprintln!("wrote {}", path.display());
+                        0
+                    }
+                    Err(e) => {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        2
+                    }
+                };
             }
             let text = if explain {
                 a.explain()
@@ -344,4 +356,19 @@ pub fn test(paths: &[PathBuf], verbose: bool, standalone: bool, set: &[String]) 
         return code;
     }
     i32::from(failed > 0)
+}
+
+/// `fupin doc OUT_DIR`: the policy site ([`super::doc`]).
+pub fn doc(out: &Path, args: &PolicyArgs) -> i32 {
+    let Some(engine) = engine(args) else { return 1 };
+    match super::doc::site(&engine, super::coverage::CATALOGUE, out) {
+        Ok(n) => {
+            eprintln!("wrote {n} page(s) to {}", out.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the site to {}: {e}", out.display());
+            2
+        }
+    }
 }

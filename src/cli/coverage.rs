@@ -4,7 +4,7 @@ use super::PolicyArgs;
 use std::path::Path;
 
 /// The shipped catalogue, embedded like the shipped policies.
-const CATALOGUE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/catalogue.tsv"));
+pub(super) const CATALOGUE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/catalogue.tsv"));
 
 /// Print the coverage table and summary. Exit 1 while any H/M/C/L/E id is
 /// missing (or the catalogue has problems), 2 on bad arguments.

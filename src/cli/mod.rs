@@ -25,7 +25,9 @@ macro_rules! eprint {
 mod batch;
 mod commands;
 mod coverage;
+mod doc;
 mod fmt;
+mod html;
 mod lsp;
 mod pin;
 
@@ -78,6 +80,10 @@ pub enum Command {
         /// Include the trace in the JSON output.
         #[arg(long)]
         trace: bool,
+        /// Write the assessment as a page to FILE instead: each programme with its reasons, each
+        /// claim as a bar of its layers and out-of-pocket, the trace as expandable sections.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["explain", "trace"])]
+        html: Option<PathBuf>,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -174,6 +180,15 @@ pub enum Command {
     /// A language server over standard input and output (diagnostics, hover, go to definition,
     /// completion, formatting), for an editor: see `editors/vscode/`.
     Lsp,
+    /// Write the loaded policies as a static HTML site into OUT_DIR: a page per policy with its
+    /// parameters (dated values, citations, a chart over time) and rules, cross-linked, and an index
+    /// with a search box and the catalogue coverage per document.
+    Doc {
+        /// The directory to write (created if missing; the files fupin writes are replaced).
+        out_dir: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Show which catalogued rules are encoded and tested; exit 1 while an H/M/C/L/E id is missing.
     Coverage {
         /// Catalogue file (default: the shipped policies/catalogue.tsv).
@@ -220,7 +235,9 @@ pub fn run() -> i32 {
     };
     match cli.command {
         Command::Check { paths, standalone } => commands::check(&paths, standalone),
-        Command::Eval { as_of, file, explain, trace, policy } => commands::eval(&as_of, &file, explain, trace, &policy),
+        Command::Eval { as_of, file, explain, trace, html, policy } => {
+            commands::eval(&as_of, &file, explain, trace, html.as_deref(), &policy)
+        }
         Command::Params { region, as_of, json, policy } => commands::params(&region, &as_of, json, &policy),
         Command::Schema { region, as_of, policy } => commands::schema(region.as_deref(), as_of.as_deref(), &policy),
         Command::Test { paths, verbose, standalone, set } => commands::test(&paths, verbose, standalone, &set),
@@ -229,6 +246,7 @@ pub fn run() -> i32 {
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
         Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Lsp => lsp::lsp(),
+        Command::Doc { out_dir, policy } => commands::doc(&out_dir, &policy),
         Command::Batch { as_of, input, output, threads, policy } => batch::run(&as_of, &input, &output, threads, &policy),
     }
 }
