@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 corpus="$here/corpus"
-mkdir -p "$corpus"/{parse,parse_differential,check,eval_json,eval_struct}
+mkdir -p "$corpus"/{parse,parse_differential,format,check,eval_json,eval_struct}
 
 n=0
 for f in "$root"/policies/*.policy "$root"/policies/*/*.policy "$root"/tests/cases/check/*.policy; do
@@ -13,6 +13,7 @@ for f in "$root"/policies/*.policy "$root"/policies/*/*.policy "$root"/tests/cas
   base="$(basename "$f" .policy)"
   cp "$f" "$corpus/parse/$base-$n.policy"
   cp "$f" "$corpus/parse_differential/$base-$n.policy"
+  cp "$f" "$corpus/format/$base-$n.policy"
   # check: the first byte picks the mode (0: append to a shipped policy,
   # 1: after a 石家庄 header, 2: alone)
   for mode in 0 1 2; do

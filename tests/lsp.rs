@@ -230,6 +230,21 @@ fn an_editor_session() {
         assert!(labels.contains(&want), "no `{want}` in completion");
     }
 
+    // a file that does not parse, with characters of several widths: every
+    // request is answered, none fails the session
+    let broken = "let x = （household.\nrule 坏 \"t\" { when 收入 >\n";
+    let broken_uri = c.open(&dir.join("broken.policy"), broken);
+    let diags = c.diagnostics(&broken_uri);
+    assert!(!diags.is_empty(), "no syntax error reported");
+    let items = c.request("textDocument/completion", at(&broken_uri, position(broken, "household.", 10)));
+    let labels: Vec<&str> = items.as_array().expect("items").iter().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"income"), "{labels:?}");
+    assert_eq!(c.request("textDocument/hover", at(&broken_uri, position(broken, "收入", 3))), Value::Null);
+    assert_eq!(c.request("textDocument/definition", at(&broken_uri, json!({"line": 99, "character": 99}))), Value::Null);
+    let edits =
+        c.request("textDocument/formatting", json!({"textDocument": {"uri": broken_uri}, "options": {"tabSize": 2, "insertSpaces": true}}));
+    assert_eq!(edits, Value::Null, "a file that does not parse is not reformatted");
+
     // formatting: fupin fmt
     let messy = "rule R \"t\" {   for household\n when a   and b // why\n then eligible p }\n";
     let messy_uri = c.open(&dir.join("messy.policy"), messy);

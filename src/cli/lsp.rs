@@ -98,7 +98,11 @@ impl Server {
                             return 1;
                         }
                     }
-                    let resp = self.request(req);
+                    // a defect in an answer fails that request, not the editor's session
+                    let id = req.id.clone();
+                    let resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.request(req))).unwrap_or_else(|_| {
+                        Response::new_err(id, ErrorCode::InternalError as i32, "fupin lsp failed on this request".into())
+                    });
                     if self.conn.sender.send(Message::Response(resp)).is_err() {
                         return 1;
                     }
@@ -302,7 +306,11 @@ impl Server {
         let (_, text, offset) = self.at(pos)?;
         let world = self.world();
         let before = &text[..offset];
-        let word_start = before.rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).map_or(0, |i| i + 1);
+        let word_start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '.'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let word = &before[word_start..];
         let mut items = Vec::new();
         if let Some(dot) = word.rfind('.') {
