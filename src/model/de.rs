@@ -82,16 +82,137 @@ impl<'de> Visitor<'de> for MoneyVisitor {
         Ok(Decimal::from(v))
     }
 
-    // serde_json (arbitrary_precision) hands a number over as a map holding its exact text.
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Decimal, A::Error> {
-        let n: serde_json::Number = serde::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        parse_money(&n.to_string()).map_err(de::Error::custom)
+    // a map: serde_json's raw value (the value's own text, see `money`), or
+    // an arbitrary-precision number where a crate of the build switched that
+    // feature on (its exact text too); any other map is not money
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Decimal, A::Error> {
+        match map.next_key_seed(TokenKey)? {
+            Some(Token::Raw) => map.next_value_seed(RawText(raw_money)),
+            Some(Token::Number) => map.next_value_seed(RawText(|t| parse_money(t).map_err(Wrong::Custom))),
+            _ => Err(de::Error::invalid_type(de::Unexpected::Map, &self)),
+        }
+    }
+
+    // a format other than JSON text: its own value
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Decimal, D::Error> {
+        d.deserialize_any(MoneyVisitor)
     }
 }
 
-/// `deserialize_with` for money and other decimals.
+/// The name by which serde_json hands a value over as its text (its
+/// `RawValue`, with the `raw_value` feature fupin switches on): asked for a
+/// newtype struct of this name, serde_json visits a map of one entry, this
+/// key and the text. Other formats visit the newtype with their value.
+pub(crate) const RAW_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// The key under which serde_json's `arbitrary_precision` feature (off in
+/// fupin, but a crate of the build may switch it on) hands a number over.
+pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// The key of a map a value was handed over in.
+pub(crate) enum Token {
+    /// [`RAW_TOKEN`]: the value's text follows.
+    Raw,
+    /// [`NUMBER_TOKEN`]: a number's text follows.
+    Number,
+    /// Any other key: a real map.
+    Other,
+}
+
+/// Reads a map key as a [`Token`], without copying it.
+pub(crate) struct TokenKey;
+
+impl<'de> de::DeserializeSeed<'de> for TokenKey {
+    type Value = Token;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Token, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for TokenKey {
+    type Value = Token;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Token, E> {
+        Ok(match v {
+            RAW_TOKEN => Token::Raw,
+            NUMBER_TOKEN => Token::Number,
+            _ => Token::Other,
+        })
+    }
+}
+
+/// Why a text is not the value: a wrong type (serde's message), or another reason.
+pub(crate) enum Wrong {
+    Type(de::Unexpected<'static>),
+    Custom(String),
+}
+
+/// Reads the text of a raw value with `f`.
+struct RawText<T>(fn(&str) -> Result<T, Wrong>);
+
+impl<'de, T> de::DeserializeSeed<'de> for RawText<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<T> Visitor<'_> for RawText<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(MONEY_FORM)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.0)(v).map_err(|w| match w {
+            Wrong::Type(u) => E::invalid_type(u, &MoneyVisitor),
+            Wrong::Custom(m) => E::custom(m),
+        })
+    }
+}
+
+/// The kind of JSON value a raw text holds, when it is not a number or a string.
+pub(crate) fn unexpected(text: &str) -> de::Unexpected<'static> {
+    match text.as_bytes().first() {
+        Some(b't') => de::Unexpected::Bool(true),
+        Some(b'f') => de::Unexpected::Bool(false),
+        Some(b'n') => de::Unexpected::Unit,
+        Some(b'[') => de::Unexpected::Seq,
+        _ => de::Unexpected::Map,
+    }
+}
+
+/// Money from the text of a JSON value: a number's digits as written, or a string's content.
+fn raw_money(text: &str) -> Result<Decimal, Wrong> {
+    match text.as_bytes().first() {
+        Some(b'"') => {
+            let s: String = serde_json::from_str(text).map_err(|e| Wrong::Custom(e.to_string()))?;
+            parse_money(&s).map_err(Wrong::Custom)
+        }
+        Some(b'-' | b'0'..=b'9') => parse_money(text).map_err(Wrong::Custom),
+        _ => Err(Wrong::Type(unexpected(text))),
+    }
+}
+
+/// `deserialize_with` for money and other decimals: exact, from the
+/// number's own digits. serde_json hands them over as written (its raw
+/// value); fupin does not switch serde_json's `arbitrary_precision` on,
+/// which would change how every crate of the build reads numbers.
 pub fn money<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    d.deserialize_any(MoneyVisitor)
+    d.deserialize_newtype_struct(RAW_TOKEN, MoneyVisitor)
+}
+
+/// A decimal as a JSON number of its own digits and scale (`7200.50`),
+/// written by serde_json as it is (a declared fact's number).
+pub fn number<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    let text = d.to_string();
+    match serde_json::value::RawValue::from_string(text) {
+        Ok(raw) => raw.serialize(s),
+        // a Decimal always prints as a JSON number; the fallback is never taken
+        Err(_) => s.serialize_str(&d.to_string()),
+    }
 }
 
 struct DateVisitor;

@@ -81,12 +81,8 @@ impl Serialize for FactValue {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             FactValue::Bool(b) => s.serialize_bool(*b),
-            // exact: the number's own digits, as a JSON number (serde_json keeps
-            // them with its `arbitrary_precision` feature, which fupin uses)
-            FactValue::Number(d) => match d.to_string().parse::<serde_json::Number>() {
-                Ok(n) => n.serialize(s),
-                Err(_) => s.serialize_str(&d.to_string()),
-            },
+            // exact: the number's own digits, as a JSON number
+            FactValue::Number(d) => super::de::number(d, s),
             FactValue::Text(t) => s.serialize_str(t),
             FactValue::List(items) => items.serialize(s),
         }
@@ -95,9 +91,45 @@ impl Serialize for FactValue {
 
 impl<'de> Deserialize<'de> for FactValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let v = serde_json::Value::deserialize(d)?;
-        from_json(v, 0).map_err(D::Error::custom)
+        // serde_json hands the value over as its text (numbers exact, as
+        // written); another format, as its own value
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FactValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a fact value: a bool, a number, a string or a list of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FactValue, A::Error> {
+                use serde::de::Error;
+                match map.next_key_seed(super::de::TokenKey)? {
+                    Some(super::de::Token::Raw) => {
+                        let text: std::borrow::Cow<'de, str> = map.next_value()?;
+                        from_text(&text, 0).map_err(A::Error::custom)
+                    }
+                    _ => Err(A::Error::custom("an object is not a fact value (a bool, a number, a string or a list)")),
+                }
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<FactValue, D::Error> {
+                use serde::de::Error;
+                let v = serde_json::Value::deserialize(d)?;
+                from_json(v, 0).map_err(D::Error::custom)
+            }
+        }
+        d.deserialize_newtype_struct(super::de::RAW_TOKEN, V)
+    }
+}
+
+/// A fact value from the text of a JSON value: a number exact from its own
+/// digits, a list item by item.
+fn from_text(text: &str, depth: usize) -> Result<FactValue, String> {
+    match text.as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => Ok(FactValue::Number(parse_money(text)?)),
+        Some(b'[') if depth < MAX_NESTING => {
+            let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            Ok(FactValue::List(items.into_iter().map(|i| from_text(i.get(), depth + 1)).collect::<Result<_, _>>()?))
+        }
+        Some(b'[') => Err("a list of lists is not a fact value".into()),
+        _ => from_json(serde_json::from_str(text).map_err(|e| e.to_string())?, depth),
     }
 }
 
@@ -380,4 +412,24 @@ pub struct FactError {
     pub fact: String,
     /// What is wrong.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_read_and_written_with_their_own_digits() {
+        // through a float, 0.10 would lose its scale and 0.1 + 0.2 would not be 0.3
+        let v: Facts = serde_json::from_str(r#"{"a": 0.10, "b": [0.1, 0.2, 12345678901234567890.123456789], "c": "0.1"}"#).expect("facts");
+        assert_eq!(v.get("a"), Some(&FactValue::Number(Decimal::new(10, 2))));
+        let Some(FactValue::List(b)) = v.get("b") else { panic!("{v:?}") };
+        assert_eq!(b[2], FactValue::Number("12345678901234567890.123456789".parse().expect("decimal")));
+        assert_eq!(serde_json::to_string(&v).expect("json"), r#"{"a":0.10,"b":[0.1,0.2,12345678901234567890.123456789],"c":"0.1"}"#);
+        // what would round, or is no decimal, is an error, never a value
+        assert!(serde_json::from_str::<Facts>(r#"{"a": 1e3}"#).is_err());
+        assert!(serde_json::from_str::<Facts>(r#"{"a": 1.23456789012345678901234567891}"#).is_err());
+        assert!(serde_json::from_str::<Facts>(r#"{"a": [[1]]}"#).is_err());
+        assert!(serde_json::from_str::<Facts>(r#"{"a": null}"#).is_err());
+    }
 }

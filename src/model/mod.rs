@@ -6,7 +6,7 @@
 //! [`validate`] rejects impossible values with the JSON path of the offending
 //! field. The household JSON format is documented in `docs/household.md`.
 
-mod de;
+pub(crate) mod de;
 mod defaults;
 mod facts;
 mod onepass;

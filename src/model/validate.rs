@@ -286,10 +286,16 @@ fn validate_all_segs(h: &Household, as_of: Option<NaiveDate>) -> Vec<(Vec<Seg<'s
 // ---------------------------------------------------------------------------
 // Errors from serde
 
-/// The key serde_json uses to pass arbitrary-precision numbers through serde.
+/// The path step serde_json's `arbitrary_precision` feature (off in fupin;
+/// another crate of the build may switch it on) adds under a number.
 const NUMBER_TOKEN: &str = ".$serde_json::private::Number";
 
 fn from_serde(path: String, e: &serde_json::Error, text: &str) -> HouseholdError {
+    // a value read as its text (money, a fact) is reported at its field
+    let path = match path.strip_suffix(super::de::RAW_TOKEN) {
+        Some(field) => field.strip_suffix('.').unwrap_or(field).to_string(),
+        None => path,
+    };
     let (line, column) = (e.line(), e.column());
     let full = e.to_string();
     let suffix = format!(" at line {line} column {column}");
