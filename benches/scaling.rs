@@ -168,7 +168,7 @@ fn main() {
             filter = Some(a.clone());
         }
     }
-    let wanted = |name: &str| filter.as_deref().map_or(true, |f| format!("scaling/{name}").contains(f) || f.contains(name));
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| format!("scaling/{name}").contains(f) || f.contains(name));
     let all = series(&wanted);
     for s in &all {
         sanity(s);

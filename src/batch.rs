@@ -391,6 +391,8 @@ where
     R: BufRead,
     W: Write + Send,
 {
+    #[cfg(feature = "tracing")]
+    let _span = tracing::info_span!("fupin.batch", threads = opts.threads).entered();
     let start = Instant::now();
     if opts.threads > MAX_THREADS {
         return Err(BatchError::TooManyThreads(opts.threads));

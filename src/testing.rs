@@ -79,7 +79,7 @@ pub fn run_matching(engine: &Engine, keep: impl Fn(&str) -> bool) -> Vec<TestRes
             return d
                 .items
                 .iter()
-                .filter(|e| e.loc.and_then(|l| p.sources.get(l.file)).map_or(true, |f| keep(&f.name)))
+                .filter(|e| e.loc.and_then(|l| p.sources.get(l.file)).is_none_or(|f| keep(&f.name)))
                 .map(|e| {
                     let l = e.loc.unwrap_or(Loc { file: 0, span: Default::default() });
                     let message = format!("the test file cannot be read: {}", e.message);
@@ -359,7 +359,7 @@ pub fn producing_trace(engine: &Engine, a: &Assessment, path: &ExpectPath) -> Ve
         match ev {
             TraceEvent::Parameter { .. } => params.push(ev),
             TraceEvent::Rule { rule, subject: subj, .. } => {
-                let keep = rules.contains(&rule.as_str()) && subject.as_ref().map_or(true, |s| s == subj);
+                let keep = rules.contains(&rule.as_str()) && subject.as_ref().is_none_or(|s| s == subj);
                 if keep {
                     for p in params.drain(..) {
                         out.extend(event_lines(p));

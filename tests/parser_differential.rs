@@ -131,7 +131,7 @@ fn string_literals(src: &str) -> Vec<String> {
                     i += 1;
                     continue;
                 }
-                let close: String = std::iter::once('"').chain(std::iter::repeat('#').take(hashes)).collect();
+                let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
                 let body_start = j + 1;
                 match src.get(body_start..).and_then(|r| r.find(&close)) {
                     Some(len) => {

@@ -122,7 +122,7 @@ fn policies_outside_the_pin_set_are_excluded() {
     let ids: Vec<&str> = engine.program().module.policies.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["cn"]);
     let a = engine.assess(&pingshan(), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
-    assert!(a.programs.get("dibao").map_or(true, |d| !d.eligible));
+    assert!(a.programs.get("dibao").is_none_or(|d| !d.eligible));
 }
 
 #[test]

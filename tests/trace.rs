@@ -128,7 +128,7 @@ fn check(engine: &Engine, a: &Assessment, what: &str) -> Vec<(String, String, Ve
             continue;
         };
         for p in params {
-            if p.citation.as_deref().map_or(true, |c| c.trim().is_empty()) {
+            if p.citation.as_deref().is_none_or(|c| c.trim().is_empty()) {
                 problems.push(format!("{rule} for {subject}: parameter {} ({}) has no citation", p.name, p.policy));
             }
             if date_ok(&p.on).is_none() {

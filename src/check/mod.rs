@@ -117,10 +117,7 @@ impl PolicyInfo {
     /// Whether the policy applies to a household region on a date.
     pub fn applies(&self, region: &str, date: NaiveDate) -> bool {
         let n = self.prefix_len as usize;
-        region.len() >= n
-            && self.region.as_bytes()[..n] == region.as_bytes()[..n]
-            && self.from <= date
-            && self.to.map_or(true, |t| date <= t)
+        region.len() >= n && self.region.as_bytes()[..n] == region.as_bytes()[..n] && self.from <= date && self.to.is_none_or(|t| date <= t)
     }
 }
 
@@ -1710,5 +1707,5 @@ fn path_heads<'a>(e: &'a ast::Expr, out: &mut Vec<&'a str>) {
 
 /// No citation, or one that says nothing (`cite ""`, `cite "  "`).
 fn blank(cite: Option<&str>) -> bool {
-    cite.map_or(true, |c| c.trim().is_empty())
+    cite.is_none_or(|c| c.trim().is_empty())
 }

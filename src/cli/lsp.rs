@@ -474,7 +474,7 @@ impl World {
             if e.loc.file != file || offset < s || offset > t {
                 return;
             }
-            if best.map_or(true, |b| (t - s) <= (b.loc.span.end - b.loc.span.start) as usize) {
+            if best.is_none_or(|b| (t - s) <= (b.loc.span.end - b.loc.span.start) as usize) {
                 *best = Some(e);
             }
             e.for_each_child(&mut |c| visit(c, file, offset, best));

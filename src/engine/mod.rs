@@ -16,7 +16,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod json;
+mod reload;
+
 pub(crate) use json::JsonBufs;
+pub use reload::SharedEngine;
 
 /// A compiled policy set, ready to assess households. Cheap to clone
 /// (`Arc`), `Send + Sync`.
@@ -114,6 +117,8 @@ pub(crate) fn build_parsed(
     sources: Vec<(Source, Option<syntax::ast::File>)>,
     settings: &[(String, String)],
 ) -> Result<Engine, Diagnostics> {
+    #[cfg(feature = "tracing")]
+    let _span = tracing::info_span!("fupin.build", files = sources.len()).entered();
     let mut map = SourceMap::new();
     let mut items: Vec<Diagnostic> = Vec::new();
     let mut parsed = Vec::new();
@@ -591,6 +596,8 @@ impl Engine {
     /// ([`model::validation_steps`]) before it is done: a household too large
     /// for `s.budget` is refused with [`EvalError::Budget`].
     pub fn assess_with(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<Assessment, EvalError> {
+        #[cfg(feature = "tracing")]
+        let _span = tracing::debug_span!("fupin.assess", household = h.id.as_str(), %as_of).entered();
         let steps = validation_charge(h, s)?;
         model::validate(h, Some(as_of))?;
         eval::evaluate_spent(&self.program, h, as_of, s, steps)?;
@@ -612,6 +619,8 @@ impl Engine {
         s: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> Result<serde_json::Result<()>, EvalError> {
+        #[cfg(feature = "tracing")]
+        let _span = tracing::debug_span!("fupin.assess", household = h.id.as_str(), %as_of).entered();
         // the budget first, as `assess_with` checks it
         validation_charge(h, s)?;
         model::validate(h, Some(as_of))?;
@@ -703,7 +712,7 @@ impl Engine {
             match (region, as_of) {
                 (Some(r), Some(d)) => pol.applies(r, d),
                 (Some(r), None) => pol.applies(r, pol.from),
-                (None, Some(d)) => pol.from <= d && pol.to.map_or(true, |t| d <= t),
+                (None, Some(d)) => pol.from <= d && pol.to.is_none_or(|t| d <= t),
                 (None, None) => true,
             }
         };

@@ -232,7 +232,7 @@ pub(crate) enum NotDecimal {
 pub(crate) fn to_decimal(q: Q, loc: Loc) -> Result<Decimal, EvalError> {
     // beyond the range of `Decimal` altogether: an overflow
     let max = Q::from_decimal(Decimal::MAX);
-    if q.abs().map_or(true, |a| a > max) {
+    if q.abs().is_none_or(|a| a > max) {
         return Err(EvalError::Overflow { loc });
     }
     q.to_decimal().map_err(|why| EvalError::Inexact { value: q.describe(), repeating: why == NotDecimal::Repeating, loc })

@@ -612,7 +612,7 @@ impl<'a> Ev<'a> {
                 }
                 continue;
             }
-            let Some(ei) = def.entries.iter().rposition(|e| e.from.map_or(true, |f| f <= date)) else { continue };
+            let Some(ei) = def.entries.iter().rposition(|e| e.from.is_none_or(|f| f <= date)) else { continue };
             let entry = &def.entries[ei];
             let saved = (self.prev, self.param_date);
             self.prev = Some((p, di, entry.from.unwrap_or(NaiveDate::MIN)));

@@ -1,0 +1,53 @@
+//! A service's engine, swapped for a new policy set without a restart.
+//!
+//! [`SharedEngine`] holds the engine in force behind an `Arc`: a request
+//! takes the current one ([`SharedEngine::current`]) and assesses with it to
+//! the end, whatever is swapped in meanwhile. [`SharedEngine::reload`]
+//! builds the new set first — pins verified, every diagnostic collected —
+//! and swaps it in only if it builds: a set that fails leaves the engine in
+//! force as it was, and the error says why.
+
+use super::{Engine, EngineBuilder};
+use crate::pin::BuildError;
+use std::sync::{Arc, RwLock};
+
+/// The engine in force, shared by the threads of a service.
+#[derive(Debug)]
+pub struct SharedEngine {
+    current: RwLock<Arc<Engine>>,
+    /// How many times an engine was swapped in.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl SharedEngine {
+    /// Share `engine`.
+    pub fn new(engine: Engine) -> SharedEngine {
+        SharedEngine { current: RwLock::new(Arc::new(engine)), generation: Default::default() }
+    }
+
+    /// The engine in force: an assessment holding it runs on it to the end.
+    pub fn current(&self) -> Arc<Engine> {
+        // the lock guards a pointer swap only: a panic cannot leave it half done
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Build `builder` (pins and selections applied and verified, as
+    /// [`EngineBuilder::try_build`]) and, if it builds, put it in force;
+    /// returns the engine it replaced. If it does not build, nothing changes.
+    pub fn reload(&self, builder: EngineBuilder) -> Result<Arc<Engine>, BuildError> {
+        let next = Arc::new(builder.try_build()?);
+        Ok(self.swap(next))
+    }
+
+    /// Put `engine` in force; returns the engine it replaced.
+    pub fn swap(&self, engine: Arc<Engine>) -> Arc<Engine> {
+        let mut slot = self.current.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::mem::replace(&mut *slot, engine)
+    }
+
+    /// How many engines were swapped in since this one was shared.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
