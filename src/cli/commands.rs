@@ -67,7 +67,8 @@ fn settings(mut b: EngineBuilder, set: &[String]) -> Option<EngineBuilder> {
     Some(b)
 }
 
-fn is_same_file(user: &[PathBuf], embedded_name: &str) -> bool {
+/// Whether one of `user`'s paths is the shipped file `embedded_name` (which it then replaces).
+pub(super) fn is_same_file(user: &[PathBuf], embedded_name: &str) -> bool {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let emb = root.join(embedded_name);
     let emb = emb.canonicalize().unwrap_or(emb);
@@ -371,4 +372,9 @@ pub fn doc(out: &Path, args: &PolicyArgs) -> i32 {
             2
         }
     }
+}
+
+/// A region code of six digits (a policy's region may be written shorter: `13` for 河北).
+pub(super) fn region_code(r: &str) -> String {
+    format!("{r:0<6}")
 }

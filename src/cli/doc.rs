@@ -202,7 +202,7 @@ fn policy_page(engine: &Engine, i: usize, readers: &BTreeMap<String, Vec<usize>>
     }
     b.push_str("</table>\n");
 
-    let region = format!("{:0<6}", p.region);
+    let region = super::commands::region_code(&p.region);
     let params: Vec<_> = m.params.iter().filter_map(|s| s.defs.iter().find(|d| d.policy as usize == i).map(|d| (s, d))).collect();
     if !params.is_empty() {
         b.push_str("<h2>Parameters</h2>\n");
@@ -295,7 +295,8 @@ fn value_on(engine: &Engine, region: &str, name: &str, date: chrono::NaiveDate) 
 }
 
 /// Values over time as steps: each value holds from its date to the next;
-/// the last for a year after its date.
+/// the last for a year after its date. The `f64`s are pixel positions only:
+/// every figure shown is the exact decimal, written as text.
 fn step_chart(name: &str, points: &[(chrono::NaiveDate, Decimal)]) -> String {
     const W: f64 = 560.0;
     const H: f64 = 150.0;

@@ -159,7 +159,8 @@ fn money(v: Decimal) -> String {
 }
 
 /// A claim's settlement as one bar: a segment per layer that paid, then
-/// out-of-pocket; the widths are the amounts' shares of the total cost.
+/// out-of-pocket; the widths are the amounts' shares of the total cost (the
+/// `f64`s are pixel widths only: the amounts are written as exact decimals).
 fn claim_bar(c: &fupin::assessment::ClaimOutcome) -> String {
     const W: f64 = 600.0;
     let total = c.total_cost;

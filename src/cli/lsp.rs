@@ -184,12 +184,9 @@ impl Server {
     /// files no open document replaces.
     fn sources(&self) -> Vec<Source> {
         let mut out: Vec<Source> = self.docs.iter().map(|(n, d)| Source { name: n.clone(), text: d.text.clone() }).collect();
-        let crate_root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let open: Vec<PathBuf> =
-            self.docs.values().filter_map(|d| uri_path(d.uri.as_str())).filter_map(|p| p.canonicalize().ok()).collect();
+        let open: Vec<PathBuf> = self.docs.values().filter_map(|d| uri_path(d.uri.as_str())).collect();
         for (name, text) in fupin::policy::embedded() {
-            let same_path = crate_root.join(name).canonicalize().is_ok_and(|p| open.contains(&p));
-            if !self.docs.contains_key(*name) && !same_path {
+            if !self.docs.contains_key(*name) && !super::commands::is_same_file(&open, name) {
                 out.push(Source { name: name.to_string(), text: text.to_string() });
             }
         }
@@ -716,7 +713,7 @@ impl World {
         }
         if let Some(pol) = self.policy_of(file) {
             let today = today();
-            let region = region_code(&pol.region);
+            let region = super::commands::region_code(&pol.region);
             if let Ok(engine) = fupin::EngineBuilder::default().sources(server.sources()).build() {
                 if let Some(p) = engine.params_in_force(&region, today).into_iter().find(|p| p.name == slot.name) {
                     let _ = write!(s, "\nIn force today ({today}, region {region}): **{}** (`{}`)", p.value, p.policy);
@@ -735,15 +732,6 @@ impl World {
 fn today() -> chrono::NaiveDate {
     let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
     chrono::NaiveDate::from_ymd_opt(1970, 1, 1).and_then(|d| d.checked_add_days(chrono::Days::new(days))).unwrap_or_default()
-}
-
-/// A region code of six digits (a policy's region may be written shorter).
-fn region_code(r: &str) -> String {
-    let mut s = r.to_string();
-    while s.len() < 6 {
-        s.push('0');
-    }
-    s
 }
 
 fn entity_word(e: Entity) -> &'static str {

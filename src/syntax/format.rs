@@ -324,15 +324,7 @@ impl<'a> Fmt<'a> {
         match item {
             Item::Param(d) => {
                 let open = text(piece(|p| {
-                    if d.is_override {
-                        p.out.push_str("override ");
-                    }
-                    p.out.push_str("param ");
-                    p.out.push_str(&d.name.name);
-                    if let Some(t) = &d.ty {
-                        p.out.push_str(": ");
-                        p.out.push_str(printer::ty(t.ty));
-                    }
+                    p.param_head(d);
                     p.out.push_str(" {");
                 }));
                 let mut lines = Lines::new(false);
@@ -364,15 +356,7 @@ impl<'a> Fmt<'a> {
                 self.block(open, lines, close_of(d.span))
             }
             Item::Let(d) => {
-                let head = text(piece(|p| {
-                    p.out.push_str("let ");
-                    p.out.push_str(&d.name.name);
-                    if let Some(t) = &d.ty {
-                        p.out.push_str(": ");
-                        p.out.push_str(printer::ty(t.ty));
-                    }
-                    p.out.push_str(" = ");
-                }));
+                let head = text(piece(|p| p.let_head(d)));
                 head.append(self.expr(&d.value, 0)).group()
             }
             Item::Fn(d) => {

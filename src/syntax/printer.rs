@@ -127,6 +127,30 @@ impl Printer {
         }
     }
 
+    /// `override param NAME` or `param NAME: TYPE`
+    pub(super) fn param_head(&mut self, d: &super::ast::ParamDecl) {
+        if d.is_override {
+            self.out.push_str("override ");
+        }
+        self.out.push_str("param ");
+        self.out.push_str(&d.name.name);
+        if let Some(t) = &d.ty {
+            self.out.push_str(": ");
+            self.out.push_str(ty(t.ty));
+        }
+    }
+
+    /// `let NAME: TYPE = ` (the type if written)
+    pub(super) fn let_head(&mut self, d: &super::ast::LetDecl) {
+        self.out.push_str("let ");
+        self.out.push_str(&d.name.name);
+        if let Some(t) = &d.ty {
+            self.out.push_str(": ");
+            self.out.push_str(ty(t.ty));
+        }
+        self.out.push_str(" = ");
+    }
+
     /// `fn NAME(p: TYPE, …): TYPE`
     pub(super) fn fn_head(&mut self, d: &super::ast::FnDecl) {
         self.out.push_str("fn ");
@@ -153,15 +177,7 @@ impl Printer {
     pub(super) fn item(&mut self, item: &Item) {
         match item {
             Item::Param(d) => {
-                if d.is_override {
-                    self.out.push_str("override ");
-                }
-                self.out.push_str("param ");
-                self.out.push_str(&d.name.name);
-                if let Some(t) = &d.ty {
-                    self.out.push_str(": ");
-                    self.out.push_str(ty(t.ty));
-                }
+                self.param_head(d);
                 self.out.push_str(" {\n");
                 for e in &d.entries {
                     self.indent(1);
@@ -193,13 +209,7 @@ impl Printer {
                 self.out.push_str("}\n");
             }
             Item::Let(d) => {
-                self.out.push_str("let ");
-                self.out.push_str(&d.name.name);
-                if let Some(t) = &d.ty {
-                    self.out.push_str(": ");
-                    self.out.push_str(ty(t.ty));
-                }
-                self.out.push_str(" = ");
+                self.let_head(d);
                 self.expr(&d.value, 0);
                 self.out.push('\n');
             }
