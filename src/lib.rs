@@ -29,7 +29,7 @@ pub mod syntax;
 pub mod value;
 
 pub use assessment::Assessment;
-pub use engine::{Engine, EngineBuilder, SharedEngine, TestOf};
+pub use engine::{Engine, EngineBuilder, PolicySet, PolicySetError, SharedEngine, TestOf};
 pub use eval::{EvalError, Scratch, Tier, Tiers};
 pub use model::Household;
 pub use pin::{Lockfile, Pin};

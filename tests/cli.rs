@@ -223,3 +223,29 @@ fn symlink_loops_in_a_policy_directory_terminate() {
     assert!(stderr.contains("checked"), "{stderr}");
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `fupin serve` runs the `fupin-serve` program; without it, the error says
+/// how to build it, and nothing else is run.
+#[test]
+fn serve_without_the_service_program_says_how_to_build_it() {
+    let dir = tmp_dir("serve-alone");
+    let exe = dir.join("fupin");
+    fs::copy(env!("CARGO_BIN_EXE_fupin"), &exe).expect("copy fupin");
+    let out = Command::new(&exe).args(["serve", "--addr", "127.0.0.1:0"]).env("PATH", &dir).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`fupin serve` runs the `fupin-serve` program") && err.contains("cargo build --release -p fupin-serve"), "{err}");
+
+    // beside it, the program is run with every argument as given
+    let script = dir.join("fupin-serve");
+    fs::write(&script, "#!/bin/sh\necho \"serve got: $*\" >&2\nexit 7\n").expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let out = Command::new(&exe).args(["serve", "--addr", "127.0.0.1:0", "--help"]).output().expect("run");
+        assert_eq!(out.status.code(), Some(7));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("serve got: --addr 127.0.0.1:0 --help"));
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -2,8 +2,9 @@
 
 use super::PolicyArgs;
 use chrono::NaiveDate;
+use fupin::pin::BuildError;
 use fupin::policy::{self, Source};
-use fupin::{Engine, EngineBuilder};
+use fupin::{Engine, EngineBuilder, PolicySet, PolicySetError};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,43 +14,37 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     fupin::model::parse_date(s).map_err(|e| format!("--as-of: {e}"))
 }
 
+/// The policy set the arguments name; prints the error and returns None when
+/// a `--set` is not `NAME=VALUE`.
+pub fn policy_set(args: &PolicyArgs) -> Option<PolicySet> {
+    let mut set = PolicySet::default();
+    set.policies = args.policies.clone();
+    set.overlays = args.overlay.clone();
+    set.lock = args.lock.clone();
+    for s in &args.set {
+        let Some((name, value)) = s.split_once('=') else {
+            eprintln!("error: `--set {s}`: write `--set NAME=VALUE`");
+            return None;
+        };
+        set = set.with_setting(name.trim(), value);
+    }
+    Some(set)
+}
+
 /// Build the engine from the policy arguments; prints diagnostics and returns None on failure.
 pub fn engine(args: &PolicyArgs) -> Option<Engine> {
-    let mut b = Engine::builder();
-    b = match &args.policies {
-        Some(dir) => match b.path(dir) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return None;
-            }
-        },
-        None => b.embedded(),
-    };
-    for o in &args.overlay {
-        b = match b.path(o) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return None;
-            }
-        };
-    }
-    b = settings(b, &args.set)?;
-    let embedded = args.policies.is_none();
-    match b.build() {
+    match policy_set(args)?.build() {
         Ok(e) => {
             eprint!("{}", e.warnings().render());
-            // the shipped library's generated code, when the policy set lowers
-            // to it (overlays that only set figures do): the same results, faster
-            #[cfg(feature = "generated")]
-            let e = if embedded { e.with_shipped_generated() } else { e };
-            let _ = embedded;
             Some(e)
         }
-        Err(d) => {
+        Err(PolicySetError::Build(BuildError::Diagnostics(d))) => {
             eprint!("{}", d.render());
             eprintln!("error: could not build the policy set ({} error(s))", d.error_count());
+            None
+        }
+        Err(e) => {
+            eprint!("{}", e.render());
             None
         }
     }

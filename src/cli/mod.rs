@@ -30,6 +30,7 @@ mod fmt;
 mod html;
 mod lsp;
 mod pin;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -55,6 +56,9 @@ pub struct PolicyArgs {
     /// (`--set basic_rate=75%`, `--set basic_deductible=500`); may be repeated.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// Use exactly the policy versions of this lockfile (`fupin lock`), each verified by its content hash.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -189,6 +193,15 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Serve assessments over HTTP (POST /assess, /explain, /batch; GET /params, /schema,
+    /// /policies, /health): runs the `fupin-serve` program installed beside this one
+    /// (`cargo build --release -p fupin-serve`); `fupin serve --help` lists its options.
+    #[command(disable_help_flag = true)]
+    Serve {
+        /// The options of `fupin-serve` (`--addr`, `--policies`, `--overlay`, `--set`, `--lock`, limits).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Show which catalogued rules are encoded and tested; exit 1 while an H/M/C/L/E id is missing.
     Coverage {
         /// Catalogue file (default: the shipped policies/catalogue.tsv).
@@ -246,6 +259,7 @@ pub fn run() -> i32 {
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
         Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Lsp => lsp::lsp(),
+        Command::Serve { args } => serve::serve(&args),
         Command::Doc { out_dir, policy } => commands::doc(&out_dir, &policy),
         Command::Batch { as_of, input, output, threads, policy } => batch::run(&as_of, &input, &output, threads, &policy),
     }

@@ -17,9 +17,11 @@ use std::sync::Arc;
 
 mod json;
 mod reload;
+mod set;
 
 pub(crate) use json::JsonBufs;
 pub use reload::SharedEngine;
+pub use set::{PolicySet, PolicySetError};
 
 /// A compiled policy set, ready to assess households. Cheap to clone
 /// (`Arc`), `Send + Sync`.
@@ -728,6 +730,17 @@ impl Engine {
     /// The index of a programme by id.
     pub fn program_index(&self, id: &str) -> Option<usize> {
         self.program.module.program(id).map(|p| p as usize)
+    }
+
+    /// Every policy of the set (overlays included), in load order: id,
+    /// version and content hash, as an assessment names the ones it applied.
+    pub fn policies(&self) -> Vec<PolicyRef> {
+        let names = &self.program.names;
+        names
+            .policies
+            .iter()
+            .map(|(id, version, hash)| PolicyRef { id: id.clone(), version: version.clone(), hash: hash.clone() })
+            .collect()
     }
 
     /// Parameter ids with this name.

@@ -7,7 +7,7 @@
 //! and swaps it in only if it builds: a set that fails leaves the engine in
 //! force as it was, and the error says why.
 
-use super::{Engine, EngineBuilder};
+use super::{Engine, EngineBuilder, PolicySet, PolicySetError};
 use crate::pin::BuildError;
 use std::sync::{Arc, RwLock};
 
@@ -36,6 +36,14 @@ impl SharedEngine {
     /// returns the engine it replaced. If it does not build, nothing changes.
     pub fn reload(&self, builder: EngineBuilder) -> Result<Arc<Engine>, BuildError> {
         let next = Arc::new(builder.try_build()?);
+        Ok(self.swap(next))
+    }
+
+    /// Build `set` ([`PolicySet::build`]: files read again, pins verified)
+    /// and, if it builds, put it in force; returns the engine it replaced.
+    /// If it does not build, nothing changes.
+    pub fn reload_set(&self, set: &PolicySet) -> Result<Arc<Engine>, PolicySetError> {
+        let next = Arc::new(set.build()?);
         Ok(self.swap(next))
     }
 
