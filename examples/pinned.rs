@@ -31,7 +31,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 2. An engine from exactly those versions of the embedded policies.
-    let engine = match Engine::builder().embedded().pinned(&lock).try_build() {
+    let engine = match Engine::builder().embedded().pinned(&lock).build() {
         Ok(e) => e,
         Err(BuildError::Pin(PinError::HashMismatch { id, version, expected, found, .. })) => {
             return Err(format!("{id} {version} drifted from its pin: expected {expected}, found {found}").into());
@@ -42,7 +42,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Assess: the assessment records the version and hash of every policy applied.
     let text = include_str!("households/pingshan-dibao.json");
     let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).ok_or("bad date")?;
-    let household = fupin::engine::parse_household(text, Some(as_of))?;
+    let household = fupin::model::parse_household(text, Some(as_of))?;
     let a = engine.assess(&household, as_of)?;
     for p in &a.policies {
         println!("applied {} {} {}", p.id, p.version, p.hash);
@@ -53,7 +53,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // 4. A pin that does not match is refused.
     let wrong = Pin::new("cn.hebei.shijiazhuang", "2016.4", "sha256:0000");
-    match Engine::builder().embedded().pin(lock.pins().iter().filter(|p| p.id != wrong.id).cloned()).pin([wrong]).try_build() {
+    match Engine::builder().embedded().pin(lock.pins().iter().filter(|p| p.id != wrong.id).cloned()).pin([wrong]).build() {
         Err(e) => println!("as expected: {e}"),
         Ok(_) => return Err("a wrong pin was accepted".into()),
     }

@@ -77,7 +77,7 @@ fn the_shipped_library_is_recognised_by_the_digest_of_its_policies() {
 fn the_embedded_engine_runs_its_generated_code() {
     let engine = Engine::embedded().unwrap_or_else(|d| panic!("{}", d.render()));
     assert!(engine.is_generated(), "the shipped generated engine was not attached (stale? see the test above)");
-    let h = fupin::engine::parse_household(
+    let h = fupin::model::parse_household(
         &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/households/huaihua-tongdao-illness.json")).unwrap(),
         None,
     )

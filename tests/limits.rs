@@ -442,7 +442,7 @@ fn assess_chain_on_small_stack(text: String) -> Result<bool, String> {
         let e = Engine::builder().source("chain.policy", text).build().map_err(|d| d.render())?;
         let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/households/pingshan-dibao.json"))
             .map_err(|e| e.to_string())?;
-        let h = fupin::engine::parse_household(&json, None).map_err(|e| e.to_string())?;
+        let h = fupin::model::parse_household(&json, None).map_err(|e| e.to_string())?;
         let on = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).ok_or("date")?;
         let a = e.assess(&h, on).map_err(|e| e.to_string())?;
         Ok(a.programs.get("temporary_assistance").is_some_and(|p| p.eligible))

@@ -26,7 +26,7 @@ fn date(s: &str) -> chrono::NaiveDate {
 
 fn pingshan() -> fupin::Household {
     let text = std::fs::read_to_string(root().join("examples/households/pingshan-dibao.json")).unwrap_or_else(|e| panic!("{e}"));
-    fupin::engine::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
+    fupin::model::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The frozen 2016.1 texts (tests/cases/pinned) plus the hypothetical 2016.5 amendment, which the pins leave out.
@@ -39,7 +39,7 @@ fn builder() -> fupin::EngineBuilder {
 
 #[test]
 fn pinned_shijiazhuang_2016_1_assesses_the_pingshan_household() {
-    let engine = builder().pin(pins()).try_build().unwrap_or_else(|e| panic!("{}", e.into_diagnostics().render()));
+    let engine = builder().pin(pins()).build().unwrap_or_else(|e| panic!("{}", e.into_diagnostics().render()));
     let a = engine.assess(&pingshan(), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
     let dibao = &a.programs["dibao"];
     assert!(dibao.eligible);
@@ -66,7 +66,7 @@ fn one_changed_figure_fails_the_pinned_build_naming_the_policy_and_both_hashes()
         .and_then(|b| b.path(root().join("tests/cases/pinned/hebei.policy")))
         .unwrap_or_else(|e| panic!("{e}"))
         .source("vendor/shijiazhuang.policy", changed);
-    match b.clone().pin(pins()).try_build() {
+    match b.clone().pin(pins()).build() {
         Err(BuildError::Pin(PinError::HashMismatch { id, version, file, expected, found: f })) => {
             assert_eq!((id.as_str(), version.as_str(), file.as_str()), ("cn.hebei.shijiazhuang", "2016.1", "vendor/shijiazhuang.policy"));
             assert_eq!(expected, SJZ);
@@ -94,7 +94,7 @@ fn whitespace_and_comments_do_not_break_a_pin() {
         .unwrap_or_else(|e| panic!("{e}"))
         .source("vendor/shijiazhuang.policy", reformatted)
         .pin(pins())
-        .try_build()
+        .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let a = engine.assess(&pingshan(), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.programs["dibao"].amount.map(|d| d.to_string()).as_deref(), Some("7200.00"));
@@ -104,7 +104,7 @@ fn whitespace_and_comments_do_not_break_a_pin() {
 fn a_pinned_version_that_is_absent_is_an_error_listing_the_versions_present() {
     let mut p = pins().to_vec();
     p[2] = Pin::new("cn.hebei.shijiazhuang", "2016.6", SJZ);
-    let e = builder().pin(p).try_build().err().map(|e| e.to_string()).unwrap_or_default();
+    let e = builder().pin(p).build().err().map(|e| e.to_string()).unwrap_or_default();
     assert_eq!(e, "pinned policy `cn.hebei.shijiazhuang` version `2016.6` is not in the policy set (versions present: 2016.1, 2016.5)");
 }
 
@@ -112,13 +112,13 @@ fn a_pinned_version_that_is_absent_is_an_error_listing_the_versions_present() {
 fn the_same_version_pinned_to_two_hashes_is_an_error() {
     let mut p = pins().to_vec();
     p.push(Pin::new("cn", "2011.2", SJZ));
-    assert!(matches!(builder().pin(p).try_build(), Err(BuildError::Pin(PinError::ConflictingPins { .. }))));
+    assert!(matches!(builder().pin(p).build(), Err(BuildError::Pin(PinError::ConflictingPins { .. }))));
 }
 
 #[test]
 fn policies_outside_the_pin_set_are_excluded() {
     // pin only the national policy: 石家庄's rules are gone, its 低保 with them
-    let engine = builder().pin([Pin::new("cn", "2011.2", CN)]).try_build().unwrap_or_else(|e| panic!("{e}"));
+    let engine = builder().pin([Pin::new("cn", "2011.2", CN)]).build().unwrap_or_else(|e| panic!("{e}"));
     let ids: Vec<&str> = engine.program().module.policies.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["cn"]);
     let a = engine.assess(&pingshan(), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
@@ -128,11 +128,31 @@ fn policies_outside_the_pin_set_are_excluded() {
 #[test]
 fn the_shipped_library_pinned_by_the_shipped_lockfile() {
     let lock = Lockfile::load(root().join("fupin.lock")).unwrap_or_else(|e| panic!("{e}"));
-    let engine = Engine::builder().embedded().pinned(&lock).try_build().unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::builder().embedded().pinned(&lock).build().unwrap_or_else(|e| panic!("{e}"));
     let sources: Vec<Source> = policy::embedded().iter().map(|(n, t)| Source { name: n.to_string(), text: t.to_string() }).collect();
     assert_eq!(engine.program().module.policies.len(), Lockfile::scan(&sources).map(|s| s.len()).unwrap_or(0));
     let a = engine.assess(&pingshan(), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
     for p in &a.policies {
         assert_eq!(lock.get(&p.id, &p.version).map(|x| x.hash.as_str()), Some(p.hash.as_str()), "{}", p.id);
     }
+}
+
+#[test]
+fn a_pinned_policy_whose_parent_is_not_pinned_is_an_error_naming_the_parent() {
+    let only_sjz = [Pin::new("cn.hebei.shijiazhuang", "2016.1", SJZ)];
+    let err = builder().pin(only_sjz.clone()).build().err();
+    let Some(BuildError::Pin(PinError::AncestorNotPinned { id, version, parent, available })) = &err else {
+        panic!("{:?}", err.map(|e| e.render()))
+    };
+    assert_eq!((id.as_str(), version.as_str(), parent.as_str()), ("cn.hebei.shijiazhuang", "2016.1", "cn.hebei"));
+    assert_eq!(available, &["2016.1".to_string()]);
+    let message = err.map(|e| e.render()).unwrap_or_default();
+    assert!(message.contains("extends `cn.hebei`, which is not pinned") && message.contains("pin_with_ancestors"), "{message}");
+
+    // pinned with what it extends: the versions present of every ancestor come along
+    let engine = builder().pin_with_ancestors(only_sjz).build().unwrap_or_else(|e| panic!("{}", e.render()));
+    let a = engine.assess(&pingshan(), date("2018-06-01")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.programs["dibao"].amount, Some(Decimal::new(720000, 2)));
+    let applied: Vec<(&str, &str)> = a.policies.iter().map(|p| (p.id.as_str(), p.version.as_str())).collect();
+    assert_eq!(applied, [("cn", "2011.2"), ("cn.hebei", "2016.1"), ("cn.hebei.shijiazhuang", "2016.1")]);
 }

@@ -19,7 +19,7 @@ fn date(s: &str) -> chrono::NaiveDate {
 fn pingshan(income: &str) -> Household {
     let text = std::fs::read_to_string(root().join("examples/households/pingshan-dibao.json")).unwrap_or_else(|e| panic!("{e}"));
     let text = text.replacen("\"income\": \"6000.00\"", &format!("\"income\": \"{income}\""), 1);
-    fupin::engine::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
+    fupin::model::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn with(cases: &[&str]) -> EngineBuilder {
@@ -114,7 +114,7 @@ fn a_claim_layer_of_a_more_specific_region_wins_and_the_trace_says_why() {
         .build()
         .unwrap_or_else(|d| panic!("{}", d.render()));
     let text = std::fs::read_to_string(root().join("examples/households/pingshan-medical.json")).unwrap_or_else(|e| panic!("{e}"));
-    let h = fupin::engine::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"));
+    let h = fupin::model::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"));
     let a = traced(&e, &h, "2018-06-01");
     let c = a.claims.first().unwrap_or_else(|| panic!("no claim: {}", a.explain()));
     assert!(c.error.is_none(), "{}", a.explain());

@@ -19,7 +19,7 @@ fn a_scratch_of_one_engine_is_refused_by_another() {
         .build()
         .unwrap_or_else(|d| panic!("{}", d.render()));
     let text = std::fs::read_to_string(root().join("examples/households/pingshan-medical.json")).unwrap_or_else(|e| panic!("{e}"));
-    let h = fupin::engine::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"));
+    let h = fupin::model::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"));
     let on = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).unwrap_or_default();
     let mut s = overlaid.scratch();
     overlaid.assess_with(&h, on, &mut s).unwrap_or_else(|e| panic!("{e}"));

@@ -15,7 +15,7 @@ fn date(s: &str) -> chrono::NaiveDate {
 
 fn pingshan() -> fupin::Household {
     let text = std::fs::read_to_string(root().join("examples/households/pingshan-dibao.json")).unwrap_or_else(|e| panic!("{e}"));
-    fupin::engine::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
+    fupin::model::parse_household(&text, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The shipped library (石家庄 2016.4, in force 2016–2020) plus a case file.
@@ -55,24 +55,24 @@ fn overlapping_versions_without_a_selection_are_a_checker_error_naming_both() {
 
 #[test]
 fn overlapping_versions_are_selected_explicitly() {
-    let new = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.5").try_build().unwrap_or_else(|e| panic!("{e}"));
+    let new = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.5").build().unwrap_or_else(|e| panic!("{e}"));
     // the amendment raises the 2018 standard to 4,600: 4,600 × 3 − 6,000
     assert_eq!(dibao(&new, "2018-06-01"), ("7800.00".into(), "2016.5".into()));
     assert_eq!(dibao(&new, "2017-06-01"), ("6000.00".into(), "2016.5".into()));
-    let old = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.4").try_build().unwrap_or_else(|e| panic!("{e}"));
+    let old = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.4").build().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(dibao(&old, "2018-06-01"), ("7200.00".into(), "2016.4".into()));
     // the same engine builder can hold both selections when their periods do not overlap
     let both = with("shijiazhuang-2021.1.policy")
         .select("cn.hebei.shijiazhuang", "2016.4")
         .select("cn.hebei.shijiazhuang", "2021.1")
-        .try_build()
+        .build()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(dibao(&both, "2021-06-01"), ("12000.00".into(), "2021.1".into()));
 }
 
 #[test]
 fn selecting_a_version_that_is_absent_names_the_versions_present() {
-    let e = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.9").try_build().err().map(|e| e.to_string());
+    let e = with("shijiazhuang-2016.5.policy").select("cn.hebei.shijiazhuang", "2016.9").build().err().map(|e| e.to_string());
     assert_eq!(
         e.as_deref(),
         Some("selected policy `cn.hebei.shijiazhuang` version `2016.9` is not in the policy set (versions present: 2016.4, 2016.5)")

@@ -209,7 +209,10 @@ impl Server {
                 }
                 (items, map)
             }
-            Err(d) => (d.items, d.sources),
+            Err(d) => {
+                let d = d.into_diagnostics();
+                (d.items, d.sources)
+            }
         };
         for d in &items {
             let Some(loc) = d.loc else { continue };

@@ -104,12 +104,11 @@ impl EngineBuilder {
     }
     /// Parse, check and compile. Every diagnostic of every file is reported.
     /// Pins and selections ([`EngineBuilder::pin`], [`EngineBuilder::select`])
-    /// are applied first; [`EngineBuilder::try_build`] reports their errors typed.
-    pub fn build(self) -> Result<Engine, Diagnostics> {
-        if !self.selection.is_empty() {
-            return self.try_build().map_err(crate::pin::BuildError::into_diagnostics);
-        }
-        build_parsed(self.sources.into_iter().map(|s| (s, None)).collect(), &self.settings)
+    /// are applied first: a missing or changed pinned policy is [`crate::pin::BuildError::Pin`],
+    /// errors in the policies [`crate::pin::BuildError::Diagnostics`].
+    pub fn build(self) -> Result<Engine, crate::pin::BuildError> {
+        let sources = self.selection.apply_parsed(self.sources)?;
+        build_parsed(sources, &self.settings).map_err(crate::pin::BuildError::Diagnostics)
     }
 }
 
@@ -497,7 +496,7 @@ impl Engine {
     /// The shipped policies. With the `generated` feature (on by default)
     /// the engine runs the shipped library's generated code
     /// ([`crate::codegen`]).
-    pub fn embedded() -> Result<Engine, Diagnostics> {
+    pub fn embedded() -> Result<Engine, crate::pin::BuildError> {
         let engine = EngineBuilder::default().embedded().build()?;
         #[cfg(feature = "generated")]
         let engine = engine.with_shipped_generated();
@@ -1011,11 +1010,6 @@ impl Engine {
         }
         out
     }
-}
-
-/// Parse a household from JSON and validate it for an assessment date.
-pub fn parse_household(json: &str, as_of: Option<NaiveDate>) -> Result<Household, model::HouseholdError> {
-    model::parse_household(json, as_of)
 }
 
 /// Positions of a sequence grouped by key (a counting sort): the positions

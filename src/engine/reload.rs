@@ -32,10 +32,10 @@ impl SharedEngine {
     }
 
     /// Build `builder` (pins and selections applied and verified, as
-    /// [`EngineBuilder::try_build`]) and, if it builds, put it in force;
+    /// [`EngineBuilder::build`]) and, if it builds, put it in force;
     /// returns the engine it replaced. If it does not build, nothing changes.
     pub fn reload(&self, builder: EngineBuilder) -> Result<Arc<Engine>, BuildError> {
-        let next = Arc::new(builder.try_build()?);
+        let next = Arc::new(builder.build()?);
         Ok(self.swap(next))
     }
 

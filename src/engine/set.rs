@@ -117,7 +117,7 @@ impl PolicySet {
     /// embedded library runs the shipped generated code when the policies
     /// lower to it (the `generated` feature): the same results, faster.
     pub fn build(&self) -> Result<Engine, PolicySetError> {
-        let engine = self.builder()?.try_build()?;
+        let engine = self.builder()?.build()?;
         #[cfg(feature = "generated")]
         let engine = if self.policies.is_none() { engine.with_shipped_generated() } else { engine };
         Ok(engine)

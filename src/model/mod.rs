@@ -40,6 +40,11 @@ pub type Money = Decimal;
 macro_rules! model_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
+        // Each variant is the value its JSON spelling names (`as_str`;
+        // docs/household.md). A doc comment is also a description in the
+        // household's JSON Schema, so only the variants whose spelling needs
+        // a word have one.
+        #[allow(missing_docs)]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $name {
             $($(#[$vm])* #[serde(rename = $text)] $variant),+

@@ -8,7 +8,7 @@
 //! let engine = Engine::builder()
 //!     .embedded()
 //!     .pin([Pin::new("cn", "2011.1", "sha256:…"), Pin::new("cn.hebei", "2016.1", "sha256:…")])
-//!     .try_build();
+//!     .build();
 //! ```
 //!
 //! Pinning and selection filter the sources before they are parsed and
@@ -18,7 +18,7 @@
 pub mod lockfile;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceMap};
-use crate::engine::{Engine, EngineBuilder};
+use crate::engine::EngineBuilder;
 use crate::policy::hash::file_hash;
 use crate::policy::Source;
 use crate::syntax::{self, ast};
@@ -196,6 +196,18 @@ pub enum PinError {
         /// The versions of that id that are present.
         available: Vec<String>,
     },
+    /// A pinned policy extends one that is not pinned (so it would be left out).
+    #[error("pinned policy `{id}` version `{version}` extends `{parent}`, which is not pinned{}; pin it too, or pin with `pin_with_ancestors` to take the versions present", present(.available))]
+    AncestorNotPinned {
+        /// The pinned policy.
+        id: String,
+        /// Its version.
+        version: String,
+        /// The policy it extends.
+        parent: String,
+        /// The versions of the parent that are present.
+        available: Vec<String>,
+    },
     /// One id and version pinned twice with different hashes.
     #[error("policy `{id}` version `{version}` is pinned twice, to {a} and to {b}")]
     ConflictingPins {
@@ -230,6 +242,20 @@ pub enum BuildError {
 }
 
 impl BuildError {
+    /// Every error as a reader sees it (rustc style: file:line:column, the
+    /// source line, the help).
+    pub fn render(&self) -> String {
+        self.clone().into_diagnostics().render()
+    }
+
+    /// How many errors (a pin error is one).
+    pub fn error_count(&self) -> usize {
+        match self {
+            BuildError::Diagnostics(d) => d.error_count(),
+            BuildError::Pin(_) => 1,
+        }
+    }
+
     /// As diagnostics (a pin error becomes one diagnostic without a location).
     pub fn into_diagnostics(self) -> Diagnostics {
         match self {
@@ -251,6 +277,8 @@ impl BuildError {
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pins: Vec<Pin>,
+    /// Keep the versions present of every ancestor of a pinned policy.
+    with_ancestors: bool,
     selected: BTreeSet<(String, String)>,
 }
 
@@ -322,15 +350,15 @@ impl Selection {
                 });
             }
         }
-        let mut out = Vec::with_capacity(sources.len());
-        for (i, (s, ident)) in sources.into_iter().zip(idents).enumerate() {
-            let file = parsed.get_mut(i).and_then(Option::take);
-            let Identified::Policy(pf) = &ident else {
-                out.push((s, file));
+        // which sources are kept: pinned or selected policies, and every file that is not a policy
+        let mut keep = vec![false; sources.len()];
+        for (i, ident) in idents.iter().enumerate() {
+            let Identified::Policy(pf) = ident else {
+                keep[i] = true;
                 continue;
             };
             if pf.overlay {
-                out.push((s, file));
+                keep[i] = true;
                 continue;
             }
             let id = &pf.pin.id;
@@ -349,7 +377,50 @@ impl Selection {
                     });
                 }
             }
-            out.push((s, file));
+            keep[i] = true;
+        }
+        // a kept policy's parent must be kept too: a pinned set that leaves
+        // it out would fail the checker on every name the parent defines
+        if !pins.is_empty() {
+            loop {
+                let kept_ids: BTreeSet<&str> = idents
+                    .iter()
+                    .zip(&keep)
+                    .filter_map(|(i, k)| match i {
+                        Identified::Policy(p) if *k => Some(p.pin.id.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let missing = idents.iter().zip(&keep).find_map(|(i, k)| match i {
+                    Identified::Policy(p) if *k => p.extends.as_deref().filter(|e| !kept_ids.contains(e)).map(|e| (p, e.to_string())),
+                    _ => None,
+                });
+                let Some((child, parent)) = missing else { break };
+                let available = versions_of(&parent);
+                if !self.with_ancestors || available.is_empty() {
+                    // a parent absent from the sources altogether is the checker's error to report
+                    if available.is_empty() {
+                        break;
+                    }
+                    return Err(PinError::AncestorNotPinned {
+                        id: child.pin.id.clone(),
+                        version: child.pin.version.clone(),
+                        parent,
+                        available,
+                    });
+                }
+                for (i, ident) in idents.iter().enumerate() {
+                    if matches!(ident, Identified::Policy(p) if p.pin.id == parent) {
+                        keep[i] = true;
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(sources.len());
+        for (i, s) in sources.into_iter().enumerate() {
+            if keep[i] {
+                out.push((s, parsed.get_mut(i).and_then(Option::take)));
+            }
         }
         Ok(out)
     }
@@ -365,6 +436,16 @@ impl EngineBuilder {
         self
     }
 
+    /// [`EngineBuilder::pin`], keeping with each pinned policy what it
+    /// extends: every version present of each ancestor that is not pinned
+    /// itself, taken as found (pin an ancestor too to verify its hash).
+    /// Without this, a pinned policy whose parent is not pinned is
+    /// [`PinError::AncestorNotPinned`].
+    pub fn pin_with_ancestors(mut self, pins: impl IntoIterator<Item = Pin>) -> Self {
+        self.selection.with_ancestors = true;
+        self.pin(pins)
+    }
+
     /// [`EngineBuilder::pin`] every entry of a lockfile.
     pub fn pinned(self, lock: &Lockfile) -> Self {
         self.pin(lock.pins().iter().cloned())
@@ -376,12 +457,6 @@ impl EngineBuilder {
     pub fn select(mut self, id: impl Into<String>, version: impl Into<String>) -> Self {
         self.selection.selected.insert((id.into(), version.into()));
         self
-    }
-
-    /// Apply pins and selections, then parse, check and compile.
-    pub fn try_build(self) -> Result<Engine, BuildError> {
-        let sources = self.selection.apply_parsed(self.sources)?;
-        crate::engine::build_parsed(sources, &self.settings).map_err(BuildError::Diagnostics)
     }
 }
 
