@@ -136,6 +136,7 @@ pub struct Progress {
 
 /// Why a streaming batch stopped.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BatchError {
     /// Reading the input or writing the output failed.
     #[error("{0}")]

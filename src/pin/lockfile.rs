@@ -27,6 +27,7 @@ pub struct Lockfile {
 
 /// Why a lockfile could not be made, read or parsed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LockError {
     /// The lockfile is not TOML, or not of the lockfile's structure.
     #[error("{path}:{line}:{column}: {message}")]

@@ -169,6 +169,7 @@ pub fn embedded_ancestors(found: &[PolicyFile]) -> Vec<Source> {
 
 /// Why a pinned or selected policy set could not be assembled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PinError {
     /// The policy text differs from the pinned text.
     #[error("policy `{id}` version `{version}` ({file}) does not match its pin: expected {expected}, found {found}")]
@@ -232,6 +233,7 @@ fn present(available: &[String]) -> String {
 
 /// Why an engine could not be built.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// The pinned or selected set could not be assembled.
     #[error(transparent)]

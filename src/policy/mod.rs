@@ -25,6 +25,7 @@ pub struct Source {
 
 /// Why sources could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
