@@ -233,56 +233,61 @@ fn body(b: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<By
     })
 }
 
-async fn assess(
-    State(service): State<Arc<Service>>,
-    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
-    b: Result<Bytes, axum::extract::rejection::BytesRejection>,
+type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+type BodyOf = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// The common part of `/assess` and `/explain`: the date, the body, the
+/// household read and checked against the engine in force, then `work` on
+/// the worker pool.
+async fn with_household(
+    service: &Service,
+    q: QueryOf<DateQuery>,
+    b: BodyOf,
+    work: impl FnOnce(&Engine, &fupin::Household, NaiveDate) -> Result<Response, ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let as_of = required_date(query(q)?.as_of.as_deref())?;
     let b = body(b)?;
     let engine = service.engine();
     on_pool(move || {
         let h = engine.parse_household_bytes(&b, Some(as_of)).map_err(|e| ApiError::household(&e))?;
-        let mut s = engine.scratch();
-        let mut out = Vec::with_capacity(2048);
-        match engine.assess_json(&h, as_of, &mut s, &mut out) {
-            Ok(Ok(())) => Ok(json_response(StatusCode::OK, out)),
-            Ok(Err(e)) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cannot write the assessment: {e}"))),
-            Err(e) => Err(evaluation(&engine, &e)),
-        }
+        work(&engine, &h, as_of)
     })
     .await?
+}
+
+fn unwritable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cannot write the assessment: {e}"))
+}
+
+async fn assess(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, b: BodyOf) -> Result<Response, ApiError> {
+    with_household(&service, q, b, |engine, h, as_of| {
+        let mut out = Vec::with_capacity(2048);
+        match engine.assess_json(h, as_of, &mut engine.scratch(), &mut out) {
+            Ok(Ok(())) => Ok(json_response(StatusCode::OK, out)),
+            Ok(Err(e)) => Err(unwritable(e)),
+            Err(e) => Err(evaluation(engine, &e)),
+        }
+    })
+    .await
 }
 
 fn evaluation(engine: &Engine, e: &fupin::EvalError) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "evaluation", e.render(&engine.program().sources))
 }
 
-async fn explain(
-    State(service): State<Arc<Service>>,
-    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
-    b: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Response, ApiError> {
-    let as_of = required_date(query(q)?.as_of.as_deref())?;
-    let b = body(b)?;
-    let engine = service.engine();
-    on_pool(move || {
-        let h = engine.parse_household_bytes(&b, Some(as_of)).map_err(|e| ApiError::household(&e))?;
+async fn explain(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, b: BodyOf) -> Result<Response, ApiError> {
+    with_household(&service, q, b, |engine, h, as_of| {
         let mut s = engine.scratch();
         s.set_trace(true);
-        let a = engine.assess_with(&h, as_of, &mut s).map_err(|e| evaluation(&engine, &e))?;
-        let mut v = serde_json::to_value(&a)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cannot write the assessment: {e}")))?;
+        let a = engine.assess_with(h, as_of, &mut s).map_err(|e| evaluation(engine, &e))?;
+        let mut v = serde_json::to_value(&a).map_err(unwritable)?;
         v["explanation"] = Value::String(a.explain());
         Ok(json_response(StatusCode::OK, v.to_string().into_bytes()))
     })
-    .await?
+    .await
 }
 
-async fn params(
-    State(service): State<Arc<Service>>,
-    q: Result<Query<RegionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
+async fn params(State(service): State<Arc<Service>>, q: QueryOf<RegionQuery>) -> Result<Response, ApiError> {
     let q = query(q)?;
     let as_of = required_date(q.as_of.as_deref())?;
     let region = region(q.region.as_deref())?
@@ -298,10 +303,7 @@ async fn params(
     .await?
 }
 
-async fn schema(
-    State(service): State<Arc<Service>>,
-    q: Result<Query<RegionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
+async fn schema(State(service): State<Arc<Service>>, q: QueryOf<RegionQuery>) -> Result<Response, ApiError> {
     let q = query(q)?;
     let as_of = date("as_of", q.as_of.as_deref())?;
     let region = region(q.region.as_deref())?.map(str::to_string);
@@ -327,11 +329,7 @@ async fn health(State(service): State<Arc<Service>>) -> Response {
 /// as they are written (a chunked response). Every input line gets exactly
 /// one output line. A body larger than the limit ends the batch with a
 /// last line `{"error": …}` saying where it stopped.
-async fn batch(
-    State(service): State<Arc<Service>>,
-    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
-    req: Request,
-) -> Result<Response, ApiError> {
+async fn batch(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, req: Request) -> Result<Response, ApiError> {
     let as_of = required_date(query(q)?.as_of.as_deref())?;
     let limit = service.limits.batch_bytes;
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
