@@ -44,6 +44,9 @@ fn in_flight_assessments_finish_on_the_old_set_and_new_ones_use_the_new() {
     assert_eq!(worker.join().expect("worker").as_deref(), Some("720.00"), "the request in flight ran on the set it started with");
     assert_eq!(premium(&shared.current(), &h, on).as_deref(), Some("880.00"), "a new request runs on the new set: 4 × 220");
     assert_eq!(shared.generation(), 1);
+    let (engine, generation) = shared.current_with_generation();
+    assert_eq!(generation, 1);
+    assert!(std::sync::Arc::ptr_eq(&engine, &shared.current()), "the engine and its generation are read together");
 }
 
 #[test]

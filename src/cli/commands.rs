@@ -22,11 +22,13 @@ pub fn policy_set(args: &PolicyArgs) -> Option<PolicySet> {
     set.overlays = args.overlay.clone();
     set.lock = args.lock.clone();
     for s in &args.set {
-        let Some((name, value)) = s.split_once('=') else {
-            eprintln!("error: `--set {s}`: write `--set NAME=VALUE`");
-            return None;
+        set = match set.with_setting_arg(s) {
+            Ok(set) => set,
+            Err(_) => {
+                eprintln!("error: `--set {s}`: write `--set NAME=VALUE`");
+                return None;
+            }
         };
-        set = set.with_setting(name.trim(), value);
     }
     Some(set)
 }

@@ -14,21 +14,29 @@ use std::sync::{Arc, RwLock};
 /// The engine in force, shared by the threads of a service.
 #[derive(Debug)]
 pub struct SharedEngine {
-    current: RwLock<Arc<Engine>>,
-    /// How many times an engine was swapped in.
-    generation: std::sync::atomic::AtomicU64,
+    /// The engine in force and how many times an engine was swapped in
+    /// before it: read together, so a request knows which set answered it.
+    current: RwLock<(Arc<Engine>, u64)>,
 }
 
 impl SharedEngine {
     /// Share `engine`.
     pub fn new(engine: Engine) -> SharedEngine {
-        SharedEngine { current: RwLock::new(Arc::new(engine)), generation: Default::default() }
+        SharedEngine { current: RwLock::new((Arc::new(engine), 0)) }
     }
 
     /// The engine in force: an assessment holding it runs on it to the end.
     pub fn current(&self) -> Arc<Engine> {
+        self.current_with_generation().0
+    }
+
+    /// The engine in force and its generation, read at one instant (a
+    /// swap between two separate reads would pair one set's engine with the
+    /// other's number).
+    pub fn current_with_generation(&self) -> (Arc<Engine>, u64) {
         // the lock guards a pointer swap only: a panic cannot leave it half done
-        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+        let slot = self.current.read().unwrap_or_else(|p| p.into_inner());
+        (Arc::clone(&slot.0), slot.1)
     }
 
     /// Build `builder` (pins and selections applied and verified, as
@@ -50,12 +58,12 @@ impl SharedEngine {
     /// Put `engine` in force; returns the engine it replaced.
     pub fn swap(&self, engine: Arc<Engine>) -> Arc<Engine> {
         let mut slot = self.current.write().unwrap_or_else(|p| p.into_inner());
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        std::mem::replace(&mut *slot, engine)
+        let generation = slot.1 + 1;
+        std::mem::replace(&mut *slot, (engine, generation)).0
     }
 
     /// How many engines were swapped in since this one was shared.
     pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+        self.current_with_generation().1
     }
 }

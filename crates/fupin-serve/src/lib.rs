@@ -19,7 +19,7 @@
 //! that serve connections.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -157,9 +157,15 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     r
 }
 
-async fn generation_header(State(service): State<Arc<Service>>, req: Request, next: Next) -> Response {
-    // the set in force when the request came in: the one its handler takes
-    let generation = service.generation();
+/// The engine in force when a request came in, and its generation: every
+/// handler assesses with this one, whatever is swapped in meanwhile, and the
+/// answer's `x-fupin-generation` names it.
+#[derive(Clone)]
+struct Current(Arc<Engine>);
+
+async fn generation_header(State(service): State<Arc<Service>>, mut req: Request, next: Next) -> Response {
+    let (engine, generation) = service.engine.current_with_generation();
+    req.extensions_mut().insert(Current(engine));
     let mut r = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&generation.to_string()) {
         r.headers_mut().insert("x-fupin-generation", v);
@@ -240,14 +246,13 @@ type BodyOf = Result<Bytes, axum::extract::rejection::BytesRejection>;
 /// household read and checked against the engine in force, then `work` on
 /// the worker pool.
 async fn with_household(
-    service: &Service,
+    Current(engine): Current,
     q: QueryOf<DateQuery>,
     b: BodyOf,
     work: impl FnOnce(&Engine, &fupin::Household, NaiveDate) -> Result<Response, ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let as_of = required_date(query(q)?.as_of.as_deref())?;
     let b = body(b)?;
-    let engine = service.engine();
     on_pool(move || {
         let h = engine.parse_household_bytes(&b, Some(as_of)).map_err(|e| ApiError::household(&e))?;
         work(&engine, &h, as_of)
@@ -259,8 +264,8 @@ fn unwritable(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cannot write the assessment: {e}"))
 }
 
-async fn assess(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, b: BodyOf) -> Result<Response, ApiError> {
-    with_household(&service, q, b, |engine, h, as_of| {
+async fn assess(Extension(current): Extension<Current>, q: QueryOf<DateQuery>, b: BodyOf) -> Result<Response, ApiError> {
+    with_household(current, q, b, |engine, h, as_of| {
         let mut out = Vec::with_capacity(2048);
         match engine.assess_json(h, as_of, &mut engine.scratch(), &mut out) {
             Ok(Ok(())) => Ok(json_response(StatusCode::OK, out)),
@@ -275,8 +280,8 @@ fn evaluation(engine: &Engine, e: &fupin::EvalError) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "evaluation", e.render(&engine.program().sources))
 }
 
-async fn explain(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, b: BodyOf) -> Result<Response, ApiError> {
-    with_household(&service, q, b, |engine, h, as_of| {
+async fn explain(Extension(current): Extension<Current>, q: QueryOf<DateQuery>, b: BodyOf) -> Result<Response, ApiError> {
+    with_household(current, q, b, |engine, h, as_of| {
         let mut s = engine.scratch();
         s.set_trace(true);
         let a = engine.assess_with(h, as_of, &mut s).map_err(|e| evaluation(engine, &e))?;
@@ -287,13 +292,12 @@ async fn explain(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, b: 
     .await
 }
 
-async fn params(State(service): State<Arc<Service>>, q: QueryOf<RegionQuery>) -> Result<Response, ApiError> {
+async fn params(Extension(Current(engine)): Extension<Current>, q: QueryOf<RegionQuery>) -> Result<Response, ApiError> {
     let q = query(q)?;
     let as_of = required_date(q.as_of.as_deref())?;
     let region = region(q.region.as_deref())?
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "request", "region is required: ?region=CODE (six digits)"))?
         .to_string();
-    let engine = service.engine();
     on_pool(move || {
         let list = engine.params_in_force(&region, as_of);
         serde_json::to_vec(&list)
@@ -303,24 +307,23 @@ async fn params(State(service): State<Arc<Service>>, q: QueryOf<RegionQuery>) ->
     .await?
 }
 
-async fn schema(State(service): State<Arc<Service>>, q: QueryOf<RegionQuery>) -> Result<Response, ApiError> {
+async fn schema(Extension(Current(engine)): Extension<Current>, q: QueryOf<RegionQuery>) -> Result<Response, ApiError> {
     let q = query(q)?;
     let as_of = date("as_of", q.as_of.as_deref())?;
     let region = region(q.region.as_deref())?.map(str::to_string);
-    let engine = service.engine();
     on_pool(move || Ok(json_response(StatusCode::OK, engine.household_schema(region.as_deref(), as_of).to_string().into_bytes()))).await?
 }
 
-async fn policies(State(service): State<Arc<Service>>) -> Result<Response, ApiError> {
-    let list = service.engine().policies();
+async fn policies(Extension(Current(engine)): Extension<Current>) -> Result<Response, ApiError> {
+    let list = engine.policies();
     serde_json::to_vec(&list)
         .map(|b| json_response(StatusCode::OK, b))
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 async fn health(State(service): State<Arc<Service>>) -> Response {
-    let engine = service.engine();
-    let body = json!({ "status": "ok", "generation": service.generation(), "policies": engine.policies().len() });
+    let (engine, generation) = service.engine.current_with_generation();
+    let body = json!({ "status": "ok", "generation": generation, "policies": engine.policies().len() });
     json_response(StatusCode::OK, body.to_string().into_bytes())
 }
 
@@ -329,7 +332,12 @@ async fn health(State(service): State<Arc<Service>>) -> Response {
 /// as they are written (a chunked response). Every input line gets exactly
 /// one output line. A body larger than the limit ends the batch with a
 /// last line `{"error": …}` saying where it stopped.
-async fn batch(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, req: Request) -> Result<Response, ApiError> {
+async fn batch(
+    State(service): State<Arc<Service>>,
+    Extension(Current(engine)): Extension<Current>,
+    q: QueryOf<DateQuery>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let as_of = required_date(query(q)?.as_of.as_deref())?;
     let limit = service.limits.batch_bytes;
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
@@ -341,7 +349,6 @@ async fn batch(State(service): State<Arc<Service>>, q: QueryOf<DateQuery>, req: 
             ));
         }
     }
-    let engine = service.engine();
     let mut opts = fupin::batch::BatchOptions::new(as_of);
     opts.threads = service.limits.batch_threads;
 
