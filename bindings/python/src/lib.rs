@@ -201,9 +201,10 @@ impl<'py> Types<'py> {
         })
     }
 
-    fn decimal(&self, d: Option<rust_decimal_text::Text>) -> PyResult<Bound<'py, PyAny>> {
+    /// An amount as `decimal.Decimal`, from its exact text (`7200.00`).
+    fn decimal(&self, d: Option<fupin::model::Money>) -> PyResult<Bound<'py, PyAny>> {
         match d {
-            Some(t) => self.decimal.call1((t.0,)),
+            Some(d) => self.decimal.call1((d.to_string(),)),
             None => Ok(self.decimal.py().None().into_bound(self.decimal.py())),
         }
     }
@@ -217,22 +218,11 @@ impl<'py> Types<'py> {
     fn layers(&self, l: &Layers) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(self.decimal.py());
         for (name, v) in l.iter() {
-            d.set_item(name, self.decimal(v.map(rust_decimal_text::Text::of))?)?;
+            d.set_item(name, self.decimal(v)?)?;
         }
         Ok(d)
     }
 }
-
-mod rust_decimal_text {
-    /// A figure's text (`7200.00`), for `decimal.Decimal`.
-    pub struct Text(pub String);
-    impl Text {
-        pub fn of(d: impl std::fmt::Display) -> Text {
-            Text(d.to_string())
-        }
-    }
-}
-use rust_decimal_text::Text;
 
 fn assessment_to_py<'py>(t: &Types<'py>, a: &Assessment) -> PyResult<Bound<'py, PyDict>> {
     let py = t.decimal.py();
@@ -244,7 +234,7 @@ fn assessment_to_py<'py>(t: &Types<'py>, a: &Assessment) -> PyResult<Bound<'py, 
     for (name, p) in &a.programs {
         let o = PyDict::new(py);
         o.set_item("eligible", p.eligible)?;
-        o.set_item("amount", t.decimal(p.amount.map(Text::of))?)?;
+        o.set_item("amount", t.decimal(p.amount)?)?;
         o.set_item("unit", p.unit.as_deref())?;
         if p.flag {
             o.set_item("flag", true)?;
@@ -265,9 +255,9 @@ fn assessment_to_py<'py>(t: &Types<'py>, a: &Assessment) -> PyResult<Bound<'py, 
         o.set_item("member", &c.member)?;
         o.set_item("claim", &c.claim)?;
         o.set_item("date", t.date.call1((c.date.to_string(),))?)?;
-        o.set_item("total_cost", t.decimal(Some(Text::of(c.total_cost)))?)?;
+        o.set_item("total_cost", t.decimal(Some(c.total_cost))?)?;
         o.set_item("layers", t.layers(&c.layers)?)?;
-        o.set_item("out_of_pocket", t.decimal(c.out_of_pocket.map(Text::of))?)?;
+        o.set_item("out_of_pocket", t.decimal(c.out_of_pocket)?)?;
         if !c.out_of_pocket_parts.is_empty() {
             o.set_item("out_of_pocket_parts", t.layers(&c.out_of_pocket_parts)?)?;
         }
