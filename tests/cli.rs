@@ -249,3 +249,58 @@ fn serve_without_the_service_program_says_how_to_build_it() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `fupin simulate`, `fupin registry` and `fupin batch` on a registry of
+/// tables run the `fupin-registry` program with the arguments as given; a
+/// JSON Lines batch stays in this program.
+#[test]
+fn registry_commands_run_the_registry_program() {
+    let dir = tmp_dir("registry-alone");
+    let exe = dir.join("fupin");
+    fs::copy(env!("CARGO_BIN_EXE_fupin"), &exe).expect("copy fupin");
+    let registry = dir.join("registry");
+    fs::create_dir_all(&registry).expect("mkdir");
+    let out = Command::new(&exe).args(["simulate", "--as-of", "2018-06-01"]).env("PATH", &dir).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`fupin simulate` runs the `fupin-registry` program") && err.contains("cargo build --release -p fupin-registry"),
+        "{err}"
+    );
+
+    let script = dir.join("fupin-registry");
+    fs::write(&script, "#!/bin/sh\necho \"registry got: $*\" >&2\nexit 7\n").expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let got = |args: &[&str]| {
+            let out = Command::new(&exe).args(args).output().expect("run");
+            (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        };
+        let (code, err) = got(&["simulate", "--as-of", "2018-06-01", "--reform-set", "dibao_standard=5760", "reg", "--help"]);
+        assert_eq!(code, Some(7));
+        assert!(err.contains("registry got: simulate --as-of 2018-06-01 --reform-set dibao_standard=5760 reg --help"), "{err}");
+        let (code, err) = got(&["registry", "generate", "--households", "10", "out"]);
+        assert_eq!(code, Some(7));
+        assert!(err.contains("registry got: generate --households 10 out"), "{err}");
+        let reg = registry.to_str().expect("utf-8");
+        let (code, err) = got(&["batch", "--as-of", "2018-06-01", reg, "results"]);
+        assert_eq!(code, Some(7));
+        assert!(err.contains(&format!("registry got: batch --as-of 2018-06-01 {reg} results")), "{err}");
+        let (code, err) = got(&["batch", "--as-of", "2018-06-01", "--format", "csv", "in.jsonl", "results"]);
+        assert_eq!(code, Some(7), "{err}");
+        // a registry's results are tables
+        let (code, err) = got(&["batch", "--as-of", "2018-06-01", "--format", "jsonl", reg, "out.jsonl"]);
+        assert_eq!(code, Some(2));
+        assert!(err.contains("is a registry of tables: its results are tables"), "{err}");
+        // JSON Lines to JSON Lines is this program's own
+        let input = dir.join("in.jsonl");
+        fs::write(&input, "").expect("write");
+        let (code, err) =
+            got(&["batch", "--as-of", "2018-06-01", input.to_str().expect("utf-8"), dir.join("out.jsonl").to_str().expect("utf-8")]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(!err.contains("registry got"), "{err}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

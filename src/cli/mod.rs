@@ -26,11 +26,11 @@ mod batch;
 mod commands;
 mod coverage;
 mod doc;
+mod external;
 mod fmt;
 mod html;
 mod lsp;
 mod pin;
-mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -92,17 +92,27 @@ pub enum Command {
         policy: PolicyArgs,
     },
     /// Assess every household of a JSON Lines file on all cores; one output line per input line.
+    /// A registry of tables (a directory of households, members, claims, loans as Parquet or CSV)
+    /// is assessed by the `fupin-registry` program into result tables (docs/registry.md).
     Batch {
         /// Assessment date, YYYY-MM-DD.
         #[arg(long, value_name = "DATE")]
         as_of: String,
-        /// Input: one household JSON object per line.
+        /// Input: one household JSON object per line, or a registry directory of tables.
         input: PathBuf,
         /// Output: one assessment (or `{"line": N, "error": …}`) per line; written completely or not at all.
+        /// With tables (a registry input, or --format parquet|csv): the directory of result tables.
         output: PathBuf,
         /// Worker threads, 1 to 1024 (default: one per core).
         #[arg(long, default_value_t = 0, value_parser = threads_parser())]
         threads: usize,
+        /// The output: `jsonl` (the default for a JSON Lines input), or result tables as `parquet`
+        /// (the default for a registry) or `csv`.
+        #[arg(long, value_parser = ["jsonl", "parquet", "csv"])]
+        format: Option<String>,
+        /// Tables: a programmes row for every programme of every assessment, not only those with an outcome.
+        #[arg(long)]
+        all_programmes: bool,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -202,6 +212,24 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Assess a registry under a baseline and a reform policy set and report the change per
+    /// programme and county, exactly (JSON, and an HTML page with --html): runs the
+    /// `fupin-registry` program (`cargo build --release -p fupin-registry`); `fupin simulate
+    /// --help` lists its options.
+    #[command(disable_help_flag = true)]
+    Simulate {
+        /// The options of `fupin-registry simulate` (`--as-of`, the registry, `--reform-set`, `--reform-overlay`, `--html`…).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Registries as tables: `fupin registry generate` draws a synthetic registry, `fupin registry
+    /// convert` writes JSON Lines as tables; runs the `fupin-registry` program.
+    #[command(disable_help_flag = true)]
+    Registry {
+        /// `generate …` or `convert …` (`fupin registry --help` lists them).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Show which catalogued rules are encoded and tested; exit 1 while an H/M/C/L/E id is missing.
     Coverage {
         /// Catalogue file (default: the shipped policies/catalogue.tsv).
@@ -259,8 +287,27 @@ pub fn run() -> i32 {
         Command::Diff { paths, policy, json } => pin::diff(&paths, policy.as_deref(), json),
         Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Lsp => lsp::lsp(),
-        Command::Serve { args } => serve::serve(&args),
+        Command::Serve { args } => external::run(external::SERVE, "serve", &args),
+        Command::Simulate { args } => {
+            let args: Vec<std::ffi::OsString> = std::iter::once("simulate".into()).chain(args).collect();
+            external::run(external::REGISTRY, "simulate", &args)
+        }
+        Command::Registry { args } => external::run(external::REGISTRY, "registry", &args),
         Command::Doc { out_dir, policy } => commands::doc(&out_dir, &policy),
-        Command::Batch { as_of, input, output, threads, policy } => batch::run(&as_of, &input, &output, threads, &policy),
+        Command::Batch { input, format, all_programmes, .. } if input.is_dir() || matches!(format.as_deref(), Some("parquet" | "csv")) => {
+            if format.as_deref() == Some("jsonl") {
+                eprintln!("error: {} is a registry of tables: its results are tables (--format parquet or csv)", input.display());
+                return 2;
+            }
+            let _ = all_programmes;
+            // the same arguments, to the program that reads and writes tables
+            let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+            external::run(external::REGISTRY, "batch", &args)
+        }
+        Command::Batch { all_programmes: true, .. } => {
+            eprintln!("error: --all-programmes applies to result tables (--format parquet or csv)");
+            2
+        }
+        Command::Batch { as_of, input, output, threads, policy, .. } => batch::run(&as_of, &input, &output, threads, &policy),
     }
 }
