@@ -133,6 +133,12 @@ enum Command {
         /// The directory to write the tables into.
         output: PathBuf,
     },
+    /// Print every column each table of a registry may have, with its kind, for the loaded policies
+    /// (a fact a policy declares is a column too).
+    Columns {
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Write a JSON Lines file of households (in ascending id order) as a registry's tables.
     Convert {
         /// The JSON Lines file.
@@ -195,6 +201,7 @@ fn run(command: Command) -> i32 {
             generate(households, seed, format.into(), jsonl.as_deref(), &output)
         }
         Command::Convert { input, output, format, policy } => convert(&input, &output, format.into(), &policy),
+        Command::Columns { policy } => columns(&policy),
     };
     match result {
         Ok(code) => code,
@@ -555,4 +562,32 @@ fn convert(input: &Path, output: &Path, format: Format, p: &PolicyArgs) -> Resul
     publish(staged, output)?;
     say!("{written} households → {} ({})", output.display(), format.extension());
     Ok(0)
+}
+
+fn columns(p: &PolicyArgs) -> Result<i32, Failure> {
+    use fupin_registry::layout::{Table, HOUSEHOLD_ID, MEMBER_ID};
+    let engine = build(&policy_set(p)?, "")?;
+    let layout = layout_of(&engine);
+    let mut text = String::new();
+    for t in Table::ALL {
+        text.push_str(&format!("{}\n", t.name()));
+        match t {
+            Table::Households => text.push_str("  id  text (the household id; the tables are sorted by it)\n"),
+            Table::Claims => {
+                text.push_str(&format!("  {HOUSEHOLD_ID}  text\n  {MEMBER_ID}  text (the `id` of a members row of the household)\n"))
+            }
+            _ => text.push_str(&format!("  {HOUSEHOLD_ID}  text\n")),
+        }
+        for (name, kind) in layout.columns(t) {
+            if !(t == Table::Households && name == "id") {
+                text.push_str(&format!("  {name}  {}\n", kind.describe()));
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Failure(1, format!("cannot write to standard output: {e}"))),
+    }
 }

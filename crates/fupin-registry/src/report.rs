@@ -48,25 +48,39 @@ fn px(v: Decimal, max: Decimal, width: u32) -> u32 {
     u32::try_from(r.mantissa() / 10i128.pow(r.scale())).unwrap_or(width).min(width)
 }
 
-fn set_block(title: &str, s: &SetDescription) -> String {
-    let mut h = format!("<section class=\"set\"><h3>{}</h3><p>{} · as of {}</p>", esc(title), esc(&s.label), s.as_of);
-    if !s.settings.is_empty() {
-        h.push_str("<p>settings: ");
+fn short(hash: &str) -> String {
+    let cut = hash.char_indices().nth(19).map_or(hash.len(), |(i, _)| i);
+    format!("<code title=\"{0}\">{1}…</code>", esc(hash), esc(&hash[..cut]))
+}
+
+/// Both sets side by side: what each is, and every policy's version and
+/// content hash in each (the full hash in the cell's title).
+fn sets(b: &SetDescription, r: &SetDescription) -> String {
+    let mut h = String::from("<table id=\"sets\"><tr><th></th><th>baseline</th><th>reform</th></tr>");
+    let settings = |s: &SetDescription| {
         let parts: Vec<String> = s.settings.iter().map(|(n, v)| format!("<code>{}={}</code>", esc(n), esc(v))).collect();
-        h.push_str(&parts.join(", "));
-        h.push_str("</p>");
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    };
+    let _ = write!(h, "<tr><td>policy set</td><td>{}</td><td>{}</td></tr>", esc(&b.label), esc(&r.label));
+    let _ = write!(h, "<tr><td>as of</td><td>{}</td><td>{}</td></tr>", b.as_of, r.as_of);
+    let _ = write!(h, "<tr><td>settings</td><td>{}</td><td>{}</td></tr>", settings(b), settings(r));
+    let mut ids: Vec<&str> = b.policies.iter().chain(&r.policies).map(|p| p.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let cell = |s: &SetDescription| match s.policies.iter().find(|p| p.id.as_str() == id) {
+            Some(p) => format!("{} {}", esc(p.version.as_str()), short(p.hash.as_str())),
+            None => "—".to_string(),
+        };
+        let (cb, cr) = (cell(b), cell(r));
+        let class = if cb == cr { "" } else { " class=\"differs\"" };
+        let _ = write!(h, "<tr{class}><td>{}</td><td>{cb}</td><td>{cr}</td></tr>", esc(id));
     }
-    h.push_str("<table class=\"policies\"><tr><th>policy</th><th>version</th><th>hash</th></tr>");
-    for p in &s.policies {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            esc(p.id.as_str()),
-            esc(p.version.as_str()),
-            esc(p.hash.as_str())
-        );
-    }
-    h.push_str("</table></section>");
+    h.push_str("</table>");
     h
 }
 
@@ -150,9 +164,9 @@ pub fn html(r: &Report) -> String {
     h.push_str(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>fupin simulate</title><style>\
          body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;margin:2em;color:#222;max-width:1100px}\
-         table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+         table{border-collapse:collapse;margin:.5em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}\
          th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}code{font-size:90%}\
-         .sets{display:flex;gap:2em}.set{flex:1}.policies td{text-align:left}\
+         #sets td{text-align:left}tr.differs td{background:#fff3d6}\
          rect.before{fill:#8aa9c9}rect.after{fill:#d9822b}rect.gain{fill:#3c8d5a}rect.loss{fill:#b5443a}\
          .warn{color:#a33}</style></head><body>",
     );
@@ -162,10 +176,8 @@ pub fn html(r: &Report) -> String {
         "<p id=\"summary\">{} households read: <b>{}</b> compared, <b>{}</b> could not be (listed below).</p>",
         r.read, r.compared, r.failed
     );
-    h.push_str("<div class=\"sets\">");
-    h.push_str(&set_block("Baseline", &r.baseline));
-    h.push_str(&set_block("Reform", &r.reform));
-    h.push_str("</div>");
+    h.push_str("<h2>The two policy sets</h2>");
+    h.push_str(&sets(&r.baseline, &r.reform));
     h.push_str("<h2>By programme</h2>");
     let changed: Vec<&ProgrammeChange> = r.programmes.iter().collect();
     let with_amounts: Vec<&ProgrammeChange> =
@@ -202,9 +214,10 @@ pub fn html(r: &Report) -> String {
         if let Some(e) = &p.unknown_because {
             let _ = write!(
                 h,
-                "<p class=\"warn\">{}: {} households have an unknown amount, left out of the totals: {}</p>",
+                "<p class=\"warn\">{}: {} household{} with an unknown amount, left out of the totals: {}</p>",
                 esc(&p.programme),
                 p.unknown,
+                if p.unknown == 1 { "" } else { "s" },
                 esc(e)
             );
         }
