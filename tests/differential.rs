@@ -58,8 +58,32 @@ fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Resu
     // through the assessment), on a copy of the scratch as it is now
     let mut direct = Vec::new();
     let direct_result = e.assess_json(h, as_of, &mut s.clone(), &mut direct).map_err(|e| e.to_string());
+    let mut in_place = s.clone();
     match e.assess_with(h, as_of, s) {
         Ok(mut a) => {
+            // the programmes read in place, as `fupin simulate` reads them, are the assessment's
+            e.assess_validated(h, as_of, &mut in_place).map_err(|e| e.to_string())?;
+            let views: Vec<_> = e
+                .programme_outcomes(&in_place)
+                .map(|v| {
+                    (
+                        v.programme.as_str().to_string(),
+                        v.eligible,
+                        v.amount,
+                        v.unit.map(|u| u.as_str().to_string()),
+                        v.flag,
+                        v.error.map(|e| e.to_string()),
+                    )
+                })
+                .collect();
+            let listed: Vec<_> = a
+                .programs
+                .iter()
+                .map(|(n, o)| {
+                    (n.as_str().to_string(), o.eligible, o.amount, o.unit.as_ref().map(|u| u.as_str().to_string()), o.flag, o.error.clone())
+                })
+                .collect();
+            assert_eq!(views, listed, "{}: programme_outcomes and the assessment differ", h.id);
             let traced = a.trace.is_some();
             let mut whole = Vec::new();
             fupin::assessment::write_json(&a, &mut whole).map_err(|e| e.to_string())?;

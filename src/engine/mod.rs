@@ -1,6 +1,6 @@
 //! The engine: build once from policy sources, assess many households.
 
-use crate::assessment::{Assessment, ClaimOutcome, Clamped, Layers, PolicyRef, ProgramOutcome, Reason};
+use crate::assessment::{Assessment, ClaimOutcome, Clamped, Layers, Name, PolicyRef, ProgramOutcome, Reason};
 use crate::check::{self, error::CheckErrorKind};
 use crate::compile::{self, Program};
 use crate::diagnostic::{loc, Diagnostic, Diagnostics, SourceMap};
@@ -450,6 +450,26 @@ fn constant_clamps(p: &Program) -> Vec<Diagnostic> {
     out
 }
 
+/// One programme of an assessment left in a [`Scratch`]
+/// ([`Engine::programme_outcomes`]): the figures
+/// [`crate::assessment::ProgramOutcome`] holds, borrowed.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ProgrammeView<'a> {
+    /// Programme id.
+    pub programme: &'a Name,
+    /// `ProgramOutcome::eligible`.
+    pub eligible: bool,
+    /// `ProgramOutcome::amount`: `None` when no rule defined one, or when it is unknown (`error`).
+    pub amount: Option<rust_decimal::Decimal>,
+    /// `ProgramOutcome::unit`.
+    pub unit: Option<&'a Name>,
+    /// `ProgramOutcome::flag`.
+    pub flag: bool,
+    /// Why the amount is unknown (`ProgramOutcome::error` is its text).
+    pub error: Option<&'a EvalError>,
+}
+
 /// A parameter in force for a region on a date.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ParamInForce {
@@ -641,6 +661,47 @@ impl Engine {
         let steps = validation_charge(h, s)?;
         eval::evaluate_spent(&self.program, h, as_of, s, steps)?;
         Ok(self.write_assessment(h, as_of, s, out))
+    }
+
+    /// [`Engine::assess_with`] of a household that passed validation for
+    /// `as_of` ([`Engine::parse_household`] with `Some(as_of)` does it),
+    /// leaving the results in `s` instead of building the [`Assessment`]:
+    /// the same evaluation, the same step budget, the same errors. Read the
+    /// programmes as the assessment would list them with
+    /// [`Engine::programme_outcomes`].
+    pub fn assess_validated(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<(), EvalError> {
+        #[cfg(feature = "tracing")]
+        let _span = tracing::debug_span!("fupin.assess", household = h.id.as_str(), %as_of).entered();
+        let steps = validation_charge(h, s)?;
+        eval::evaluate_spent(&self.program, h, as_of, s, steps)
+    }
+
+    /// The programmes of the assessment in `s` (after
+    /// [`Engine::assess_validated`]), in the assessment's order, without
+    /// building it: for each, what [`Assessment::programs`] holds for
+    /// eligibility, amount, unit and error, as borrowed views. The same
+    /// programmes the assessment lists (those a rule of an applied policy
+    /// can define), the same figures.
+    pub fn programme_outcomes<'a>(&'a self, s: &'a Scratch) -> impl Iterator<Item = ProgrammeView<'a>> + 'a {
+        let p = &*self.program;
+        let m = &p.module;
+        let applied =
+            move |pi: usize| p.writers[pi].iter().any(|r| s.active.get(m.rules[*r as usize].policy as usize).copied().unwrap_or(false));
+        // the assessment's map: by programme id, the last applied declaration of an id (as `assess_json` lists them)
+        let order =
+            p.names.program_groups.iter().filter_map(move |group| group.iter().rev().map(|pi| *pi as usize).find(|pi| applied(*pi)));
+        order.map(move |pi| {
+            let st = s.progs[pi];
+            let (name, unit) = &p.names.programs[pi];
+            ProgrammeView {
+                programme: name,
+                eligible: st.eligible,
+                amount: if st.error.is_some() { None } else { st.amount.map(to_fen) },
+                unit: if st.amount.is_some() && st.error.is_none() { unit.as_ref() } else { None },
+                flag: st.flag,
+                error: st.error.and_then(|i| s.errors.get(i as usize)),
+            }
+        })
     }
 
     /// The allocation-free core: evaluate into `s` without building an

@@ -7,7 +7,7 @@ use fupin::{Engine, PolicySet};
 use fupin_registry::layout::Layout;
 use fupin_registry::read::{Format, RowError, Source};
 use fupin_registry::run::{self, Counts, RunError};
-use fupin_registry::simulate::{HouseholdChange, SetDescription, Tally};
+use fupin_registry::simulate::{ErrorTexts, HouseholdChange, SetDescription, Tally};
 use fupin_registry::tables::TablesWriter;
 use fupin_registry::write::Results;
 use fupin_registry::{generate, report};
@@ -404,8 +404,8 @@ fn simulate(
     let counts: Counts = run::run(
         source,
         threads,
-        || (baseline.scratch(), reform.scratch()),
-        |(sb, sr), record| {
+        || (baseline.scratch(), reform.scratch(), ErrorTexts::default()),
+        |(sb, sr, texts), record| {
             let eval_error = |h: &fupin::Household, e: fupin::EvalError| RowError {
                 household: Some(h.id.clone()),
                 source: if record.origin.line { "line".into() } else { "households".into() },
@@ -425,16 +425,14 @@ fn simulate(
                     Err(e) => return Ok(Outcome::Failed("read", e)),
                 }
             };
-            let before = match baseline.assess_with(&h, base_date, sb) {
-                Ok(a) => a,
-                Err(e) => return Ok(Outcome::Failed("baseline", eval_error(&h, e))),
-            };
+            if let Err(e) = baseline.assess_validated(&h, base_date, sb) {
+                return Ok(Outcome::Failed("baseline", eval_error(&h, e)));
+            }
             let hr = hr.as_ref().unwrap_or(&h);
-            let after = match reform.assess_with(hr, reform_date, sr) {
-                Ok(a) => a,
-                Err(e) => return Ok(Outcome::Failed("reform", eval_error(hr, e))),
-            };
-            Ok(Outcome::Change(HouseholdChange::between(&h.region, &before, &after)))
+            if let Err(e) = reform.assess_validated(hr, reform_date, sr) {
+                return Ok(Outcome::Failed("reform", eval_error(hr, e)));
+            }
+            Ok(Outcome::Change(HouseholdChange::in_place(&h.region, &baseline, sb, &reform, sr, texts)))
         },
         |outcome| {
             match outcome {

@@ -524,9 +524,9 @@ impl Stream {
         // the nested objects open, as path prefixes
         let mut open: Vec<&str> = Vec::new();
         for (plan, cells) in self.columns.iter().zip(&self.cells) {
-            let Some(value) = cell(cells, self.pos, plan.kind, self.csv).map_err(|m| (plan.name.clone(), m))? else {
+            if absent(cells, self.pos, self.csv) {
                 continue;
-            };
+            }
             let (leaf, parents) = plan.path.split_last().expect("a column name has a segment");
             let common = open.iter().zip(parents).take_while(|(a, b)| **a == b.as_str()).count();
             while open.len() > common {
@@ -547,7 +547,7 @@ impl Stream {
             }
             write_str(out, leaf);
             out.push(b':');
-            out.extend_from_slice(value.as_bytes());
+            write_value(cells, self.pos, plan.kind, out).map_err(|m| (plan.name.clone(), m))?;
             first = false;
         }
         for _ in open {
@@ -571,79 +571,84 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-/// A cell as the JSON value of its field (`None`: absent), or what is wrong.
-fn cell(cells: &Cells, i: usize, kind: Kind, csv: bool) -> Result<Option<String>, String> {
-    let json_str = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    Ok(Some(match cells {
+/// Whether a cell is an absent field: null, or in CSV empty.
+fn absent(cells: &Cells, i: usize, csv: bool) -> bool {
+    match cells {
+        Cells::Text(a) => a.is_null(i) || (csv && a.value(i).is_empty()),
+        Cells::Bool(a) => a.is_null(i),
+        Cells::Int(a) => a.is_null(i),
+        Cells::Decimal(a) => a.is_null(i),
+        Cells::Date(a) => a.is_null(i),
+        Cells::List(a) => a.is_null(i),
+    }
+}
+
+/// Write a present cell as the JSON value of its field, or say what is wrong.
+fn write_value(cells: &Cells, i: usize, kind: Kind, out: &mut Vec<u8>) -> Result<(), String> {
+    use std::io::Write as _;
+    match cells {
         Cells::Text(a) => {
-            if a.is_null(i) {
-                return Ok(None);
-            }
             let v = a.value(i);
-            if csv && v.is_empty() {
-                return Ok(None);
-            }
             match kind {
-                Kind::Text | Kind::Date | Kind::Decimal => json_str(v),
+                Kind::Text | Kind::Date | Kind::Decimal => write_str(out, v),
                 Kind::Integer => {
                     let t = v.trim();
                     let digits = t.strip_prefix('-').unwrap_or(t);
                     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                         return Err(format!("`{v}` is not a whole number"));
                     }
-                    t.to_string()
+                    out.extend_from_slice(t.as_bytes());
                 }
                 Kind::Boolean => match v.trim() {
-                    "true" => "true".into(),
-                    "false" => "false".into(),
+                    "true" => out.extend_from_slice(b"true"),
+                    "false" => out.extend_from_slice(b"false"),
                     _ => return Err(format!("`{v}` is not true or false")),
                 },
                 Kind::TextList => {
-                    let items: Vec<String> = v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(json_str).collect();
-                    format!("[{}]", items.join(","))
+                    out.push(b'[');
+                    for (n, item) in v.split(';').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+                        if n > 0 {
+                            out.push(b',');
+                        }
+                        write_str(out, item);
+                    }
+                    out.push(b']');
                 }
             }
         }
-        Cells::Bool(a) => {
-            if a.is_null(i) {
-                return Ok(None);
+        Cells::Bool(a) => out.extend_from_slice(if a.value(i) { b"true" } else { b"false" }),
+        Cells::Int(a) => match kind {
+            Kind::Decimal => {
+                let _ = write!(out, "\"{}\"", a.value(i));
             }
-            a.value(i).to_string()
-        }
-        Cells::Int(a) => {
-            if a.is_null(i) {
-                return Ok(None);
+            _ => {
+                let _ = write!(out, "{}", a.value(i));
             }
-            match kind {
-                Kind::Decimal => json_str(&a.value(i).to_string()),
-                _ => a.value(i).to_string(),
+        },
+        Cells::Decimal(a) => write_str(out, &a.value_as_string(i)),
+        Cells::Date(a) => match a.value_as_date(i) {
+            Some(d) => {
+                use chrono::Datelike as _;
+                let _ = write!(out, "\"{:04}-{:02}-{:02}\"", d.year(), d.month(), d.day());
             }
-        }
-        Cells::Decimal(a) => {
-            if a.is_null(i) {
-                return Ok(None);
-            }
-            json_str(&a.value_as_string(i))
-        }
-        Cells::Date(a) => {
-            if a.is_null(i) {
-                return Ok(None);
-            }
-            match a.value_as_date(i) {
-                Some(d) => json_str(&d.format("%Y-%m-%d").to_string()),
-                None => return Err(format!("day {} is not a date", a.value(i))),
-            }
-        }
+            None => return Err(format!("day {} is not a date", a.value(i))),
+        },
         Cells::List(a) => {
-            if a.is_null(i) {
-                return Ok(None);
-            }
             let values = a.value(i);
             let texts = values.as_string::<i32>();
-            let items: Vec<String> = (0..texts.len()).filter(|j| texts.is_valid(*j)).map(|j| json_str(texts.value(j))).collect();
-            format!("[{}]", items.join(","))
+            out.push(b'[');
+            let mut first = true;
+            for j in (0..texts.len()).filter(|j| texts.is_valid(*j)) {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                write_str(out, texts.value(j));
+            }
+            out.push(b']');
         }
-    }))
+    }
+    Ok(())
 }
 
 /// Reads a registry's households one at a time, joined from its tables.
@@ -811,7 +816,8 @@ impl Reader {
                     message: "a second household with this id (its members, claims and loans went to the first)".into(),
                 })));
             }
-            let mut json = vec![b'{'];
+            let mut json = Vec::with_capacity(4096);
+            json.push(b'{');
             let own = self.households.write_fields(&mut json, true);
             self.households.advance(key);
             self.previous = Some(id.clone());

@@ -12,11 +12,13 @@
 //! as zero; the report says how many and why.
 
 use crate::read::RowError;
-use fupin::assessment::{PolicyRef, ProgramOutcome};
-use fupin::Assessment;
+use fupin::assessment::{Name, PolicyRef, ProgramOutcome};
+use fupin::engine::ProgrammeView;
+use fupin::{Assessment, Engine, Scratch};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One programme's outcome for a household, as the comparison needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +28,30 @@ pub struct Side {
     /// What it pays: `Some(0)` when it pays nothing, `None` when unknown.
     pub amount: Option<Decimal>,
     /// The unit of the amount.
-    pub unit: Option<String>,
+    pub unit: Option<Name>,
     /// Why the amount is unknown.
-    pub error: Option<String>,
+    pub error: Option<Arc<str>>,
+}
+
+/// The texts of evaluation errors, each formatted once per worker: most
+/// households with an unknown amount share the reason (the same missing
+/// figure).
+#[derive(Debug, Default)]
+pub struct ErrorTexts(Vec<(fupin::EvalError, Arc<str>)>);
+
+impl ErrorTexts {
+    /// The text of `e`.
+    pub fn text(&mut self, e: &fupin::EvalError) -> Arc<str> {
+        if let Some((_, t)) = self.0.iter().find(|(k, _)| k == e) {
+            return t.clone();
+        }
+        let t: Arc<str> = e.to_string().into();
+        // a bounded cache: reasons beyond it are formatted each time
+        if self.0.len() < 64 {
+            self.0.push((e.clone(), t.clone()));
+        }
+        t
+    }
 }
 
 impl Side {
@@ -41,7 +64,16 @@ impl Side {
             (None, Some(_)) if o.eligible => None,
             (None, _) => Some(Decimal::ZERO),
         };
-        Side { eligible: o.eligible, amount, unit: o.unit.as_ref().map(|u| u.as_str().to_string()), error: o.error.clone() }
+        Side { eligible: o.eligible, amount, unit: o.unit.clone(), error: o.error.as_deref().map(Arc::from) }
+    }
+
+    fn of_view(v: &ProgrammeView<'_>, texts: &mut ErrorTexts) -> Side {
+        let amount = match (v.amount, v.error) {
+            (Some(a), _) => Some(a),
+            (None, Some(_)) if v.eligible => None,
+            (None, _) => Some(Decimal::ZERO),
+        };
+        Side { eligible: v.eligible, amount, unit: v.unit.cloned(), error: v.error.map(|e| texts.text(e)) }
     }
 
     fn has_outcome(&self) -> bool {
@@ -56,7 +88,7 @@ pub struct HouseholdChange {
     /// The household's region (its county code).
     pub region: String,
     /// Programme → (baseline, reform).
-    pub programmes: Vec<(String, Side, Side)>,
+    pub programmes: Vec<(Name, Side, Side)>,
 }
 
 impl HouseholdChange {
@@ -68,7 +100,55 @@ impl HouseholdChange {
             let b = Side::of(before.programs.get(name));
             let a = Side::of(after.programs.get(name));
             if b.has_outcome() || a.has_outcome() {
-                programmes.push((name.to_string(), b, a));
+                programmes.push((Name::from(name), b, a));
+            }
+        }
+        HouseholdChange { region: region.to_string(), programmes }
+    }
+
+    /// Compare two assessments left in scratches
+    /// ([`Engine::assess_validated`]), without building them: the same
+    /// comparison as [`HouseholdChange::between`] of the two assessments.
+    pub fn in_place(
+        region: &str,
+        baseline: &Engine,
+        sb: &Scratch,
+        reform: &Engine,
+        sr: &Scratch,
+        texts: &mut ErrorTexts,
+    ) -> HouseholdChange {
+        let mut programmes = Vec::new();
+        let mut b = baseline.programme_outcomes(sb).peekable();
+        let mut a = reform.programme_outcomes(sr).peekable();
+        loop {
+            let order = match (b.peek(), a.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => x.programme.as_str().cmp(y.programme.as_str()),
+            };
+            let (name, sb, sa) = match order {
+                std::cmp::Ordering::Less => {
+                    let v = b.next();
+                    (v.map(|v| v.programme.clone()), v.as_ref().map_or(Side::NOTHING, |v| Side::of_view(v, texts)), Side::NOTHING)
+                }
+                std::cmp::Ordering::Greater => {
+                    let v = a.next();
+                    (v.map(|v| v.programme.clone()), Side::NOTHING, v.as_ref().map_or(Side::NOTHING, |v| Side::of_view(v, texts)))
+                }
+                std::cmp::Ordering::Equal => {
+                    let (x, y) = (b.next(), a.next());
+                    (
+                        x.map(|v| v.programme.clone()),
+                        x.as_ref().map_or(Side::NOTHING, |v| Side::of_view(v, texts)),
+                        y.as_ref().map_or(Side::NOTHING, |v| Side::of_view(v, texts)),
+                    )
+                }
+            };
+            if let Some(name) = name {
+                if sb.has_outcome() || sa.has_outcome() {
+                    programmes.push((name, sb, sa));
+                }
             }
         }
         HouseholdChange { region: region.to_string(), programmes }
@@ -188,14 +268,14 @@ impl ProgrammeChange {
         self.no_longer_eligible += u64::from(b.eligible && !a.eligible);
         for u in [&b.unit, &a.unit].into_iter().flatten() {
             match &self.unit {
-                None => self.unit = Some(u.clone()),
-                Some(mine) if mine != u => {
-                    self.other_units.insert(u.clone());
+                None => self.unit = Some(u.as_str().to_string()),
+                Some(mine) if mine != u.as_str() => {
+                    self.other_units.insert(u.as_str().to_string());
                 }
                 Some(_) => {}
             }
         }
-        let same_unit = |s: &Side| s.unit.is_none() || s.unit == self.unit;
+        let same_unit = |s: &Side| s.unit.as_ref().is_none_or(|u| self.unit.as_deref() == Some(u.as_str()));
         match (b.amount, a.amount) {
             (Some(x), Some(y)) if same_unit(b) && same_unit(a) => {
                 self.before.amount += x;
@@ -217,7 +297,7 @@ impl ProgrammeChange {
             _ => {
                 self.unknown += 1;
                 if self.unknown_because.is_none() {
-                    self.unknown_because = b.error.clone().or_else(|| a.error.clone());
+                    self.unknown_because = b.error.as_deref().or(a.error.as_deref()).map(String::from);
                 }
             }
         }
@@ -337,15 +417,23 @@ impl Tally {
         let county = self.counties.entry(h.region.clone()).or_default();
         county.0 += 1;
         for (name, b, a) in &h.programmes {
-            self.programmes
-                .entry(name.clone())
-                .or_insert_with(|| ProgrammeChange { programme: name.clone(), ..Default::default() })
-                .add(b, a, true);
-            county
-                .1
-                .entry(name.clone())
-                .or_insert_with(|| ProgrammeChange { programme: name.clone(), ..Default::default() })
-                .add(b, a, false);
+            let name = name.as_str();
+            match self.programmes.get_mut(name) {
+                Some(p) => p.add(b, a, true),
+                None => {
+                    let mut p = ProgrammeChange { programme: name.to_string(), ..Default::default() };
+                    p.add(b, a, true);
+                    self.programmes.insert(name.to_string(), p);
+                }
+            }
+            match county.1.get_mut(name) {
+                Some(p) => p.add(b, a, false),
+                None => {
+                    let mut p = ProgrammeChange { programme: name.to_string(), ..Default::default() };
+                    p.add(b, a, false);
+                    county.1.insert(name.to_string(), p);
+                }
+            }
         }
     }
 
@@ -422,7 +510,7 @@ mod tests {
     }
 
     fn side(eligible: bool, amount: Option<&str>) -> Side {
-        Side { eligible, amount: amount.map(d), unit: amount.map(|_| "yuan/year".to_string()), error: None }
+        Side { eligible, amount: amount.map(d), unit: amount.map(|_| Name::from("yuan/year")), error: None }
     }
 
     #[test]
@@ -433,7 +521,7 @@ mod tests {
         t.add(&hh("130131", side(false, Some("0")), side(true, Some("1360.10"))));
         t.add(&hh("130129", side(true, Some("10.00")), side(false, Some("0"))));
         let mut unknown = side(true, None);
-        unknown.error = Some("parameter `x` has no value".into());
+        unknown.error = Some(Arc::from("parameter `x` has no value"));
         t.add(&hh("130129", unknown, side(true, Some("5"))));
         let r = t.report(
             SetDescription { label: "b".into(), as_of: chrono::NaiveDate::MIN, policies: vec![], settings: vec![] },
