@@ -5,9 +5,9 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use fupin::{Engine, PolicySet};
 use fupin_registry::layout::Layout;
-use fupin_registry::read::{Format, RowError, Source};
-use fupin_registry::run::{self, Counts, RunError};
-use fupin_registry::simulate::{ErrorTexts, HouseholdChange, SetDescription, Tally};
+use fupin_registry::read::{Format, Source};
+use fupin_registry::run::{self, RunError};
+use fupin_registry::simulate::SetDescription;
 use fupin_registry::tables::TablesWriter;
 use fupin_registry::write::Results;
 use fupin_registry::{generate, report};
@@ -302,34 +302,11 @@ fn batch(as_of: &str, input: &Path, output: &Path, format: Format, all: bool, th
     let mut results = Results::create(staged.path(), format, all).map_err(|e| Failure(1, e.to_string()))?;
     let bar = progress(None);
     let started = Instant::now();
-    let counts = run::run(
-        source,
-        threads,
-        || engine.scratch(),
-        |scratch, record| {
-            let h = run::parse(&engine, record, as_of)?;
-            let a = engine.assess_with(&h, as_of, scratch).map_err(|e| RowError {
-                household: Some(h.id.clone()),
-                source: if record.origin.line { "line".into() } else { "households".into() },
-                row: record.origin.row,
-                column: None,
-                message: e.to_string(),
-            })?;
-            Ok((h.region.clone(), a))
-        },
-        |outcome| {
-            match outcome {
-                Ok((region, a)) => results.assessment(&region, &a)?,
-                Err(e) => results.error(&e)?,
-            }
-            Ok(())
-        },
-        |n| {
-            if let Some(b) = &bar {
-                b.set_position(n);
-            }
-        },
-    )?;
+    let counts = run::batch(&engine, source, as_of, &mut results, threads, |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    })?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -391,63 +368,15 @@ fn simulate(
     }
     let baseline = build(&base_set, "baseline")?;
     let reform = build(&reform_set, "reform")?;
-    // the reform reads each record again only when it declares other facts
-    let same_facts = format!("{:?}", baseline.facts()) == format!("{:?}", reform.facts());
     let source = Source::open(input, &layout_of(&baseline)).map_err(|e| Failure(2, e.to_string()))?;
     let bar = progress(None);
     let started = Instant::now();
-    let mut tally = Tally::default();
-    enum Outcome {
-        Change(HouseholdChange),
-        Failed(&'static str, RowError),
-    }
-    let counts: Counts = run::run(
-        source,
-        threads,
-        || (baseline.scratch(), reform.scratch(), ErrorTexts::default()),
-        |(sb, sr, texts), record| {
-            let eval_error = |h: &fupin::Household, e: fupin::EvalError| RowError {
-                household: Some(h.id.clone()),
-                source: if record.origin.line { "line".into() } else { "households".into() },
-                row: record.origin.row,
-                column: None,
-                message: e.to_string(),
-            };
-            let h = match run::parse(&baseline, record, base_date) {
-                Ok(h) => h,
-                Err(e) => return Ok(Outcome::Failed("read", e)),
-            };
-            let hr = if same_facts && reform_date == base_date {
-                None
-            } else {
-                match run::parse(&reform, record, reform_date) {
-                    Ok(h) => Some(h),
-                    Err(e) => return Ok(Outcome::Failed("read", e)),
-                }
-            };
-            if let Err(e) = baseline.assess_validated(&h, base_date, sb) {
-                return Ok(Outcome::Failed("baseline", eval_error(&h, e)));
-            }
-            let hr = hr.as_ref().unwrap_or(&h);
-            if let Err(e) = reform.assess_validated(hr, reform_date, sr) {
-                return Ok(Outcome::Failed("reform", eval_error(hr, e)));
-            }
-            Ok(Outcome::Change(HouseholdChange::in_place(&h.region, &baseline, sb, &reform, sr, texts)))
-        },
-        |outcome| {
-            match outcome {
-                Ok(Outcome::Change(c)) => tally.add(&c),
-                Ok(Outcome::Failed(side, e)) => tally.fail(side, e),
-                Err(e) => tally.fail("read", e),
-            }
-            Ok(())
-        },
-        |n| {
-            if let Some(b) = &bar {
-                b.set_position(n);
-            }
-        },
-    )?;
+    let sides = run::Sides { baseline: &baseline, baseline_as_of: base_date, reform: &reform, reform_as_of: reform_date };
+    let tally = run::simulate(sides, source, threads, |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    })?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -476,11 +405,11 @@ fn simulate(
     let secs = started.elapsed().as_secs_f64();
     say!(
         "{} read: {} compared, {} not; {:.2} s, {:.0} households/s (two assessments each)",
-        counts.read,
+        report.read,
         report.compared,
         report.failed,
         secs,
-        counts.read as f64 / secs.max(1e-9)
+        report.read as f64 / secs.max(1e-9)
     );
     for p in &report.programmes {
         if p.change.is_zero() && p.newly_eligible == 0 && p.no_longer_eligible == 0 {

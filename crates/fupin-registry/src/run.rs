@@ -135,6 +135,111 @@ where
     })
 }
 
+/// The row error of a failed assessment of `record`'s household.
+pub fn eval_error(record: &Record, h: &Household, e: fupin::EvalError) -> RowError {
+    RowError {
+        household: Some(h.id.clone()),
+        source: if record.origin.line { "line".into() } else { "households".into() },
+        row: record.origin.row,
+        column: None,
+        message: e.to_string(),
+    }
+}
+
+/// Assess every household of `source` on `as_of` into `results` (see
+/// [`crate::write`]): `fupin batch` on a registry.
+pub fn batch(
+    engine: &Engine,
+    source: Source,
+    as_of: chrono::NaiveDate,
+    results: &mut crate::write::Results,
+    threads: usize,
+    tick: impl FnMut(u64),
+) -> Result<Counts, RunError> {
+    run(
+        source,
+        threads,
+        || engine.scratch(),
+        |scratch, record| {
+            let h = parse(engine, record, as_of)?;
+            let a = engine.assess_with(&h, as_of, scratch).map_err(|e| eval_error(record, &h, e))?;
+            Ok((h.region, a))
+        },
+        |outcome| {
+            match outcome {
+                Ok((region, a)) => results.assessment(&region, &a)?,
+                Err(e) => results.error(&e)?,
+            }
+            Ok(())
+        },
+        tick,
+    )
+}
+
+/// The baseline and the reform of a simulation: each engine with its date.
+#[derive(Debug, Clone, Copy)]
+pub struct Sides<'a> {
+    /// The baseline's engine.
+    pub baseline: &'a Engine,
+    /// Its assessment date.
+    pub baseline_as_of: chrono::NaiveDate,
+    /// The reform's engine.
+    pub reform: &'a Engine,
+    /// Its assessment date.
+    pub reform_as_of: chrono::NaiveDate,
+}
+
+/// Assess every household of `source` under both sides and add the changes
+/// up: `fupin simulate`. Each record is read once (twice when the reform
+/// declares other facts or assesses on another date).
+pub fn simulate(sides: Sides<'_>, source: Source, threads: usize, tick: impl FnMut(u64)) -> Result<crate::simulate::Tally, RunError> {
+    use crate::simulate::{ErrorTexts, HouseholdChange, Tally};
+    let Sides { baseline, baseline_as_of, reform, reform_as_of } = sides;
+    let same_reading = baseline_as_of == reform_as_of && format!("{:?}", baseline.facts()) == format!("{:?}", reform.facts());
+    enum Outcome {
+        Change(HouseholdChange),
+        Failed(&'static str, RowError),
+    }
+    let mut tally = Tally::default();
+    run(
+        source,
+        threads,
+        || (baseline.scratch(), reform.scratch(), ErrorTexts::default()),
+        |(sb, sr, texts), record| {
+            let h = match parse(baseline, record, baseline_as_of) {
+                Ok(h) => h,
+                Err(e) => return Ok(Outcome::Failed("read", e)),
+            };
+            let hr = if same_reading {
+                None
+            } else {
+                match parse(reform, record, reform_as_of) {
+                    Ok(h) => Some(h),
+                    Err(e) => return Ok(Outcome::Failed("read", e)),
+                }
+            };
+            if let Err(e) = baseline.assess_validated(&h, baseline_as_of, sb) {
+                return Ok(Outcome::Failed("baseline", eval_error(record, &h, e)));
+            }
+            let hr = hr.as_ref().unwrap_or(&h);
+            if let Err(e) = reform.assess_validated(hr, reform_as_of, sr) {
+                return Ok(Outcome::Failed("reform", eval_error(record, hr, e)));
+            }
+            Ok(Outcome::Change(HouseholdChange::in_place(&h.region, baseline, sb, reform, sr, texts)))
+        },
+        |outcome| {
+            match outcome {
+                Ok(Outcome::Change(c)) => tally.add(&c),
+                Ok(Outcome::Failed(side, e)) => tally.fail(side, e),
+                Err(e) => tally.fail("read", e),
+            }
+            Ok(())
+        },
+        tick,
+    )?;
+    Ok(tally)
+}
+
 #[cfg(test)]
 mod tests {
     use super::strip_position;

@@ -28,6 +28,8 @@ use std::sync::Arc;
 
 /// Rows per record batch written.
 pub const WRITE_ROWS: usize = 65_536;
+/// Rows per Parquet row group (the unit a reader can skip or read alone).
+pub const ROW_GROUP: usize = 131_072;
 
 /// A failure to write an output table.
 #[derive(Debug, thiserror::Error)]
