@@ -427,6 +427,23 @@ fn simulate(
             p.unit.as_deref().unwrap_or(""),
             report::grouped(p.change)
         );
+        // and county by county
+        for c in &report.counties {
+            if let Some(cp) = c.programmes.iter().find(|cp| cp.programme == p.programme) {
+                say!(
+                    "    {}: {} households, eligible {} → {} (+{} −{}), {} → {} ({})",
+                    c.county,
+                    c.households,
+                    cp.before.eligible,
+                    cp.after.eligible,
+                    cp.newly_eligible,
+                    cp.no_longer_eligible,
+                    report::grouped(cp.before.amount),
+                    report::grouped(cp.after.amount),
+                    report::grouped(cp.change)
+                );
+            }
+        }
     }
     Ok(0)
 }

@@ -119,13 +119,15 @@ fn actual(dir: &Path, ext: &str) -> BTreeMap<(String, String), (String, Option<S
 
 #[test]
 fn parquet_and_csv_registries_give_the_engines_own_results_exactly() {
-    let records: Vec<String> = (0..1500).map(|i| fupin_registry::generate::household(11, i)).collect();
+    // 3,000 households: about 10,500 members rows, more than one record batch (8,192 rows) of the members table
+    let records: Vec<String> = (0..3000).map(|i| fupin_registry::generate::household(11, i)).collect();
     let want = expected(&records);
     assert!(want.values().any(|(_, a)| a.as_deref().is_some_and(|a| a != "0.00" && a != "0")), "some programme pays");
     for (format, ext) in [(Format::Parquet, "parquet"), (Format::Csv, "csv")] {
         let tmp = tempfile::tempdir().expect("a temporary directory");
         let reg = tmp.path().join("registry");
         write_registry(&reg, &records, format);
+        assert!(rows(&reg.join(format!("members.{ext}"))).len() > fupin_registry::read::BATCH_ROWS, "the join crosses a batch boundary");
         let out = tmp.path().join("results");
         for threads in ["1", "2"] {
             let (code, _, err) =
