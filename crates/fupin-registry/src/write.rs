@@ -167,6 +167,8 @@ pub struct Results {
     claims: (TableSink, ClaimRows),
     errors: (TableSink, ErrorRows),
     all_programmes: bool,
+    last_policies: Vec<fupin::assessment::PolicyRef>,
+    last_policies_text: String,
 }
 
 #[derive(Default)]
@@ -239,6 +241,8 @@ impl Results {
             claims: (TableSink::create(dir, "claims", format, claims_schema())?, ClaimRows::default()),
             errors: (TableSink::create(dir, "errors", format, errors_schema())?, ErrorRows::default()),
             all_programmes,
+            last_policies: Vec::new(),
+            last_policies_text: String::new(),
         })
     }
 
@@ -250,8 +254,13 @@ impl Results {
         r.region.append_value(region);
         r.as_of.append_value(days(a.as_of));
         r.eligible.append_value(a.programs.values().filter(|p| p.eligible).count() as u32);
-        let policies: Vec<String> = a.policies.iter().map(|p| format!("{}@{}", p.id.as_str(), p.version.as_str())).collect();
-        r.policies.append_value(policies.join(" "));
+        // most households of a registry have the same policies applied: written once
+        if self.last_policies != a.policies {
+            let policies: Vec<String> = a.policies.iter().map(|p| format!("{}@{}", p.id.as_str(), p.version.as_str())).collect();
+            self.last_policies_text = policies.join(" ");
+            self.last_policies = a.policies.clone();
+        }
+        r.policies.append_value(&self.last_policies_text);
         r.n += 1;
         let p = &mut self.programmes.1;
         for (name, o) in &a.programs {
@@ -273,12 +282,13 @@ impl Results {
         }
         let c = &mut self.claims.1;
         for claim in &a.claims {
+            let total = claim.total_cost.to_string();
             let mut row = |layer: &str, kind: &str, amount: Option<rust_decimal::Decimal>| {
                 c.id.append_value(id);
                 c.member.append_value(&claim.member);
                 c.claim.append_value(&claim.claim);
                 c.date.append_value(days(claim.date));
-                c.total.append_value(claim.total_cost.to_string());
+                c.total.append_value(&total);
                 c.layer.append_value(layer);
                 c.kind.append_value(kind);
                 c.amount.append_option(amount.map(|d| d.to_string()));
