@@ -20,6 +20,9 @@ pub enum RunError {
     /// Writing the output.
     #[error(transparent)]
     Write(#[from] crate::write::WriteError),
+    /// A worker stopped on an internal error (a defect: it is reported, and nothing is written).
+    #[error("a worker stopped on an internal error; nothing is written")]
+    Worker,
     /// The worker pool.
     #[error("cannot start {threads} worker threads: {message}")]
     Pool {
@@ -110,29 +113,77 @@ where
                 return;
             }
         });
-        for chunk in rx {
-            let chunk = chunk?;
-            let outcomes: Vec<Result<T, RowError>> = pool.install(|| {
-                chunk
-                    .into_par_iter()
-                    .map_init(&init, |state, item| match item {
-                        Item::Household(record) => work(state, &record),
-                        Item::Bad(e) => Err(e),
-                    })
-                    .collect()
-            });
-            for o in outcomes {
-                counts.read += 1;
-                match &o {
-                    Ok(_) => counts.ok += 1,
-                    Err(_) => counts.failed += 1,
+        // the pool assesses one chunk while this thread writes the one before
+        let (done_tx, done_rx) = mpsc::channel::<Done<T>>();
+        let init = &init;
+        let work = &work;
+        pool.in_place_scope(|scope| -> Result<(), RunError> {
+            let mut sent = 0u64;
+            let mut written = 0u64;
+            let mut ready: std::collections::BTreeMap<u64, Vec<Result<T, RowError>>> = Default::default();
+            let mut write_ready = |ready: &mut std::collections::BTreeMap<u64, Vec<Result<T, RowError>>>,
+                                   written: &mut u64,
+                                   counts: &mut Counts|
+             -> Result<(), RunError> {
+                while let Some(outcomes) = ready.remove(written) {
+                    *written += 1;
+                    for o in outcomes {
+                        counts.read += 1;
+                        match &o {
+                            Ok(_) => counts.ok += 1,
+                            Err(_) => counts.failed += 1,
+                        }
+                        each(o)?;
+                    }
+                    tick(counts.read);
                 }
-                each(o)?;
+                Ok(())
+            };
+            for chunk in rx {
+                let chunk = chunk?;
+                let tx = done_tx.clone();
+                let seq = sent;
+                sent += 1;
+                scope.spawn(move |_| {
+                    // a panic is a defect, never the input's fault; it is reported, not waited for
+                    let outcomes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        chunk
+                            .into_par_iter()
+                            .map_init(init, |state, item| match item {
+                                Item::Household(record) => work(state, &record),
+                                Item::Bad(e) => Err(e),
+                            })
+                            .collect::<Vec<Result<T, RowError>>>()
+                    }));
+                    let _ = tx.send((seq, outcomes.ok()));
+                });
+                // at most two chunks in the pool: memory stays bounded
+                while sent - written >= 2 {
+                    receive(&done_rx, &mut ready)?;
+                    write_ready(&mut ready, &mut written, &mut counts)?;
+                }
             }
-            tick(counts.read);
-        }
+            while written < sent {
+                receive(&done_rx, &mut ready)?;
+                write_ready(&mut ready, &mut written, &mut counts)?;
+            }
+            Ok(())
+        })?;
         Ok(counts)
     })
+}
+
+type Done<T> = (u64, Option<Vec<Result<T, RowError>>>);
+
+/// One finished chunk into `ready`, or the worker's failure.
+fn receive<T>(rx: &mpsc::Receiver<Done<T>>, ready: &mut std::collections::BTreeMap<u64, Vec<Result<T, RowError>>>) -> Result<(), RunError> {
+    match rx.recv() {
+        Ok((k, Some(o))) => {
+            ready.insert(k, o);
+            Ok(())
+        }
+        Ok((_, None)) | Err(_) => Err(RunError::Worker),
+    }
 }
 
 /// The row error of a failed assessment of `record`'s household.
