@@ -9,7 +9,7 @@
 //! called with it (the runtime is borrowed mutably by each call), so an
 //! expression is a block, and the compiler flattens the blocks.
 
-use crate::exec::{Agg, Bool, Code, Exec, Num, Op, Over, Val};
+use crate::exec::{Agg, Bool, Code, Exec, Num, Op, Over, RuleCode, Val};
 use crate::ir::{ArithOp, CmpOp, Loc};
 use crate::value::Value;
 use chrono::Datelike;
@@ -34,13 +34,67 @@ pub(super) fn body(exec: &Exec) -> String {
     for chunk in table.chunks(8) {
         let _ = writeln!(out, "    {},", chunk.join(", "));
     }
+    out.push_str("];\n\n");
+    let mut rules = Vec::new();
+    for (i, r) in exec.rules.iter().enumerate() {
+        match rule_function(r) {
+            Some(f) => {
+                let _ = writeln!(out, "#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn r{i}(rt: &mut Rt<'_, '_>) -> bool {{\n{f}}}\n");
+                rules.push(format!("Some(r{i})"));
+            }
+            None => rules.push("None".to_string()),
+        }
+    }
+    let _ = writeln!(out, "static RULES: [Option<RuleFn>; {}] = [", rules.len());
+    for chunk in rules.chunks(8) {
+        let _ = writeln!(out, "    {},", chunk.join(", "));
+    }
     out.push_str("];\n");
     out
 }
 
+/// The body of a whole rule's function, if every expression of the rule
+/// has a typed form: the steps of its lets and condition charged first,
+/// then those of its later lets and outcome values once the condition
+/// held (as the evaluator charges each expression before it runs it; the
+/// sums exceed the budget exactly when one of the running totals would).
+/// A let is a Rust variable of its type: the rule's expressions read it
+/// there, not in the frame (an aggregation's bound variable, in a slot a
+/// let does not hold, is still bound in the frame).
+fn rule_function(r: &RuleCode) -> Option<String> {
+    let mut e = Emitter { next: 0, locals: Vec::new() };
+    let mut s = String::new();
+    let pre_cost: u64 = r.pre.iter().chain(r.cond.iter()).map(|c| c.cost).sum();
+    let post_cost: u64 = r.post.iter().chain(r.outcomes.iter().flatten()).map(|c| c.cost).sum();
+    let _ = writeln!(s, "    if !rt.spend({pre_cost}) {{ return false; }}");
+    for (c, slot) in r.pre.iter().zip(&r.pre_slots) {
+        e.let_binding(&mut s, c, *slot)?;
+    }
+    if let Some(c) = &r.cond {
+        let Op::Bool(b) = &c.op else { return None };
+        let _ = writeln!(s, "    let held = {};\n    if rt.trapped() || !held {{ return false; }}", e.boolean(b)?);
+    }
+    if post_cost > 0 {
+        let _ = writeln!(s, "    if !rt.spend({post_cost}) {{ return false; }}");
+    }
+    for (c, slot) in r.post.iter().zip(&r.post_slots) {
+        e.let_binding(&mut s, c, *slot)?;
+    }
+    for c in r.outcomes.iter().flatten() {
+        let v = match &c.op {
+            Op::Num(n) => format!("V::Num({})", e.num(n)?),
+            Op::Bool(b) => format!("V::Bool({})", e.boolean(b)?),
+            Op::Val(v) => e.val(v)?,
+        };
+        let _ = writeln!(s, "    let o = {v};\n    rt.outcome(o);");
+    }
+    s.push_str("    true\n");
+    Some(s)
+}
+
 /// The body of one expression's function, if every node has a typed form.
 fn function(c: &Code) -> Option<String> {
-    let mut e = Emitter { next: 0 };
+    let mut e = Emitter { next: 0, locals: Vec::new() };
     Some(match &c.op {
         Op::Num(n) => format!("V::Num({})", e.num(n)?),
         Op::Bool(b) => format!("V::Bool({})", e.boolean(b)?),
@@ -51,6 +105,19 @@ fn function(c: &Code) -> Option<String> {
 struct Emitter {
     /// The next fresh variable.
     next: u32,
+    /// The rule's lets so far: the frame slot, the Rust variable that
+    /// holds it, and its type (a later binding of the slot comes last).
+    locals: Vec<(u16, String, Kind)>,
+}
+
+/// The Rust type of a let's variable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Num,
+    Bool,
+    Val,
+    /// Not a let's: the slot is read in the frame.
+    Frame,
 }
 
 fn dec(d: Decimal) -> String {
@@ -71,17 +138,6 @@ fn cmp(op: CmpOp) -> &'static str {
         CmpOp::Le => "Le",
         CmpOp::Gt => "Gt",
         CmpOp::Ge => "Ge",
-    }
-}
-
-fn cmp_operator(op: CmpOp) -> &'static str {
-    match op {
-        CmpOp::Eq => "==",
-        CmpOp::Ne => "!=",
-        CmpOp::Lt => "<",
-        CmpOp::Le => "<=",
-        CmpOp::Gt => ">",
-        CmpOp::Ge => ">=",
     }
 }
 
@@ -117,6 +173,24 @@ impl Emitter {
         format!("{prefix}{}", self.next)
     }
 
+    /// The variable that holds frame slot `slot`, if a let of the rule does.
+    fn local(&self, slot: u16) -> Option<(&str, Kind)> {
+        self.locals.iter().rev().find(|l| l.0 == slot).filter(|l| l.2 != Kind::Frame).map(|l| (l.1.as_str(), l.2))
+    }
+
+    /// `let` a rule's let to a variable of its type.
+    fn let_binding(&mut self, s: &mut String, c: &Code, slot: u16) -> Option<()> {
+        let name = self.var(&format!("l{slot}_"));
+        let (ty, kind, v) = match &c.op {
+            Op::Num(n) => ("D", Kind::Num, self.num(n)?),
+            Op::Bool(b) => ("bool", Kind::Bool, self.boolean(b)?),
+            Op::Val(v) => ("V", Kind::Val, self.val(v)?),
+        };
+        let _ = writeln!(s, "    let {name}: {ty} = {v};");
+        self.locals.push((slot, name, kind));
+        Some(())
+    }
+
     /// A constant value (dates through the runtime, which checks them).
     fn constant(v: Value) -> String {
         match v {
@@ -136,7 +210,11 @@ impl Emitter {
     fn num(&mut self, n: &Num) -> Option<String> {
         Some(match n {
             Num::Const(d) => dec(*d),
-            Num::Local(s) => format!("{{ let v = rt.local({s}); rt.num(v) }}"),
+            Num::Local(s) => match self.local(*s) {
+                Some((name, Kind::Num)) => name.to_string(),
+                Some((name, Kind::Val)) => format!("rt.num({name})"),
+                _ => format!("{{ let v = rt.local({s}); rt.num(v) }}"),
+            },
             Num::Param(p, l) => format!("rt.param({p}, {})", loc(*l)),
             Num::Global(g) => format!("{{ let v = rt.global({g}); rt.num(v) }}"),
             Num::Field(b, f, l) => {
@@ -156,9 +234,9 @@ impl Emitter {
                 let Some((first, rest)) = xs.split_first() else { return Some("rt.trap_num()".into()) };
                 let best = self.var("best");
                 let mut s = format!("{{ let mut {best} = {};", self.num(first)?);
-                let pick = if *min { "min" } else { "max" };
+                let pick = if *min { "min_num" } else { "max_num" };
                 for x in rest.iter() {
-                    let _ = write!(s, " let v = {}; {best} = {best}.{pick}(v);", self.num(x)?);
+                    let _ = write!(s, " let v = {}; {best} = {pick}({best}, v);", self.num(x)?);
                 }
                 let _ = write!(s, " {best} }}");
                 s
@@ -195,13 +273,13 @@ impl Emitter {
             Num::Tally(t) => format!("rt.tally({t})"),
             Num::Agg(a) => {
                 let acc = self.var("sum");
-                let body = self.num(&a.body)?;
+                let body = self.bound(a.slot, |e| e.num(&a.body))?;
                 let each = self.each(a, &format!("let v = {body}; {acc} = rt.add({acc}, v);"))?;
                 format!("{{ let mut {acc} = D::ZERO; {each} {acc} }}")
             }
             Num::Count(a) => {
                 let k = self.var("count");
-                let body = self.boolean(&a.body)?;
+                let body = self.bound(a.slot, |e| e.boolean(&a.body))?;
                 let each = self.each(a, &format!("if {body} {{ {k} += 1; }}"))?;
                 format!("{{ let mut {k} = 0i64; {each} D::from({k}) }}")
             }
@@ -214,21 +292,36 @@ impl Emitter {
         let (b, n, i) = (self.var("base"), self.var("n"), self.var("i"));
         let o = over(a.over);
         let slot = a.slot;
-        let filter = match &a.filter {
-            Some(f) => format!("if !{} {{ continue; }} rt.rebind({o}, {b}, {i}, {slot});", self.boolean(f)?),
-            None => String::new(),
-        };
+        // the collection is evaluated outside the binding, the filter inside it
+        let base = self.val(&a.base)?;
+        let filter = self.bound(slot, |e| match &a.filter {
+            Some(f) => Some(format!("if !{} {{ continue; }} rt.rebind({o}, {b}, {i}, {slot});", e.boolean(f)?)),
+            None => Some(String::new()),
+        })?;
         Some(format!(
-            "let {b} = {}; let {n} = rt.items({o}, {b}, {slot}); for {i} in 0..{n} {{ if !rt.bind({o}, {b}, {i}, {slot}, {}) {{ break; }} {filter} {step} }}",
-            self.val(&a.base)?,
+            "let {b} = {base}; let {n} = rt.items({o}, {b}, {slot}); for {i} in 0..{n} {{ if !rt.bind({o}, {b}, {i}, {slot}, {}) {{ break; }} {filter} {step} }}",
             a.per_item
         ))
+    }
+
+    /// Emit `f` with frame slot `slot` bound in the frame (an aggregation's
+    /// variable), not to a let's variable.
+    fn bound<T>(&mut self, slot: u16, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let at = self.locals.len();
+        self.locals.push((slot, String::new(), Kind::Frame));
+        let r = f(self);
+        self.locals.truncate(at);
+        r
     }
 
     fn boolean(&mut self, b: &Bool) -> Option<String> {
         Some(match b {
             Bool::Const(b) => format!("{b}"),
-            Bool::Local(s) => format!("{{ let v = rt.local({s}); rt.truth(v) }}"),
+            Bool::Local(s) => match self.local(*s) {
+                Some((name, Kind::Bool)) => name.to_string(),
+                Some((name, Kind::Val)) => format!("rt.truth({name})"),
+                _ => format!("{{ let v = rt.local({s}); rt.truth(v) }}"),
+            },
             Bool::Global(g) => format!("{{ let v = rt.global({g}); rt.truth(v) }}"),
             Bool::Field(base, f, l) => {
                 let base = self.val(base)?;
@@ -240,7 +333,7 @@ impl Emitter {
             Bool::If(x) => format!("if {} {{ {} }} else {{ {} }}", self.boolean(&x.0)?, self.boolean(&x.1)?, self.boolean(&x.2)?),
             Bool::CmpNum(op, ab) => {
                 let (x, y) = (self.num(&ab.0)?, self.num(&ab.1)?);
-                format!("{{ let x = {x}; let y = {y}; x {} y }}", cmp_operator(*op))
+                format!("{{ let x = {x}; let y = {y}; cmp_num(Cmp::{}, x, y) }}", cmp(*op))
             }
             Bool::CmpVal(op, ab) => {
                 let (x, y) = (self.val(&ab.0)?, self.val(&ab.1)?);
@@ -258,7 +351,7 @@ impl Emitter {
             Bool::Eligible(p) => format!("rt.eligible({p})"),
             Bool::AnyAll(any, a) => {
                 let found = self.var("found");
-                let body = self.boolean(&a.body)?;
+                let body = self.bound(a.slot, |e| e.boolean(&a.body))?;
                 let each = self.each(a, &format!("if {body} == {any} {{ {found} = {any}; break; }}"))?;
                 format!("{{ let mut {found} = {}; {each} {found} }}", !any)
             }
@@ -271,7 +364,12 @@ impl Emitter {
             Val::Num(n) => format!("V::Num({})", self.num(n)?),
             Val::Bool(b) => format!("V::Bool({})", self.boolean(b)?),
             Val::Const(c) => Emitter::constant(*c),
-            Val::Local(s) => format!("rt.local({s})"),
+            Val::Local(s) => match self.local(*s) {
+                Some((name, Kind::Num)) => format!("V::Num({name})"),
+                Some((name, Kind::Bool)) => format!("V::Bool({name})"),
+                Some((name, _)) => name.to_string(),
+                None => format!("rt.local({s})"),
+            },
             Val::Household => "V::Household".into(),
             Val::AsOf => "rt.as_of()".into(),
             Val::Global(g) => format!("rt.global({g})"),

@@ -54,7 +54,7 @@
 
 mod emit;
 
-use crate::exec::native::GenFn;
+use crate::exec::native::{GenFn, RuleFn};
 use crate::{Engine, EngineBuilder};
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
@@ -68,13 +68,19 @@ pub struct Generated {
     fingerprint: &'static str,
     policies: &'static str,
     fns: &'static [Option<GenFn>],
+    rules: &'static [Option<RuleFn>],
 }
 
 impl Generated {
     /// What generated source declares (not for hand-written code).
     #[doc(hidden)]
-    pub const fn new(fingerprint: &'static str, policies: &'static str, fns: &'static [Option<GenFn>]) -> Generated {
-        Generated { fingerprint, policies, fns }
+    pub const fn new(
+        fingerprint: &'static str,
+        policies: &'static str,
+        fns: &'static [Option<GenFn>],
+        rules: &'static [Option<RuleFn>],
+    ) -> Generated {
+        Generated { fingerprint, policies, fns, rules }
     }
 
     /// The fingerprint of the lowered code this was generated from.
@@ -90,6 +96,10 @@ impl Generated {
 
     pub(crate) fn fns(&self) -> &'static [Option<GenFn>] {
         self.fns
+    }
+
+    pub(crate) fn rules(&self) -> &'static [Option<RuleFn>] {
+        self.rules
     }
 }
 
@@ -129,7 +139,7 @@ pub fn generate(engine: &Engine) -> String {
     let policies = policies_digest(engine);
     let _ = writeln!(
         out,
-        "\n/// The generated engine of the policies above ([`fupin::Engine::with_generated`]).\npub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new(\"{fp}\", \"{policies}\", &FNS);"
+        "\n/// The generated engine of the policies above ([`fupin::Engine::with_generated`]).\npub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new(\"{fp}\", \"{policies}\", &FNS, &RULES);"
     );
     out
 }

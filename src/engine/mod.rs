@@ -535,7 +535,9 @@ impl Engine {
         // (an overlay that only sets figures lowers to the same code) has its
         // lowered code fingerprinted.
         if crate::codegen::policies_digest(&self) == shipped.policies() {
-            Arc::make_mut(&mut self.program).exec.generated = Some(shipped.fns());
+            let exec = &mut Arc::make_mut(&mut self.program).exec;
+            exec.generated = Some(shipped.fns());
+            exec.generated_rules = Some(shipped.rules());
             return self;
         }
         // other policies keep the lowered code: the same results, only slower
@@ -560,7 +562,9 @@ impl Engine {
         if engine != generated.fingerprint() {
             return Err(crate::codegen::GeneratedMismatch { generated: generated.fingerprint().to_string(), engine });
         }
-        Arc::make_mut(&mut self.program).exec.generated = Some(generated.fns());
+        let exec = &mut Arc::make_mut(&mut self.program).exec;
+        exec.generated = Some(generated.fns());
+        exec.generated_rules = Some(generated.rules());
         Ok(())
     }
 

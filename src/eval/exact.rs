@@ -255,6 +255,27 @@ pub(crate) fn q_arith(op: ArithOp, x: Q, y: Q, loc: Loc) -> Result<Q, EvalError>
     r.ok_or_else(|| EvalError::Overflow { loc })
 }
 
+// `rust_decimal`'s own sums and products already take a fast path for
+// small mantissas; its comparison rescales in general. [`cmp`] compares
+// two decimals whose scales are close as two `i128` mantissas instead:
+// the same order, exactly (the property tests at the end of this file
+// check it, and `min` and `max` against `Decimal`'s, bit for bit).
+
+/// Both mantissas at the larger scale, when the smaller needs at most
+/// 10^9 to reach it (a 96-bit mantissa times 10^9 fits `i128`).
+#[inline(always)]
+fn aligned(x: Decimal, y: Decimal) -> Option<(i128, i128)> {
+    let (sx, sy) = (x.scale(), y.scale());
+    let (mx, my) = (x.mantissa(), y.mantissa());
+    if sx == sy {
+        Some((mx, my))
+    } else if sx < sy {
+        (sy - sx <= 9).then(|| (mx * POW10[(sy - sx) as usize], my))
+    } else {
+        (sx - sy <= 9).then(|| (mx, my * POW10[(sx - sy) as usize]))
+    }
+}
+
 /// `x + y` if `rust_decimal` computed it exactly: a rounded sum has lost
 /// scale (the mantissa overflowed and was divided down).
 #[inline]
@@ -280,6 +301,36 @@ pub(crate) fn mul(x: Decimal, y: Decimal) -> Option<Decimal> {
     }
     let r = x.checked_mul(y)?;
     (r.scale() == s || r.is_zero()).then_some(r)
+}
+
+/// `x` against `y`, as `Decimal`'s `Ord` orders them (zeros of either sign
+/// are equal), without its general rescaling when the scales are close.
+#[inline]
+pub(crate) fn cmp(x: Decimal, y: Decimal) -> Ordering {
+    match aligned(x, y) {
+        Some((a, b)) => a.cmp(&b),
+        None => x.cmp(&y),
+    }
+}
+
+/// `x.min(y)`: `y` if `x > y`, else `x` (`Decimal::min`'s choice on a tie).
+#[inline]
+pub(crate) fn min(x: Decimal, y: Decimal) -> Decimal {
+    if cmp(x, y) == Ordering::Greater {
+        y
+    } else {
+        x
+    }
+}
+
+/// `x.max(y)`: `y` if `x < y`, else `x` (`Decimal::max`'s choice on a tie).
+#[inline]
+pub(crate) fn max(x: Decimal, y: Decimal) -> Decimal {
+    if cmp(x, y) == Ordering::Less {
+        y
+    } else {
+        x
+    }
 }
 
 /// `x ÷ y` if exact: the quotient times the divisor is the dividend, exactly.
@@ -418,5 +469,30 @@ mod tests {
         assert!(Q::from_decimal(d("0.3333333333333333333333333333")) < q(1, 3));
         assert!(Q::from_decimal(d("0.3333333333333333333333333334")) > q(1, 3));
         assert_eq!(Q::from_int(3), q(3, 1));
+    }
+
+    /// Decimals of every size: small, 32-, 64- and 96-bit mantissas, the
+    /// largest ones, zeros of either sign, at scales 0 to 28.
+    fn decimal() -> impl proptest::strategy::Strategy<Value = Decimal> {
+        use proptest::prelude::*;
+        let mantissa =
+            prop_oneof![Just(0u128), 1u128..1000, 1u128..(1 << 32), 1u128..(1 << 64), 1u128..(1 << 96), ((1u128 << 96) - 1000)..(1 << 96),];
+        (mantissa, any::<bool>(), 0u32..=28)
+            .prop_map(|(m, neg, scale)| Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, neg, scale))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn comparisons_agree_with_rust_decimal(x in decimal(), y in decimal(), k in 0u32..=12) {
+            // also operands whose scales are close (the fast path's case)
+            let y2 = Decimal::from_parts(y.mantissa().unsigned_abs() as u32, 0, 0, y.is_sign_negative(), (x.scale() + k).min(28));
+            for y in [y, y2] {
+                proptest::prop_assert_eq!(cmp(x, y), x.cmp(&y));
+                proptest::prop_assert_eq!(min(x, y).serialize(), x.min(y).serialize());
+                proptest::prop_assert_eq!(max(x, y).serialize(), x.max(y).serialize());
+            }
+        }
     }
 }

@@ -943,7 +943,7 @@ impl<'a> Ev<'a> {
                 let mut best = num(self.ev(first)?);
                 for a in rest {
                     let v = num(self.ev(a)?);
-                    best = if b == Builtin::Min { best.min(v) } else { best.max(v) };
+                    best = if b == Builtin::Min { exact::min(best, v) } else { exact::max(best, v) };
                 }
                 Value::Num(best)
             }
@@ -954,7 +954,7 @@ impl<'a> Ev<'a> {
                 if hi < lo {
                     return Err(EvalError::Invalid { message: format!("clamp: upper bound {hi} is below lower bound {lo}"), loc });
                 }
-                Value::Num(x.max(lo).min(hi))
+                Value::Num(exact::min(exact::max(x, lo), hi))
             }
             Builtin::Abs => Value::Num(num(arg(self, 0)?).abs()),
             Builtin::Age => {
@@ -1134,7 +1134,7 @@ pub(crate) fn compare_ord(op: CmpOp, o: std::cmp::Ordering) -> bool {
 pub(crate) fn compare(op: CmpOp, x: Value, y: Value) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (x, y) {
-        (Value::Num(a), Value::Num(b)) => Some(a.cmp(&b)),
+        (Value::Num(a), Value::Num(b)) => Some(exact::cmp(a, b)),
         (Value::Date(a), Value::Date(b)) => Some(a.cmp(&b)),
         (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(&b)),
         (Value::Enum(a), Value::Enum(b)) => Some(a.cmp(&b)),

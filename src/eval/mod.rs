@@ -13,7 +13,7 @@ pub mod facts;
 use crate::check::types::Entity;
 use crate::check::{OutcomeDef, Target};
 use crate::compile::{Program, Step};
-use crate::exec::native::GenFn;
+use crate::exec::native::{GenFn, RuleFn};
 use crate::ir::{LayerId, ParamId, ProgId, RuleId};
 use crate::model::Household;
 use crate::value::Value;
@@ -185,7 +185,7 @@ pub struct Scratch {
     pub(crate) params_filled: Vec<ParamId>,
     /// The values of a rule's outcomes, computed by its lowered code before
     /// any is applied (`Ev::run_rule_lowered`).
-    outcome_vals: Vec<Value>,
+    pub(crate) outcome_vals: Vec<Value>,
 }
 
 /// The ways an evaluation can run, fastest first. Each gives the same
@@ -436,10 +436,15 @@ pub(crate) struct Ev<'a> {
     /// its nodes, by `Code::id` (`None` when there are none, or the scratch
     /// asked for [`Tier::Lowered`]).
     pub generated: Option<&'static [Option<GenFn>]>,
+    /// The generated whole rules, likewise.
+    pub generated_rules: Option<&'static [Option<RuleFn>]>,
     /// The lowered code stopped ([`crate::exec::Trap`]): set by the
     /// operation that could not go on, read where a lowered expression ends.
     pub trapped: bool,
 }
+
+/// The generated functions of an engine: its expressions' and its whole rules'.
+type Generated = (&'static [Option<GenFn>], &'static [Option<RuleFn>]);
 
 /// Evaluate `program` for `h` on `as_of` into `s`. The household must have
 /// been validated (see [`crate::model::validate`]).
@@ -459,7 +464,7 @@ pub(crate) fn evaluate_spent(p: &Program, h: &Household, as_of: NaiveDate, s: &m
     if s.trace.is_none() && s.tier != Tier::Ir {
         s.params_filled.clear();
         let generated = if s.tier == Tier::Generated { p.exec.generated } else { None };
-        if let Ok(()) = run(p, h, as_of, s, spent, Some((&p.exec, generated))) {
+        if let Ok(()) = run(p, h, as_of, s, spent, Some((&p.exec, generated.map(|g| (g, p.exec.generated_rules.unwrap_or(&[])))))) {
             match generated {
                 Some(_) => s.tiers.generated += 1,
                 None => s.tiers.lowered += 1,
@@ -490,7 +495,7 @@ fn run(
     as_of: NaiveDate,
     s: &mut Scratch,
     spent: u64,
-    code: Option<(&crate::exec::Exec, Option<&'static [Option<GenFn>]>)>,
+    code: Option<(&crate::exec::Exec, Option<Generated>)>,
 ) -> Result<(), EvalError> {
     reset(p, h, as_of, s);
     s.fuel = s.fuel.saturating_sub(spent);
@@ -576,7 +581,7 @@ impl<'a> Ev<'a> {
         as_of: NaiveDate,
         s: &'a mut Scratch,
         claim_schedule: &'a [Step],
-        code: Option<(&'a crate::exec::Exec, Option<&'static [Option<GenFn>]>)>,
+        code: Option<(&'a crate::exec::Exec, Option<Generated>)>,
     ) -> Ev<'a> {
         Ev {
             p,
@@ -591,7 +596,8 @@ impl<'a> Ev<'a> {
             claim_schedule,
             cond_held: false,
             code: code.map(|c| c.0),
-            generated: code.and_then(|c| c.1),
+            generated: code.and_then(|c| c.1).map(|g| g.0),
+            generated_rules: code.and_then(|c| c.1).map(|g| g.1),
             trapped: false,
         }
     }
@@ -749,6 +755,16 @@ impl<'a> Ev<'a> {
         if let Some(slot) = self.frame_index(rule.subject_slot) {
             self.s.frame[slot] = subject;
         }
+        self.s.outcome_vals.clear();
+        if let Some(f) = self.generated_rules.and_then(|g| g.get(r as usize).copied().flatten()) {
+            // the whole rule in one native function: its lets, condition
+            // and outcome values, charged and trapping as the expressions'
+            // own functions would be; the outcomes applied below
+            if !self.run_generated_rule(f).ok()? {
+                return Some(Ok(()));
+            }
+            return self.apply_outcomes(r, subject);
+        }
         for (l, c) in rule.pre.iter().zip(&code.pre) {
             let v = self.run(c).ok()?;
             if let Some(i) = self.frame_index(l.slot) {
@@ -767,7 +783,6 @@ impl<'a> Ev<'a> {
                 self.s.frame[i] = v;
             }
         }
-        self.s.outcome_vals.clear();
         for (o, c) in rule.outcomes.iter().zip(&code.outcomes) {
             let has_value = matches!(o, OutcomeDef::Amount(..) | OutcomeDef::AddTally(..) | OutcomeDef::Pay(..));
             if has_value {
@@ -775,15 +790,27 @@ impl<'a> Ev<'a> {
                 self.s.outcome_vals.push(v);
             }
         }
+        self.apply_outcomes(r, subject)
+    }
+
+    /// Apply the outcomes of rule `r`, whose condition held for `subject`,
+    /// with the values its lowered or generated code left in `outcome_vals`
+    /// (one per outcome with a value, in order); `None`, with nothing
+    /// applied, if the values are not one per such outcome.
+    fn apply_outcomes(&mut self, r: RuleId, subject: Value) -> Option<Result<(), EvalError>> {
+        let rule = &self.p.module.rules[r as usize];
+        let valued = |o: &OutcomeDef| matches!(o, OutcomeDef::Amount(..) | OutcomeDef::AddTally(..) | OutcomeDef::Pay(..));
+        if rule.outcomes.iter().filter(|o| valued(o)).count() != self.s.outcome_vals.len() {
+            return None;
+        }
         self.cond_held = true;
         let mut k = 0;
         for o in rule.outcomes.iter() {
-            let v = match o {
-                OutcomeDef::Amount(..) | OutcomeDef::AddTally(..) | OutcomeDef::Pay(..) => {
-                    k += 1;
-                    Some(self.s.outcome_vals.get(k - 1).copied()?)
-                }
-                OutcomeDef::Eligible(_) | OutcomeDef::Flag(_) | OutcomeDef::Assign(..) => None,
+            let v = if valued(o) {
+                k += 1;
+                self.s.outcome_vals.get(k - 1).copied()
+            } else {
+                None
             };
             self.apply_outcome(r, subject, o, v);
         }

@@ -18,6 +18,8 @@ pub(crate) fn lower(m: &Module) -> Exec {
         .iter()
         .map(|r| RuleCode {
             pre: r.pre.iter().map(|l| code(&l.expr)).collect(),
+            pre_slots: r.pre.iter().map(|l| l.slot).collect(),
+            post_slots: r.post.iter().map(|l| l.slot).collect(),
             cond: r.cond.as_ref().map(|c| costed(Op::Bool(boolean(c)))),
             post: r.post.iter().map(|l| code(&l.expr)).collect(),
             outcomes: r
@@ -31,7 +33,7 @@ pub(crate) fn lower(m: &Module) -> Exec {
         })
         .collect();
     let globals = m.globals.iter().map(|g| code(&g.expr)).collect();
-    let mut exec = Exec { rules, globals, generated: None };
+    let mut exec = Exec { rules, globals, generated: None, generated_rules: None };
     exec.number_codes();
     exec
 }

@@ -54,6 +54,9 @@ pub struct Exec {
     /// The generated form of the expressions, by [`Code::id`], when a
     /// generated engine is attached ([`crate::Engine::with_generated`]).
     pub(crate) generated: Option<&'static [Option<native::GenFn>]>,
+    /// The generated form of whole rules, by rule, when a generated engine
+    /// is attached: a rule with one runs it instead of its expressions'.
+    pub(crate) generated_rules: Option<&'static [Option<native::RuleFn>]>,
 }
 
 impl Exec {
@@ -101,6 +104,9 @@ pub(crate) struct RuleCode {
     pub pre: Vec<Code>,
     pub cond: Option<Code>,
     pub post: Vec<Code>,
+    /// The frame slot of each `pre` and `post` let.
+    pub pre_slots: Vec<u16>,
+    pub post_slots: Vec<u16>,
     /// One per outcome (`None` for an outcome without an expression).
     pub outcomes: Vec<Option<Code>>,
 }

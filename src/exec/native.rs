@@ -31,6 +31,12 @@ pub use rust_decimal::{Decimal as D, RoundingStrategy as Rounding};
 /// A generated function: the native form of one lowered expression.
 pub type GenFn = fn(&mut Rt<'_, '_>) -> Value;
 
+/// A generated rule: its lets, condition and outcome values in one native
+/// function, which says whether the condition held (having left one value
+/// per outcome with a value, [`Rt::outcome`]). The evaluator reads the
+/// trap flag after it, as after any generated function.
+pub type RuleFn = fn(&mut Rt<'_, '_>) -> bool;
+
 /// The evaluator's state as a generated function sees it.
 pub struct Rt<'r, 'a> {
     pub(crate) ev: &'r mut Ev<'a>,
@@ -42,12 +48,49 @@ pub fn cmp(op: CmpOp, x: Value, y: Value) -> bool {
     compare_values(op, x, y)
 }
 
+/// A comparison of two numbers, as the IR evaluator compares them.
+#[inline(always)]
+pub fn cmp_num(op: CmpOp, x: Decimal, y: Decimal) -> bool {
+    crate::eval::expr::compare_ord(op, exact::cmp(x, y))
+}
+
+/// `min(x, y)`, as the IR evaluator chooses (`x` on a tie).
+#[inline(always)]
+pub fn min_num(x: Decimal, y: Decimal) -> Decimal {
+    exact::min(x, y)
+}
+
+/// `max(x, y)`, as the IR evaluator chooses (`x` on a tie).
+#[inline(always)]
+pub fn max_num(x: Decimal, y: Decimal) -> Decimal {
+    exact::max(x, y)
+}
+
 #[inline(always)]
 fn loc(file: u32, start: u32, end: u32) -> Loc {
     Loc { file, span: Span { start, end } }
 }
 
 impl Rt<'_, '_> {
+    /// Charge `n` steps of the budget: `false` (and a trap) when it is spent.
+    #[inline(always)]
+    pub fn spend(&mut self, n: u64) -> bool {
+        if self.ev.spend(n).is_err() {
+            self.ev.stop(());
+            return false;
+        }
+        true
+    }
+    /// The code stopped somewhere: its value is a placeholder, unused.
+    #[inline(always)]
+    pub fn trapped(&self) -> bool {
+        self.ev.trapped
+    }
+    /// The value of the rule's next outcome with a value.
+    #[inline(always)]
+    pub fn outcome(&mut self, v: Value) {
+        self.ev.s.outcome_vals.push(v);
+    }
     /// A frame slot.
     #[inline(always)]
     pub fn local(&mut self, slot: u16) -> Value {
@@ -234,6 +277,16 @@ impl Rt<'_, '_> {
 }
 
 impl Ev<'_> {
+    /// Run a generated rule: whether its condition held, or the trap.
+    #[inline(always)]
+    pub(crate) fn run_generated_rule(&mut self, f: RuleFn) -> R<bool> {
+        let held = f(&mut Rt { ev: self });
+        if self.trapped {
+            return Err(Trap);
+        }
+        Ok(held)
+    }
+
     /// Run the generated form of a lowered expression (its cost charged by the caller).
     #[inline(always)]
     pub(super) fn run_generated(&mut self, f: GenFn) -> R<Value> {

@@ -110,14 +110,15 @@ impl Ev<'_> {
     /// either) or the bands are out of order (which stops the lowered code).
     #[inline]
     pub(super) fn band(&mut self, total: Decimal, x: Decimal, lo: Decimal, rate: Decimal, hi: Option<Decimal>) -> Option<Decimal> {
-        if hi.is_some_and(|h| h < lo) {
+        use std::cmp::Ordering::{Greater, Less};
+        if hi.is_some_and(|h| exact::cmp(h, lo) == Less) {
             return self.stop(None);
         }
-        if x <= lo {
+        if exact::cmp(x, lo) != Greater {
             return None;
         }
         let top = match hi {
-            Some(h) if x > h => h,
+            Some(h) if exact::cmp(x, h) == Greater => h,
             _ => x,
         };
         let part = exact::sub(top, lo).and_then(|p| exact::mul(p, rate)).and_then(|p| exact::add(total, p));
@@ -238,7 +239,7 @@ impl Ev<'_> {
                 let mut best = self.num(first);
                 for x in rest.iter() {
                     let v = self.num(x);
-                    best = if *min { best.min(v) } else { best.max(v) };
+                    best = if *min { exact::min(best, v) } else { exact::max(best, v) };
                 }
                 best
             }
@@ -336,7 +337,7 @@ impl Ev<'_> {
             Bool::CmpNum(op, ab) => {
                 let x = self.num(&ab.0);
                 let y = self.num(&ab.1);
-                compare_ord(*op, x.cmp(&y))
+                compare_ord(*op, exact::cmp(x, y))
             }
             Bool::CmpVal(op, ab) => {
                 let x = self.val(&ab.0);

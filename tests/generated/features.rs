@@ -18,7 +18,7 @@ use fupin::exec::native::*;
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c7(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let v = rt.local(5); rt.num(v) }; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 1, 2584, 2590); rt.num(v) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let v = rt.local(5); rt.num(v) }; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 1, 2584, 2590); rt.num(v) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -73,7 +73,7 @@ fn c18(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c19(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(2); rt.truth(v) } && !{ let v = rt.global(0); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 1, 9764, 9780); rt.num(v) }; let y = { let x = rt.param(59, 1, 9783, 9808); let y = { let b = V::Household; let v = rt.field(b, F::Size, 1, 9811, 9825); rt.num(v) }; rt.mul(x, y) }; x < y }))
+    V::Bool((({ let v = rt.global(2); rt.truth(v) } && !{ let v = rt.global(0); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 1, 9764, 9780); rt.num(v) }; let y = { let x = rt.param(59, 1, 9783, 9808); let y = { let b = V::Household; let v = rt.field(b, F::Size, 1, 9811, 9825); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -88,7 +88,7 @@ fn c21(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c22(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); x >= y }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } }))
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -98,12 +98,12 @@ fn c23(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c24(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 1, 12863, 12890); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); x >= y }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 1, 12863, 12890); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c25(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); x >= y } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -128,7 +128,7 @@ fn c31(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c32(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 3, 2953, 2969); rt.num(v) }; let y = { let x = rt.param(1, 3, 2972, 2986); let y = { let b = V::Household; let v = rt.field(b, F::Size, 3, 2989, 3003); rt.num(v) }; rt.mul(x, y) }; x < y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 3, 2953, 2969); rt.num(v) }; let y = { let x = rt.param(1, 3, 2972, 2986); let y = { let b = V::Household; let v = rt.field(b, F::Size, 3, 2989, 3003); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -138,7 +138,7 @@ fn c33(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c34(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 5786, 5802); rt.num(v) }; let v = { let x = { let x = rt.param(61, 3, 5808, 5824); let y = rt.tally(5); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 5786, 5802); rt.num(v) }; let v = { let x = { let x = rt.param(61, 3, 5808, 5824); let y = rt.tally(5); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -148,7 +148,7 @@ fn c35(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c36(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let mut best1 = { let v = rt.local(2); rt.num(v) }; let v = { let x = { let x = rt.param(63, 3, 5952, 5968); let y = rt.tally(6); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+    V::Num({ let x = { let mut best1 = { let v = rt.local(2); rt.num(v) }; let v = { let x = { let x = rt.param(63, 3, 5952, 5968); let y = rt.tally(6); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -183,7 +183,7 @@ fn c42(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c43(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let v = rt.local(1); rt.num(v) }; let v = { let x = { let x = { let x = rt.param(64, 3, 6617, 6641); let y = { let y = rt.param(65, 3, 6652, 6680); rt.sub(D::from_parts(100, 0, 0, false, 2), y) }; rt.mul(x, y) }; let y = rt.tally(7); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let v = rt.local(1); rt.num(v) }; let v = { let x = { let x = { let x = rt.param(64, 3, 6617, 6641); let y = { let y = rt.param(65, 3, 6652, 6680); rt.sub(D::from_parts(100, 0, 0, false, 2), y) }; rt.mul(x, y) }; let y = rt.tally(7); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -193,7 +193,7 @@ fn c44(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c45(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let mut best1 = { let v = rt.local(3); rt.num(v) }; let v = { let x = { let x = rt.param(67, 3, 6810, 6827); let y = rt.tally(8); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+    V::Num({ let x = { let mut best1 = { let v = rt.local(3); rt.num(v) }; let v = { let x = { let x = rt.param(67, 3, 6810, 6827); let y = rt.tally(8); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -223,12 +223,12 @@ fn c50(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c51(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = rt.param(69, 3, 7690, 7705); let v = rt.param(68, 3, 7707, 7726); best1 = best1.max(v); best1 })
+    V::Num({ let mut best1 = rt.param(69, 3, 7690, 7705); let v = rt.param(68, 3, 7707, 7726); best1 = max_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c52(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let mut best1 = { let x = { let v = rt.local(1); rt.num(v) }; let y = { let v = rt.local(2); rt.num(v) }; rt.mul(x, y) }; let v = { let x = { let x = rt.param(70, 3, 7781, 7804); let y = rt.tally(9); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+    V::Num({ let x = { let mut best1 = { let x = { let v = rt.local(1); rt.num(v) }; let y = { let v = rt.local(2); rt.num(v) }; rt.mul(x, y) }; let v = { let x = { let x = rt.param(70, 3, 7781, 7804); let y = rt.tally(9); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -278,7 +278,7 @@ fn c63(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c64(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let mut best1 = { let x = { let v = rt.local(3); rt.num(v) }; let y = rt.param(74, 3, 12360, 12386); rt.mul(x, y) }; let v = { let x = { let x = rt.param(75, 3, 12398, 12425); let y = rt.tally(11); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+    V::Num({ let x = { let mut best1 = { let x = { let v = rt.local(3); rt.num(v) }; let y = rt.param(74, 3, 12360, 12386); rt.mul(x, y) }; let v = { let x = { let x = rt.param(75, 3, 12398, 12425); let y = rt.tally(11); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -303,12 +303,12 @@ fn c68(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c70(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 3, 14256, 14283); rt.num(v) }; let y = rt.param(76, 3, 14287, 14305); x >= y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 3, 14256, 14283); rt.num(v) }; let y = rt.param(76, 3, 14287, 14305); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c71(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); x >= y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -323,7 +323,7 @@ fn c73(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c74(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); x >= y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -408,12 +408,12 @@ fn c92(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c93(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); x >= y }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); x <= y }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c94(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; let v = rt.field(b, F::ForestMu, 4, 7499, 7518); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); x > y })
+    V::Bool({ let x = { let b = V::Household; let v = rt.field(b, F::ForestMu, 4, 7499, 7518); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -423,7 +423,7 @@ fn c95(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c96(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); x >= y } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -438,7 +438,7 @@ fn c98(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c105(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let v = rt.local(5); rt.num(v) }; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 4, 10831, 10837); rt.num(v) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let v = rt.local(5); rt.num(v) }; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 4, 10831, 10837); rt.num(v) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -458,7 +458,7 @@ fn c109(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c110(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14857, 14873); rt.num(v) }; let v = { let x = { let x = rt.param(83, 4, 14883, 14909); let y = rt.tally(12); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14857, 14873); rt.num(v) }; let v = { let x = { let x = rt.param(83, 4, 14883, 14909); let y = rt.tally(12); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -488,7 +488,7 @@ fn c115(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c116(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let v = rt.local(1); rt.num(v) }; let v = { let x = { let x = rt.param(85, 4, 15412, 15436); let y = rt.tally(13); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let v = rt.local(1); rt.num(v) }; let v = { let x = { let x = rt.param(85, 4, 15412, 15436); let y = rt.tally(13); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -553,7 +553,7 @@ fn c128(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c129(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 18610, 18620); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 4, 18625, 18641); rt.num(v) }; let y = { let x = rt.param(1, 4, 18644, 18658); let y = { let b = V::Household; let v = rt.field(b, F::Size, 4, 18661, 18675); rt.num(v) }; rt.mul(x, y) }; x < y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 18610, 18620); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 4, 18625, 18641); rt.num(v) }; let y = { let x = rt.param(1, 4, 18644, 18658); let y = { let b = V::Household; let v = rt.field(b, F::Size, 4, 18661, 18675); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -568,7 +568,7 @@ fn c131(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c132(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19635, 19657); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 4, 19662, 19680); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); x <= y }))
+    V::Bool(({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19635, 19657); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 4, 19662, 19680); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -578,7 +578,7 @@ fn c133(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c136(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 21790, 21800); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 21805, 21810); rt.num(v) }; let y = D::from_parts(6, 0, 0, false, 0); x <= y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 21790, 21800); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 21805, 21810); rt.num(v) }; let y = D::from_parts(6, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -628,7 +628,7 @@ fn c150(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c151(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 6071, 6087); rt.num(v) }; let y = { let x = rt.param(1, 8, 6090, 6104); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 6107, 6121); rt.num(v) }; rt.mul(x, y) }; x < y }))
+    V::Bool(({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 6071, 6087); rt.num(v) }; let y = { let x = rt.param(1, 8, 6090, 6104); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 6107, 6121); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -648,7 +648,7 @@ fn c154(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c155(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; x < y }))
+    V::Bool(((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -658,12 +658,12 @@ fn c156(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c157(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = rt.param(20, 8, 9921, 9946); let v = rt.param(19, 8, 9948, 9972); best1 = best1.max(v); best1 })
+    V::Num({ let mut best1 = rt.param(20, 8, 9921, 9946); let v = rt.param(19, 8, 9948, 9972); best1 = max_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c158(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); x >= y }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -683,22 +683,22 @@ fn c165(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c167(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 16566, 16594); rt.num(v) }; let v = rt.param(30, 8, 16596, 16631); best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 16566, 16594); rt.num(v) }; let v = rt.param(30, 8, 16596, 16631); best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c169(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); x >= y }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) }))
+    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c170(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = rt.param(31, 8, 18459, 18473); let v = rt.param(32, 8, 18475, 18493); best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = rt.param(31, 8, 18459, 18473); let v = rt.param(32, 8, 18475, 18493); best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c171(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); x >= y }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -708,7 +708,7 @@ fn c172(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c173(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 21923, 21939); rt.num(v) }; let v = { let x = { let x = rt.param(34, 8, 21945, 21961); let y = rt.tally(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 21923, 21939); rt.num(v) }; let v = { let x = { let x = rt.param(34, 8, 21945, 21961); let y = rt.tally(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -718,7 +718,7 @@ fn c174(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c175(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let mut best1 = { let v = rt.local(2); rt.num(v) }; let v = { let x = { let x = rt.param(36, 8, 22089, 22105); let y = rt.tally(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+    V::Num({ let x = { let mut best1 = { let v = rt.local(2); rt.num(v) }; let v = { let x = { let x = rt.param(36, 8, 22089, 22105); let y = rt.tally(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -753,7 +753,7 @@ fn c181(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c182(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let v = rt.local(1); rt.num(v) }; let v = { let x = { let x = rt.param(37, 8, 22793, 22817); let y = rt.tally(2); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 })
+    V::Num({ let mut best1 = { let v = rt.local(1); rt.num(v) }; let v = { let x = { let x = rt.param(37, 8, 22793, 22817); let y = rt.tally(2); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -763,7 +763,7 @@ fn c183(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c184(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let mut best1 = { let v = rt.local(3); rt.num(v) }; let v = { let x = { let x = rt.param(39, 8, 22943, 22960); let y = rt.tally(3); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+    V::Num({ let x = { let mut best1 = { let v = rt.local(3); rt.num(v) }; let v = { let x = { let x = rt.param(39, 8, 22943, 22960); let y = rt.tally(3); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -793,7 +793,7 @@ fn c189(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c190(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let mut best1 = { let x = { let v = rt.local(1); rt.num(v) }; let y = rt.param(40, 8, 23745, 23760); rt.mul(x, y) }; let v = { let x = { let x = rt.param(41, 8, 23766, 23789); let y = rt.tally(4); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = best1.min(v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+    V::Num({ let x = { let mut best1 = { let x = { let v = rt.local(1); rt.num(v) }; let y = rt.param(40, 8, 23745, 23760); rt.mul(x, y) }; let v = { let x = { let x = rt.param(41, 8, 23766, 23789); let y = rt.tally(4); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best1 = min_num(best1, v); best1 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -838,7 +838,7 @@ fn c201(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c204(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 32636, 32658); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 32667, 32683); rt.num(v) }; let y = { let x = rt.param(1, 8, 32686, 32700); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 32703, 32717); rt.num(v) }; rt.mul(x, y) }; x < y }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 32636, 32658); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 32667, 32683); rt.num(v) }; let y = { let x = rt.param(1, 8, 32686, 32700); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 32703, 32717); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -858,7 +858,7 @@ fn c207(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c208(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 34027, 34049); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 8, 34054, 34072); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); x <= y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 34027, 34049); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 8, 34054, 34072); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -893,12 +893,12 @@ fn c217(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c220(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 42154, 42172); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 42177, 42182); rt.num(v) }; let y = rt.param(47, 8, 42186, 42197); x >= y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 42154, 42172); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 42177, 42182); rt.num(v) }; let y = rt.param(47, 8, 42186, 42197); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c221(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = rt.param(48, 8, 42281, 42294); let v = rt.param(49, 8, 42296, 42326); best1 = best1.max(v); best1 })
+    V::Num({ let mut best1 = rt.param(48, 8, 42281, 42294); let v = rt.param(49, 8, 42296, 42326); best1 = max_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -933,7 +933,7 @@ fn c233(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c234(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1087, 1101); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); x > y })
+    V::Bool({ let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1087, 1101); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -948,7 +948,7 @@ fn c237(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c240(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1794, 1808); rt.num(v) }; let y = D::from_parts(3, 0, 0, false, 0); x > y })
+    V::Bool({ let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1794, 1808); rt.num(v) }; let y = D::from_parts(3, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -978,7 +978,7 @@ fn c246(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c247(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let v = rt.local(0); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); x == y })
+    V::Bool({ let x = { let v = rt.local(0); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -998,12 +998,12 @@ fn c251(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c252(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let v5 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18559, 18578) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v5, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v5, w) } } { continue; } rt.rebind(O::Members, base2, i4, 0); if true { count1 += 1; } } D::from(count1) }; let y = D::from_parts(0, 0, 0, false, 0); x == y })
+    V::Bool({ let x = { let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let v5 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18559, 18578) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v5, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v5, w) } } { continue; } rt.rebind(O::Members, base2, i4, 0); if true { count1 += 1; } } D::from(count1) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c253(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 4) { break; }  if { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 15, 621, 626); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); x >= y } { count1 += 1; } } D::from(count1) })
+    V::Num({ let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 4) { break; }  if { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 15, 621, 626); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } { count1 += 1; } } D::from(count1) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1051,5 +1051,982 @@ static FNS: [Option<GenFn>; 256] = [
     None, Some(c249), Some(c250), Some(c251), Some(c252), Some(c253), Some(c254), Some(c255),
 ];
 
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r2(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = { let v = rt.global(6); rt.truth(v) };
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(57, 1, 4514, 4547));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r3(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = { let v = rt.global(6); rt.truth(v) };
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(58, 1, 5015, 5034));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r4(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(6) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r5(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = ({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r6(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) };
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r7(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r8(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(13) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r9(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r10(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = (({ let v = rt.global(2); rt.truth(v) } && !{ let v = rt.global(0); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 1, 9764, 9780); rt.num(v) }; let y = { let x = rt.param(59, 1, 9783, 9808); let y = { let b = V::Household; let v = rt.field(b, F::Size, 1, 9811, 9825); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r11(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::SoilErosionArea, 1, 10364, 10391); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(4) { return false; }
+    let o = V::Num({ let x = rt.param(9, 1, 10469, 10481); let y = { let b = V::Household; let v = rt.field(b, F::Size, 1, 10484, 10498); rt.num(v) }; rt.mul(x, y) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r12(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(21) { return false; }
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r13(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = { let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) };
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r14(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(6) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 1, 12863, 12890); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r15(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r18(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r19(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = rt.eligible(0);
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(11) { return false; }
+    let l0_1: D = { let x = { let x = rt.param(1, 3, 1971, 1985); let y = { let b = V::Household; let v = rt.field(b, F::Size, 3, 1988, 2002); rt.num(v) }; rt.mul(x, y) }; let y = { let b = V::Household; let v = rt.field(b, F::Income, 3, 2005, 2021); rt.num(v) }; rt.sub(x, y) };
+    let o = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r20(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(11) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 3, 2953, 2969); rt.num(v) }; let y = { let x = rt.param(1, 3, 2972, 2986); let y = { let b = V::Household; let v = rt.field(b, F::Size, 3, 2989, 3003); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r21(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(11) { return false; }
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(26) { return false; }
+    let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 5786, 5802); rt.num(v) }; let v = { let x = { let x = rt.param(61, 3, 5808, 5824); let y = rt.tally(5); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
+    let l2_3: D = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 5871, 5887); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; let y = rt.param(62, 3, 5904, 5914); rt.mul(x, y) };
+    let l3_4: D = { let x = { let mut best5 = l2_3; let v = { let x = { let x = rt.param(63, 3, 5952, 5968); let y = rt.tally(6); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o = V::Num(l3_4);
+    rt.outcome(o);
+    let o = V::Num(l1_1);
+    rt.outcome(o);
+    let o = V::Num(l1_1);
+    rt.outcome(o);
+    let o = V::Num(l3_4);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r22(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(8) { return false; }
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(31) { return false; }
+    let l1_1: D = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 6543, 6559); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) };
+    let l2_2: D = { let mut best3 = l1_1; let v = { let x = { let x = { let x = rt.param(64, 3, 6617, 6641); let y = { let y = rt.param(65, 3, 6652, 6680); rt.sub(D::from_parts(100, 0, 0, false, 2), y) }; rt.mul(x, y) }; let y = rt.tally(7); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 };
+    let l3_4: D = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; let y = rt.param(66, 3, 6754, 6772); rt.mul(x, y) };
+    let l4_5: D = { let x = { let mut best6 = l3_4; let v = { let x = { let x = rt.param(67, 3, 6810, 6827); let y = rt.tally(8); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best6 = min_num(best6, v); best6 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o = V::Num(l4_5);
+    rt.outcome(o);
+    let o = V::Num(l2_2);
+    rt.outcome(o);
+    let o = V::Num(l4_5);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r23(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(23) { return false; }
+    let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 7618, 7634); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let l2_2: D = { let mut best3 = rt.param(69, 3, 7690, 7705); let v = rt.param(68, 3, 7707, 7726); best3 = max_num(best3, v); best3 };
+    let l3_4: D = { let x = { let mut best5 = { let x = l1_1; let y = l2_2; rt.mul(x, y) }; let v = { let x = { let x = rt.param(70, 3, 7781, 7804); let y = rt.tally(9); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o = V::Num(l3_4);
+    rt.outcome(o);
+    let o = V::Num(l3_4);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r26(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(6) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::MedicalInsurance, 3, 10010, 10029); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(72, 3, 10113, 10128));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r27(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = { let v = rt.global(0); rt.truth(v) };
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r28(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(22) { return false; }
+    let held = (((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(31) { return false; }
+    let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 12147, 12163); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let l2_2: D = { let x = { let x = rt.param(73, 3, 12220, 12251); let y = rt.tally(10); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let l3_3: D = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let l4_4: D = { let x = { let mut best5 = { let x = l3_3; let y = rt.param(74, 3, 12360, 12386); rt.mul(x, y) }; let v = { let x = { let x = rt.param(75, 3, 12398, 12425); let y = rt.tally(11); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o = V::Num(l4_4);
+    rt.outcome(o);
+    let o = V::Num(l1_1);
+    rt.outcome(o);
+    let o = V::Num(l4_4);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r29(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(6) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r31(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(8) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 3, 14256, 14283); rt.num(v) }; let y = rt.param(76, 3, 14287, 14305); cmp_num(Cmp::Ge, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r32(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r33(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::HarshArea, 3, 15742, 15762); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r34(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(6) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r35(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r36(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r37(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(15) { return false; }
+    let held = (((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r38(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(5) { return false; }
+    let held = ({ let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 3, 19453, 19473); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolDeepMountain, 3, 19478, 19508); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(78, 3, 19598, 19628));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r39(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(7) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r41(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(15) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r42(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = rt.eligible(0);
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(11) { return false; }
+    let l0_1: D = { let x = { let x = rt.param(1, 4, 2466, 2480); let y = { let b = V::Household; let v = rt.field(b, F::Size, 4, 2483, 2497); rt.num(v) }; rt.mul(x, y) }; let y = { let b = V::Household; let v = rt.field(b, F::Income, 4, 2500, 2516); rt.num(v) }; rt.sub(x, y) };
+    let o = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r43(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = (({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r44(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionReceiving, 4, 3766, 3785); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(12, 4, 3824, 3845));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r45(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r47(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(80, 4, 6197, 6234));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r48(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(17) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r49(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = { let x = { let b = V::Household; let v = rt.field(b, F::ForestMu, 4, 7499, 7518); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) };
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(5) { return false; }
+    let o = V::Num({ let x = { let x = rt.param(81, 4, 7578, 7597); let y = { let b = V::Household; let v = rt.field(b, F::ForestMu, 4, 7600, 7619); rt.num(v) }; rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r50(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r51(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r52(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = ((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r54(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(5) { return false; }
+    let o = V::Num({ let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14247, 14263); rt.num(v) }; let y = rt.param(82, 4, 14266, 14295); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r55(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(17) { return false; }
+    let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14857, 14873); rt.num(v) }; let v = { let x = { let x = rt.param(83, 4, 14883, 14909); let y = rt.tally(12); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
+    let o = V::Num(l1_1);
+    rt.outcome(o);
+    let o = V::Num({ let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15009, 15025); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; let y = rt.param(84, 4, 15042, 15062); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    let o = V::Num(l1_1);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r56(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(20) { return false; }
+    let l1_1: D = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15343, 15359); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let l2_2: D = { let mut best3 = l1_1; let v = { let x = { let x = rt.param(85, 4, 15412, 15436); let y = rt.tally(13); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 };
+    let o = V::Num({ let x = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; let y = rt.param(86, 4, 15532, 15550); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    let o = V::Num(l2_2);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r57(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(12) { return false; }
+    let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15855, 15871); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let o = V::Num({ let x = { let x = l1_1; let y = rt.param(87, 4, 15952, 15970); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r58(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(14) { return false; }
+    let l1_1: D = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 16598, 16614); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let o = V::Num({ let x = { let x = l1_1; let y = rt.param(88, 4, 16727, 16756); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r59(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(16) { return false; }
+    let l1_1: D = { let x = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 16989, 17005); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; let y = rt.paid(7); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let o = V::Num({ let x = { let x = l1_1; let y = rt.param(89, 4, 17143, 17166); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r60(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(14) { return false; }
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r61(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 18610, 18620); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 4, 18625, 18641); rt.num(v) }; let y = { let x = rt.param(1, 4, 18644, 18658); let y = { let b = V::Household; let v = rt.field(b, F::Size, 4, 18661, 18675); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r62(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(7) { return false; }
+    let held = ({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19156, 19178); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 19184, 19208); rt.truth(v) } || { let v = rt.global(0); rt.truth(v) }));
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(14, 4, 19271, 19296));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r63(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(7) { return false; }
+    let held = ({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19635, 19657); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 4, 19662, 19680); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(15, 4, 19726, 19749));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r66(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 21790, 21800); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 21805, 21810); rt.num(v) }; let y = D::from_parts(6, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r67(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(22) { return false; }
+    let held = ({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 })));
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r68(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23240, 23260); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r69(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r70(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r71(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(13) { return false; }
+    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r76(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(8) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 31881, 31891); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 31900, 31922); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r77(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = { let v = rt.global(0); rt.truth(v) };
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r78(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) }));
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r80(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }));
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r81(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 6071, 6087); rt.num(v) }; let y = { let x = rt.param(1, 8, 6090, 6104); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 6107, 6121); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r82(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = rt.eligible(0);
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(11) { return false; }
+    let l0_1: D = { let x = { let x = rt.param(1, 8, 7559, 7573); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 7576, 7590); rt.num(v) }; rt.mul(x, y) }; let y = { let b = V::Household; let v = rt.field(b, F::Income, 8, 7593, 7609); rt.num(v) }; rt.sub(x, y) };
+    let o = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r83(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(17) { return false; }
+    let held = ((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r84(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(8) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 9777, 9795); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionReceiving, 8, 9804, 9823); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(3) { return false; }
+    let o = V::Num({ let mut best1 = rt.param(20, 8, 9921, 9946); let v = rt.param(19, 8, 9948, 9972); best1 = max_num(best1, v); best1 });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r85(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(15) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r90(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(22) { return false; }
+    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(3) { return false; }
+    let o = V::Num({ let mut best1 = rt.param(31, 8, 18459, 18473); let v = rt.param(32, 8, 18475, 18493); best1 = min_num(best1, v); best1 });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r91(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(17) { return false; }
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r92(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(11) { return false; }
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(26) { return false; }
+    let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 21923, 21939); rt.num(v) }; let v = { let x = { let x = rt.param(34, 8, 21945, 21961); let y = rt.tally(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
+    let l2_3: D = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 22008, 22024); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; let y = rt.param(35, 8, 22041, 22051); rt.mul(x, y) };
+    let l3_4: D = { let x = { let mut best5 = l2_3; let v = { let x = { let x = rt.param(36, 8, 22089, 22105); let y = rt.tally(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o = V::Num(l3_4);
+    rt.outcome(o);
+    let o = V::Num(l1_1);
+    rt.outcome(o);
+    let o = V::Num(l1_1);
+    rt.outcome(o);
+    let o = V::Num(l3_4);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r93(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(8) { return false; }
+    let held = ({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(31) { return false; }
+    let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 22701, 22717); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let l2_2: D = { let mut best3 = l1_1; let v = { let x = { let x = rt.param(37, 8, 22793, 22817); let y = rt.tally(2); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 };
+    let l3_4: D = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; let y = rt.param(38, 8, 22887, 22905); rt.mul(x, y) };
+    let l4_5: D = { let x = { let mut best6 = l3_4; let v = { let x = { let x = rt.param(39, 8, 22943, 22960); let y = rt.tally(3); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best6 = min_num(best6, v); best6 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o = V::Num(l4_5);
+    rt.outcome(o);
+    let o = V::Num(l2_2);
+    rt.outcome(o);
+    let o = V::Num(l4_5);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r94(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(22) { return false; }
+    let l1_1: D = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 23624, 23640); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
+    let l2_2: D = { let x = { let mut best3 = { let x = l1_1; let y = rt.param(40, 8, 23745, 23760); rt.mul(x, y) }; let v = { let x = { let x = rt.param(41, 8, 23766, 23789); let y = rt.tally(4); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o = V::Num(l2_2);
+    rt.outcome(o);
+    let o = V::Num(l2_2);
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r95(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(1) { return false; }
+    let held = { let v = rt.global(0); rt.truth(v) };
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r99(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(6) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r100(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r103(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(14) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 32636, 32658); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 32667, 32683); rt.num(v) }; let y = { let x = rt.param(1, 8, 32686, 32700); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 32703, 32717); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r104(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 32958, 32980); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r105(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 33482, 33504); rt.truth(v) }) && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 33510, 33534); rt.truth(v) } || rt.eligible(0)));
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(44, 8, 33642, 33667));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r106(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 34027, 34049); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 8, 34054, 34072); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(45, 8, 34161, 34184));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r108(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(14) { return false; }
+    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r109(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(5) { return false; }
+    let held = ({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36288, 36310); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36315, 36335); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r110(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r111(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r114(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r117(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(9) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 42154, 42172); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 42177, 42182); rt.num(v) }; let y = rt.param(47, 8, 42186, 42197); cmp_num(Cmp::Ge, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(3) { return false; }
+    let o = V::Num({ let mut best1 = rt.param(48, 8, 42281, 42294); let v = rt.param(49, 8, 42296, 42326); best1 = max_num(best1, v); best1 });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r118(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(7) { return false; }
+    let held = ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r124(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r125(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(18) { return false; }
+    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r126(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(5) { return false; }
+    let held = { let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } };
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r128(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(0) { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(D::from_parts(1000, 0, 0, false, 0));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r129(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = { let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1087, 1101); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) };
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(D::from_parts(2000, 0, 0, false, 0));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r131(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(0) { return false; }
+    if !rt.spend(5) { return false; }
+    let o = V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if cmp(Cmp::Eq, s1, V::Enum(0)) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } });
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r133(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = { let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1794, 1808); rt.num(v) }; let y = D::from_parts(3, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) };
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(D::from_parts(100, 0, 0, false, 0));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r134(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = { let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) };
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(D::from_parts(200, 0, 0, false, 0));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r136(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(0) { return false; }
+    if !rt.spend(1) { return false; }
+    let o = V::Num(rt.param(55, 15, 2345, 2348));
+    rt.outcome(o);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r137(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(5) { return false; }
+    let l0_1: D = { let b = V::Household; let v = rt.field(b, F::Size, 15, 2427, 2441); rt.num(v) };
+    let held = { let x = l0_1; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) };
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+static RULES: [Option<RuleFn>; 139] = [
+    None, None, Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
+    Some(r8), Some(r9), Some(r10), Some(r11), Some(r12), Some(r13), Some(r14), Some(r15),
+    None, None, Some(r18), Some(r19), Some(r20), Some(r21), Some(r22), Some(r23),
+    None, None, Some(r26), Some(r27), Some(r28), Some(r29), None, Some(r31),
+    Some(r32), Some(r33), Some(r34), Some(r35), Some(r36), Some(r37), Some(r38), Some(r39),
+    None, Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), None, Some(r47),
+    Some(r48), Some(r49), Some(r50), Some(r51), Some(r52), None, Some(r54), Some(r55),
+    Some(r56), Some(r57), Some(r58), Some(r59), Some(r60), Some(r61), Some(r62), Some(r63),
+    None, None, Some(r66), Some(r67), Some(r68), Some(r69), Some(r70), Some(r71),
+    None, None, None, None, Some(r76), Some(r77), Some(r78), None,
+    Some(r80), Some(r81), Some(r82), Some(r83), Some(r84), Some(r85), None, None,
+    None, None, Some(r90), Some(r91), Some(r92), Some(r93), Some(r94), Some(r95),
+    None, None, None, Some(r99), Some(r100), None, None, Some(r103),
+    Some(r104), Some(r105), Some(r106), None, Some(r108), Some(r109), Some(r110), Some(r111),
+    None, None, Some(r114), None, None, Some(r117), Some(r118), None,
+    None, None, None, None, Some(r124), Some(r125), Some(r126), None,
+    Some(r128), Some(r129), None, Some(r131), None, Some(r133), Some(r134), None,
+    Some(r136), Some(r137), None,
+];
+
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("ef9539c117b772c6527a68af31dd6e6cfb888b014e2d46c6c75c630953e124fd", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("99fc28c38b181c39c9b731782b225174ed8af9b98c1e65e2adaf79cafaf369ab", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
