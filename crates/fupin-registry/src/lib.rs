@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod args;
 pub mod generate;
 pub mod layout;
 pub mod read;

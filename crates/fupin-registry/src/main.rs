@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fupin::{Engine, PolicySet};
+use fupin_registry::args::PolicyArgs;
 use fupin_registry::layout::Layout;
 use fupin_registry::read::{Format, Source};
 use fupin_registry::run::{self, RunError};
@@ -21,23 +22,6 @@ use std::time::Instant;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where a policy set comes from.
-#[derive(clap::Args, Debug, Clone, Default)]
-struct PolicyArgs {
-    /// Use the policies under DIR instead of the embedded ones.
-    #[arg(long, value_name = "DIR")]
-    policies: Option<PathBuf>,
-    /// Add an overlay file (deployment parameters); may be repeated.
-    #[arg(long, value_name = "FILE")]
-    overlay: Vec<PathBuf>,
-    /// Set a parameter above every policy (`--set basic_rate=75%`); may be repeated.
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    set: Vec<String>,
-    /// Use exactly the policy versions of this lockfile, each verified by its content hash.
-    #[arg(long, value_name = "FILE")]
-    lock: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -226,14 +210,7 @@ fn date(s: &str) -> Result<chrono::NaiveDate, Failure> {
 }
 
 fn policy_set(p: &PolicyArgs) -> Result<PolicySet, Failure> {
-    let mut set = PolicySet::default();
-    set.policies = p.policies.clone();
-    set.overlays = p.overlay.clone();
-    set.lock = p.lock.clone();
-    for s in &p.set {
-        set = set.with_setting_arg(s).map_err(|e| Failure(2, format!("--set: {e}")))?;
-    }
-    Ok(set)
+    p.policy_set().map_err(|e| Failure(2, e))
 }
 
 fn build(set: &PolicySet, what: &str) -> Result<Engine, Failure> {
