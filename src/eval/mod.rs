@@ -675,8 +675,8 @@ impl<'a> Ev<'a> {
         // confines a missing figure to its programmes, or reports the
         // error, and then the whole evaluation goes to the IR evaluator).
         if let Some(code) = self.code.and_then(|c| c.rules.get(r as usize)) {
-            if let Some(done) = self.run_rule_lowered(r, subject, code) {
-                return done;
+            if self.run_rule_lowered(r, subject, code).is_some() {
+                return Ok(());
             }
             self.trapped = false;
             self.cond_held = false;
@@ -743,8 +743,9 @@ impl<'a> Ev<'a> {
     /// payments and tallies take effect after the rule), so this is the IR
     /// evaluator's order of effects. `None` when the lowered code stopped,
     /// before any outcome was applied: the rule is then run again on the
-    /// IR evaluator, from the same state.
-    fn run_rule_lowered(&mut self, r: RuleId, subject: Value, code: &crate::exec::RuleCode) -> Option<Result<(), EvalError>> {
+    /// IR evaluator, from the same state. (Nothing here fails otherwise: a
+    /// one-word answer, not a `Result` the size of an `EvalError` to move.)
+    fn run_rule_lowered(&mut self, r: RuleId, subject: Value, code: &crate::exec::RuleCode) -> Option<()> {
         let p = self.p;
         let rule = &p.module.rules[r as usize];
         // lowering gives every let and outcome its code; anything else is the IR evaluator's
@@ -761,7 +762,7 @@ impl<'a> Ev<'a> {
             // and outcome values, charged and trapping as the expressions'
             // own functions would be; the outcomes applied below
             if !self.run_generated_rule(f).ok()? {
-                return Some(Ok(()));
+                return Some(());
             }
             return self.apply_outcomes(r, subject);
         }
@@ -774,7 +775,7 @@ impl<'a> Ev<'a> {
         if rule.cond.is_some() {
             let v = self.run(code.cond.as_ref()?).ok()?;
             if v != Value::Bool(true) {
-                return Some(Ok(()));
+                return Some(());
             }
         }
         for (l, c) in rule.post.iter().zip(&code.post) {
@@ -797,7 +798,7 @@ impl<'a> Ev<'a> {
     /// with the values its lowered or generated code left in `outcome_vals`
     /// (one per outcome with a value, in order); `None`, with nothing
     /// applied, if the values are not one per such outcome.
-    fn apply_outcomes(&mut self, r: RuleId, subject: Value) -> Option<Result<(), EvalError>> {
+    fn apply_outcomes(&mut self, r: RuleId, subject: Value) -> Option<()> {
         let rule = &self.p.module.rules[r as usize];
         let valued = |o: &OutcomeDef| matches!(o, OutcomeDef::Amount(..) | OutcomeDef::AddTally(..) | OutcomeDef::Pay(..));
         if rule.outcomes.iter().filter(|o| valued(o)).count() != self.s.outcome_vals.len() {
@@ -814,7 +815,7 @@ impl<'a> Ev<'a> {
             };
             self.apply_outcome(r, subject, o, v);
         }
-        Some(Ok(()))
+        Some(())
     }
 
     /// Apply one outcome of rule `r` that fired for `subject`, with its value.
