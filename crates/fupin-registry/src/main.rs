@@ -143,6 +143,10 @@ macro_rules! say {
     }};
 }
 
+/// See the manifest: memory that stays flat however long the run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(match Cli::try_parse() {
         Ok(cli) => run(cli.command),
