@@ -173,6 +173,11 @@ pub struct Assessment {
     pub household: String,
     /// Assessment date.
     pub as_of: NaiveDate,
+    /// The date every parameter was read on, when it was not `as_of`
+    /// ([`crate::Scratch::set_parameters_on`]): the figures are that date's,
+    /// everything else `as_of`'s. Absent when they are the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters_on: Option<NaiveDate>,
     /// Every policy applied, general to specific.
     pub policies: Vec<PolicyRef>,
     /// One entry per programme that any applied rule can define, keyed by programme id.
@@ -787,6 +792,11 @@ pub fn write_json(a: &Assessment, out: &mut Vec<u8>) -> serde_json::Result<()> {
     key(out, "as_of");
     value(out, &a.as_of)?;
     out.push(b',');
+    if let Some(on) = &a.parameters_on {
+        key(out, "parameters_on");
+        value(out, on)?;
+        out.push(b',');
+    }
     key(out, "policies");
     out.push(b'[');
     for (i, p) in a.policies.iter().enumerate() {

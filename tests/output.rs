@@ -186,15 +186,19 @@ fn the_batch_writer_writes_every_field_as_serde_does() {
     let a = |warnings: Vec<Clamped>| Assessment {
         household: "h\\1".into(),
         as_of: date("2020-12-31"),
+        parameters_on: None,
         policies: vec![PolicyRef { id: Name::from("cn"), version: odd("v"), hash: Name::from("sha256:00") }],
         programs: [(Name::from("dibao"), full.clone()), (odd("other"), bare.clone())].into_iter().collect(),
         claims: vec![claim(true, false), claim(false, true)],
         warnings,
         trace: None,
     };
-    for assessment in
-        [a(vec![clamped.clone()]), a(Vec::new()), Assessment { programs: Default::default(), claims: Vec::new(), ..a(Vec::new()) }]
-    {
+    for assessment in [
+        a(vec![clamped.clone()]),
+        a(Vec::new()),
+        Assessment { programs: Default::default(), claims: Vec::new(), ..a(Vec::new()) },
+        Assessment { parameters_on: Some(date("2021-06-01")), ..a(Vec::new()) },
+    ] {
         let mut written = Vec::new();
         fupin::assessment::write_json(&assessment, &mut written).unwrap();
         assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&serde_json::to_vec(&assessment).unwrap()));

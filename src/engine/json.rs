@@ -155,6 +155,11 @@ impl Engine {
         key(out, "as_of");
         date(out, as_of)?;
         out.push(b',');
+        if let Some(on) = s.params_on.filter(|d| *d != as_of) {
+            key(out, "parameters_on");
+            date(out, on)?;
+            out.push(b',');
+        }
         // what depends only on the policies applied, kept while they stay the
         // same (a batch's households of one region on one date): the list of
         // policies, general to specific, as JSON; the programmes listed, in

@@ -934,7 +934,8 @@ impl Engine {
             });
         }
         let warnings = s.clamps.iter().map(|c| self.clamped(c)).collect();
-        Assessment { household: h.id.clone(), as_of, policies, programs, claims, warnings, trace: s.trace.clone() }
+        let parameters_on = s.params_on.filter(|d| *d != as_of);
+        Assessment { household: h.id.clone(), as_of, parameters_on, policies, programs, claims, warnings, trace: s.trace.clone() }
     }
 
     /// A clamp as the assessment reports it.

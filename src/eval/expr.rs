@@ -90,7 +90,7 @@ impl<'a> Ev<'a> {
         Ok(match &e.kind {
             ExprKind::Const(v) => *v,
             ExprKind::Param(p) => match self.param_date {
-                Some(d) if d != self.as_of => self.param_at(*p, d, 0, loc)?,
+                Some(d) if d != self.params_on => self.param_at(*p, d, 0, loc)?,
                 _ => self.param(*p, loc)?,
             },
             ExprKind::ParamAt(p, d) => {
@@ -498,7 +498,7 @@ impl<'a> Ev<'a> {
             return Ok(v);
         }
         let mark = self.s.reads.len();
-        let v = self.param_at(p, self.as_of, 0, loc)?;
+        let v = self.param_at(p, self.params_on, 0, loc)?;
         let reads = self.s.reads.get(mark..).map(<[_]>::to_vec).unwrap_or_default();
         if let Some(slot) = self.s.traced_params.get_mut(p as usize) {
             *slot = Some((v, reads));
@@ -564,7 +564,7 @@ impl<'a> Ev<'a> {
         if self.s.trace.is_some() {
             return self.param_traced(p, loc);
         }
-        let v = self.param_at(p, self.as_of, 0, loc)?;
+        let v = self.param_at(p, self.params_on, 0, loc)?;
         if let Some(slot) = self.s.params.get_mut(p as usize) {
             *slot = Some(v);
             if self.code.is_some() {

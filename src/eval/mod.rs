@@ -165,6 +165,9 @@ pub struct Scratch {
     /// household out of parameter values), so they survive from one
     /// evaluation to the next while those stay the same.
     params_for: Option<(NaiveDate, bool)>,
+    /// The date every parameter is read on, when not the assessment date
+    /// ([`Scratch::set_parameters_on`]).
+    pub(crate) params_on: Option<NaiveDate>,
     params_overrides: Vec<(ParamId, Value)>,
     /// Programmes some rule writes (the others never leave their default state).
     written: Vec<ProgId>,
@@ -263,6 +266,7 @@ impl Scratch {
             traced_globals: Vec::new(),
             json: Default::default(),
             params_for: None,
+            params_on: None,
             params_overrides: Vec::new(),
             written: (0..m.programs.len() as ProgId).filter(|pg| p.writers.get(*pg as usize).is_some_and(|w| !w.is_empty())).collect(),
             fuel: 0,
@@ -335,6 +339,22 @@ impl Scratch {
         }
         self.tallies_touched.clear();
         self.tallies_year = year;
+    }
+
+    /// Read every parameter as in force on `on` instead of the assessment
+    /// date, in the following evaluations (`None`: the assessment date
+    /// again). Everything else stays the assessment date's — the policies in
+    /// force, ages, periods, claims' years — so this is "these households,
+    /// now, under the figures of that date": next year's schedule applied to
+    /// this year's registry. The assessment says so
+    /// ([`crate::Assessment::parameters_on`]).
+    pub fn set_parameters_on(&mut self, on: Option<NaiveDate>) {
+        self.params_on = on;
+    }
+
+    /// The date parameters are read on, if not the assessment date.
+    pub fn parameters_on(&self) -> Option<NaiveDate> {
+        self.params_on
     }
 
     /// Turn tracing on or off for the following evaluations.
@@ -413,6 +433,9 @@ pub(crate) struct Ev<'a> {
     pub p: &'a Program,
     pub h: &'a Household,
     pub as_of: NaiveDate,
+    /// The date parameters are read on: the assessment date, or the
+    /// scratch's [`Scratch::set_parameters_on`].
+    pub params_on: NaiveDate,
     pub s: &'a mut Scratch,
     /// Current claim index in `s.claims`.
     pub claim: Option<usize>,
@@ -534,12 +557,13 @@ fn reset(p: &Program, h: &Household, as_of: NaiveDate, s: &mut Scratch) {
     let tracing = s.trace.is_some();
     let clamped = !s.clamps.is_empty();
     s.clamps.clear();
-    if !(same && s.params_for == Some((as_of, tracing)) && !tracing && !clamped && s.params_overrides == s.overrides) {
+    let params_on = s.params_on.unwrap_or(as_of);
+    if !(same && s.params_for == Some((params_on, tracing)) && !tracing && !clamped && s.params_overrides == s.overrides) {
         s.params.iter_mut().for_each(|v| *v = None);
         if s.params_overrides != s.overrides {
             s.params_overrides.clone_from(&s.overrides);
         }
-        s.params_for = Some((as_of, tracing));
+        s.params_for = Some((params_on, tracing));
     }
     s.globals.iter_mut().for_each(|v| *v = None);
     for &pg in &s.written {
@@ -587,6 +611,7 @@ impl<'a> Ev<'a> {
             p,
             h,
             as_of,
+            params_on: s.params_on.unwrap_or(as_of),
             s,
             claim: None,
             prev: None,

@@ -69,10 +69,22 @@ impl Setup {
 
     fn simulate(&self, threads: usize) -> u64 {
         let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).expect("a date");
-        let sides = Sides { baseline: &self.baseline, baseline_as_of: as_of, reform: &self.reform, reform_as_of: as_of };
+        let sides = Sides {
+            baseline: &self.baseline,
+            baseline_as_of: as_of,
+            reform: &self.reform,
+            reform_as_of: as_of,
+            reform_parameters_on: None,
+        };
         let tally = run::simulate(sides, self.source(), threads, |_| {}).expect("runs");
         let d = chrono::NaiveDate::MIN;
-        let describe = || fupin_registry::simulate::SetDescription { label: String::new(), as_of: d, policies: vec![], settings: vec![] };
+        let describe = || fupin_registry::simulate::SetDescription {
+            label: String::new(),
+            as_of: d,
+            parameters_on: None,
+            policies: vec![],
+            settings: vec![],
+        };
         tally.report(describe(), describe()).compared
     }
 }

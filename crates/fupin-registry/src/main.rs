@@ -90,6 +90,11 @@ enum Command {
         /// Assessment date of the reform.
         #[arg(long, value_name = "DATE")]
         reform_as_of: Option<String>,
+        /// The reform reads every parameter as in force on DATE (the same households on the
+        /// same date, under DATE's figures: `--reform-parameters-on 2020-06-01` applies the
+        /// 2020 standards to a 2018 registry).
+        #[arg(long, value_name = "DATE")]
+        reform_parameters_on: Option<String>,
         /// Write the JSON report to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -172,6 +177,7 @@ fn run(command: Command) -> i32 {
             reform_set,
             reform_lock,
             reform_as_of,
+            reform_parameters_on,
             json,
             html,
             threads,
@@ -182,6 +188,7 @@ fn run(command: Command) -> i32 {
                 settings: reform_set,
                 lock: reform_lock,
                 as_of: reform_as_of,
+                parameters_on: reform_parameters_on,
             };
             simulate(&as_of, &input, &policy, &reform, json.as_deref(), html.as_deref(), threads as usize)
         }
@@ -315,6 +322,7 @@ struct Reform {
     settings: Vec<String>,
     lock: Option<PathBuf>,
     as_of: Option<String>,
+    parameters_on: Option<String>,
 }
 
 fn simulate(
@@ -352,7 +360,14 @@ fn simulate(
     let source = Source::open(input, &layout_of(&baseline)).map_err(|e| Failure(2, e.to_string()))?;
     let bar = progress(None);
     let started = Instant::now();
-    let sides = run::Sides { baseline: &baseline, baseline_as_of: base_date, reform: &reform, reform_as_of: reform_date };
+    let reform_params = r.parameters_on.as_deref().map(date).transpose()?;
+    let sides = run::Sides {
+        baseline: &baseline,
+        baseline_as_of: base_date,
+        reform: &reform,
+        reform_as_of: reform_date,
+        reform_parameters_on: reform_params,
+    };
     let tally = run::simulate(sides, source, threads, |n| {
         if let Some(b) = &bar {
             b.set_position(n);
@@ -361,13 +376,14 @@ fn simulate(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let describe = |set: &PolicySet, engine: &Engine, as_of| SetDescription {
+    let describe = |set: &PolicySet, engine: &Engine, as_of, parameters_on: Option<chrono::NaiveDate>| SetDescription {
         label: label(set),
         as_of,
+        parameters_on: parameters_on.filter(|d| *d != as_of),
         policies: engine.policies(),
         settings: set.settings.clone(),
     };
-    let report = tally.report(describe(&base_set, &baseline, base_date), describe(&reform_set, &reform, reform_date));
+    let report = tally.report(describe(&base_set, &baseline, base_date, None), describe(&reform_set, &reform, reform_date, reform_params));
     let text = serde_json::to_string_pretty(&report).map_err(|e| Failure(1, e.to_string()))?;
     match json {
         Some(path) => std::fs::write(path, format!("{text}\n")).map_err(|e| Failure(1, format!("cannot write {}: {e}", path.display())))?,

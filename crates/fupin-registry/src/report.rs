@@ -67,6 +67,10 @@ fn sets(b: &SetDescription, r: &SetDescription) -> String {
     };
     let _ = write!(h, "<tr><td>policy set</td><td>{}</td><td>{}</td></tr>", esc(&b.label), esc(&r.label));
     let _ = write!(h, "<tr><td>as of</td><td>{}</td><td>{}</td></tr>", b.as_of, r.as_of);
+    if b.parameters_on.is_some() || r.parameters_on.is_some() {
+        let on = |s: &SetDescription| s.parameters_on.unwrap_or(s.as_of);
+        let _ = write!(h, "<tr class=\"differs\"><td>parameters as of</td><td>{}</td><td>{}</td></tr>", on(b), on(r));
+    }
     let _ = write!(h, "<tr><td>settings</td><td>{}</td><td>{}</td></tr>", settings(b), settings(r));
     let mut ids: Vec<&str> = b.policies.iter().chain(&r.policies).map(|p| p.id.as_str()).collect();
     ids.sort_unstable();

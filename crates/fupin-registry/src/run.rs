@@ -238,6 +238,10 @@ pub struct Sides<'a> {
     pub reform: &'a Engine,
     /// Its assessment date.
     pub reform_as_of: chrono::NaiveDate,
+    /// The date the reform reads every parameter on, if not its assessment
+    /// date (`Scratch::set_parameters_on`): another date's figures for the
+    /// same households on the same date.
+    pub reform_parameters_on: Option<chrono::NaiveDate>,
 }
 
 /// Assess every household of `source` under both sides and add the changes
@@ -245,7 +249,7 @@ pub struct Sides<'a> {
 /// declares other facts or assesses on another date).
 pub fn simulate(sides: Sides<'_>, source: Source, threads: usize, tick: impl FnMut(u64)) -> Result<crate::simulate::Tally, RunError> {
     use crate::simulate::{ErrorTexts, HouseholdChange, Tally};
-    let Sides { baseline, baseline_as_of, reform, reform_as_of } = sides;
+    let Sides { baseline, baseline_as_of, reform, reform_as_of, reform_parameters_on } = sides;
     let same_reading = baseline_as_of == reform_as_of && format!("{:?}", baseline.facts()) == format!("{:?}", reform.facts());
     enum Outcome {
         Change(HouseholdChange),
@@ -255,7 +259,11 @@ pub fn simulate(sides: Sides<'_>, source: Source, threads: usize, tick: impl FnM
     run(
         source,
         threads,
-        || (baseline.scratch(), reform.scratch(), ErrorTexts::default()),
+        || {
+            let mut sr = reform.scratch();
+            sr.set_parameters_on(reform_parameters_on);
+            (baseline.scratch(), sr, ErrorTexts::default())
+        },
         |(sb, sr, texts), record| {
             let h = match parse(baseline, record, baseline_as_of) {
                 Ok(h) => h,

@@ -346,6 +346,9 @@ pub struct SetDescription {
     pub label: String,
     /// The assessment date.
     pub as_of: chrono::NaiveDate,
+    /// The date every parameter was read on, if not `as_of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters_on: Option<chrono::NaiveDate>,
     /// Every policy in it: id, version, content hash.
     pub policies: Vec<PolicyRef>,
     /// The `--set` figures.
@@ -524,8 +527,8 @@ mod tests {
         unknown.error = Some(Arc::from("parameter `x` has no value"));
         t.add(&hh("130129", unknown, side(true, Some("5"))));
         let r = t.report(
-            SetDescription { label: "b".into(), as_of: chrono::NaiveDate::MIN, policies: vec![], settings: vec![] },
-            SetDescription { label: "r".into(), as_of: chrono::NaiveDate::MIN, policies: vec![], settings: vec![] },
+            SetDescription { label: "b".into(), as_of: chrono::NaiveDate::MIN, parameters_on: None, policies: vec![], settings: vec![] },
+            SetDescription { label: "r".into(), as_of: chrono::NaiveDate::MIN, parameters_on: None, policies: vec![], settings: vec![] },
         );
         let p = &r.programmes[0];
         assert_eq!((p.before.eligible, p.after.eligible, p.newly_eligible, p.no_longer_eligible), (3, 3, 1, 1));

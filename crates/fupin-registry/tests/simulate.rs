@@ -144,3 +144,57 @@ fn the_report_adds_up_to_the_engines_assessments() {
     assert!(page.contains("<table id=\"programmes\">") && page.contains("<table id=\"counties\">") && page.contains("class=\"histogram\""));
     assert!(stderr.contains("dibao: eligible"), "{stderr}");
 }
+
+/// The shipped 2018 and 2020 石家庄 standards, both read off the shipped
+/// series: the reform reads every parameter as in force on 2020-06-01 for
+/// the same households on the same date (`--reform-parameters-on`), and the
+/// report's 低保 totals are the engine's own with that parameter date.
+#[test]
+fn the_2020_figures_on_the_2018_registry() {
+    let records: Vec<String> = (0..600).map(|i| fupin_registry::generate::household(11, i)).collect();
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let reg = tmp.path().join("registry");
+    std::fs::create_dir_all(&reg).expect("a directory");
+    let engine = Engine::embedded().expect("builds");
+    let layout = Layout::from_schema(&engine.household_schema(None, None));
+    let mut w = TablesWriter::create(&reg, &layout, Format::Parquet).expect("created");
+    for r in &records {
+        w.household(r).expect("valid");
+    }
+    w.finish().expect("written");
+    let json = tmp.path().join("report.json");
+    let html = tmp.path().join("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_fupin-registry"))
+        .args(["simulate", "--as-of", AS_OF, "--reform-parameters-on", "2020-06-01", "--json"])
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .arg(&reg)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("the report")).expect("JSON");
+    assert_eq!(report["reform"]["parameters_on"], "2020-06-01");
+    assert!(report["baseline"].get("parameters_on").is_none());
+    assert!(std::fs::read_to_string(&html).expect("the page").contains("parameters as of"));
+
+    let as_of: chrono::NaiveDate = AS_OF.parse().expect("a date");
+    let mut later = engine.scratch();
+    later.set_parameters_on(Some("2020-06-01".parse().expect("a date")));
+    let (mut before, mut after) = ((0u64, Decimal::ZERO), (0u64, Decimal::ZERO));
+    for r in &records {
+        let h = engine.parse_household(r, Some(as_of)).expect("valid");
+        let b = engine.assess(&h, as_of).expect("assessed");
+        let a = engine.assess_with(&h, as_of, &mut later).expect("assessed");
+        for (side, x) in [(&mut before, &b), (&mut after, &a)] {
+            if let Some(o) = x.programs.get("dibao") {
+                side.0 += u64::from(o.eligible);
+                side.1 += o.amount.unwrap_or(Decimal::ZERO);
+            }
+        }
+    }
+    let dibao = report["programmes"].as_array().expect("programmes").iter().find(|p| p["programme"] == "dibao").expect("dibao");
+    assert_eq!((dibao["before"]["eligible"].as_u64().expect("count"), dec(&dibao["before"]["amount"])), before);
+    assert_eq!((dibao["after"]["eligible"].as_u64().expect("count"), dec(&dibao["after"]["amount"])), after);
+    assert!(after.1 > before.1, "the 2020 standard pays more: {before:?} → {after:?}");
+}
