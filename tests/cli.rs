@@ -17,6 +17,20 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Run a copy of a program this test wrote. Another test's child may still
+/// hold the copy's file open for writing for a moment — forked while the copy
+/// was being written, before its exec closed the inherited descriptor — and
+/// then the kernel refuses to run it ("Text file busy"); try again.
+fn output_of_copy(cmd: &mut Command) -> std::process::Output {
+    for _ in 0..200 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => std::thread::sleep(Duration::from_millis(10)),
+            r => return r.expect("run"),
+        }
+    }
+    panic!("the copied program stayed busy for 2 s")
+}
+
 fn tmp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("fupin-cli-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&d);
@@ -231,7 +245,7 @@ fn serve_without_the_service_program_says_how_to_build_it() {
     let dir = tmp_dir("serve-alone");
     let exe = dir.join("fupin");
     fs::copy(env!("CARGO_BIN_EXE_fupin"), &exe).expect("copy fupin");
-    let out = Command::new(&exe).args(["serve", "--addr", "127.0.0.1:0"]).env("PATH", &dir).output().expect("run");
+    let out = output_of_copy(Command::new(&exe).args(["serve", "--addr", "127.0.0.1:0"]).env("PATH", &dir));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`fupin serve` runs the `fupin-serve` program") && err.contains("cargo build --release -p fupin-serve"), "{err}");
@@ -243,7 +257,7 @@ fn serve_without_the_service_program_says_how_to_build_it() {
     {
         use std::os::unix::fs::PermissionsExt as _;
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
-        let out = Command::new(&exe).args(["serve", "--addr", "127.0.0.1:0", "--help"]).output().expect("run");
+        let out = output_of_copy(Command::new(&exe).args(["serve", "--addr", "127.0.0.1:0", "--help"]));
         assert_eq!(out.status.code(), Some(7));
         assert!(String::from_utf8_lossy(&out.stderr).contains("serve got: --addr 127.0.0.1:0 --help"));
     }
@@ -260,7 +274,7 @@ fn registry_commands_run_the_registry_program() {
     fs::copy(env!("CARGO_BIN_EXE_fupin"), &exe).expect("copy fupin");
     let registry = dir.join("registry");
     fs::create_dir_all(&registry).expect("mkdir");
-    let out = Command::new(&exe).args(["simulate", "--as-of", "2018-06-01"]).env("PATH", &dir).output().expect("run");
+    let out = output_of_copy(Command::new(&exe).args(["simulate", "--as-of", "2018-06-01"]).env("PATH", &dir));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -275,7 +289,7 @@ fn registry_commands_run_the_registry_program() {
         use std::os::unix::fs::PermissionsExt as _;
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
         let got = |args: &[&str]| {
-            let out = Command::new(&exe).args(args).output().expect("run");
+            let out = output_of_copy(Command::new(&exe).args(args));
             (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
         };
         let (code, err) = got(&["simulate", "--as-of", "2018-06-01", "--reform-set", "dibao_standard=5760", "reg", "--help"]);
