@@ -25,7 +25,8 @@ use std::sync::Arc;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// A Ballista session state with fupin's functions registered, over
-/// `engine`, with `partitions` target partitions.
+/// `engine`, with `partitions` target partitions (at least one: 0 is
+/// taken as 1).
 pub fn session_state(engine: Arc<Engine>, partitions: usize) -> Result<SessionState, Error> {
     let config = SessionConfig::new_with_ballista().with_target_partitions(partitions.max(1));
     let mut state = SessionStateBuilder::new().with_default_features().with_config(config).build();
@@ -51,9 +52,10 @@ pub async fn connect(url: &str, engine: Arc<Engine>, partitions: usize) -> Resul
     Ok(ctx)
 }
 
-/// A scheduler and `executors` executors of `slots` task slots each, in
-/// this process on localhost, all with fupin's functions over `engine`; and
-/// a client session connected to it ([`connect`]).
+/// A scheduler and `executors` executors of `slots` task slots each (at
+/// least one of each: 0 is taken as 1), in this process on localhost, all
+/// with fupin's functions over `engine`; and a client session connected to
+/// it ([`connect`]) with one target partition per task slot.
 pub async fn standalone(engine: Arc<Engine>, executors: usize, slots: usize) -> Result<(SessionContext, SocketAddr), Error> {
     use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
     let partitions = executors.max(1) * slots.max(1);
