@@ -26,34 +26,43 @@ fn dec(v: &Value) -> Decimal {
     v.as_str().unwrap_or_else(|| panic!("a decimal string: {v}")).parse().expect("a decimal")
 }
 
-#[test]
-fn the_report_adds_up_to_the_engines_assessments() {
-    let records: Vec<String> = (0..1200).map(|i| fupin_registry::generate::household(5, i)).collect();
-    let tmp = tempfile::tempdir().expect("a temporary directory");
-    let reg = tmp.path().join("registry");
+/// `records` written as a registry's tables in `dir`, then `fupin simulate`
+/// of it on [`AS_OF`] with the `reform` arguments: the JSON report, the
+/// HTML page's path, and what it printed on standard error.
+fn simulated(dir: &std::path::Path, records: &[String], reform: &[&str]) -> (Value, std::path::PathBuf, String) {
+    let reg = dir.join("registry");
     std::fs::create_dir_all(&reg).expect("a directory");
-    let baseline = Engine::embedded().expect("builds");
-    let reform = PolicySet::embedded().with_setting("dibao_standard", "5760").build().expect("builds");
-    let layout = Layout::from_schema(&baseline.household_schema(None, None));
+    let engine = Engine::embedded().expect("builds");
+    let layout = Layout::from_schema(&engine.household_schema(None, None));
     let mut w = TablesWriter::create(&reg, &layout, Format::Parquet).expect("created");
-    for r in &records {
+    for r in records {
         w.household(r).expect("valid");
     }
     w.finish().expect("written");
-
-    let json = tmp.path().join("report.json");
-    let html = tmp.path().join("report.html");
+    let json = dir.join("report.json");
+    let html = dir.join("report.html");
     let out = Command::new(env!("CARGO_BIN_EXE_fupin-registry"))
-        .args(["simulate", "--as-of", AS_OF, "--reform-set", "dibao_standard=5760", "--json"])
+        .args(["simulate", "--as-of", AS_OF])
+        .args(reform)
+        .arg("--json")
         .arg(&json)
         .arg("--html")
         .arg(&html)
         .arg(&reg)
         .output()
         .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("the report")).expect("JSON");
+    (serde_json::from_str(&std::fs::read_to_string(&json).expect("the report")).expect("JSON"), html, stderr)
+}
+
+#[test]
+fn the_report_adds_up_to_the_engines_assessments() {
+    let records: Vec<String> = (0..1200).map(|i| fupin_registry::generate::household(5, i)).collect();
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let (report, html, stderr) = simulated(tmp.path(), &records, &["--reform-set", "dibao_standard=5760"]);
+    let baseline = Engine::embedded().expect("builds");
+    let reform = PolicySet::embedded().with_setting("dibao_standard", "5760").build().expect("builds");
 
     // the same comparison, from the engine directly
     let as_of: chrono::NaiveDate = AS_OF.parse().expect("a date");
@@ -153,27 +162,8 @@ fn the_report_adds_up_to_the_engines_assessments() {
 fn the_2020_figures_on_the_2018_registry() {
     let records: Vec<String> = (0..600).map(|i| fupin_registry::generate::household(11, i)).collect();
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let reg = tmp.path().join("registry");
-    std::fs::create_dir_all(&reg).expect("a directory");
+    let (report, html, _) = simulated(tmp.path(), &records, &["--reform-parameters-on", "2020-06-01"]);
     let engine = Engine::embedded().expect("builds");
-    let layout = Layout::from_schema(&engine.household_schema(None, None));
-    let mut w = TablesWriter::create(&reg, &layout, Format::Parquet).expect("created");
-    for r in &records {
-        w.household(r).expect("valid");
-    }
-    w.finish().expect("written");
-    let json = tmp.path().join("report.json");
-    let html = tmp.path().join("report.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_fupin-registry"))
-        .args(["simulate", "--as-of", AS_OF, "--reform-parameters-on", "2020-06-01", "--json"])
-        .arg(&json)
-        .arg("--html")
-        .arg(&html)
-        .arg(&reg)
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("the report")).expect("JSON");
     assert_eq!(report["reform"]["parameters_on"], "2020-06-01");
     assert!(report["baseline"].get("parameters_on").is_none());
     assert!(std::fs::read_to_string(&html).expect("the page").contains("parameters as of"));
