@@ -126,6 +126,18 @@ fn bench_fupin(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
             black_box((dibao, total))
         })
     });
+    group.bench_function("fupin_assess_into", |b| {
+        b.iter(|| {
+            let mut dibao = 0u32;
+            let mut total = Decimal::ZERO;
+            for h in black_box(&converted[..]) {
+                let (d, oop) = fupin.assess_into(h).unwrap();
+                dibao += u32::from(d);
+                total += oop;
+            }
+            black_box((dibao, total))
+        })
+    });
 }
 
 /// Criterion reports each implementation alone; the ratios come from our own
@@ -142,6 +154,7 @@ fn ratios() {
     let mut fupin_ir = workload::fupin_impl::Workload::ir_only().unwrap_or_else(|e| panic!("{e}"));
     let mut fupin_generated = workload::fupin_impl::Workload::generated().unwrap_or_else(|e| panic!("{e}"));
     let mut fupin_full = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut fupin_into = workload::fupin_impl::Workload::new().unwrap_or_else(|e| panic!("{e}"));
     type Pass<'a> = Box<dyn FnMut() -> (u32, Decimal) + 'a>;
     let sum = |it: &mut dyn Iterator<Item = (bool, Decimal)>| it.fold((0u32, Decimal::ZERO), |(n, t), (d, o)| (n + u32::from(d), t + o));
     let mut passes: Vec<(&str, Pass<'_>)> = vec![
@@ -150,6 +163,7 @@ fn ratios() {
         ("fupin", Box::new(|| sum(&mut converted.iter().map(|h| fupin.assess(h).unwrap())))),
         ("fupin_ir", Box::new(|| sum(&mut converted.iter().map(|h| fupin_ir.assess(h).unwrap())))),
         ("fupin_assess", Box::new(|| sum(&mut converted.iter().map(|h| fupin_full.assess_full(h).unwrap())))),
+        ("fupin_assess_into", Box::new(|| sum(&mut converted.iter().map(|h| fupin_into.assess_into(h).unwrap())))),
         ("zen_expression", Box::new(|| sum(&mut households.iter().map(|h| zen.assess(h).unwrap())))),
         ("rhai", Box::new(|| sum(&mut households.iter().map(|h| rhai.assess(h).unwrap())))),
     ];
@@ -175,9 +189,10 @@ fn ratios() {
     let f = at("fupin");
     println!("fupin_generated vs the lowered code (fupin): {:.2}× faster", f / at("fupin_generated"));
     println!(
-        "fupin (lowered) vs its IR evaluator: {:.2}× faster; assess_with / evaluate: {:.2}×",
+        "fupin (lowered) vs its IR evaluator: {:.2}× faster; assess_with / evaluate: {:.2}×; assess_into / evaluate: {:.2}×",
         at("fupin_ir") / f,
-        at("fupin_assess") / f
+        at("fupin_assess") / f,
+        at("fupin_assess_into") / f
     );
     println!("fupin vs zen-expression: {:.1}× faster; vs rhai: {:.1}× faster", at("zen_expression") / f, at("rhai") / f);
     let names: Vec<&str> = passes.iter().map(|(n, _)| *n).collect();

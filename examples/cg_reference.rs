@@ -5,7 +5,8 @@
 //! `cargo build --profile bench --example cg_reference`
 //! `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/examples/cg_reference 2000`
 //! (`… 2000 ir`: on the IR evaluator alone; `… 2000 gen`: on the generated code;
-//! `… 2000 full`: through the full `Assessment`; `… 2000 hand`: the hand-written Rust;
+//! `… 2000 full`: through the full `Assessment`; `… 2000 into`: through
+//! `Engine::assess_into`, into one reused `Assessment`; `… 2000 hand`: the hand-written Rust;
 //! `… build 10`: build `Engine::embedded()` ten times)
 
 #[path = "../benches/workload/mod.rs"]
@@ -51,7 +52,12 @@ fn main() {
         }
     } else {
         for h in &households {
-            let (d, oop) = if mode == Some("full") { wl.assess_full(h) } else { wl.assess(h) }.expect("assess");
+            let (d, oop) = match mode {
+                Some("full") => wl.assess_full(h),
+                Some("into") => wl.assess_into(h),
+                _ => wl.assess(h),
+            }
+            .expect("assess");
             dibao += u32::from(d);
             total += oop;
         }

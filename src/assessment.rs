@@ -12,8 +12,22 @@ use std::sync::Arc;
 /// assessment copies a pointer, not the text. It reads as a `str` (it
 /// derefs to one, compares with one and is looked up by one:
 /// `assessment.programs["dibao"]`), and is a JSON string.
-#[derive(Clone)]
 pub struct Name(Arc<NameText>);
+
+impl Clone for Name {
+    fn clone(&self) -> Name {
+        Name(Arc::clone(&self.0))
+    }
+
+    /// The same name (the same pointer, as an assessment built again into
+    /// the same buffers mostly finds) is left as it is: no reference count
+    /// is touched.
+    fn clone_from(&mut self, source: &Name) {
+        if !Arc::ptr_eq(&self.0, &source.0) {
+            self.0 = Arc::clone(&source.0);
+        }
+    }
+}
 
 /// A name's text, and the same as a JSON string (quoted and escaped), which
 /// [`write_json`] copies instead of escaping the text again.
@@ -167,7 +181,9 @@ impl<'de> Deserialize<'de> for Name {
 }
 
 /// The result of assessing one household on one date.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// ([`crate::Engine::assess_into`] builds one again into the buffers of
+/// another; the default is empty, dated 1970-01-01.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     /// Household id.
     pub household: String,
@@ -247,7 +263,7 @@ pub struct PolicyRef {
 }
 
 /// One programme's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProgramOutcome {
     /// The household qualifies: an `eligible` or `amount` outcome for the
     /// programme fired, or a claim layer counted toward it was paid — the same
@@ -292,7 +308,7 @@ pub struct Reason {
 /// `layers` plus `out_of_pocket` is exactly `total_cost`. A claim that could
 /// not be settled (a deployer figure is missing) has every layer and
 /// `out_of_pocket` null, and says why in `error`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClaimOutcome {
     /// Member id.
     pub member: String,

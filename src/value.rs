@@ -38,6 +38,15 @@ impl Value {
 /// to the fen gets its exact figure, never a rounded one). The value is
 /// unchanged; only its scale is.
 pub fn to_fen(d: Decimal) -> Decimal {
+    // the common cases first, as the steps below make them: a figure in fen
+    // already is itself (its trailing zeros taken off and put back), zero
+    // is 0.00 (never -0.00)
+    if d.is_zero() {
+        return Decimal::new(0, 2);
+    }
+    if d.scale() == 2 {
+        return d;
+    }
     let n = d.normalize();
     if n.scale() >= 2 {
         return n;
@@ -56,4 +65,55 @@ pub fn to_fen(d: Decimal) -> Decimal {
 /// (`0.7`, `3`, `18000`).
 pub fn normalized(d: Decimal) -> Decimal {
     d.normalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `to_fen` as it is defined, without its fast paths.
+    fn defined(d: Decimal) -> Decimal {
+        let n = d.normalize();
+        if n.scale() >= 2 {
+            return n;
+        }
+        let mut r = n;
+        r.rescale(2);
+        if r == n {
+            r
+        } else {
+            n
+        }
+    }
+
+    #[test]
+    fn to_fen_is_its_definition_bit_for_bit() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut checked = 0;
+        for i in 0..60_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mantissa: i128 = match i % 5 {
+                0 => 0,
+                1 => i128::from(x % 100_000),
+                2 => i128::from(x),
+                3 => (i128::from(x) << 32) | i128::from(x & 0xffff),
+                _ => i128::from(x % 1000) * 10i128.pow(26),
+            };
+            let mantissa = if x & 1 == 1 { -mantissa } else { mantissa };
+            let Ok(d) = Decimal::try_from_i128_with_scale(mantissa, (x >> 8) as u32 % 29) else { continue };
+            assert_eq!(to_fen(d).serialize(), defined(d).serialize(), "{d:?}");
+            checked += 1;
+        }
+        assert!(checked > 50_000, "{checked}");
+        // zeros of both signs at every scale are 0.00
+        for scale in 0..=28 {
+            let mut zero = Decimal::new(0, scale);
+            for _ in 0..2 {
+                assert_eq!(to_fen(zero).serialize(), Decimal::new(0, 2).serialize(), "{zero:?}");
+                zero.set_sign_negative(true);
+            }
+        }
+    }
 }

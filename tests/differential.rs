@@ -13,7 +13,7 @@
 mod workload;
 
 use chrono::NaiveDate;
-use fupin::{Engine, Household, Scratch, Tier};
+use fupin::{Assessment, Engine, Household, Scratch, Tier};
 
 /// The generated engine of `tests/cases/lang/features.policy` with the
 /// shipped library (`tests/generated.rs` keeps it current).
@@ -31,6 +31,9 @@ struct Three {
     lowered: Scratch,
     ir: Scratch,
     traced: Scratch,
+    /// One assessment per way, every household assessed into it again
+    /// (`Engine::assess_into`): what the one before left must not show.
+    reused: [Assessment; 4],
 }
 
 impl Three {
@@ -42,7 +45,7 @@ impl Three {
         ir.set_ir_only(true);
         let mut traced = e.scratch();
         traced.set_trace(true);
-        Three { generated, lowered, ir, traced }
+        Three { generated, lowered, ir, traced, reused: Default::default() }
     }
 
     fn set_overrides(&mut self, o: &[(u32, fupin::value::Value)]) {
@@ -53,14 +56,18 @@ impl Three {
 }
 
 /// An assessment as JSON without its trace, or the error's text.
-fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Result<Json, String> {
+fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch, reused: &mut Assessment) -> Result<Json, String> {
     // the batch's writer, straight from the scratch (with the trace on,
     // through the assessment), on a copy of the scratch as it is now
     let mut direct = Vec::new();
     let direct_result = e.assess_json(h, as_of, &mut s.clone(), &mut direct).map_err(|e| e.to_string());
     let mut in_place = s.clone();
+    // the assessment built again over the last household's, on a copy too
+    let into = e.assess_into(h, as_of, &mut s.clone(), reused).map_err(|e| e.to_string());
     match e.assess_with(h, as_of, s) {
         Ok(mut a) => {
+            assert_eq!(into, Ok(()), "{}: assess_into fails where assess_with does not", h.id);
+            assert!(*reused == a, "{}: assess_into over the last assessment and assess_with differ:\n{reused:?}\n{a:?}", h.id);
             // the programmes read in place, as `fupin simulate` reads them, are the assessment's
             e.assess_validated(h, as_of, &mut in_place).map_err(|e| e.to_string())?;
             let views: Vec<_> = e
@@ -114,6 +121,12 @@ fn outcome(e: &Engine, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Resu
         }
         Err(err) => {
             assert_eq!(direct_result.as_ref().err(), Some(&err.to_string()), "{}: assess_json and assess_with differ", h.id);
+            assert_eq!(into.as_ref().err(), Some(&err.to_string()), "{}: assess_into and assess_with fail differently", h.id);
+            assert!(
+                *reused == Assessment { as_of: reused.as_of, ..Default::default() },
+                "{}: a failed assess_into leaves an assessment",
+                h.id
+            );
             Err(err.to_string())
         }
     }
@@ -145,10 +158,11 @@ fn first_difference(path: &str, a: &Json, b: &Json) -> Option<(String, String, S
 
 /// Assess `h` every way and fail on any difference.
 fn agree(e: &Engine, name: &str, h: &Household, as_of: NaiveDate, three: &mut Three) {
-    let generated = outcome(e, h, as_of, &mut three.generated);
-    let lowered = outcome(e, h, as_of, &mut three.lowered);
-    let ir = outcome(e, h, as_of, &mut three.ir);
-    let traced = outcome(e, h, as_of, &mut three.traced);
+    let [g, l, i, t] = &mut three.reused;
+    let generated = outcome(e, h, as_of, &mut three.generated, g);
+    let lowered = outcome(e, h, as_of, &mut three.lowered, l);
+    let ir = outcome(e, h, as_of, &mut three.ir, i);
+    let traced = outcome(e, h, as_of, &mut three.traced, t);
     for (what, other) in [("the lowered code", &lowered), ("the IR evaluator", &ir), ("the IR evaluator with the trace on", &traced)] {
         match (&generated, other) {
             (Ok(a), Ok(b)) => {
@@ -356,7 +370,7 @@ fn tracing_charges_the_step_budget_what_an_untraced_run_charges() {
         s.set_ir_only(true);
         s.set_trace(trace);
         s.budget = budget;
-        outcome(&e, h, as_of, &mut s)
+        outcome(&e, h, as_of, &mut s, &mut Assessment::default())
     };
     let mut compared = 0;
     for f in files.iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {

@@ -424,6 +424,8 @@ pub mod fupin_impl {
     pub struct Workload {
         pub engine: Engine,
         pub scratch: Scratch,
+        /// The assessment [`Workload::assess_into`] builds every household into.
+        pub assessment: Assessment,
         dibao: usize,
         as_of: NaiveDate,
     }
@@ -434,7 +436,7 @@ pub mod fupin_impl {
             let engine = Engine::builder().source("benches/reference.policy", SOURCE).build().map_err(|d| d.render())?;
             let dibao = engine.program_index("dibao").ok_or("fupin: no dibao programme")?;
             let scratch = engine.scratch();
-            Ok(Workload { engine, scratch, dibao, as_of: as_of() })
+            Ok(Workload { engine, scratch, assessment: Assessment::default(), dibao, as_of: as_of() })
         }
 
         /// The same engine running its generated code
@@ -476,6 +478,16 @@ pub mod fupin_impl {
         /// The same through the full [`Assessment`] (validation, JSON-ready output).
         pub fn assess_full(&mut self, h: &Household) -> Result<(bool, Decimal), Error> {
             let a: Assessment = self.engine.assess_with(h, self.as_of, &mut self.scratch)?;
+            let dibao = a.programs.get("dibao").is_some_and(|p| p.eligible);
+            let oop = a.claims.iter().map(|c| c.out_of_pocket).sum::<Option<Decimal>>().ok_or("fupin: a claim was not settled")?;
+            Ok((dibao, oop))
+        }
+
+        /// The same through the full [`Assessment`], built into the one
+        /// the last household's was built into ([`Engine::assess_into`]).
+        pub fn assess_into(&mut self, h: &Household) -> Result<(bool, Decimal), Error> {
+            self.engine.assess_into(h, self.as_of, &mut self.scratch, &mut self.assessment)?;
+            let a = &self.assessment;
             let dibao = a.programs.get("dibao").is_some_and(|p| p.eligible);
             let oop = a.claims.iter().map(|c| c.out_of_pocket).sum::<Option<Decimal>>().ok_or("fupin: a claim was not settled")?;
             Ok((dibao, oop))

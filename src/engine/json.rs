@@ -24,9 +24,9 @@ impl Engine {
             let a = self.assessment(h, as_of, s);
             return crate::assessment::write_json(&a, out);
         }
-        let mut w = std::mem::take(&mut s.json);
+        let mut w = s.bufs.take().unwrap_or_default();
         let r = self.write_assessment_with(h, as_of, s, out, &mut w);
-        s.json = w;
+        s.bufs = Some(w);
         r
     }
 
@@ -36,7 +36,7 @@ impl Engine {
         as_of: NaiveDate,
         s: &Scratch,
         out: &mut Vec<u8>,
-        w: &mut JsonBufs,
+        w: &mut AssessBufs,
     ) -> serde_json::Result<()> {
         use crate::assessment::json_parts::{key, name, value};
         // a decimal as serde writes it (rust_decimal's `to_str_internal`
@@ -160,53 +160,23 @@ impl Engine {
             date(out, on)?;
             out.push(b',');
         }
-        // what depends only on the policies applied, kept while they stay the
-        // same (a batch's households of one region on one date): the list of
-        // policies, general to specific, as JSON; the programmes listed, in
-        // the order of their names (the assessment's map), of programmes of
-        // one name the last with an applied writer
-        if w.applied != s.active {
-            w.applied.clone_from(&s.active);
-            let mut active: Vec<usize> = (0..m.policies.len()).filter(|i| s.active[*i]).collect();
-            active.sort_by_key(|i| (m.policies[*i].rank(), *i));
-            let list = &mut w.policies;
-            list.clear();
-            key(list, "policies");
-            list.push(b'[');
-            for (k, (id, version, hash)) in active.iter().filter_map(|i| names.policies.get(*i)).enumerate() {
-                if k > 0 {
-                    list.push(b',');
-                }
-                list.push(b'{');
-                key(list, "id");
-                name(list, id);
-                list.push(b',');
-                key(list, "version");
-                name(list, version);
-                list.push(b',');
-                key(list, "hash");
-                name(list, hash);
-                list.push(b'}');
-            }
-            list.extend_from_slice(b"],");
-            let applied = |pi: usize| p.writers[pi].iter().any(|r| s.active[m.rules[*r as usize].policy as usize]);
-            w.programs.clear();
-            w.programs.extend(names.program_groups.iter().filter_map(|group| group.iter().rev().copied().find(|pi| applied(*pi as usize))));
-        }
+        // the list of policies and the programmes listed, kept while the
+        // policies applied stay the same
+        w.refresh(p, &s.active);
         out.extend_from_slice(&w.policies);
         key(out, "programs");
         out.push(b'{');
         // the fired entries of each programme, in firing order, found in one pass
-        w.buckets.fill(m.programs.len(), s.fired.iter().map(|f| f.program as usize));
+        w.bucket_fired(&s.fired);
         let mut first = true;
-        for &pi in &w.programs {
+        for (k, &pi) in w.programs.iter().enumerate() {
             let pi = pi as usize;
             let st = s.progs[pi];
             if !first {
                 out.push(b',');
             }
             first = false;
-            let fired = w.buckets.get(pi);
+            let fired = w.buckets.get(k);
             if !st.eligible && st.amount.is_none() && !st.flag && st.assign.is_none() && st.error.is_none() && fired.is_empty() {
                 out.extend_from_slice(names.program_json_empty[pi].as_bytes());
                 continue;
@@ -350,7 +320,7 @@ impl Engine {
             // the parts of out-of-pocket after
             let settled = c.out_of_pocket.is_some();
             let row = s.claim_layers(ci);
-            let applies = |li: usize| m.layers[li].policies.iter().any(|p| s.active[*p as usize]) || !row[li].is_zero();
+            let applies = |li: usize| w.layer_applied[li] || !row[li].is_zero();
             // the paying layers, or the parts of out-of-pocket, as an object
             let layers = |out: &mut Vec<u8>, paying: bool| {
                 out.push(b'{');
@@ -400,34 +370,103 @@ impl Engine {
     }
 }
 
-/// Reusable buffers of [`Engine::assess_json`], kept in the [`Scratch`].
+/// Reusable buffers of [`Engine::assess_json`] and of the assessment's
+/// builder (`assess.rs`), kept in the [`Scratch`].
 #[derive(Debug, Clone, Default)]
-pub(crate) struct JsonBufs {
-    /// The policies applied that `policies` and `programs` are for.
+pub(crate) struct AssessBufs {
+    /// The policies applied that `active`, `policies` and `programs` are for.
     applied: Vec<bool>,
+    /// The policies applied, general to specific.
+    pub(super) active: Vec<u32>,
     /// `"policies":[…],`
     policies: Vec<u8>,
-    programs: Vec<u32>,
-    buckets: Buckets,
-    reasons: Vec<ReasonBuf>,
-    error_of: Vec<Option<u32>>,
+    /// The programmes listed, in the order of their names (the assessment's
+    /// map), of programmes of one name the last with an applied writer.
+    pub(super) programs: Vec<u32>,
+    /// Each programme's place in `programs` (`u32::MAX` for one not listed).
+    pub(super) listed_at: Vec<u32>,
+    /// Each layer: declared by a policy applied.
+    pub(super) layer_applied: Vec<bool>,
+    pub(super) buckets: Buckets,
+    pub(super) reasons: Vec<ReasonBuf>,
+    pub(super) error_of: Vec<Option<u32>>,
     /// A subject's description or a claim's name being written.
     text: String,
 }
 
+impl AssessBufs {
+    /// What depends only on the policies applied, made again when they are
+    /// not the ones of the last household (a batch's households of one
+    /// region on one date keep them): the policies, general to specific, as
+    /// indices and as JSON, and the programmes listed.
+    pub(super) fn refresh(&mut self, p: &compile::Program, active: &[bool]) {
+        use crate::assessment::json_parts::{key, name};
+        if !self.policies.is_empty() && self.applied == active {
+            return;
+        }
+        let m = &p.module;
+        let names = &p.names;
+        self.applied.clear();
+        self.applied.extend_from_slice(active);
+        self.active.clear();
+        self.active.extend((0..m.policies.len() as u32).filter(|i| active[*i as usize]));
+        self.active.sort_by_key(|i| (m.policies[*i as usize].rank(), *i));
+        let list = &mut self.policies;
+        list.clear();
+        key(list, "policies");
+        list.push(b'[');
+        for (k, (id, version, hash)) in self.active.iter().filter_map(|i| names.policies.get(*i as usize)).enumerate() {
+            if k > 0 {
+                list.push(b',');
+            }
+            list.push(b'{');
+            key(list, "id");
+            name(list, id);
+            list.push(b',');
+            key(list, "version");
+            name(list, version);
+            list.push(b',');
+            key(list, "hash");
+            name(list, hash);
+            list.push(b'}');
+        }
+        list.extend_from_slice(b"],");
+        let applied = |pi: usize| p.writers[pi].iter().any(|r| active[m.rules[*r as usize].policy as usize]);
+        self.programs.clear();
+        self.programs.extend(names.program_groups.iter().filter_map(|group| group.iter().rev().copied().find(|pi| applied(*pi as usize))));
+        self.listed_at.clear();
+        self.listed_at.resize(m.programs.len(), u32::MAX);
+        for (k, pi) in self.programs.iter().enumerate() {
+            self.listed_at[*pi as usize] = k as u32;
+        }
+        self.layer_applied.clear();
+        self.layer_applied.extend(m.layers.iter().map(|l| l.policies.iter().any(|p| active[*p as usize])));
+    }
+
+    /// The fired entries of each programme listed (by its place in
+    /// `programs`), in firing order: one pass over what fired, whatever the
+    /// number of programmes the policies declare.
+    pub(super) fn bucket_fired(&mut self, fired: &[eval::Fired]) {
+        let at = &self.listed_at;
+        self.buckets.fill(self.programs.len(), fired.iter().map(|f| at.get(f.program as usize).map_or(usize::MAX, |k| *k as usize)));
+    }
+}
+
 /// One reason being written: its rule, and its subjects as JSON strings
 /// separated by commas (`count` of them), with the sets that keep them unique.
+/// (The assessment's builder counts its subjects in `count` and keeps their
+/// descriptions in the reason itself.)
 #[derive(Debug, Clone, Default)]
-struct ReasonBuf {
-    rule: RuleId,
+pub(super) struct ReasonBuf {
+    pub(super) rule: RuleId,
     subjects: Vec<u8>,
-    count: usize,
-    seen: Seen<Value>,
-    described: Seen<String>,
+    pub(super) count: usize,
+    pub(super) seen: Seen<Value>,
+    pub(super) described: Seen<String>,
 }
 
 impl ReasonBuf {
-    fn reset(&mut self, rule: RuleId) {
+    pub(super) fn reset(&mut self, rule: RuleId) {
         self.rule = rule;
         self.subjects.clear();
         self.count = 0;

@@ -1,25 +1,25 @@
 //! The engine: build once from policy sources, assess many households.
 
-use crate::assessment::{Assessment, ClaimOutcome, Clamped, Layers, Name, PolicyRef, ProgramOutcome, Reason};
+use crate::assessment::{Assessment, Clamped, Name, PolicyRef};
 use crate::check::{self, error::CheckErrorKind};
 use crate::compile::{self, Program};
 use crate::diagnostic::{loc, Diagnostic, Diagnostics, SourceMap};
 use crate::eval::{self, EvalError, Scratch};
-use crate::ir::{Loc, RuleId};
+use crate::ir::Loc;
 use crate::model::{self, Household};
 use crate::policy::{self, hash::file_hash, Source};
 use crate::syntax;
 use crate::value::{to_fen, Value};
 use chrono::NaiveDate;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+mod assess;
 mod json;
 mod reload;
 mod set;
 
-pub(crate) use json::JsonBufs;
+pub(crate) use json::AssessBufs;
 pub use reload::SharedEngine;
 pub use set::{PolicySet, PolicySetError};
 
@@ -629,6 +629,54 @@ impl Engine {
         Ok(self.assessment(h, as_of, s))
     }
 
+    /// [`Engine::assess_with`], written over `out`: the assessment
+    /// `assess_with` returns, built into the strings, lists and map `out`
+    /// holds from an earlier household (a loop that assesses household after
+    /// household into one `Assessment` allocates only where one needs more
+    /// room than the households before it). Nothing of what `out` held
+    /// shows through: `out` is then equal to `assess_with`'s assessment. On
+    /// an error `out` is emptied (`Assessment::default()`'s lists, no
+    /// household id), so a stale assessment is never read as this one.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let engine = fupin::Engine::embedded()?;
+    /// let mut scratch = engine.scratch();
+    /// let mut assessment = fupin::Assessment::default();
+    /// let as_of = chrono::NaiveDate::from_ymd_opt(2018, 6, 1).ok_or("date")?;
+    /// for path in ["examples/households/pingshan-dibao.json", "examples/households/pingshan-medical.json"] {
+    ///     let household = fupin::parse_household(&std::fs::read_to_string(path)?, Some(as_of))?;
+    ///     engine.assess_into(&household, as_of, &mut scratch, &mut assessment)?;
+    ///     assert_eq!(assessment, engine.assess(&household, as_of)?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn assess_into(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch, out: &mut Assessment) -> Result<(), EvalError> {
+        #[cfg(feature = "tracing")]
+        let _span = tracing::debug_span!("fupin.assess", household = h.id.as_str(), %as_of).entered();
+        let evaluated = validation_charge(h, s).and_then(|steps| {
+            model::validate(h, Some(as_of))?;
+            eval::evaluate_spent(&self.program, h, as_of, s, steps)
+        });
+        match evaluated {
+            Ok(()) => {
+                self.assessment_into(h, as_of, s, out);
+                Ok(())
+            }
+            Err(e) => {
+                out.household.clear();
+                out.parameters_on = None;
+                out.policies.clear();
+                out.programs.clear();
+                out.claims.clear();
+                out.warnings.clear();
+                out.trace = None;
+                Err(e)
+            }
+        }
+    }
+
     /// [`Engine::assess_with`], appending the assessment's JSON to `out`
     /// without building the [`Assessment`]: exactly the bytes
     /// [`crate::assessment::write_json`] writes for the assessment
@@ -812,154 +860,6 @@ impl Engine {
         self.program.module.params_named(name).collect()
     }
 
-    fn assessment(&self, h: &Household, as_of: NaiveDate, s: &mut Scratch) -> Assessment {
-        let p = &*self.program;
-        let m = &p.module;
-        let mut active: Vec<usize> = (0..m.policies.len()).filter(|i| s.active[*i]).collect();
-        active.sort_by_key(|i| (m.policies[*i].rank(), *i));
-        let names = &p.names;
-        let policies = active
-            .iter()
-            .filter_map(|i| names.policies.get(*i))
-            .map(|(id, version, hash)| PolicyRef { id: id.clone(), version: version.clone(), hash: hash.clone() })
-            .collect();
-        let reason = |r: RuleId, subjects: Vec<String>| {
-            let (rule, title, citation) = names.rules[r as usize].clone();
-            let policy = names.policies[m.rules[r as usize].policy as usize].0.clone();
-            Reason { rule, title, citation, policy, subjects }
-        };
-        let mut programs = BTreeMap::new();
-        // the fired entries of each programme, in firing order, found in one pass
-        let by_program = Buckets::new(m.programs.len(), s.fired.iter().map(|f| f.program as usize));
-        for pi in 0..m.programs.len() {
-            let writers = &p.writers[pi];
-            if !writers.iter().any(|r| s.active[m.rules[*r as usize].policy as usize]) {
-                continue;
-            }
-            let st = s.progs[pi];
-            // the reasons, and the rule each is for (one per rule; rule ids
-            // are unique within a policy, and a rule belongs to one)
-            let mut reasons: Vec<Reason> = Vec::new();
-            let mut reason_rules: Vec<RuleId> = Vec::new();
-            // the subjects already listed, per reason: a rule firing for every
-            // one of 100,000 claims is listed in linear time. The entities
-            // seen, then (for claims and loans, whose descriptions need not
-            // be unique) the descriptions listed.
-            let mut listed: Vec<(Seen<Value>, Seen<String>)> = Vec::new();
-            for f in by_program.get(pi).iter().filter_map(|k| s.fired.get(*k as usize)) {
-                let i = match reason_rules.iter().position(|r| *r == f.rule) {
-                    Some(i) => i,
-                    None => {
-                        listed.push(Default::default());
-                        reason_rules.push(f.rule);
-                        reasons.push(reason(f.rule, Vec::new()));
-                        reasons.len() - 1
-                    }
-                };
-                if f.subject == Value::Household {
-                    continue;
-                }
-                let (seen, described) = &mut listed[i];
-                if !seen.insert(f.subject) {
-                    continue;
-                }
-                let sj = eval::describe_subject(h, f.subject);
-                // member ids are unique (validation), so is their description
-                if matches!(f.subject, Value::Member(_)) || described.insert(sj.clone()) {
-                    reasons[i].subjects.push(sj);
-                }
-            }
-            programs.insert(
-                names.programs[pi].0.clone(),
-                ProgramOutcome {
-                    eligible: st.eligible,
-                    amount: if st.error.is_some() { None } else { st.amount.map(to_fen) },
-                    unit: if st.amount.is_some() && st.error.is_none() { names.programs[pi].1.clone() } else { None },
-                    flag: st.flag,
-                    value: st.assign.and_then(|x| names.symbols.get(x as usize).cloned()),
-                    reasons,
-                    error: st.error.and_then(|i| s.errors.get(i as usize)).map(|e| e.to_string()),
-                },
-            );
-        }
-        let mut claims = Vec::new();
-        // the rules fired for each claim, in firing order, and the error
-        // that left a claim unsettled (the first recorded), found in one pass each
-        let fired_for = Buckets::new(s.claims.len(), s.claim_fired.iter().map(|(idx, _)| *idx as usize));
-        let mut error_of: Vec<Option<u32>> = vec![None; s.claims.len()];
-        for (c, e) in &s.claim_errors {
-            if let Some(slot @ None) = error_of.get_mut(*c as usize) {
-                *slot = Some(*e);
-            }
-        }
-        for (ci, c) in s.claims.iter().enumerate() {
-            let Some(member) = h.members.get(c.member as usize) else { continue };
-            let Some(claim) = member.claims.get(c.claim as usize) else { continue };
-            let mut reasons: Vec<Reason> = Vec::new();
-            let mut reason_rules: Vec<RuleId> = Vec::new();
-            for r in fired_for.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| r) {
-                // one reason per rule id (two policies' rules of the same id are listed once)
-                if !reason_rules.iter().any(|x| m.rules[*x as usize].id == m.rules[*r as usize].id) {
-                    reason_rules.push(*r);
-                    reasons.push(reason(*r, Vec::new()));
-                }
-            }
-            // every layer that applies: declared by a policy applied (or, so
-            // that the layers always add up, paid at all)
-            let settled = c.out_of_pocket.is_some();
-            // one amount per declared layer: evaluation pushes a full row for every claim
-            let row = s.claim_layers(ci);
-            let (mut layers, mut parts) = (Vec::new(), Vec::new());
-            for (li, info) in m.layers.iter().enumerate() {
-                if !info.policies.iter().any(|p| s.active[*p as usize]) && row[li].is_zero() {
-                    continue;
-                }
-                let v = (names.layers[li].clone(), settled.then_some(to_fen(row[li])));
-                if info.paying {
-                    layers.push(v);
-                } else {
-                    parts.push(v);
-                }
-            }
-            claims.push(ClaimOutcome {
-                member: member.id.clone(),
-                claim: claim.id.clone().unwrap_or_else(|| format!("{}#{}", member.id, c.claim + 1)),
-                date: claim.date,
-                total_cost: to_fen(claim.total_cost),
-                layers: Layers(layers),
-                out_of_pocket: c.out_of_pocket.map(to_fen),
-                out_of_pocket_parts: Layers(parts),
-                reasons,
-                error: error_of.get(ci).copied().flatten().and_then(|e| s.errors.get(e as usize)).map(|e| e.to_string()),
-            });
-        }
-        let warnings = s.clamps.iter().map(|c| self.clamped(c)).collect();
-        let parameters_on = s.params_on.filter(|d| *d != as_of);
-        Assessment { household: h.id.clone(), as_of, parameters_on, policies, programs, claims, warnings, trace: s.trace.clone() }
-    }
-
-    /// A clamp as the assessment reports it.
-    fn clamped(&self, c: &eval::Clamp) -> Clamped {
-        let m = &self.program.module;
-        let slot = &m.params[c.param as usize];
-        let def = slot.defs.get(c.def as usize);
-        let source = match c.origin {
-            eval::Origin::Def(d) => slot.defs.get(d as usize).map(|d| m.policies[d.policy as usize].id.clone()).unwrap_or_default(),
-            eval::Origin::Setting => "set".to_string(),
-            eval::Origin::Override => "test".to_string(),
-        };
-        Clamped {
-            parameter: slot.name.clone(),
-            date: c.date,
-            value: eval::show(c.value, slot.ty, m),
-            source,
-            bound: if c.cap { "cap" } else { "floor" }.to_string(),
-            limit: eval::show(c.limit, slot.ty, m),
-            policy: def.map(|d| m.policies[d.policy as usize].id.clone()).unwrap_or_default(),
-            citation: def.and_then(|d| d.cite.clone()),
-        }
-    }
-
     /// Every parameter in force for a region on a date, with its value and citation.
     pub fn params_in_force(&self, region: &str, as_of: NaiveDate) -> Vec<ParamInForce> {
         self.params_in_force_with(region, as_of, &mut self.scratch())
@@ -1088,12 +988,6 @@ struct Buckets {
 }
 
 impl Buckets {
-    fn new(n: usize, keys: impl Iterator<Item = usize> + Clone) -> Buckets {
-        let mut b = Buckets::default();
-        b.fill(n, keys);
-        b
-    }
-
     /// Refill with `n` buckets of `keys`, reusing the allocations.
     fn fill(&mut self, n: usize, keys: impl Iterator<Item = usize> + Clone) {
         let starts = &mut self.starts;
@@ -1138,6 +1032,23 @@ struct Seen<T> {
 impl<T> Default for Seen<T> {
     fn default() -> Self {
         Seen { small: Vec::new(), big: None }
+    }
+}
+
+impl Seen<String> {
+    /// Add `x`, a description not yet listed, to the set of `listed` (the
+    /// descriptions listed so far, every one of which this set has been
+    /// given): whether it is not among them. While the list is short it is
+    /// compared with the list, which copies no description; beyond, through
+    /// a hash set of the list (made once).
+    fn insert_unique(&mut self, listed: &[String], x: &String) -> bool {
+        if self.big.is_none() {
+            if listed.len() < Self::SMALL {
+                return !listed.contains(x);
+            }
+            self.big = Some(listed.iter().cloned().collect());
+        }
+        self.big.as_mut().is_some_and(|big| big.insert(x.clone()))
     }
 }
 

@@ -158,8 +158,10 @@ pub struct Scratch {
     /// reading one records its parameters), not in `params` and `globals`.
     pub(crate) traced_params: Vec<Option<(Value, Vec<ReadEv>)>>,
     pub(crate) traced_globals: Vec<Option<(Value, Vec<ReadEv>)>>,
-    /// The buffers `Engine::assess_json` writes an assessment with.
-    pub(crate) json: crate::engine::JsonBufs,
+    /// The buffers an assessment is built and written with
+    /// (`Engine::assess_into`, `Engine::assess_json`): made on the first,
+    /// and taken out while one is built (a pointer moved, not the buffers).
+    pub(crate) bufs: Option<Box<crate::engine::AssessBufs>>,
     /// What the memoised `params` were computed for: parameters depend only on
     /// the active policies, the date and the overrides (the checker keeps the
     /// household out of parameter values), so they survive from one
@@ -264,7 +266,7 @@ impl Scratch {
             reads: Vec::new(),
             traced_params: Vec::new(),
             traced_globals: Vec::new(),
-            json: Default::default(),
+            bufs: None,
             params_for: None,
             params_on: None,
             params_overrides: Vec::new(),
@@ -1310,32 +1312,72 @@ pub(crate) fn num(v: Value) -> Decimal {
 
 /// A readable subject.
 pub fn describe_subject(h: &Household, v: Value) -> String {
-    // built by hand, not with `format!`: an assessment describes every subject it lists
-    fn joined(parts: &[&str]) -> String {
-        let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        parts.iter().for_each(|p| s.push_str(p));
-        s
-    }
+    let mut s = String::new();
+    describe_subject_into(h, v, &mut s);
+    s
+}
+
+/// [`describe_subject`], appended to `out` (an assessment describes every
+/// subject it lists, into the strings of the last one where it has them).
+pub fn describe_subject_into(h: &Household, v: Value, out: &mut String) {
     match v {
-        Value::Household => "household".into(),
-        Value::Member(i) => h.members.get(i as usize).map(|m| joined(&["member ", &m.id])).unwrap_or_default(),
+        Value::Household => out.push_str("household"),
+        Value::Member(i) => {
+            if let Some(m) = h.members.get(i as usize) {
+                out.push_str("member ");
+                out.push_str(&m.id);
+            }
+        }
         Value::Claim(m, c) => {
             let mem = h.members.get(m as usize);
             let mid = mem.map(|x| x.id.as_str()).unwrap_or("?");
             match mem.and_then(|x| x.claims.get(c as usize)).and_then(|c| c.id.as_deref()) {
-                Some(cid) => joined(&["claim ", cid, " of member ", mid]),
-                None => joined(&["claim #", &(c + 1).to_string(), " of member ", mid]),
+                Some(cid) => {
+                    out.push_str("claim ");
+                    out.push_str(cid);
+                }
+                None => {
+                    out.push_str("claim #");
+                    push_number(out, u64::from(c) + 1);
+                }
+            }
+            out.push_str(" of member ");
+            out.push_str(mid);
+        }
+        Value::Loan(i) => {
+            if let Some(l) = h.loans.get(i as usize) {
+                match l.id.as_deref() {
+                    Some(id) => {
+                        out.push_str("loan ");
+                        out.push_str(id);
+                    }
+                    None => {
+                        out.push_str("loan #");
+                        push_number(out, u64::from(i) + 1);
+                    }
+                }
             }
         }
-        Value::Loan(i) => h
-            .loans
-            .get(i as usize)
-            .map(|l| match l.id.as_deref() {
-                Some(id) => joined(&["loan ", id]),
-                None => joined(&["loan #", &(i + 1).to_string()]),
-            })
-            .unwrap_or_default(),
-        _ => String::new(),
+        _ => {}
+    }
+}
+
+/// `n` in decimal digits, appended to `out` (what `n.to_string()` is,
+/// without a new string or the formatter).
+pub(crate) fn push_number(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    let mut n = n;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[k..] {
+        out.push(char::from(*d));
     }
 }
 

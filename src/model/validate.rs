@@ -484,7 +484,7 @@ impl Checker<'_, '_> {
 fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     let mut c = Checker { path: Vec::new(), sink, go_on: true };
 
-    c.at(&[Seg::Key("id")], !h.id.trim().is_empty(), || "household id must not be empty".to_string());
+    c.at(&[Seg::Key("id")], !blank(&h.id), || "household id must not be empty".to_string());
     c.at(&[Seg::Key("region")], h.region.len() == 6 && h.region.bytes().all(|b| b.is_ascii_digit()), || {
         format!("region code must be exactly six ASCII digits (GB/T 2260, e.g. \"130131\"), got {:?}", h.region)
     });
@@ -560,10 +560,16 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
     }
 }
 
+/// Empty or white space alone (`s.trim().is_empty()`, stopping at the first
+/// character that is not white space).
+fn blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
+}
+
 /// `earlier`: the index of an earlier member with the same id.
 fn check_member(c: &mut Checker<'_, '_>, earlier: Option<usize>, m: &Member, as_of: Option<NaiveDate>) {
-    c.at(&[Seg::Key("id")], !m.id.trim().is_empty(), || "member id must not be empty".to_string());
-    c.at(&[Seg::Key("id")], earlier.is_none() || m.id.trim().is_empty(), || {
+    c.at(&[Seg::Key("id")], !blank(&m.id), || "member id must not be empty".to_string());
+    c.at(&[Seg::Key("id")], earlier.is_none() || blank(&m.id), || {
         format!("duplicate member id {:?} (also members[{}].id)", m.id, earlier.unwrap_or_default())
     });
     c.date(&[Seg::Key("birth_date")], Some(m.birth_date));
