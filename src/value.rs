@@ -37,6 +37,7 @@ impl Value {
 /// places only when the exact figure has them (a policy that does not round
 /// to the fen gets its exact figure, never a rounded one). The value is
 /// unchanged; only its scale is.
+#[inline]
 pub fn to_fen(d: Decimal) -> Decimal {
     // the common cases first, as the steps below make them: a figure in fen
     // already is itself (its trailing zeros taken off and put back), zero
@@ -44,8 +45,31 @@ pub fn to_fen(d: Decimal) -> Decimal {
     if d.is_zero() {
         return Decimal::new(0, 2);
     }
-    if d.scale() == 2 {
+    let scale = d.scale();
+    if scale == 2 {
         return d;
+    }
+    // A mantissa of one word, done on the word. More places than two: the
+    // trailing zeros taken off down to two places is what normalising and
+    // rescaling make (normalising stops where a digit is not zero; above two
+    // places that is the result, at two or below rescaling puts two back).
+    // Fewer: normalising leaves the places that are not zero and rescaling
+    // makes them two, the mantissa times 10 or 100 (where that is a word).
+    if let Ok(mut m) = u64::try_from(d.mantissa().unsigned_abs()) {
+        let mut s = scale;
+        if s > 2 {
+            while s > 2 && m % 10 == 0 {
+                m /= 10;
+                s -= 1;
+            }
+        } else if let Some(up) = m.checked_mul(if s == 0 { 100 } else { 10 }) {
+            m = up;
+            s = 2;
+        }
+        if s >= 2 {
+            // `m` has at most 64 bits: the parts are its two 32-bit halves
+            return Decimal::from_parts(m as u32, (m >> 32) as u32, 0, d.is_sign_negative(), s);
+        }
     }
     let n = d.normalize();
     if n.scale() >= 2 {
@@ -94,9 +118,11 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let mantissa: i128 = match i % 5 {
+            let mantissa: i128 = match i % 6 {
                 0 => 0,
                 1 => i128::from(x % 100_000),
+                // trailing zeros in one word and in two
+                4 => i128::from(x % 100_000) * 10i128.pow((x >> 20) as u32 % 24),
                 2 => i128::from(x),
                 3 => (i128::from(x) << 32) | i128::from(x & 0xffff),
                 _ => i128::from(x % 1000) * 10i128.pow(26),

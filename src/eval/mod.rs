@@ -1364,7 +1364,14 @@ pub fn describe_subject_into(h: &Household, v: Value, out: &mut String) {
 
 /// `n` in decimal digits, appended to `out` (what `n.to_string()` is,
 /// without a new string or the formatter).
+#[inline]
 pub(crate) fn push_number(out: &mut String, n: u64) {
+    if let Ok(d) = u8::try_from(n) {
+        if d < 10 {
+            out.push(char::from(b'0' + d));
+            return;
+        }
+    }
     let mut digits = [0u8; 20];
     let mut k = digits.len();
     let mut n = n;
@@ -1470,4 +1477,22 @@ pub fn read_param(
 /// Show a value of a type as the assessment does (`75%`, `4000 yuan/year`).
 pub(crate) fn show(v: Value, ty: crate::check::types::Ty, m: &crate::check::Module) -> String {
     expr::show(v, ty, m, None)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn push_number_writes_what_to_string_does() {
+        let mut n: u64 = 0;
+        for i in 0..2_000u64 {
+            // every number below 1,000, then ever longer ones up to u64::MAX
+            n = if i < 1_000 { i } else { n.saturating_mul(3).saturating_add(i) };
+            let mut out = String::from("x");
+            super::push_number(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+        let mut out = String::new();
+        super::push_number(&mut out, u64::MAX);
+        assert_eq!(out, u64::MAX.to_string());
+    }
 }

@@ -442,20 +442,25 @@ type Sink<'a> = dyn FnMut(&[Seg<'static>], String) -> bool + 'a;
 /// Walks the household in document order, reporting errors to `sink`.
 /// Paths are only rendered into strings when there is an error.
 struct Checker<'s, 'a> {
-    path: Vec<Seg<'static>>,
+    /// The path entered (a member, then a claim: two segments each), the
+    /// first `depth` of them; it is a path only when there is an error.
+    entered: [Seg<'static>; ENTERED],
+    depth: usize,
     sink: &'s mut Sink<'a>,
     go_on: bool,
 }
+
+/// How deep the checks enter: `members[i].claims[j]`.
+const ENTERED: usize = 4;
 
 impl Checker<'_, '_> {
     fn at(&mut self, segs: &[Seg<'static>], ok: bool, message: impl FnOnce() -> String) {
         if ok || !self.go_on {
             return;
         }
-        let depth = self.path.len();
-        self.path.extend_from_slice(segs);
-        self.go_on = (self.sink)(&self.path, message());
-        self.path.truncate(depth);
+        let mut path = self.entered.get(..self.depth).unwrap_or_default().to_vec();
+        path.extend_from_slice(segs);
+        self.go_on = (self.sink)(&path, message());
     }
 
     /// A date in years 0001–9999, the range the JSON reader accepts (a
@@ -468,21 +473,26 @@ impl Checker<'_, '_> {
     }
 
     fn money(&mut self, key: &'static str, what: &str, value: Decimal) {
-        self.at(&[Seg::Key(key)], value >= Decimal::ZERO, || format!("{what} must not be negative, got {value}"));
+        self.at(&[Seg::Key(key)], not_negative(value), || format!("{what} must not be negative, got {value}"));
     }
 
-    fn enter(&mut self, segs: &[Seg<'static>]) {
-        self.path.extend_from_slice(segs);
+    /// Enter a key and an index (the walk enters at most `ENTERED`
+    /// segments: a member's, then a claim's).
+    fn enter(&mut self, key: &'static str, index: usize) {
+        if let Some([k, i]) = self.entered.get_mut(self.depth..self.depth + 2) {
+            *k = Seg::Key(key);
+            *i = Seg::Index(index);
+            self.depth += 2;
+        }
     }
 
-    fn leave(&mut self, n: usize) {
-        let len = self.path.len().saturating_sub(n);
-        self.path.truncate(len);
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(2);
     }
 }
 
 fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
-    let mut c = Checker { path: Vec::new(), sink, go_on: true };
+    let mut c = Checker { entered: [Seg::Index(0); ENTERED], depth: 0, sink, go_on: true };
 
     c.at(&[Seg::Key("id")], !blank(&h.id), || "household id must not be empty".to_string());
     c.at(&[Seg::Key("region")], h.region.len() == 6 && h.region.bytes().all(|b| b.is_ascii_digit()), || {
@@ -497,7 +507,7 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
         });
     }
     c.money("income", "income", h.income);
-    c.at(&[Seg::Key("forest_mu")], h.forest_mu >= Decimal::ZERO, || format!("forest area must not be negative, got {} mu", h.forest_mu));
+    c.at(&[Seg::Key("forest_mu")], not_negative(h.forest_mu), || format!("forest area must not be negative, got {} mu", h.forest_mu));
 
     c.at(&[Seg::Key("members")], !h.members.is_empty(), || "a household must have at least one member".to_string());
     // The caps come first and end the walk: checking past them is the work they bound.
@@ -531,15 +541,15 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
         let earlier = if h.members.len() > FEW {
             *first.entry(m.id.as_str()).or_insert(i)
         } else {
-            h.members.iter().position(|o| o.id == m.id).unwrap_or(i)
+            h.members.iter().take(i).position(|o| o.id == m.id).unwrap_or(i)
         };
-        c.enter(&[Seg::Key("members"), Seg::Index(i)]);
+        c.enter("members", i);
         check_member(&mut c, (earlier < i).then_some(earlier), m, as_of);
-        c.leave(2);
+        c.leave();
     }
 
     for (k, loan) in h.loans.iter().enumerate() {
-        c.enter(&[Seg::Key("loans"), Seg::Index(k)]);
+        c.enter("loans", k);
         c.money("principal", "principal", loan.principal);
         c.date(&[Seg::Key("start_date")], Some(loan.start_date));
         c.date(&[Seg::Key("maturity_date")], Some(loan.maturity_date));
@@ -548,7 +558,7 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
             format!("maturity date {} is before the start date {}", loan.maturity_date, loan.start_date)
         });
         let rate = loan.rate;
-        c.at(&[Seg::Key("rate")], rate >= Decimal::ZERO && rate < Decimal::ONE, || {
+        c.at(&[Seg::Key("rate")], not_negative(rate) && rate < Decimal::ONE, || {
             format!("rate must be an annual fraction at least 0 and below 1 (e.g. 0.0435 for 4.35%), got {rate}")
         });
         if let Some(ext) = loan.extended_to {
@@ -556,8 +566,13 @@ fn check(h: &Household, as_of: Option<NaiveDate>, sink: &mut Sink<'_>) {
                 format!("extended maturity {ext} is before the maturity date {}", loan.maturity_date)
             });
         }
-        c.leave(2);
+        c.leave();
     }
+}
+
+/// `d >= 0`, read from the sign (a zero may carry the negative sign).
+fn not_negative(d: Decimal) -> bool {
+    !d.is_sign_negative() || d.is_zero()
 }
 
 /// Empty or white space alone (`s.trim().is_empty()`, stopping at the first
@@ -588,27 +603,27 @@ fn check_member(c: &mut Checker<'_, '_>, earlier: Option<usize>, m: &Member, as_
     });
 
     for (j, cl) in m.claims.iter().enumerate() {
-        c.enter(&[Seg::Key("claims"), Seg::Index(j)]);
+        c.enter("claims", j);
         c.date(&[Seg::Key("date")], Some(cl.date));
         c.at(&[Seg::Key("date")], cl.date >= m.birth_date, || {
             format!("claim date {} is before the member's birth date {}", cl.date, m.birth_date)
         });
         c.money("total_cost", "total cost", cl.total_cost);
         c.money("in_policy_cost", "in-policy cost", cl.in_policy_cost);
-        if cl.in_policy_cost >= Decimal::ZERO {
+        if not_negative(cl.in_policy_cost) {
             c.at(&[Seg::Key("in_policy_cost")], cl.in_policy_cost <= cl.total_cost || cl.total_cost < Decimal::ZERO, || {
                 format!("in-policy cost {} is above the total cost {}", cl.in_policy_cost, cl.total_cost)
             });
         }
         c.money("essential_medicine_cost", "essential-medicine cost", cl.essential_medicine_cost);
-        if cl.essential_medicine_cost >= Decimal::ZERO {
+        if not_negative(cl.essential_medicine_cost) {
             c.at(
                 &[Seg::Key("essential_medicine_cost")],
                 cl.essential_medicine_cost <= cl.in_policy_cost || cl.in_policy_cost < Decimal::ZERO,
                 || format!("essential-medicine cost {} is above the in-policy cost {}", cl.essential_medicine_cost, cl.in_policy_cost),
             );
         }
-        c.leave(2);
+        c.leave();
     }
 }
 
@@ -964,6 +979,17 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::from_str(s).unwrap_or_default()
+    }
+
+    #[test]
+    fn not_negative_is_at_least_zero() {
+        for (m, scale) in [(0i64, 0u32), (0, 5), (1, 0), (1, 28), (5000, 2), (i64::MAX, 3)] {
+            for sign in [false, true] {
+                let mut d = Decimal::new(m, scale);
+                d.set_sign_negative(sign);
+                assert_eq!(not_negative(d), d >= Decimal::ZERO, "{d:?}");
+            }
+        }
     }
 
     /// A minimal household with the given income (JSON text) and extra top-level fields.
