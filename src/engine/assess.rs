@@ -7,7 +7,10 @@
 //! compares it with a fresh one on every assessment it makes); the layout is
 //! the one the JSON writer (`json.rs`) writes straight.
 
-use super::{json::AssessBufs, Engine};
+use super::{
+    json::{AssessBufs, ReasonBuf},
+    Engine,
+};
 use crate::assessment::{Assessment, ClaimOutcome, Clamped, PolicyRef, ProgramOutcome, Reason};
 use crate::eval::{self, Scratch};
 use crate::ir::RuleId;
@@ -106,18 +109,10 @@ impl Engine {
             // whose descriptions need not be unique, the descriptions)
             let mut n = 0usize;
             for f in w.buckets.get(listed_at).iter().filter_map(|k| s.fired.get(*k as usize)) {
-                let i = match w.reasons[..n].iter().position(|r| r.rule == f.rule) {
-                    Some(i) => i,
-                    None => {
-                        if w.reasons.len() == n {
-                            w.reasons.push(Default::default());
-                        }
-                        w.reasons[n].reset(f.rule);
-                        put(&mut o.reasons, n, || reason(f.rule), |x| set_reason(x, f.rule));
-                        n += 1;
-                        n - 1
-                    }
-                };
+                let (i, new) = ReasonBuf::find_or_add(&mut w.reasons, &mut n, f.rule, |x| x.rule == f.rule);
+                if new {
+                    put(&mut o.reasons, i, || reason(f.rule), |x| set_reason(x, f.rule));
+                }
                 if f.subject == Value::Household {
                     continue;
                 }
@@ -175,21 +170,17 @@ impl Engine {
             let mut n = 0usize;
             for r in w.buckets.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| *r) {
                 // one reason per rule id (two policies' rules of the same id are listed once)
-                if !w.reasons[..n].iter().any(|x| m.rules[x.rule as usize].id == m.rules[r as usize].id) {
-                    if w.reasons.len() == n {
-                        w.reasons.push(Default::default());
-                    }
-                    w.reasons[n].reset(r);
+                let (i, new) = ReasonBuf::find_or_add(&mut w.reasons, &mut n, r, |x| m.rules[x.rule as usize].id == m.rules[r as usize].id);
+                if new {
                     put(
                         &mut o.reasons,
-                        n,
+                        i,
                         || reason(r),
                         |x| {
                             set_reason(x, r);
                             x.subjects.clear();
                         },
                     );
-                    n += 1;
                 }
             }
             o.reasons.truncate(n);

@@ -184,17 +184,7 @@ impl Engine {
             // the reasons, one per rule, with their subjects (see `assessment`)
             let mut n = 0usize;
             for f in fired.iter().filter_map(|k| s.fired.get(*k as usize)) {
-                let i = match w.reasons[..n].iter().position(|r| r.rule == f.rule) {
-                    Some(i) => i,
-                    None => {
-                        if w.reasons.len() == n {
-                            w.reasons.push(ReasonBuf::default());
-                        }
-                        w.reasons[n].reset(f.rule);
-                        n += 1;
-                        n - 1
-                    }
-                };
+                let (i, _) = ReasonBuf::find_or_add(&mut w.reasons, &mut n, f.rule, |x| x.rule == f.rule);
                 if f.subject == Value::Household {
                     continue;
                 }
@@ -280,13 +270,7 @@ impl Engine {
             let mut n = 0usize;
             for r in w.buckets.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| r) {
                 // one reason per rule id (two policies' rules of the same id are listed once)
-                if !w.reasons[..n].iter().any(|x| m.rules[x.rule as usize].id == m.rules[*r as usize].id) {
-                    if w.reasons.len() == n {
-                        w.reasons.push(ReasonBuf::default());
-                    }
-                    w.reasons[n].reset(*r);
-                    n += 1;
-                }
+                ReasonBuf::find_or_add(&mut w.reasons, &mut n, *r, |x| m.rules[x.rule as usize].id == m.rules[*r as usize].id);
             }
             if !first {
                 out.push(b',');
@@ -466,6 +450,28 @@ pub(super) struct ReasonBuf {
 }
 
 impl ReasonBuf {
+    /// The place, among the first `*n` of `reasons`, of the one `same` picks, or
+    /// of a new one for `rule` (then `*n` counts it): its place, and whether
+    /// it is new.
+    pub(super) fn find_or_add(
+        reasons: &mut Vec<ReasonBuf>,
+        n: &mut usize,
+        rule: RuleId,
+        same: impl Fn(&ReasonBuf) -> bool,
+    ) -> (usize, bool) {
+        if let Some(i) = reasons.iter().take(*n).position(same) {
+            return (i, false);
+        }
+        if reasons.len() == *n {
+            reasons.push(ReasonBuf::default());
+        }
+        if let Some(r) = reasons.get_mut(*n) {
+            r.reset(rule);
+        }
+        *n += 1;
+        (*n - 1, true)
+    }
+
     pub(super) fn reset(&mut self, rule: RuleId) {
         self.rule = rule;
         self.subjects.clear();
