@@ -283,7 +283,7 @@ impl Emitter {
                 let each = self.each(a, &format!("if {body} {{ {k} += 1; }}"))?;
                 format!("{{ let mut {k} = 0i64; {each} D::from({k}) }}")
             }
-            Num::Ir(_) => return None,
+            Num::Apply(_) | Num::Ir(_) => return None,
         })
     }
 
@@ -355,7 +355,7 @@ impl Emitter {
                 let each = self.each(a, &format!("if {body} == {any} {{ {found} = {any}; break; }}"))?;
                 format!("{{ let mut {found} = {}; {each} {found} }}", !any)
             }
-            Bool::Ir(_) => return None,
+            Bool::Present(..) | Bool::Apply(_) | Bool::Ir(_) => return None,
         })
     }
 
@@ -377,7 +377,7 @@ impl Emitter {
                 let b = self.val(b)?;
                 format!("{{ let b = {b}; rt.field(b, F::{f:?}, {}) }}", loc(*l))
             }
-            Val::Ir(_) => return None,
+            Val::Apply(_) | Val::Ir(_) => return None,
         })
     }
 }

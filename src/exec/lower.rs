@@ -3,49 +3,249 @@
 //! charges the IR evaluator, see the module docs); a node with no typed form
 //! yet stays IR, evaluated in place.
 
-use super::{Agg, Bool, Code, Exec, Num, Op, Over, RuleCode, Val};
+use super::{Agg, Bool, Call, Code, Exec, Num, Op, Over, RuleCode, Val};
+use crate::check::schema::Field;
 use crate::check::types::Ty;
 use crate::check::{Module, OutcomeDef};
+use crate::ir::FnId;
 use crate::ir::{Builtin, Collection, Expr, ExprKind};
 use crate::syntax::ast::{AggKind, RoundMode, RoundUnit};
 use crate::value::Value;
 use rust_decimal::RoundingStrategy;
+use std::sync::Arc;
 
 /// Lower every rule of a checked module.
 pub(crate) fn lower(m: &Module) -> Exec {
-    let rules = m
-        .rules
-        .iter()
-        .map(|r| RuleCode {
-            pre: r.pre.iter().map(|l| code(&l.expr)).collect(),
+    let mut cx = Lower { m, functions: vec![None; m.functions.len()] };
+    let mut rules = Vec::with_capacity(m.rules.len());
+    for r in &m.rules {
+        let pre = r.pre.iter().map(|l| cx.code(&l.expr)).collect();
+        let cond = r.cond.as_ref().map(|c| costed(Op::Bool(cx.boolean(c))));
+        let post = r.post.iter().map(|l| cx.code(&l.expr)).collect();
+        let outcomes = r
+            .outcomes
+            .iter()
+            .map(|o| match o {
+                OutcomeDef::Amount(_, e) | OutcomeDef::Pay(_, e) | OutcomeDef::AddTally(_, e) => Some(costed(Op::Num(cx.num(e)))),
+                OutcomeDef::Eligible(_) | OutcomeDef::Flag(_) | OutcomeDef::Assign(..) => None,
+            })
+            .collect();
+        rules.push(RuleCode {
+            pre,
             pre_slots: r.pre.iter().map(|l| l.slot).collect(),
             post_slots: r.post.iter().map(|l| l.slot).collect(),
-            cond: r.cond.as_ref().map(|c| costed(Op::Bool(boolean(c)))),
-            post: r.post.iter().map(|l| code(&l.expr)).collect(),
-            outcomes: r
-                .outcomes
-                .iter()
-                .map(|o| match o {
-                    OutcomeDef::Amount(_, e) | OutcomeDef::Pay(_, e) | OutcomeDef::AddTally(_, e) => Some(costed(Op::Num(num(e)))),
-                    OutcomeDef::Eligible(_) | OutcomeDef::Flag(_) | OutcomeDef::Assign(..) => None,
-                })
-                .collect(),
-        })
-        .collect();
-    let globals = m.globals.iter().map(|g| code(&g.expr)).collect();
+            cond,
+            post,
+            outcomes,
+        });
+    }
+    let globals = m.globals.iter().map(|g| cx.code(&g.expr)).collect();
     let mut exec = Exec { rules, globals, generated: None, generated_rules: None };
     exec.number_codes();
     exec
 }
 
-fn code(e: &Expr) -> Code {
-    costed(if e.ty == Ty::Bool {
-        Op::Bool(boolean(e))
-    } else if e.ty.is_numeric() {
-        Op::Num(num(e))
-    } else {
-        Op::Val(val(e))
-    })
+/// The lowering of one module: each function's body lowered once (a call
+/// shares it), as it is first called.
+struct Lower<'m> {
+    m: &'m Module,
+    functions: Vec<Option<Body>>,
+}
+
+impl Lower<'_> {
+    fn code(&mut self, e: &Expr) -> Code {
+        costed(if e.ty == Ty::Bool {
+            Op::Bool(self.boolean(e))
+        } else if e.ty.is_numeric() {
+            Op::Num(self.num(e))
+        } else {
+            Op::Val(self.val(e))
+        })
+    }
+
+    fn num(&mut self, e: &Expr) -> Num {
+        if !e.ty.is_numeric() {
+            return Num::Ir(ir(e));
+        }
+        match &e.kind {
+            ExprKind::Const(Value::Num(d)) => Num::Const(*d),
+            ExprKind::Local(s) => Num::Local(*s),
+            ExprKind::Param(p) => Num::Param(*p, e.loc),
+            ExprKind::Global(g) => Num::Global(*g),
+            ExprKind::Field(b, f) => Num::Field(Box::new(self.val(b)), *f, e.loc),
+            ExprKind::Neg(x) => Num::Neg(Box::new(self.num(x))),
+            ExprKind::Arith(op, a, b) => match (&a.kind, &b.kind) {
+                (_, ExprKind::Const(Value::Num(k))) => Num::ArithK(*op, Box::new(self.num(a)), *k),
+                (ExprKind::Const(Value::Num(k)), _) => Num::KArith(*op, *k, Box::new(self.num(b))),
+                _ => Num::Arith(*op, Box::new((self.num(a), self.num(b)))),
+            },
+            ExprKind::If(c, a, b) => Num::If(Box::new((self.boolean(c), self.num(a), self.num(b)))),
+            ExprKind::Case(s, arms, default) if arms.iter().all(|(p, _)| matches!(p.kind, ExprKind::Const(_))) => {
+                let arms = arms
+                    .iter()
+                    .filter_map(|(p, x)| match p.kind {
+                        ExprKind::Const(v) => Some((v, self.num(x))),
+                        _ => None,
+                    })
+                    .collect();
+                Num::Case(Box::new(self.val(s)), arms, default.as_deref().map(|d| Box::new(self.num(d))))
+            }
+            ExprKind::Call(Builtin::Max, args) if args.len() == 2 && args.iter().all(|a| a.ty.is_numeric()) && args.iter().any(is_zero) => {
+                let zero_first = !is_zero(&args[1]);
+                let (x, k) = if zero_first { (&args[1], &args[0]) } else { (&args[0], &args[1]) };
+                let ExprKind::Const(Value::Num(k)) = k.kind else { return Num::Ir(ir(e)) };
+                Num::MaxZero(Box::new(self.num(x)), k, zero_first)
+            }
+            ExprKind::Call(b @ (Builtin::Min | Builtin::Max), args) if !args.is_empty() && args.iter().all(|a| a.ty.is_numeric()) => {
+                Num::MinMax(*b == Builtin::Min, args.iter().map(|x| self.num(x)).collect())
+            }
+            ExprKind::Banded(x, bands) => {
+                Num::Banded(Box::new(self.num(x)), bands.iter().map(|(lo, r)| (self.num(lo), self.num(r))).collect())
+            }
+            ExprKind::Round(x, unit, mode) => {
+                let dp = match unit {
+                    RoundUnit::Fen => 2,
+                    RoundUnit::Jiao => 1,
+                    RoundUnit::Yuan => 0,
+                };
+                let strategy = match mode {
+                    RoundMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+                    RoundMode::Up => RoundingStrategy::AwayFromZero,
+                    RoundMode::Down => RoundingStrategy::ToZero,
+                };
+                Num::Round(Box::new(self.num(x)), dp, strategy)
+            }
+            ExprKind::Amount(p) => Num::Amount(*p),
+            ExprKind::Paid(l) => Num::Paid(*l),
+            ExprKind::Tally(t) => Num::Tally(*t),
+            ExprKind::Agg { kind: AggKind::Sum, slot, coll, base, filter, body } => {
+                match self.agg(*slot, *coll, base, filter.as_deref(), body, Self::num) {
+                    Some(a) => Num::Agg(Box::new(a)),
+                    None => Num::Ir(ir(e)),
+                }
+            }
+            ExprKind::Apply(f, args) => match self.function(*f) {
+                Some(Body::Num(body, body_cost)) => Num::Apply(Box::new(Call { f: *f, args: self.args(args), body, body_cost })),
+                _ => Num::Ir(ir(e)),
+            },
+            ExprKind::Agg { kind: AggKind::Count, slot, coll, base, filter, body } => {
+                match self.agg(*slot, *coll, base, filter.as_deref(), body, Self::boolean) {
+                    Some(a) => Num::Count(Box::new(a)),
+                    None => Num::Ir(ir(e)),
+                }
+            }
+            _ => Num::Ir(ir(e)),
+        }
+    }
+
+    fn boolean(&mut self, e: &Expr) -> Bool {
+        if e.ty != Ty::Bool {
+            return Bool::Ir(ir(e));
+        }
+        match &e.kind {
+            ExprKind::Const(Value::Bool(b)) => Bool::Const(*b),
+            ExprKind::Local(s) => Bool::Local(*s),
+            ExprKind::Global(g) => Bool::Global(*g),
+            ExprKind::Field(b, f) => Bool::Field(Box::new(self.val(b)), *f, e.loc),
+            ExprKind::Not(x) => Bool::Not(Box::new(self.boolean(x))),
+            ExprKind::And(a, b) => Bool::And(Box::new((self.boolean(a), self.boolean(b)))),
+            ExprKind::Or(a, b) => Bool::Or(Box::new((self.boolean(a), self.boolean(b)))),
+            ExprKind::If(c, a, b) => Bool::If(Box::new((self.boolean(c), self.boolean(a), self.boolean(b)))),
+            ExprKind::Cmp(op, a, b) if a.ty.is_numeric() && b.ty.is_numeric() => Bool::CmpNum(*op, Box::new((self.num(a), self.num(b)))),
+            ExprKind::Cmp(op, a, b) => Bool::CmpVal(*op, Box::new((self.val(a), self.val(b)))),
+            ExprKind::In(x, items) => Bool::In(Box::new(self.val(x)), items.iter().map(|x| self.val(x)).collect()),
+            ExprKind::Eligible(p) => Bool::Eligible(*p),
+            // a declared fact's presence (any other `present` is the IR evaluator's)
+            ExprKind::Call(Builtin::Present, args) if args.len() == 1 => match &args[0].kind {
+                ExprKind::Field(base, Field::Declared(id)) => Bool::Present(Box::new(self.val(base)), *id),
+                _ => Bool::Ir(ir(e)),
+            },
+            ExprKind::Apply(f, args) => match self.function(*f) {
+                Some(Body::Bool(body, body_cost)) => Bool::Apply(Box::new(Call { f: *f, args: self.args(args), body, body_cost })),
+                _ => Bool::Ir(ir(e)),
+            },
+            ExprKind::Agg { kind: k @ (AggKind::Any | AggKind::All), slot, coll, base, filter, body } => {
+                match self.agg(*slot, *coll, base, filter.as_deref(), body, Self::boolean) {
+                    Some(a) => Bool::AnyAll(*k == AggKind::Any, Box::new(a)),
+                    None => Bool::Ir(ir(e)),
+                }
+            }
+            _ => Bool::Ir(ir(e)),
+        }
+    }
+
+    fn val(&mut self, e: &Expr) -> Val {
+        if e.ty == Ty::Bool {
+            return Val::Bool(self.boolean(e));
+        }
+        if e.ty.is_numeric() {
+            return Val::Num(self.num(e));
+        }
+        match &e.kind {
+            ExprKind::Const(v) => Val::Const(*v),
+            ExprKind::Local(s) => Val::Local(*s),
+            ExprKind::Household => Val::Household,
+            ExprKind::AsOf => Val::AsOf,
+            ExprKind::Global(g) => Val::Global(*g),
+            ExprKind::Field(b, f) => Val::Field(Box::new(self.val(b)), *f, e.loc),
+            ExprKind::Apply(f, args) => match self.function(*f) {
+                Some(Body::Val(body, body_cost)) => Val::Apply(Box::new(Call { f: *f, args: self.args(args), body, body_cost })),
+                _ => Val::Ir(ir(e)),
+            },
+            _ => Val::Ir(ir(e)),
+        }
+    }
+
+    /// Function `f`'s body, lowered on its first call.
+    fn function(&mut self, f: FnId) -> Option<Body> {
+        if let Some(Some(b)) = self.functions.get(f as usize) {
+            return Some(b.clone());
+        }
+        let body = &self.m.functions.get(f as usize)?.body;
+        let lowered = if body.ty == Ty::Bool {
+            let b = self.boolean(body);
+            let c = b.cost();
+            Body::Bool(Arc::new(b), c)
+        } else if body.ty.is_numeric() {
+            let n = self.num(body);
+            let c = n.cost();
+            Body::Num(Arc::new(n), c)
+        } else {
+            let v = self.val(body);
+            let c = v.cost();
+            Body::Val(Arc::new(v), c)
+        };
+        if let Some(slot) = self.functions.get_mut(f as usize) {
+            *slot = Some(lowered.clone());
+        }
+        Some(lowered)
+    }
+
+    fn args(&mut self, args: &[Expr]) -> Box<[Val]> {
+        args.iter().map(|a| self.val(a)).collect()
+    }
+
+    /// An aggregation over `coll` with its body lowered by `lower`.
+    fn agg<B: Costed>(
+        &mut self,
+        slot: u16,
+        coll: Collection,
+        base: &Expr,
+        filter: Option<&Expr>,
+        body: &Expr,
+        lower: fn(&mut Self, &Expr) -> B,
+    ) -> Option<Agg<B>> {
+        let over = match coll {
+            Collection::Members => Over::Members,
+            Collection::Loans => Over::Loans,
+            Collection::Claims => Over::Claims,
+            _ => return None,
+        };
+        let body = lower(self, body);
+        let filter = filter.map(|f| self.boolean(f));
+        let per_item = filter.as_ref().map_or(0, Bool::cost) + body.cost();
+        Some(Agg { over, per_item, slot, base: self.val(base), filter, body })
+    }
 }
 
 fn costed(op: Op) -> Code {
@@ -61,135 +261,23 @@ fn ir(e: &Expr) -> Box<Expr> {
     Box::new(e.clone())
 }
 
-fn num(e: &Expr) -> Num {
-    if !e.ty.is_numeric() {
-        return Num::Ir(ir(e));
-    }
-    match &e.kind {
-        ExprKind::Const(Value::Num(d)) => Num::Const(*d),
-        ExprKind::Local(s) => Num::Local(*s),
-        ExprKind::Param(p) => Num::Param(*p, e.loc),
-        ExprKind::Global(g) => Num::Global(*g),
-        ExprKind::Field(b, f) => Num::Field(Box::new(val(b)), *f, e.loc),
-        ExprKind::Neg(x) => Num::Neg(Box::new(num(x))),
-        ExprKind::Arith(op, a, b) => match (&a.kind, &b.kind) {
-            (_, ExprKind::Const(Value::Num(k))) => Num::ArithK(*op, Box::new(num(a)), *k),
-            (ExprKind::Const(Value::Num(k)), _) => Num::KArith(*op, *k, Box::new(num(b))),
-            _ => Num::Arith(*op, Box::new((num(a), num(b)))),
-        },
-        ExprKind::If(c, a, b) => Num::If(Box::new((boolean(c), num(a), num(b)))),
-        ExprKind::Case(s, arms, default) if arms.iter().all(|(p, _)| matches!(p.kind, ExprKind::Const(_))) => {
-            let arms = arms
-                .iter()
-                .filter_map(|(p, x)| match p.kind {
-                    ExprKind::Const(v) => Some((v, num(x))),
-                    _ => None,
-                })
-                .collect();
-            Num::Case(Box::new(val(s)), arms, default.as_deref().map(|d| Box::new(num(d))))
-        }
-        ExprKind::Call(Builtin::Max, args) if args.len() == 2 && args.iter().all(|a| a.ty.is_numeric()) && args.iter().any(is_zero) => {
-            let zero_first = !is_zero(&args[1]);
-            let (x, k) = if zero_first { (&args[1], &args[0]) } else { (&args[0], &args[1]) };
-            let ExprKind::Const(Value::Num(k)) = k.kind else { return Num::Ir(ir(e)) };
-            Num::MaxZero(Box::new(num(x)), k, zero_first)
-        }
-        ExprKind::Call(b @ (Builtin::Min | Builtin::Max), args) if !args.is_empty() && args.iter().all(|a| a.ty.is_numeric()) => {
-            Num::MinMax(*b == Builtin::Min, args.iter().map(num).collect())
-        }
-        ExprKind::Banded(x, bands) => Num::Banded(Box::new(num(x)), bands.iter().map(|(lo, r)| (num(lo), num(r))).collect()),
-        ExprKind::Round(x, unit, mode) => {
-            let dp = match unit {
-                RoundUnit::Fen => 2,
-                RoundUnit::Jiao => 1,
-                RoundUnit::Yuan => 0,
-            };
-            let strategy = match mode {
-                RoundMode::HalfUp => RoundingStrategy::MidpointAwayFromZero,
-                RoundMode::Up => RoundingStrategy::AwayFromZero,
-                RoundMode::Down => RoundingStrategy::ToZero,
-            };
-            Num::Round(Box::new(num(x)), dp, strategy)
-        }
-        ExprKind::Amount(p) => Num::Amount(*p),
-        ExprKind::Paid(l) => Num::Paid(*l),
-        ExprKind::Tally(t) => Num::Tally(*t),
-        ExprKind::Agg { kind: AggKind::Sum, slot, coll, base, filter, body } => match agg(*slot, *coll, base, filter.as_deref(), num(body))
-        {
-            Some(a) => Num::Agg(Box::new(a)),
-            None => Num::Ir(ir(e)),
-        },
-        ExprKind::Agg { kind: AggKind::Count, slot, coll, base, filter, body } => {
-            match agg(*slot, *coll, base, filter.as_deref(), boolean(body)) {
-                Some(a) => Num::Count(Box::new(a)),
-                None => Num::Ir(ir(e)),
-            }
-        }
-        _ => Num::Ir(ir(e)),
-    }
-}
-
 /// A constant zero.
 fn is_zero(e: &Expr) -> bool {
     matches!(e.kind, ExprKind::Const(Value::Num(d)) if d.is_zero())
 }
-
-fn boolean(e: &Expr) -> Bool {
-    if e.ty != Ty::Bool {
-        return Bool::Ir(ir(e));
-    }
-    match &e.kind {
-        ExprKind::Const(Value::Bool(b)) => Bool::Const(*b),
-        ExprKind::Local(s) => Bool::Local(*s),
-        ExprKind::Global(g) => Bool::Global(*g),
-        ExprKind::Field(b, f) => Bool::Field(Box::new(val(b)), *f, e.loc),
-        ExprKind::Not(x) => Bool::Not(Box::new(boolean(x))),
-        ExprKind::And(a, b) => Bool::And(Box::new((boolean(a), boolean(b)))),
-        ExprKind::Or(a, b) => Bool::Or(Box::new((boolean(a), boolean(b)))),
-        ExprKind::If(c, a, b) => Bool::If(Box::new((boolean(c), boolean(a), boolean(b)))),
-        ExprKind::Cmp(op, a, b) if a.ty.is_numeric() && b.ty.is_numeric() => Bool::CmpNum(*op, Box::new((num(a), num(b)))),
-        ExprKind::Cmp(op, a, b) => Bool::CmpVal(*op, Box::new((val(a), val(b)))),
-        ExprKind::In(x, items) => Bool::In(Box::new(val(x)), items.iter().map(val).collect()),
-        ExprKind::Eligible(p) => Bool::Eligible(*p),
-        ExprKind::Agg { kind: k @ (AggKind::Any | AggKind::All), slot, coll, base, filter, body } => {
-            match agg(*slot, *coll, base, filter.as_deref(), boolean(body)) {
-                Some(a) => Bool::AnyAll(*k == AggKind::Any, Box::new(a)),
-                None => Bool::Ir(ir(e)),
-            }
-        }
-        _ => Bool::Ir(ir(e)),
+impl<B> Call<B> {
+    /// The arguments' steps and the body's (the call's own node is its caller's).
+    fn cost(&self) -> u64 {
+        self.args.iter().map(Val::cost).sum::<u64>() + self.body_cost
     }
 }
 
-fn val(e: &Expr) -> Val {
-    if e.ty == Ty::Bool {
-        return Val::Bool(boolean(e));
-    }
-    if e.ty.is_numeric() {
-        return Val::Num(num(e));
-    }
-    match &e.kind {
-        ExprKind::Const(v) => Val::Const(*v),
-        ExprKind::Local(s) => Val::Local(*s),
-        ExprKind::Household => Val::Household,
-        ExprKind::AsOf => Val::AsOf,
-        ExprKind::Global(g) => Val::Global(*g),
-        ExprKind::Field(b, f) => Val::Field(Box::new(val(b)), *f, e.loc),
-        _ => Val::Ir(ir(e)),
-    }
-}
-
-fn agg<B: Costed>(slot: u16, coll: Collection, base: &Expr, filter: Option<&Expr>, body: B) -> Option<Agg<B>> {
-    let cost = |b: &B| b.cost();
-    let over = match coll {
-        Collection::Members => Over::Members,
-        Collection::Loans => Over::Loans,
-        Collection::Claims => Over::Claims,
-        _ => return None,
-    };
-    let filter = filter.map(boolean);
-    let per_item = filter.as_ref().map_or(0, Bool::cost) + cost(&body);
-    Some(Agg { over, per_item, slot, base: val(base), filter, body })
+/// A function's body, lowered by the type of its result, with its steps.
+#[derive(Clone)]
+enum Body {
+    Num(Arc<Num>, u64),
+    Bool(Arc<Bool>, u64),
+    Val(Arc<Val>, u64),
 }
 
 /// Steps a lowered expression is charged: one per node, aggregation bodies
@@ -213,6 +301,7 @@ impl Costed for Num {
             Num::Banded(x, bands) => x.cost() + bands.iter().map(|(a, b)| 2 * a.cost() + b.cost()).sum::<u64>(),
             Num::Agg(a) => a.base.cost(),
             Num::Count(a) => a.base.cost(),
+            Num::Apply(c) => c.cost(),
             Num::Const(_)
             | Num::Local(_)
             | Num::Param(..)
@@ -236,6 +325,8 @@ impl Costed for Bool {
             Bool::CmpVal(_, ab) => ab.0.cost() + ab.1.cost(),
             Bool::In(x, items) => x.cost() + items.iter().map(Val::cost).sum::<u64>(),
             Bool::AnyAll(_, a) => a.base.cost(),
+            Bool::Present(b, _) => b.cost(),
+            Bool::Apply(c) => c.cost(),
             Bool::Const(_) | Bool::Local(_) | Bool::Global(_) | Bool::Eligible(_) | Bool::Ir(_) => 0,
         }
     }
@@ -247,6 +338,7 @@ impl Costed for Val {
             Val::Num(n) => n.cost(),
             Val::Bool(b) => b.cost(),
             Val::Field(b, ..) => 1 + b.cost(),
+            Val::Apply(c) => 1 + c.cost(),
             Val::Const(_) | Val::Local(_) | Val::Household | Val::AsOf | Val::Global(_) | Val::Ir(_) => 1,
         }
     }

@@ -35,9 +35,10 @@ mod run;
 pub(crate) use lower::lower;
 
 use crate::check::schema::Field;
-use crate::ir::{ArithOp, CmpOp, Expr, GlobalId, LayerId, Loc, ParamId, ProgId, TallyId};
+use crate::ir::{ArithOp, CmpOp, Expr, FnId, GlobalId, LayerId, Loc, ParamId, ProgId, TallyId};
 use crate::value::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::sync::Arc;
 
 /// The lowered code stopped: the IR evaluator takes the evaluation over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +168,8 @@ pub(crate) enum Num {
     /// `sum(x in members…: body)` / `count(…)`
     Agg(Box<Agg<Num>>),
     Count(Box<Agg<Bool>>),
+    /// A call of a policy function with a numeric result.
+    Apply(Box<Call<Num>>),
     /// Evaluated by the IR evaluator.
     Ir(Box<Expr>),
 }
@@ -191,6 +194,10 @@ pub(crate) enum Bool {
     Eligible(ProgId),
     /// `any(…)` (true) or `all(…)` (false)
     AnyAll(bool, Box<Agg<Bool>>),
+    /// `present(r.fact)`: whether record `r` carries the declared fact.
+    Present(Box<Val>, u16),
+    /// A call of a policy function with a `bool` result.
+    Apply(Box<Call<Bool>>),
     Ir(Box<Expr>),
 }
 
@@ -205,7 +212,22 @@ pub(crate) enum Val {
     Field(Box<Val>, Field, Loc),
     Num(Num),
     Bool(Bool),
+    /// A call of a policy function with a result of another type.
+    Apply(Box<Call<Val>>),
     Ir(Box<Expr>),
+}
+
+/// A call of a policy function: its arguments, evaluated where it is called
+/// and bound to the function's frame, then its body there. The body is
+/// lowered once per function and shared by its calls (a function is never
+/// active twice at once: there is no recursion).
+#[derive(Debug, Clone)]
+pub(crate) struct Call<B> {
+    pub f: FnId,
+    pub args: Box<[Val]>,
+    pub body: Arc<B>,
+    /// The steps the body is charged (its nodes; an aggregation's per item as it runs).
+    pub body_cost: u64,
 }
 
 /// An aggregation over the members, loans or a member's claims.
@@ -283,6 +305,8 @@ impl Num {
                     }
                     Num::Agg(a) => a.count(c, |b, c| b.count(c)),
                     Num::Count(a) => a.count(c, |b, c| b.count(c)),
+                    // the call and its arguments (the body is the function's, counted nowhere)
+                    Num::Apply(call) => call.args.iter().for_each(|a| a.count(c)),
                     _ => {}
                 }
             }
@@ -321,6 +345,8 @@ impl Bool {
                         items.iter().for_each(|i| i.count(c));
                     }
                     Bool::AnyAll(_, a) => a.count(c, |b, c| b.count(c)),
+                    Bool::Present(b, _) => b.count(c),
+                    Bool::Apply(call) => call.args.iter().for_each(|a| a.count(c)),
                     _ => {}
                 }
             }
@@ -337,6 +363,10 @@ impl Val {
             Val::Field(b, ..) => {
                 c.0 += 1;
                 b.count(c);
+            }
+            Val::Apply(call) => {
+                c.0 += 1;
+                call.args.iter().for_each(|a| a.count(c));
             }
             _ => c.0 += 1,
         }

@@ -5,10 +5,13 @@
 //! return plain values; where the expression ends, a set flag becomes a
 //! [`Trap`] and the IR evaluator redoes the evaluation (module docs).
 
-use super::{Agg, Bool, Code, Num, Op, Over, Trap, Val, R};
+use super::{Agg, Bool, Call, Code, Num, Op, Over, Trap, Val, R};
 use crate::check::schema::Field;
+use crate::check::MAX_FN_PARAMS;
 use crate::eval::exact;
 use crate::eval::expr::{compare, compare_ord};
+use crate::eval::expr::{STACK_RED_ZONE, STACK_SEGMENT};
+use crate::eval::facts::Cell;
 use crate::eval::Ev;
 use crate::ir::{ArithOp, CmpOp, Expr, Loc};
 use crate::value::Value;
@@ -302,6 +305,7 @@ impl Ev<'_> {
                 });
                 Decimal::from(count)
             }
+            Num::Apply(c) => self.apply(c, Decimal::ZERO, |this, body| this.num(body)),
             Num::Ir(e) => {
                 let v = self.in_place(e);
                 self.number(v)
@@ -369,6 +373,15 @@ impl Ev<'_> {
                 });
                 found
             }
+            Bool::Present(base, fact) => {
+                let rec = self.val(base);
+                match self.s.bound.cell(&self.p.facts, rec, *fact) {
+                    Some(Cell::Absent) => false,
+                    Some(_) => true,
+                    None => self.stop(false),
+                }
+            }
+            Bool::Apply(c) => self.apply(c, false, |this, body| this.boolean(body)),
             Bool::Ir(e) => {
                 let v = self.in_place(e);
                 self.truth(v)
@@ -386,8 +399,29 @@ impl Ev<'_> {
             Val::AsOf => Value::Date(self.as_of),
             Val::Global(g) => self.global_value(*g),
             Val::Field(b, f, loc) => self.read_field(b, *f, *loc),
+            Val::Apply(c) => self.apply(c, Value::ZERO, |this, body| this.val(body)),
             Val::Ir(e) => self.in_place(e),
         }
+    }
+
+    /// A call of a policy function, as the IR evaluator makes it: the
+    /// arguments evaluated here and bound to the function's frame, the body
+    /// run there (on a stack grown as the IR evaluator grows it for a call).
+    fn apply<B, T>(&mut self, c: &Call<B>, stopped: T, body: impl FnOnce(&mut Self, &B) -> T) -> T {
+        let n = c.args.len();
+        let mut vals = [Value::ZERO; MAX_FN_PARAMS];
+        let Some(vals) = vals.get_mut(..n) else { return self.stop(stopped) };
+        for (v, a) in vals.iter_mut().zip(c.args.iter()) {
+            *v = self.val(a);
+        }
+        let Some(&start) = self.p.fn_frames.get(c.f as usize) else { return self.stop(stopped) };
+        let Some(frame) = self.s.frame.get_mut(start..start + n) else { return self.stop(stopped) };
+        frame.copy_from_slice(vals);
+        let saved = self.base;
+        self.base = start;
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || body(self, &c.body));
+        self.base = saved;
+        r
     }
 
     /// Bind each item of an aggregation's collection (that passes its
