@@ -282,6 +282,10 @@ impl Diagnostics {
     /// Render all.
     pub fn render(&self) -> String {
         let mut s = String::new();
+        // no diagnostics, nothing to prepare the sources for
+        if self.items.is_empty() {
+            return s;
+        }
         let files = Escaped::of(&self.sources);
         for d in &self.items {
             s.push_str(&d.render_in(&self.sources, &files));
