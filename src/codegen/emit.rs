@@ -355,7 +355,11 @@ impl Emitter {
                 let each = self.each(a, &format!("if {body} == {any} {{ {found} = {any}; break; }}"))?;
                 format!("{{ let mut {found} = {}; {each} {found} }}", !any)
             }
-            Bool::Present(..) | Bool::Apply(_) | Bool::Ir(_) => return None,
+            Bool::Present(base, fact) => {
+                let base = self.val(base)?;
+                format!("{{ let b = {base}; rt.present(b, {fact}) }}")
+            }
+            Bool::Apply(_) | Bool::Ir(_) => return None,
         })
     }
 

@@ -198,6 +198,11 @@ impl Rt<'_, '_> {
             _ => self.ev.stop(Decimal::ZERO),
         }
     }
+    /// `present(r.fact)` of a declared fact.
+    #[inline(always)]
+    pub fn present(&mut self, rec: Value, fact: u16) -> bool {
+        self.ev.fact_present(rec, fact)
+    }
     /// `eligible(P)`
     #[inline(always)]
     pub fn eligible(&mut self, p: u32) -> bool {

@@ -375,11 +375,7 @@ impl Ev<'_> {
             }
             Bool::Present(base, fact) => {
                 let rec = self.val(base);
-                match self.s.bound.cell(&self.p.facts, rec, *fact) {
-                    Some(Cell::Absent) => false,
-                    Some(_) => true,
-                    None => self.stop(false),
-                }
+                self.fact_present(rec, *fact)
             }
             Bool::Apply(c) => self.apply(c, false, |this, body| this.boolean(body)),
             Bool::Ir(e) => {
@@ -401,6 +397,17 @@ impl Ev<'_> {
             Val::Field(b, f, loc) => self.read_field(b, *f, *loc),
             Val::Apply(c) => self.apply(c, Value::ZERO, |this, body| this.val(body)),
             Val::Ir(e) => self.in_place(e),
+        }
+    }
+
+    /// `present(r.fact)` of declared fact `fact` on record `rec`: whether
+    /// the record carries it (a record that is not one stops the code).
+    #[inline]
+    pub(super) fn fact_present(&mut self, rec: Value, fact: u16) -> bool {
+        match self.s.bound.cell(&self.p.facts, rec, fact) {
+            Some(Cell::Absent) => false,
+            Some(_) => true,
+            None => self.stop(false),
         }
     }
 

@@ -107,6 +107,16 @@ fn c25(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c26(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 0) }) && { let b = V::Household; let v = rt.field(b, F::Declared(0), 1, 15281, 15307); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c27(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c28(rt: &mut Rt<'_, '_>) -> V {
     V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }))
 }
@@ -349,6 +359,11 @@ fn c78(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c79(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c80(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && (({ let b = rt.local(0); rt.present(b, 2) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(2), 3, 21483, 21496); rt.truth(v) }) || { let b = rt.local(0); let v = rt.field(b, F::Disabled, 3, 21501, 21511); rt.truth(v) })))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -604,6 +619,21 @@ fn c140(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c141(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c143(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c144(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 2) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(2), 4, 30190, 30203); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c145(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -867,6 +897,11 @@ fn c209(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c210(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c211(rt: &mut Rt<'_, '_>) -> V {
     V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } }))
 }
@@ -904,6 +939,21 @@ fn c221(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c222(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c223(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 43725, 43733); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c226(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(((({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 47243, 47251); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 8, 47256, 47266); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 47271, 47276); rt.num(v) }; let y = rt.param(52, 8, 47279, 47295); cmp_num(Cmp::Lt, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c227(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }))))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1020,22 +1070,22 @@ static FNS: [Option<GenFn>; 256] = [
     None, None, None, None, None, None, None, Some(c7),
     None, Some(c9), Some(c10), Some(c11), Some(c12), Some(c13), Some(c14), Some(c15),
     Some(c16), Some(c17), Some(c18), Some(c19), Some(c20), Some(c21), Some(c22), Some(c23),
-    Some(c24), Some(c25), None, None, Some(c28), Some(c29), Some(c30), Some(c31),
+    Some(c24), Some(c25), Some(c26), Some(c27), Some(c28), Some(c29), Some(c30), Some(c31),
     Some(c32), Some(c33), Some(c34), Some(c35), Some(c36), Some(c37), Some(c38), Some(c39),
     Some(c40), Some(c41), Some(c42), Some(c43), Some(c44), Some(c45), Some(c46), Some(c47),
     Some(c48), Some(c49), Some(c50), Some(c51), Some(c52), Some(c53), Some(c54), None,
     None, Some(c57), Some(c58), Some(c59), Some(c60), Some(c61), Some(c62), Some(c63),
     Some(c64), Some(c65), Some(c66), Some(c67), Some(c68), None, Some(c70), Some(c71),
     Some(c72), Some(c73), Some(c74), Some(c75), Some(c76), Some(c77), Some(c78), Some(c79),
-    None, Some(c81), Some(c82), Some(c83), Some(c84), Some(c85), Some(c86), Some(c87),
+    Some(c80), Some(c81), Some(c82), Some(c83), Some(c84), Some(c85), Some(c86), Some(c87),
     Some(c88), None, Some(c90), Some(c91), Some(c92), Some(c93), Some(c94), Some(c95),
     Some(c96), Some(c97), Some(c98), None, None, None, None, None,
     None, Some(c105), None, Some(c107), Some(c108), Some(c109), Some(c110), Some(c111),
     Some(c112), Some(c113), Some(c114), Some(c115), Some(c116), Some(c117), Some(c118), Some(c119),
     Some(c120), Some(c121), Some(c122), Some(c123), Some(c124), Some(c125), Some(c126), Some(c127),
     Some(c128), Some(c129), Some(c130), Some(c131), Some(c132), Some(c133), None, None,
-    Some(c136), Some(c137), Some(c138), Some(c139), Some(c140), Some(c141), None, None,
-    None, None, Some(c146), Some(c147), Some(c148), None, Some(c150), Some(c151),
+    Some(c136), Some(c137), Some(c138), Some(c139), Some(c140), Some(c141), None, Some(c143),
+    Some(c144), Some(c145), Some(c146), Some(c147), Some(c148), None, Some(c150), Some(c151),
     Some(c152), Some(c153), Some(c154), Some(c155), Some(c156), Some(c157), Some(c158), None,
     None, Some(c161), None, Some(c163), None, Some(c165), None, Some(c167),
     None, Some(c169), Some(c170), Some(c171), Some(c172), Some(c173), Some(c174), Some(c175),
@@ -1043,9 +1093,9 @@ static FNS: [Option<GenFn>; 256] = [
     Some(c184), Some(c185), Some(c186), Some(c187), Some(c188), Some(c189), Some(c190), Some(c191),
     Some(c192), Some(c193), None, None, None, Some(c197), Some(c198), Some(c199),
     Some(c200), Some(c201), None, None, Some(c204), Some(c205), Some(c206), Some(c207),
-    Some(c208), Some(c209), None, Some(c211), Some(c212), Some(c213), Some(c214), None,
-    None, Some(c217), None, None, Some(c220), Some(c221), Some(c222), None,
-    None, None, None, None, Some(c228), Some(c229), Some(c230), Some(c231),
+    Some(c208), Some(c209), Some(c210), Some(c211), Some(c212), Some(c213), Some(c214), None,
+    None, Some(c217), None, None, Some(c220), Some(c221), Some(c222), Some(c223),
+    None, None, Some(c226), Some(c227), Some(c228), Some(c229), Some(c230), Some(c231),
     None, Some(c233), Some(c234), Some(c235), None, Some(c237), None, None,
     Some(c240), Some(c241), Some(c242), Some(c243), None, Some(c245), Some(c246), Some(c247),
     None, Some(c249), Some(c250), Some(c251), Some(c252), Some(c253), Some(c254), Some(c255),
@@ -1168,6 +1218,22 @@ fn r14(rt: &mut Rt<'_, '_>) -> bool {
 fn r15(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
     let held = ({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r16(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(7) { return false; }
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 0) }) && { let b = V::Household; let v = rt.field(b, F::Declared(0), 1, 15281, 15307); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r17(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(18) { return false; }
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
     true
 }
@@ -1372,6 +1438,14 @@ fn r38(rt: &mut Rt<'_, '_>) -> bool {
 fn r39(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r40(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && (({ let b = rt.local(0); rt.present(b, 2) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(2), 3, 21483, 21496); rt.truth(v) }) || { let b = rt.local(0); let v = rt.field(b, F::Disabled, 3, 21501, 21511); rt.truth(v) }));
     if rt.trapped() || !held { return false; }
     true
 }
@@ -1642,6 +1716,30 @@ fn r71(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r73(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(18) { return false; }
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r74(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(7) { return false; }
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 2) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(2), 4, 30190, 30203); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r75(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(18) { return false; }
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r76(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(8) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 31881, 31891); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 31900, 31922); rt.truth(v) });
@@ -1856,6 +1954,14 @@ fn r106(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r107(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(22) { return false; }
+    let held = (((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r108(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(14) { return false; }
     let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } });
@@ -1910,6 +2016,30 @@ fn r117(rt: &mut Rt<'_, '_>) -> bool {
 fn r118(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
     let held = ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r119(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(5) { return false; }
+    let held = ({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 43725, 43733); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r122(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(13) { return false; }
+    let held = ((({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 47243, 47251); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 8, 47256, 47266); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 47271, 47276); rt.num(v) }; let y = rt.param(52, 8, 47279, 47295); cmp_num(Cmp::Lt, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r123(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(23) { return false; }
+    let held = ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } })));
     if rt.trapped() || !held { return false; }
     true
 }
@@ -2010,23 +2140,23 @@ fn r137(rt: &mut Rt<'_, '_>) -> bool {
 static RULES: [Option<RuleFn>; 139] = [
     None, None, Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
     Some(r8), Some(r9), Some(r10), Some(r11), Some(r12), Some(r13), Some(r14), Some(r15),
-    None, None, Some(r18), Some(r19), Some(r20), Some(r21), Some(r22), Some(r23),
+    Some(r16), Some(r17), Some(r18), Some(r19), Some(r20), Some(r21), Some(r22), Some(r23),
     None, None, Some(r26), Some(r27), Some(r28), Some(r29), None, Some(r31),
     Some(r32), Some(r33), Some(r34), Some(r35), Some(r36), Some(r37), Some(r38), Some(r39),
-    None, Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), None, Some(r47),
+    Some(r40), Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), None, Some(r47),
     Some(r48), Some(r49), Some(r50), Some(r51), Some(r52), None, Some(r54), Some(r55),
     Some(r56), Some(r57), Some(r58), Some(r59), Some(r60), Some(r61), Some(r62), Some(r63),
     None, None, Some(r66), Some(r67), Some(r68), Some(r69), Some(r70), Some(r71),
-    None, None, None, None, Some(r76), Some(r77), Some(r78), None,
+    None, Some(r73), Some(r74), Some(r75), Some(r76), Some(r77), Some(r78), None,
     Some(r80), Some(r81), Some(r82), Some(r83), Some(r84), Some(r85), None, None,
     None, None, Some(r90), Some(r91), Some(r92), Some(r93), Some(r94), Some(r95),
     None, None, None, Some(r99), Some(r100), None, None, Some(r103),
-    Some(r104), Some(r105), Some(r106), None, Some(r108), Some(r109), Some(r110), Some(r111),
-    None, None, Some(r114), None, None, Some(r117), Some(r118), None,
-    None, None, None, None, Some(r124), Some(r125), Some(r126), None,
+    Some(r104), Some(r105), Some(r106), Some(r107), Some(r108), Some(r109), Some(r110), Some(r111),
+    None, None, Some(r114), None, None, Some(r117), Some(r118), Some(r119),
+    None, None, Some(r122), Some(r123), Some(r124), Some(r125), Some(r126), None,
     Some(r128), Some(r129), None, Some(r131), None, Some(r133), Some(r134), None,
     Some(r136), Some(r137), None,
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("99fc28c38b181c39c9b731782b225174ed8af9b98c1e65e2adaf79cafaf369ab", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("57d45b7bf86c68ceac9042ac741bc448b2052308c39b9847dea79614c342b4ce", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
