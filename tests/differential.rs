@@ -399,7 +399,8 @@ fn tracing_charges_the_step_budget_what_an_untraced_run_charges() {
 #[test]
 fn function_calls_and_declared_facts_run_on_the_lowered_code() {
     // policy functions of each kind of result, one calling another with
-    // its own argument, and `present` of a declared fact: the lowered code
+    // its own argument, an aggregation over a member's major diseases, and
+    // `present` of a declared fact: the lowered code
     // runs them itself (nothing left to the IR evaluator in place) and
     // agrees with it on every household and at every step budget
     let src = r#"
@@ -414,12 +415,19 @@ fn adult(m: member, age: int): bool = m.age >= age
 fn working_adult(m: member): bool = adult(m, 18) and m.age < 60
 fn share(x: yuan/year, n: int): yuan/year = x / n
 fn first_date(a: date, b: date): date = if a < b then a else b
+fn serious(m: member): bool = any(d in m.major_diseases: d in [lung_cancer, breast_cancer])
 let size = count(m in household.members: true)
 rule T-1 "a grant per working adult" {
   cite "test"
   for each member m
   when working_adult(m) and not (present(m.left_behind) and m.left_behind)
   then amount dibao = share(household.income, size) + 1
+}
+rule T-3 "a serious disease" {
+  cite "test"
+  for each member m
+  when serious(m) and count(d in m.major_diseases: true) >= 1
+  then flag tekun
 }
 rule T-2 "the earlier date" {
   cite "test"
@@ -433,7 +441,7 @@ rule T-2 "the earlier date" {
     let as_of = NaiveDate::from_ymd_opt(2020, 1, 1).expect("date");
     let households = [
         r#"{"id":"h1","region":"130131","income":"1000","poverty":{"status":"registered","registered_on":"2016-03-01"},
-            "members":[{"id":"a","birth_date":"1980-01-01","sex":"male"},{"id":"b","birth_date":"2010-01-01","sex":"female"}]}"#,
+            "members":[{"id":"a","birth_date":"1980-01-01","sex":"male","major_diseases":["gastric_cancer","lung_cancer"]},{"id":"b","birth_date":"2010-01-01","sex":"female","major_diseases":["gastric_cancer"]}]}"#,
         r#"{"id":"h2","region":"130131","income":"999.99",
             "members":[{"id":"a","birth_date":"1970-05-01","sex":"female","facts":{"left_behind":true}},
                        {"id":"b","birth_date":"1990-01-01","sex":"male","facts":{"left_behind":false}},
@@ -449,6 +457,8 @@ rule T-2 "the earlier date" {
         paid += usize::from(a.programs.get("dibao").is_some_and(|p| p.amount.is_some()));
     }
     assert_eq!(paid, 2, "both households have a working adult who is not left behind");
+    let flagged = e.assess_with(&parsed[0], as_of, &mut three.lowered).unwrap_or_else(|err| panic!("{err}"));
+    assert!(flagged.programs.get("tekun").is_some_and(|p| p.flag), "member a's lung cancer flags the household");
     let t = three.lowered.tiers();
     assert_eq!((t.handed_over, t.rules_redone), (0, 0), "the lowered code finished every household itself: {t:?}");
     // every budget: the same outcome or the same budget error

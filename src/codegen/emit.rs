@@ -155,6 +155,7 @@ fn over(o: Over) -> &'static str {
         Over::Members => "O::Members",
         Over::Loans => "O::Loans",
         Over::Claims => "O::Claims",
+        Over::MajorDiseases => "O::MajorDiseases",
     }
 }
 

@@ -10,7 +10,7 @@
 //   cn.hunan 2015.1 sha256:70048c64c95d7ff36976c8b4ce41708c236463205707ca03a1042756d31d4dee
 //   cn.liaoning 2018.6 sha256:f060532dc9375c83c864998dbfadfde46b4979c07322a560ff48c753ac07bdcd
 //   cn 2011.4 sha256:da93305d4c3445647a2e3d728ebe429b974b3a3fbba864d0bfa22b91eb7cab41
-// 236 expressions, 1667 typed nodes, 19 evaluated by the IR evaluator in place.
+// 236 expressions, 1670 typed nodes, 18 evaluated by the IR evaluator in place.
 
 #[allow(unused_imports)]
 use fupin::exec::native::*;
@@ -308,6 +308,11 @@ fn c67(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c68(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c69(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base2 = rt.local(0); let n3 = rt.items(O::MajorDiseases, base2, 1); for i4 in 0..n3 { if !rt.bind(O::MajorDiseases, base2, i4, 1, 1) { break; }  if true == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1004,7 +1009,7 @@ static FNS: [Option<GenFn>; 236] = [
     Some(c40), Some(c41), Some(c42), Some(c43), Some(c44), Some(c45), Some(c46), Some(c47),
     Some(c48), Some(c49), Some(c50), Some(c51), Some(c52), Some(c53), Some(c54), None,
     None, Some(c57), Some(c58), Some(c59), Some(c60), Some(c61), Some(c62), Some(c63),
-    Some(c64), Some(c65), Some(c66), Some(c67), Some(c68), None, Some(c70), Some(c71),
+    Some(c64), Some(c65), Some(c66), Some(c67), Some(c68), Some(c69), Some(c70), Some(c71),
     Some(c72), Some(c73), Some(c74), Some(c75), Some(c76), Some(c77), Some(c78), Some(c79),
     Some(c80), Some(c81), Some(c82), Some(c83), Some(c84), Some(c85), Some(c86), Some(c87),
     Some(c88), None, Some(c90), Some(c91), Some(c92), Some(c93), Some(c94), Some(c95),
@@ -1290,6 +1295,14 @@ fn r28(rt: &mut Rt<'_, '_>) -> bool {
 fn r29(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r30(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base2 = rt.local(0); let n3 = rt.items(O::MajorDiseases, base2, 1); for i4 in 0..n3 { if !rt.bind(O::MajorDiseases, base2, i4, 1, 1) { break; }  if true == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
     true
 }
@@ -1999,7 +2012,7 @@ static RULES: [Option<RuleFn>; 127] = [
     None, None, Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
     Some(r8), Some(r9), Some(r10), Some(r11), Some(r12), Some(r13), Some(r14), Some(r15),
     Some(r16), Some(r17), Some(r18), Some(r19), Some(r20), Some(r21), Some(r22), Some(r23),
-    None, None, Some(r26), Some(r27), Some(r28), Some(r29), None, Some(r31),
+    None, None, Some(r26), Some(r27), Some(r28), Some(r29), Some(r30), Some(r31),
     Some(r32), Some(r33), Some(r34), Some(r35), Some(r36), Some(r37), Some(r38), Some(r39),
     Some(r40), Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), None, Some(r47),
     Some(r48), Some(r49), Some(r50), Some(r51), Some(r52), None, Some(r54), Some(r55),
@@ -2015,4 +2028,4 @@ static RULES: [Option<RuleFn>; 127] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("baa15e8f149d37a389a20ab6e1fefcc5c6d65733541f84f3fc068da4313da5b5", "d457ef712904083e211e4a56a4aa8b3427e4d8dda4c0942d795a567e2abbf807", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("d26a27989e0284b353147ecd1aea1db1ac1712f3f1c6acd16ecde6d34b7a1943", "d457ef712904083e211e4a56a4aa8b3427e4d8dda4c0942d795a567e2abbf807", &FNS, &RULES);

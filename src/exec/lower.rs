@@ -239,6 +239,7 @@ impl Lower<'_> {
             Collection::Members => Over::Members,
             Collection::Loans => Over::Loans,
             Collection::Claims => Over::Claims,
+            Collection::MajorDiseases => Over::MajorDiseases,
             _ => return None,
         };
         let body = lower(self, body);

@@ -254,6 +254,37 @@ pub enum Over {
     Loans,
     #[allow(missing_docs)]
     Claims,
+    /// A member's major diseases (each an enumeration value).
+    MajorDiseases,
+}
+
+impl Over {
+    /// How many items of `base` (the household, or a member) there are.
+    #[inline(always)]
+    pub(crate) fn len(self, h: &crate::model::Household, base: Value) -> usize {
+        let member = |m: u32| h.members.get(m as usize);
+        match (self, base) {
+            (Over::Members, _) => h.members.len(),
+            (Over::Loans, _) => h.loans.len(),
+            (Over::Claims, Value::Member(m)) => member(m).map_or(0, |x| x.claims.len()),
+            (Over::MajorDiseases, Value::Member(m)) => member(m).map_or(0, |x| x.major_diseases.len()),
+            (Over::Claims | Over::MajorDiseases, _) => 0,
+        }
+    }
+
+    /// Item `i` of `base`, as the IR evaluator binds it (`None`: there is none).
+    #[inline(always)]
+    pub(crate) fn item(self, h: &crate::model::Household, base: Value, i: usize) -> Option<Value> {
+        match (self, base) {
+            (Over::Members, _) => Some(Value::Member(i as u32)),
+            (Over::Loans, _) => Some(Value::Loan(i as u32)),
+            (Over::Claims, Value::Member(m)) => Some(Value::Claim(m, i as u32)),
+            (Over::MajorDiseases, Value::Member(m)) => {
+                h.members.get(m as usize).and_then(|x| x.major_diseases.get(i)).map(|d| Value::Enum(d.ordinal()))
+            }
+            (Over::Claims | Over::MajorDiseases, _) => None,
+        }
+    }
 }
 
 impl Code {

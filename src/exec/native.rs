@@ -240,13 +240,7 @@ impl Rt<'_, '_> {
     /// frame slot checked once; a trap, and none, if out of the frame).
     #[inline(always)]
     pub fn items(&mut self, over: Over, base: Value, slot: u16) -> usize {
-        let h = self.ev.h;
-        let n = match (over, base) {
-            (Over::Members, _) => h.members.len(),
-            (Over::Loans, _) => h.loans.len(),
-            (Over::Claims, Value::Member(m)) => h.members.get(m as usize).map_or(0, |x| x.claims.len()),
-            (Over::Claims, _) => 0,
-        };
+        let n = over.len(self.ev.h, base);
         if self.ev.base + slot as usize >= self.ev.s.frame.len() {
             return self.ev.stop(0);
         }
@@ -265,12 +259,7 @@ impl Rt<'_, '_> {
     /// Bind item `i` to the slot again (after the filter ran).
     #[inline(always)]
     pub fn rebind(&mut self, over: Over, base: Value, i: usize, slot: u16) -> bool {
-        let item = match (over, base) {
-            (Over::Members, _) => Value::Member(i as u32),
-            (Over::Loans, _) => Value::Loan(i as u32),
-            (Over::Claims, Value::Member(m)) => Value::Claim(m, i as u32),
-            (Over::Claims, _) => return self.ev.stop(false),
-        };
+        let Some(item) = over.item(self.ev.h, base, i) else { return self.ev.stop(false) };
         match self.ev.s.frame.get_mut(self.ev.base + slot as usize) {
             Some(s) => {
                 *s = item;

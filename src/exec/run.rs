@@ -5,7 +5,7 @@
 //! return plain values; where the expression ends, a set flag becomes a
 //! [`Trap`] and the IR evaluator redoes the evaluation (module docs).
 
-use super::{Agg, Bool, Call, Code, Num, Op, Over, Trap, Val, R};
+use super::{Agg, Bool, Call, Code, Num, Op, Trap, Val, R};
 use crate::check::schema::Field;
 use crate::check::MAX_FN_PARAMS;
 use crate::eval::exact;
@@ -438,12 +438,7 @@ impl Ev<'_> {
     pub(super) fn each<B>(&mut self, a: &Agg<B>, mut body: impl FnMut(&mut Self, &B) -> bool) {
         let base = self.val(&a.base);
         let h = self.h;
-        let n = match (a.over, base) {
-            (Over::Members, _) => h.members.len(),
-            (Over::Loans, _) => h.loans.len(),
-            (Over::Claims, Value::Member(m)) => h.members.get(m as usize).map_or(0, |x| x.claims.len()),
-            (Over::Claims, _) => 0,
-        };
+        let n = a.over.len(h, base);
         let fi = self.base + a.slot as usize;
         if fi >= self.s.frame.len() {
             self.stop(());
@@ -454,12 +449,7 @@ impl Ev<'_> {
                 self.stop(());
                 return;
             }
-            let item = match (a.over, base) {
-                (Over::Members, _) => Value::Member(i as u32),
-                (Over::Loans, _) => Value::Loan(i as u32),
-                (Over::Claims, Value::Member(m)) => Value::Claim(m, i as u32),
-                (Over::Claims, _) => return self.stop(()),
-            };
+            let Some(item) = a.over.item(h, base, i) else { return self.stop(()) };
             self.s.frame[fi] = item;
             if let Some(f) = &a.filter {
                 if !self.boolean(f) {

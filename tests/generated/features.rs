@@ -11,7 +11,7 @@
 //   cn.liaoning 2018.6 sha256:f060532dc9375c83c864998dbfadfde46b4979c07322a560ff48c753ac07bdcd
 //   cn 2011.4 sha256:da93305d4c3445647a2e3d728ebe429b974b3a3fbba864d0bfa22b91eb7cab41
 //   test.features 1 sha256:9173cb36a1d7d701ec2f1244b500f9303a89e398c5291e39484bbba1718e7354
-// 256 expressions, 1753 typed nodes, 33 evaluated by the IR evaluator in place.
+// 256 expressions, 1756 typed nodes, 32 evaluated by the IR evaluator in place.
 
 #[allow(unused_imports)]
 use fupin::exec::native::*;
@@ -309,6 +309,11 @@ fn c67(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c68(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c69(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base2 = rt.local(0); let n3 = rt.items(O::MajorDiseases, base2, 1); for i4 in 0..n3 { if !rt.bind(O::MajorDiseases, base2, i4, 1, 1) { break; }  if true == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1075,7 +1080,7 @@ static FNS: [Option<GenFn>; 256] = [
     Some(c40), Some(c41), Some(c42), Some(c43), Some(c44), Some(c45), Some(c46), Some(c47),
     Some(c48), Some(c49), Some(c50), Some(c51), Some(c52), Some(c53), Some(c54), None,
     None, Some(c57), Some(c58), Some(c59), Some(c60), Some(c61), Some(c62), Some(c63),
-    Some(c64), Some(c65), Some(c66), Some(c67), Some(c68), None, Some(c70), Some(c71),
+    Some(c64), Some(c65), Some(c66), Some(c67), Some(c68), Some(c69), Some(c70), Some(c71),
     Some(c72), Some(c73), Some(c74), Some(c75), Some(c76), Some(c77), Some(c78), Some(c79),
     Some(c80), Some(c81), Some(c82), Some(c83), Some(c84), Some(c85), Some(c86), Some(c87),
     Some(c88), None, Some(c90), Some(c91), Some(c92), Some(c93), Some(c94), Some(c95),
@@ -1363,6 +1368,14 @@ fn r28(rt: &mut Rt<'_, '_>) -> bool {
 fn r29(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    if rt.trapped() || !held { return false; }
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r30(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(4) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base2 = rt.local(0); let n3 = rt.items(O::MajorDiseases, base2, 1); for i4 in 0..n3 { if !rt.bind(O::MajorDiseases, base2, i4, 1, 1) { break; }  if true == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
     true
 }
@@ -2141,7 +2154,7 @@ static RULES: [Option<RuleFn>; 139] = [
     None, None, Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
     Some(r8), Some(r9), Some(r10), Some(r11), Some(r12), Some(r13), Some(r14), Some(r15),
     Some(r16), Some(r17), Some(r18), Some(r19), Some(r20), Some(r21), Some(r22), Some(r23),
-    None, None, Some(r26), Some(r27), Some(r28), Some(r29), None, Some(r31),
+    None, None, Some(r26), Some(r27), Some(r28), Some(r29), Some(r30), Some(r31),
     Some(r32), Some(r33), Some(r34), Some(r35), Some(r36), Some(r37), Some(r38), Some(r39),
     Some(r40), Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), None, Some(r47),
     Some(r48), Some(r49), Some(r50), Some(r51), Some(r52), None, Some(r54), Some(r55),
@@ -2159,4 +2172,4 @@ static RULES: [Option<RuleFn>; 139] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("57d45b7bf86c68ceac9042ac741bc448b2052308c39b9847dea79614c342b4ce", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("d04fd550cfd625c115eb067c9fe724f02412579c0c5da50c4d30557965a1e704", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
