@@ -635,8 +635,8 @@ impl Engine {
     /// household into one `Assessment` allocates only where one needs more
     /// room than the households before it). Nothing of what `out` held
     /// shows through: `out` is then equal to `assess_with`'s assessment. On
-    /// an error `out` is emptied (`Assessment::default()`'s lists, no
-    /// household id), so a stale assessment is never read as this one.
+    /// an error `out` is `Assessment::default()`, so a stale assessment is
+    /// never read as this one.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -665,13 +665,8 @@ impl Engine {
                 Ok(())
             }
             Err(e) => {
-                out.household.clear();
-                out.parameters_on = None;
-                out.policies.clear();
-                out.programs.clear();
-                out.claims.clear();
-                out.warnings.clear();
-                out.trace = None;
+                // nothing of an earlier household is left to be read as this one
+                *out = Assessment::default();
                 Err(e)
             }
         }
