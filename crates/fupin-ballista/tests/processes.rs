@@ -28,9 +28,11 @@ fn walk(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.filter_map(Result::ok).map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
 }
 
-/// A port nothing listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+/// `n` distinct ports nothing listens on now (all held at once while they
+/// are chosen, so no two are the same).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
+    held.iter().map(|l| l.local_addr().map(|a| a.port()).expect("a bound port")).collect()
 }
 
 fn spawn(args: &[&str]) -> Child {
@@ -52,11 +54,12 @@ async fn a_scheduler_and_two_executor_processes_answer_the_county_query() {
     }
     let want = common::engine_totals(&engine, &records);
 
-    let port = free_port().to_string();
+    let ports: Vec<String> = free_ports(5).iter().map(u16::to_string).collect();
+    let port = ports[0].clone();
     let mut cluster = Cluster(vec![spawn(&["scheduler", "--bind", "127.0.0.1", "--port", &port, "--external-host", "127.0.0.1"])]);
     let scheduler = format!("127.0.0.1:{port}");
-    for _ in 0..2 {
-        let (flight, grpc) = (free_port().to_string(), free_port().to_string());
+    for k in 0..2 {
+        let (flight, grpc) = (ports[1 + 2 * k].clone(), ports[2 + 2 * k].clone());
         let work = dir.path().join(format!("work-{flight}"));
         std::fs::create_dir_all(&work).expect("a work dir");
         cluster.0.push(spawn(&[
@@ -81,8 +84,9 @@ async fn a_scheduler_and_two_executor_processes_answer_the_county_query() {
     // the processes take a moment to start and register
     let mut last = String::new();
     for _ in 0..100 {
-        for c in &mut cluster.0 {
-            assert!(c.try_wait().expect("a process").is_none(), "a cluster process stopped");
+        for (i, c) in cluster.0.iter_mut().enumerate() {
+            let status = c.try_wait().expect("a process");
+            assert!(status.is_none(), "cluster process {i} (0: the scheduler) stopped: {status:?} (ports {ports:?})");
         }
         let got = async {
             let ctx = fupin_ballista::connect(&format!("df://127.0.0.1:{port}"), engine.clone(), 4).await.map_err(|e| e.to_string())?;
