@@ -281,3 +281,30 @@ fn int_conversions_at_the_edge_of_the_decimal_range() {
     assert!(matches!(err, EvalError::DateOutOfRange { .. }), "{err:?}");
     assert_points_at(&rendered, "date out of range", 4, "date(int(household.forest_mu, down), 1, 1)");
 }
+
+/// A sum with zero is exact at the larger scale: a tally, a programme's
+/// total of layer payments and a sum in an expression that adds `0.00` to
+/// a whole number are all representable, so none is an error.
+#[test]
+fn adding_a_zero_of_larger_scale_is_exact() {
+    let body = "tally probe_cost: yuan per member per year\n\
+rule X \"x\" {\n  cite \"c\"\n  for each claim c\n  then tally probe_cost += c.in_policy_cost\n}\n";
+    let household = r#"{
+  "id": "h-zero", "region": "130131", "income": 3000,
+  "members": [
+    { "id": "m1", "birth_date": "1960-05-01", "sex": "male", "claims": [
+      { "id": "c1", "date": "2018-03-01", "kind": "outpatient", "hospital_level": "township", "in_county": true,
+        "designated": true, "total_cost": "5", "in_policy_cost": "5", "essential_medicine_cost": "0", "category": "general" },
+      { "id": "c2", "date": "2018-04-01", "kind": "outpatient", "hospital_level": "township", "in_county": true,
+        "designated": true, "total_cost": "0.00", "in_policy_cost": "0.00", "essential_medicine_cost": "0", "category": "general" }
+    ] }
+  ]
+}"#;
+    let e = engine(body);
+    let h = fupin::model::parse_household(household, Some(as_of())).expect("household");
+    e.assess(&h, as_of()).unwrap_or_else(|err| panic!("{}", err.render(&e.program().sources)));
+    // in an expression: 3000 + 0.00 is 3000.00, on every tier
+    assert_eq!(amount(&one_off("yuan(household.income) + 0.00"), "temporary_assistance").map(|d| d.to_string()), Some("3000.00".into()));
+    assert_eq!(amount(&one_off("0.00 + yuan(household.income)"), "temporary_assistance").map(|d| d.to_string()), Some("3000.00".into()));
+    assert_eq!(amount(&one_off("yuan(household.income) - 0.00"), "temporary_assistance").map(|d| d.to_string()), Some("3000.00".into()));
+}

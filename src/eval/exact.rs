@@ -255,11 +255,12 @@ pub(crate) fn q_arith(op: ArithOp, x: Q, y: Q, loc: Loc) -> Result<Q, EvalError>
     r.ok_or_else(|| EvalError::Overflow { loc })
 }
 
-// `rust_decimal`'s own sums and products already take a fast path for
-// small mantissas; its comparison rescales in general. [`cmp`] compares
-// two decimals whose scales are close as two `i128` mantissas instead:
-// the same order, exactly (the property tests at the end of this file
-// check it, and `min` and `max` against `Decimal`'s, bit for bit).
+// Sums, differences, products and comparisons of two decimals whose
+// scales are close are computed here on their mantissas as `i128` (no
+// call into `rust_decimal`'s general code, no rescaling loop): exactly, or
+// `None` where the result needs more than 96 bits. The property tests at
+// the end of this file check each against exact rationals and against
+// `Decimal`'s own result wherever that one is exact, bit for bit.
 
 /// Both mantissas at the larger scale, when the smaller needs at most
 /// 10^9 to reach it (a 96-bit mantissa times 10^9 fits `i128`).
@@ -276,37 +277,131 @@ fn aligned(x: Decimal, y: Decimal) -> Option<(i128, i128)> {
     }
 }
 
-/// `x + y` if `rust_decimal` computed it exactly: a rounded sum has lost
-/// scale (the mantissa overflowed and was divided down).
-#[inline]
-pub(crate) fn add(x: Decimal, y: Decimal) -> Option<Decimal> {
-    let r = x.checked_add(y)?;
-    (r.scale() >= x.scale().max(y.scale())).then_some(r)
+/// The decimal `m × 10^-scale`, if its mantissa fits 96 bits (a zero is `+0`).
+#[inline(always)]
+fn from_mantissa(m: i128, scale: u32) -> Option<Decimal> {
+    const LIMIT: u128 = 1 << 96;
+    let a = m.unsigned_abs();
+    (a < LIMIT).then(|| Decimal::from_parts(a as u32, (a >> 32) as u32, (a >> 64) as u32, m < 0, scale))
 }
 
-/// `x − y` if exact (as [`add`]).
+/// A decimal's scale, sign and low 64 bits of mantissa, if the high 32
+/// bits are zero (the common case: amounts of money and rates).
+#[inline(always)]
+fn narrow(x: Decimal) -> Option<(u32, bool, u64)> {
+    let b = x.serialize();
+    let flags = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let lo = u64::from_le_bytes([b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11]]);
+    let hi = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
+    (hi == 0).then_some(((flags >> 16) & 0xff, flags >> 31 != 0, lo))
+}
+
+/// 10^0 … 10^9.
+const POW10_9: [u64; 10] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+
+/// Both mantissas, signed, at the larger scale, and that scale, when both
+/// fit 64 bits and the smaller scale needs at most 10^9 to reach the larger
+/// (each then below 2^94: one widening multiplication each).
+#[inline(always)]
+fn aligned_narrow(x: Decimal, y: Decimal) -> Option<(i128, i128, u32)> {
+    let ((sx, nx, mx), (sy, ny, my)) = (narrow(x)?, narrow(y)?);
+    let (ax, ay, s) = if sx == sy {
+        (mx as u128, my as u128, sx)
+    } else if sx < sy {
+        let p = *POW10_9.get((sy - sx) as usize)?;
+        (mx as u128 * p as u128, my as u128, sy)
+    } else {
+        let p = *POW10_9.get((sx - sy) as usize)?;
+        (mx as u128, my as u128 * p as u128, sx)
+    };
+    let signed = |a: u128, neg: bool| if neg { -(a as i128) } else { a as i128 };
+    Some((signed(ax, nx), signed(ay, ny), s))
+}
+
+/// `x + y`, exactly, at the larger of the two scales; `None` when that
+/// needs more than 96 bits of mantissa (the caller goes exact over
+/// rationals, or reports the error). A zero added keeps the larger scale
+/// too (`5 + 0.00` is `5.00`, as `5 + 0.01` is `5.01`; `rust_decimal`
+/// returns the other operand unchanged), and a zero sum is `+0`.
+#[inline]
+pub(crate) fn add(x: Decimal, y: Decimal) -> Option<Decimal> {
+    if let Some((a, b, s)) = aligned_narrow(x, y) {
+        return from_mantissa(a + b, s);
+    }
+    match aligned(x, y) {
+        // each below 2^126, so the sum fits `i128`
+        Some((a, b)) => from_mantissa(a + b, x.scale().max(y.scale())),
+        None => wide_sum(x, y),
+    }
+}
+
+/// `x − y`, exactly (as [`add`]).
 #[inline]
 pub(crate) fn sub(x: Decimal, y: Decimal) -> Option<Decimal> {
-    let r = x.checked_sub(y)?;
-    (r.scale() >= x.scale().max(y.scale())).then_some(r)
+    if let Some((a, b, s)) = aligned_narrow(x, y) {
+        return from_mantissa(a - b, s);
+    }
+    match aligned(x, y) {
+        Some((a, b)) => from_mantissa(a - b, x.scale().max(y.scale())),
+        None => wide_sum(x, -y),
+    }
+}
+
+/// [`add`] of two decimals whose scales are more than 9 apart: the sum at
+/// the larger scale, if that is exact.
+#[cold]
+fn wide_sum(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let s = x.scale().max(y.scale());
+    let mut r = match (x.is_zero(), y.is_zero()) {
+        (true, true) => return Some(Decimal::from_parts(0, 0, 0, false, s)),
+        (true, false) => y,
+        (false, true) => x,
+        (false, false) => {
+            // a rounded sum has lost scale (the mantissa overflowed and was divided down)
+            let r = x.checked_add(y)?;
+            return match r.scale() >= s {
+                true if r.is_zero() => Some(Decimal::from_parts(0, 0, 0, false, s)),
+                exact => exact.then_some(r),
+            };
+        }
+    };
+    // a zero's partner taken to the larger scale (exactly, or not at all)
+    r.rescale(s);
+    (r.scale() == s).then_some(r)
 }
 
 /// `x × y` if exact: the product of the mantissas at the sum of the scales,
-/// which `rust_decimal` keeps unless it must round.
+/// which `rust_decimal` keeps unless it must round (a zero product is `0`,
+/// as `rust_decimal` gives it).
 #[inline]
 pub(crate) fn mul(x: Decimal, y: Decimal) -> Option<Decimal> {
+    if let (Some((sx, nx, a)), Some((sy, ny, b))) = (narrow(x), narrow(y)) {
+        // two 64-bit magnitudes: the product fits `u128`
+        let m = a as u128 * b as u128;
+        if m == 0 {
+            return Some(Decimal::ZERO);
+        }
+        let s = sx + sy;
+        return (s <= 28 && m >> 96 == 0).then(|| Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, nx != ny, s));
+    }
+    if x.is_zero() || y.is_zero() {
+        return Some(Decimal::ZERO);
+    }
     let s = x.scale() + y.scale();
     if s > 28 {
         return None;
     }
     let r = x.checked_mul(y)?;
-    (r.scale() == s || r.is_zero()).then_some(r)
+    (r.scale() == s).then_some(r)
 }
 
 /// `x` against `y`, as `Decimal`'s `Ord` orders them (zeros of either sign
 /// are equal), without its general rescaling when the scales are close.
 #[inline]
 pub(crate) fn cmp(x: Decimal, y: Decimal) -> Ordering {
+    if let Some((a, b, _)) = aligned_narrow(x, y) {
+        return a.cmp(&b);
+    }
     match aligned(x, y) {
         Some((a, b)) => a.cmp(&b),
         None => x.cmp(&y),
@@ -481,8 +576,56 @@ mod tests {
             .prop_map(|(m, neg, scale)| Decimal::from_parts(m as u32, (m >> 32) as u32, (m >> 64) as u32, neg, scale))
     }
 
+    /// What [`add`] must be: the exact sum, at the larger scale, `+0` for zero.
+    fn sum_by_definition(x: Decimal, y: Decimal) -> Option<Decimal> {
+        let q = Q::from_decimal(x).add(Q::from_decimal(y))?;
+        at_scale(q, x.scale().max(y.scale()))
+    }
+
+    /// The exact decimal `q` at `scale`, if it is one there.
+    fn at_scale(q: Q, scale: u32) -> Option<Decimal> {
+        if scale > 28 {
+            return None;
+        }
+        let p = POW10[scale as usize];
+        let m = if p % q.d == 0 { q.n.checked_mul(p / q.d)? } else { return None };
+        Decimal::try_from_i128_with_scale(m, scale).ok()
+    }
+
+    #[test]
+    fn a_zero_added_keeps_the_larger_scale() {
+        assert_eq!(add(d("5"), d("0.00")).map(|r| r.to_string()), Some("5.00".into()));
+        assert_eq!(add(d("0.00"), d("5")).map(|r| r.to_string()), Some("5.00".into()));
+        assert_eq!(sub(d("5"), d("0.00")).map(|r| r.to_string()), Some("5.00".into()));
+        assert_eq!(sub(d("0"), d("5.0")).map(|r| r.to_string()), Some("-5.0".into()));
+        assert_eq!(sub(d("-1.5"), d("-1.50")).map(|r| r.serialize()), Some(d("0.00").serialize()), "+0");
+        let tiny = d("0.0000000000000000000000000001");
+        assert_eq!(add(d("5"), tiny - tiny).map(|r| r.scale()), Some(28));
+        // a zero cannot take the largest mantissa to 28 places: not exact there
+        assert_eq!(add(Decimal::MAX, tiny - tiny), None);
+        assert_eq!(mul(d("0.00"), d("-3.5")).map(|r| r.serialize()), Some(Decimal::ZERO.serialize()));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn sums_and_products_are_their_definitions(x in decimal(), y in decimal(), k in 0u32..=12, zero in 0u8..4) {
+            // also operands whose scales are close, and zeros of every scale
+            let y2 = Decimal::from_parts(y.mantissa().unsigned_abs() as u32, 0, 0, y.is_sign_negative(), (x.scale() + k).min(28));
+            let z = Decimal::from_parts(0, 0, 0, zero == 1, (x.scale() + k).min(28));
+            for y in [y, y2, z] {
+                proptest::prop_assert_eq!(add(x, y).map(|r| r.serialize()), sum_by_definition(x, y).map(|r| r.serialize()), "{} + {}", x, y);
+                proptest::prop_assert_eq!(add(y, x).map(|r| r.serialize()), sum_by_definition(y, x).map(|r| r.serialize()), "{} + {}", y, x);
+                proptest::prop_assert_eq!(sub(x, y).map(|r| r.serialize()), sum_by_definition(x, -y).map(|r| r.serialize()), "{} - {}", x, y);
+                // the product: `Decimal`'s own where that one is exact
+                let by_rust_decimal = x.checked_mul(y).filter(|r| x.is_zero() || y.is_zero() || r.scale() == x.scale() + y.scale());
+                proptest::prop_assert_eq!(mul(x, y).map(|r| r.serialize()), by_rust_decimal.map(|r| r.serialize()), "{} × {}", x, y);
+                if let Some(r) = mul(x, y) {
+                    proptest::prop_assert_eq!(Some(Q::from_decimal(r)), Q::from_decimal(x).mul(Q::from_decimal(y)), "{} × {}", x, y);
+                }
+            }
+        }
 
         #[test]
         fn comparisons_agree_with_rust_decimal(x in decimal(), y in decimal(), k in 0u32..=12) {

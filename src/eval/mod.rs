@@ -1213,7 +1213,7 @@ impl<'a> Ev<'a> {
                     })?;
                 }
             }
-            if paid > claim.total_cost {
+            if exact::cmp(paid, claim.total_cost) == std::cmp::Ordering::Greater {
                 return Err(EvalError::Layers {
                     claim: describe_subject(h, subject),
                     message: format!("layers pay {paid}, more than the total cost {}", claim.total_cost),
@@ -1239,7 +1239,7 @@ impl<'a> Ev<'a> {
                     // the part that was borne: later layers (assistance) may
                     // have covered some of what the policy set.
                     let v = &mut self.s.layers[row + l];
-                    *v = (*v).min(oop);
+                    *v = exact::min(*v, oop);
                     continue;
                 }
                 let Some(pg) = info.program else { continue };
