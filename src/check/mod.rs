@@ -271,6 +271,40 @@ pub enum OutcomeDef {
     AddTally(TallyId, ir::Expr),
 }
 
+/// What an outcome does once its rule fired, without its expression: the
+/// part evaluation applies. The value of an `amount`, `pay` or tally
+/// outcome comes from the expression's code.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    #[allow(missing_docs)]
+    Eligible(ProgId),
+    #[allow(missing_docs)]
+    Amount(ProgId),
+    #[allow(missing_docs)]
+    Flag(ProgId),
+    #[allow(missing_docs)]
+    Assign(ProgId, u32),
+    #[allow(missing_docs)]
+    Pay(LayerId),
+    #[allow(missing_docs)]
+    AddTally(TallyId),
+}
+
+impl OutcomeDef {
+    /// What the outcome does.
+    pub(crate) fn effect(&self) -> Effect {
+        match *self {
+            OutcomeDef::Eligible(p) => Effect::Eligible(p),
+            OutcomeDef::Amount(p, _) => Effect::Amount(p),
+            OutcomeDef::Flag(p) => Effect::Flag(p),
+            OutcomeDef::Assign(p, sym) => Effect::Assign(p, sym),
+            OutcomeDef::Pay(l, _) => Effect::Pay(l),
+            OutcomeDef::AddTally(t, _) => Effect::AddTally(t),
+        }
+    }
+}
+
 impl OutcomeDef {
     /// The output this outcome defines.
     pub fn target(&self) -> Target {

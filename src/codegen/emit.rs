@@ -37,7 +37,7 @@ pub(super) fn body(exec: &Exec) -> String {
     out.push_str("];\n\n");
     let mut rules = Vec::new();
     for (i, r) in exec.rules.iter().enumerate() {
-        match rule_function(r) {
+        match rule_function(i, r) {
             Some(f) => {
                 let _ = writeln!(out, "#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn r{i}(rt: &mut Rt<'_, '_>) -> bool {{\n{f}}}\n");
                 rules.push(format!("Some(r{i})"));
@@ -61,7 +61,7 @@ pub(super) fn body(exec: &Exec) -> String {
 /// A let is a Rust variable of its type: the rule's expressions read it
 /// there, not in the frame (an aggregation's bound variable, in a slot a
 /// let does not hold, is still bound in the frame).
-fn rule_function(r: &RuleCode) -> Option<String> {
+fn rule_function(rule: usize, r: &RuleCode) -> Option<String> {
     let mut e = Emitter { next: 0, locals: Vec::new() };
     let mut s = String::new();
     let pre_cost: u64 = r.pre.iter().chain(r.cond.iter()).map(|c| c.cost).sum();
@@ -80,14 +80,29 @@ fn rule_function(r: &RuleCode) -> Option<String> {
     for (c, slot) in r.post.iter().zip(&r.post_slots) {
         e.let_binding(&mut s, c, *slot)?;
     }
-    for c in r.outcomes.iter().flatten() {
-        let v = match &c.op {
-            Op::Num(n) => format!("V::Num({})", e.num(n)?),
-            Op::Bool(b) => format!("V::Bool({})", e.boolean(b)?),
-            Op::Val(v) => e.val(v)?,
+    // every outcome's value first, then (nothing having trapped) the
+    // outcomes applied, in order
+    let mut applied = String::new();
+    for (k, (c, effect)) in r.outcomes.iter().zip(&r.effects).enumerate() {
+        let v = match c.as_ref().map(|c| &c.op) {
+            None => "V::ZERO".to_string(),
+            Some(Op::Num(n)) => {
+                let _ = writeln!(s, "    let o{k} = V::Num({});", e.num(n)?);
+                format!("o{k}")
+            }
+            Some(Op::Bool(b)) => {
+                let _ = writeln!(s, "    let o{k} = V::Bool({});", e.boolean(b)?);
+                format!("o{k}")
+            }
+            Some(Op::Val(v)) => {
+                let _ = writeln!(s, "    let o{k} = {};", e.val(v)?);
+                format!("o{k}")
+            }
         };
-        let _ = writeln!(s, "    let o = {v};\n    rt.outcome(o);");
+        let _ = writeln!(applied, "    rt.apply({rule}, E::{effect:?}, {v});");
     }
+    s.push_str("    if rt.trapped() { return false; }\n");
+    s.push_str(&applied);
     s.push_str("    true\n");
     Some(s)
 }
@@ -128,6 +143,18 @@ fn dec(d: Decimal) -> String {
 
 fn loc(l: Loc) -> String {
     format!("{}, {}, {}", l.file, l.span.start, l.span.end)
+}
+
+/// Whether `compare(Eq, x, k)` is `x == k` for every `x`: a constant of a
+/// type whose values are equal exactly when they are the same value (an
+/// enumeration value, a symbol, a bool, a text; not a number, whose
+/// scales differ among equals, nor a date, built by the runtime). Its
+/// comparison is then emitted as Rust's `==` on the value, not a call.
+fn same_when_equal(k: &Val) -> Option<Value> {
+    match k {
+        Val::Const(v @ (Value::Enum(_) | Value::Sym(_) | Value::Bool(_) | Value::Text(_))) => Some(*v),
+        _ => None,
+    }
 }
 
 fn cmp(op: CmpOp) -> &'static str {
@@ -246,7 +273,11 @@ impl Emitter {
                 let v = self.var("s");
                 let mut s = format!("{{ let {v} = {};", self.val(subject)?);
                 for (pat, x) in arms.iter() {
-                    let _ = write!(s, " if cmp(Cmp::Eq, {v}, {}) {{ {} }} else", Emitter::constant(*pat), self.num(x)?);
+                    let test = match same_when_equal(&Val::Const(*pat)) {
+                        Some(k) => format!("{v} == {}", Emitter::constant(k)),
+                        None => format!("cmp(Cmp::Eq, {v}, {})", Emitter::constant(*pat)),
+                    };
+                    let _ = write!(s, " if {test} {{ {} }} else", self.num(x)?);
                 }
                 let d = match default {
                     Some(d) => self.num(d)?,
@@ -336,6 +367,11 @@ impl Emitter {
                 let (x, y) = (self.num(&ab.0)?, self.num(&ab.1)?);
                 format!("{{ let x = {x}; let y = {y}; cmp_num(Cmp::{}, x, y) }}", cmp(*op))
             }
+            Bool::CmpVal(op @ (CmpOp::Eq | CmpOp::Ne), ab) if same_when_equal(&ab.1).is_some() || same_when_equal(&ab.0).is_some() => {
+                let (x, y) = (self.val(&ab.0)?, self.val(&ab.1)?);
+                let eq = if *op == CmpOp::Eq { "==" } else { "!=" };
+                format!("{{ let x = {x}; let y = {y}; x {eq} y }}")
+            }
             Bool::CmpVal(op, ab) => {
                 let (x, y) = (self.val(&ab.0)?, self.val(&ab.1)?);
                 format!("{{ let x = {x}; let y = {y}; cmp(Cmp::{}, x, y) }}", cmp(*op))
@@ -344,7 +380,8 @@ impl Emitter {
                 let v = self.var("v");
                 let mut s = format!("{{ let {v} = {}; false", self.val(x)?);
                 for it in items.iter() {
-                    let _ = write!(s, " || {{ let w = {}; cmp(Cmp::Eq, {v}, w) }}", self.val(it)?);
+                    let test = if same_when_equal(it).is_some() { format!("{v} == w") } else { format!("cmp(Cmp::Eq, {v}, w)") };
+                    let _ = write!(s, " || {{ let w = {}; {test} }}", self.val(it)?);
                 }
                 s.push_str(" }");
                 s
@@ -384,5 +421,50 @@ impl Emitter {
             }
             Val::Apply(_) | Val::Ir(_) => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::expr::compare;
+
+    /// The constants whose comparison is emitted as `==` compare as the
+    /// evaluator compares them, against a value of every kind.
+    #[test]
+    fn equality_with_a_same_when_equal_constant_is_the_evaluators() {
+        let date = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).map(Value::Date);
+        let values: Vec<Value> = [
+            Some(Value::Enum(0)),
+            Some(Value::Enum(1)),
+            Some(Value::Sym(0)),
+            Some(Value::Sym(3)),
+            Some(Value::Bool(true)),
+            Some(Value::Bool(false)),
+            Some(Value::Text(0)),
+            Some(Value::Text(2)),
+            Some(Value::Num(Decimal::ZERO)),
+            Some(Value::Num(Decimal::new(100, 2))),
+            Some(Value::Household),
+            Some(Value::Member(0)),
+            Some(Value::Claim(0, 1)),
+            Some(Value::Loan(0)),
+            date,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut constants = 0;
+        for &k in &values {
+            let Some(k) = same_when_equal(&Val::Const(k)) else { continue };
+            constants += 1;
+            for &x in &values {
+                assert_eq!(compare(CmpOp::Eq, x, k), x == k, "{x:?} == {k:?}");
+                assert_eq!(compare(CmpOp::Ne, x, k), x != k, "{x:?} != {k:?}");
+                assert_eq!(compare(CmpOp::Eq, k, x), k == x, "{k:?} == {x:?}");
+            }
+        }
+        assert_eq!(constants, 8);
+        assert!(same_when_equal(&Val::Const(Value::Num(Decimal::ONE))).is_none());
     }
 }

@@ -453,6 +453,128 @@ pub(crate) fn fast(op: ArithOp, x: Decimal, y: Decimal, loc: Loc) -> Result<Opti
     })
 }
 
+/// A decimal as its signed mantissa and scale, for a chain of exact
+/// operations that takes each intermediate apart only once. Each operation
+/// gives what [`add`], [`sub`], [`mul`] and [`cmp`] give for the same
+/// operands, bit for bit, or `None` where this form cannot tell (an
+/// alignment or product beyond `i128`): the caller then computes the chain
+/// on `Decimal`s. A value is always below 2^96 in magnitude, at a scale of
+/// at most 28: a `Decimal`.
+#[derive(Debug, Clone, Copy)]
+struct Fx {
+    m: i128,
+    s: u32,
+}
+
+impl Fx {
+    const LIMIT: u128 = 1 << 96;
+
+    #[inline(always)]
+    fn of(d: Decimal) -> Fx {
+        Fx { m: d.mantissa(), s: d.scale() }
+    }
+
+    #[inline(always)]
+    fn decimal(self) -> Option<Decimal> {
+        from_mantissa(self.m, self.s)
+    }
+
+    /// `m × 10^k`, if it fits `i128` (one widening multiplication when
+    /// `m` fits 64 bits and `k` ≤ 18).
+    #[inline(always)]
+    fn scaled(m: i128, k: u32) -> Option<i128> {
+        let p = *POW10.get(k as usize)?;
+        if k <= 18 && m.unsigned_abs() >> 64 == 0 {
+            let a = (m.unsigned_abs() as u64 as u128 * p as u128) as i128;
+            return Some(if m < 0 { -a } else { a });
+        }
+        m.checked_mul(p)
+    }
+
+    /// Both mantissas at the larger scale, and that scale.
+    #[inline(always)]
+    fn aligned(self, o: Fx) -> Option<(i128, i128, u32)> {
+        match self.s.cmp(&o.s) {
+            Ordering::Equal => Some((self.m, o.m, self.s)),
+            Ordering::Less => Some((Fx::scaled(self.m, o.s - self.s)?, o.m, o.s)),
+            Ordering::Greater => Some((self.m, Fx::scaled(o.m, self.s - o.s)?, self.s)),
+        }
+    }
+
+    #[inline(always)]
+    fn within(m: i128, s: u32) -> Option<Fx> {
+        (m.unsigned_abs() < Fx::LIMIT).then_some(Fx { m, s })
+    }
+
+    /// [`add`]: at the larger scale, refused beyond 96 bits.
+    #[inline(always)]
+    fn add(self, o: Fx) -> Option<Fx> {
+        let (a, b, s) = self.aligned(o)?;
+        Fx::within(a + b, s)
+    }
+
+    /// [`sub`].
+    #[inline(always)]
+    fn sub(self, o: Fx) -> Option<Fx> {
+        let (a, b, s) = self.aligned(o)?;
+        Fx::within(a - b, s)
+    }
+
+    /// [`mul`]: at the sum of the scales (at most 28), a zero product `0`.
+    #[inline(always)]
+    fn mul(self, o: Fx) -> Option<Fx> {
+        let (a, b) = (self.m.unsigned_abs(), o.m.unsigned_abs());
+        let m = if (a | b) >> 64 == 0 { a * b } else { a.checked_mul(b)? };
+        if m == 0 {
+            return Some(Fx { m: 0, s: 0 });
+        }
+        let s = self.s + o.s;
+        if s > 28 || m >= Fx::LIMIT {
+            return None;
+        }
+        let m = m as i128;
+        Some(Fx { m: if (self.m < 0) != (o.m < 0) { -m } else { m }, s })
+    }
+
+    /// [`cmp`].
+    #[inline(always)]
+    fn cmp(self, o: Fx) -> Option<Ordering> {
+        let (a, b, _) = self.aligned(o)?;
+        Some(a.cmp(&b))
+    }
+}
+
+/// `banded(x, lo₀ at rate₀, lo₁ at rate₁, …)` as the lowered code computes
+/// it band by band (`Ev::band`: a band's part `(min(x, next lo) − lo) ×
+/// rate` added to the total, from `0`, until a band starts at or above
+/// `x`), on the mantissas: the same `Decimal`, bit for bit, or `None` when
+/// it must be computed band by band (an operation beyond this form, or a
+/// band below its predecessor, where the band-by-band computation stops).
+#[inline]
+pub(crate) fn banded(x: Decimal, bands: &[(Decimal, Decimal)]) -> Option<Decimal> {
+    let x = Fx::of(x);
+    let mut total = Fx { m: 0, s: 0 };
+    let mut next = bands.first().map(|b| Fx::of(b.0));
+    for (i, &(_, rate)) in bands.iter().enumerate() {
+        let Some(lo) = next else { break };
+        next = bands.get(i + 1).map(|b| Fx::of(b.0));
+        if let Some(hi) = next {
+            if hi.cmp(lo)? == Ordering::Less {
+                return None;
+            }
+        }
+        if x.cmp(lo)? != Ordering::Greater {
+            break;
+        }
+        let top = match next {
+            Some(hi) if x.cmp(hi)? == Ordering::Greater => hi,
+            _ => x,
+        };
+        total = total.add(top.sub(lo)?.mul(Fx::of(rate))?)?;
+    }
+    total.decimal()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,6 +728,27 @@ mod tests {
         assert_eq!(mul(d("0.00"), d("-3.5")).map(|r| r.serialize()), Some(Decimal::ZERO.serialize()));
     }
 
+    /// `banded` band by band with the exact operations, as `Ev::band` does
+    /// it (`None` where the lowered code traps).
+    fn banded_by_definition(x: Decimal, bands: &[(Decimal, Decimal)]) -> Option<Decimal> {
+        let mut total = Decimal::ZERO;
+        for (i, &(lo, rate)) in bands.iter().enumerate() {
+            let hi = bands.get(i + 1).map(|b| b.0);
+            if hi.is_some_and(|h| cmp(h, lo) == Ordering::Less) {
+                return None;
+            }
+            if cmp(x, lo) != Ordering::Greater {
+                break;
+            }
+            let top = match hi {
+                Some(h) if cmp(x, h) == Ordering::Greater => h,
+                _ => x,
+            };
+            total = add(total, mul(sub(top, lo)?, rate)?)?;
+        }
+        Some(total)
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
 
@@ -623,6 +766,31 @@ mod tests {
                 proptest::prop_assert_eq!(mul(x, y).map(|r| r.serialize()), by_rust_decimal.map(|r| r.serialize()), "{} × {}", x, y);
                 if let Some(r) = mul(x, y) {
                     proptest::prop_assert_eq!(Some(Q::from_decimal(r)), Q::from_decimal(x).mul(Q::from_decimal(y)), "{} × {}", x, y);
+                }
+            }
+        }
+
+        #[test]
+        fn banded_on_the_mantissas_is_banded_band_by_band(
+            x in decimal(),
+            bands in proptest::collection::vec((decimal(), decimal()), 0..5),
+            small in proptest::collection::vec((0u64..1 << 40, 0u32..=6, proptest::bool::ANY), 7),
+            sorted in proptest::bool::ANY,
+        ) {
+            // any figures, and money-like ones (the fast form's common case)
+            let money: Vec<Decimal> = small.iter().map(|&(m, s, neg)| Decimal::from_parts(m as u32, (m >> 32) as u32, 0, neg, s)).collect();
+            let mut ordinary: Vec<(Decimal, Decimal)> = money[1..].chunks(2).map(|c| (c[0], c[1])).collect();
+            if sorted {
+                ordinary.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            for (x, bands, common) in [(x, bands.clone(), false), (money[0], ordinary, true)] {
+                let by_band = banded_by_definition(x, &bands);
+                let fast = banded(x, &bands);
+                if let Some(r) = fast {
+                    proptest::prop_assert_eq!(Some(r.serialize()), by_band.map(|r| r.serialize()), "banded({}, {:?})", x, bands);
+                }
+                if common && by_band.is_some() {
+                    proptest::prop_assert!(fast.is_some(), "banded({}, {:?}) refused", x, bands);
                 }
             }
         }

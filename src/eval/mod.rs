@@ -11,7 +11,7 @@ pub(crate) mod expr;
 pub mod facts;
 
 use crate::check::types::Entity;
-use crate::check::{OutcomeDef, Target};
+use crate::check::{Effect, OutcomeDef, Target};
 use crate::compile::{Program, Step};
 use crate::exec::native::{GenFn, RuleFn};
 use crate::ir::{LayerId, ParamId, ProgId, RuleId};
@@ -466,6 +466,9 @@ pub(crate) struct Ev<'a> {
     /// The lowered code stopped ([`crate::exec::Trap`]): set by the
     /// operation that could not go on, read where a lowered expression ends.
     pub trapped: bool,
+    /// The subject of the generated rule running (the outcomes it applies
+    /// are this subject's).
+    pub subject: Value,
 }
 
 /// The generated functions of an engine: its expressions' and its whole rules'.
@@ -626,6 +629,7 @@ impl<'a> Ev<'a> {
             generated: code.and_then(|c| c.1).map(|g| g.0),
             generated_rules: code.and_then(|c| c.1).map(|g| g.1),
             trapped: false,
+            subject: Value::Household,
         }
     }
 
@@ -755,7 +759,7 @@ impl<'a> Ev<'a> {
             if tracing {
                 values.push(self.outcome_shown(o, v));
             }
-            self.apply_outcome(r, subject, o, v);
+            self.apply_outcome(r, subject, o.effect(), v);
         }
         if tracing {
             self.trace_rule(r, subject, true, values);
@@ -783,16 +787,18 @@ impl<'a> Ev<'a> {
         if let Some(slot) = self.frame_index(rule.subject_slot) {
             self.s.frame[slot] = subject;
         }
-        self.s.outcome_vals.clear();
         if let Some(f) = self.generated_rules.and_then(|g| g.get(r as usize).copied().flatten()) {
             // the whole rule in one native function: its lets, condition
             // and outcome values, charged and trapping as the expressions'
-            // own functions would be; the outcomes applied below
-            if !self.run_generated_rule(f).ok()? {
-                return Some(());
+            // own functions would be, then (nothing having trapped) its
+            // outcomes applied
+            self.subject = subject;
+            if self.run_generated_rule(f).ok()? {
+                self.cond_held = true;
             }
-            return self.apply_outcomes(r, subject);
+            return Some(());
         }
+        self.s.outcome_vals.clear();
         for (l, c) in rule.pre.iter().zip(&code.pre) {
             let v = self.run(c).ok()?;
             if let Some(i) = self.frame_index(l.slot) {
@@ -818,58 +824,58 @@ impl<'a> Ev<'a> {
                 self.s.outcome_vals.push(v);
             }
         }
-        self.apply_outcomes(r, subject)
+        self.apply_outcomes(r, subject, code)
     }
 
     /// Apply the outcomes of rule `r`, whose condition held for `subject`,
-    /// with the values its lowered or generated code left in `outcome_vals`
-    /// (one per outcome with a value, in order); `None`, with nothing
-    /// applied, if the values are not one per such outcome.
-    fn apply_outcomes(&mut self, r: RuleId, subject: Value) -> Option<()> {
-        let rule = &self.p.module.rules[r as usize];
-        let valued = |o: &OutcomeDef| matches!(o, OutcomeDef::Amount(..) | OutcomeDef::AddTally(..) | OutcomeDef::Pay(..));
-        if rule.outcomes.iter().filter(|o| valued(o)).count() != self.s.outcome_vals.len() {
+    /// with the values its lowered code left in `outcome_vals` (one per
+    /// outcome with a value, in order); `None`, with nothing applied, if
+    /// the values are not one per such outcome.
+    fn apply_outcomes(&mut self, r: RuleId, subject: Value, code: &crate::exec::RuleCode) -> Option<()> {
+        if code.outcomes.iter().flatten().count() != self.s.outcome_vals.len() {
             return None;
         }
         self.cond_held = true;
         let mut k = 0;
-        for o in rule.outcomes.iter() {
-            let v = if valued(o) {
-                k += 1;
-                self.s.outcome_vals.get(k - 1).copied()
-            } else {
-                None
+        for (&e, c) in code.effects.iter().zip(&code.outcomes) {
+            let v = match c {
+                Some(_) => {
+                    k += 1;
+                    self.s.outcome_vals.get(k - 1).copied()
+                }
+                None => None,
             };
-            self.apply_outcome(r, subject, o, v);
+            self.apply_outcome(r, subject, e, v);
         }
         Some(())
     }
 
     /// Apply one outcome of rule `r` that fired for `subject`, with its value.
-    fn apply_outcome(&mut self, r: RuleId, subject: Value, o: &OutcomeDef, v: Option<Value>) {
+    #[inline]
+    pub(crate) fn apply_outcome(&mut self, r: RuleId, subject: Value, e: Effect, v: Option<Value>) {
         let v = v.unwrap_or(Value::ZERO);
-        match o {
-            OutcomeDef::Eligible(pg) => {
-                let st = &mut self.s.progs[*pg as usize];
+        match e {
+            Effect::Eligible(pg) => {
+                let st = &mut self.s.progs[pg as usize];
                 st.eligible = true;
                 st.any = true;
-                self.s.fired.push(Fired { program: *pg, rule: r, subject });
+                self.s.fired.push(Fired { program: pg, rule: r, subject });
             }
-            OutcomeDef::Flag(pg) => {
-                let st = &mut self.s.progs[*pg as usize];
+            Effect::Flag(pg) => {
+                let st = &mut self.s.progs[pg as usize];
                 st.flag = true;
                 st.any = true;
-                self.s.fired.push(Fired { program: *pg, rule: r, subject });
+                self.s.fired.push(Fired { program: pg, rule: r, subject });
             }
-            OutcomeDef::Amount(pg, _) => {
-                self.s.progs[*pg as usize].eligible = true;
-                self.s.push_cand(Cand { target: Target::Amount(*pg), subject, rule: r, value: v, won: false, next: NONE });
+            Effect::Amount(pg) => {
+                self.s.progs[pg as usize].eligible = true;
+                self.s.push_cand(Cand { target: Target::Amount(pg), subject, rule: r, value: v, won: false, next: NONE });
             }
-            OutcomeDef::Assign(pg, sym) => {
-                self.s.push_cand(Cand { target: Target::Assign(*pg), subject, rule: r, value: Value::Sym(*sym), won: false, next: NONE });
+            Effect::Assign(pg, sym) => {
+                self.s.push_cand(Cand { target: Target::Assign(pg), subject, rule: r, value: Value::Sym(sym), won: false, next: NONE });
             }
-            OutcomeDef::Pay(l, _) => self.s.pay_cands.push((*l, r, num(v), false)),
-            OutcomeDef::AddTally(t, _) => self.s.pending_tallies.push((*t, num(v))),
+            Effect::Pay(l) => self.s.pay_cands.push((l, r, num(v), false)),
+            Effect::AddTally(t) => self.s.pending_tallies.push((t, num(v))),
         }
     }
 

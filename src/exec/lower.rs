@@ -37,6 +37,7 @@ pub(crate) fn lower(m: &Module) -> Exec {
             cond,
             post,
             outcomes,
+            effects: r.outcomes.iter().map(OutcomeDef::effect).collect(),
         });
     }
     let globals = m.globals.iter().map(|g| cx.code(&g.expr)).collect();

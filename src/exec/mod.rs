@@ -110,6 +110,8 @@ pub(crate) struct RuleCode {
     pub post_slots: Vec<u16>,
     /// One per outcome (`None` for an outcome without an expression).
     pub outcomes: Vec<Option<Code>>,
+    /// What each outcome does, in order (`OutcomeDef::effect`).
+    pub effects: Vec<crate::check::Effect>,
 }
 
 /// One lowered expression and what it costs.

@@ -24,6 +24,7 @@ use rust_decimal::Decimal;
 
 pub use super::Over as O;
 pub use crate::check::schema::Field as F;
+pub use crate::check::Effect as E;
 pub use crate::ir::CmpOp as Cmp;
 pub use crate::value::Value as V;
 pub use rust_decimal::{Decimal as D, RoundingStrategy as Rounding};
@@ -32,9 +33,9 @@ pub use rust_decimal::{Decimal as D, RoundingStrategy as Rounding};
 pub type GenFn = fn(&mut Rt<'_, '_>) -> Value;
 
 /// A generated rule: its lets, condition and outcome values in one native
-/// function, which says whether the condition held (having left one value
-/// per outcome with a value, [`Rt::outcome`]). The evaluator reads the
-/// trap flag after it, as after any generated function.
+/// function, which says whether the condition held, and then, nothing
+/// having trapped, has applied its outcomes ([`Rt::apply`]). The evaluator
+/// reads the trap flag after it, as after any generated function.
 pub type RuleFn = fn(&mut Rt<'_, '_>) -> bool;
 
 /// The evaluator's state as a generated function sees it.
@@ -86,10 +87,13 @@ impl Rt<'_, '_> {
     pub fn trapped(&self) -> bool {
         self.ev.trapped
     }
-    /// The value of the rule's next outcome with a value.
+    /// Apply an outcome of rule `r`, which fired for the subject it runs
+    /// for, with its value (zero for an outcome without one), as the
+    /// evaluator applies the outcomes of a rule that fired.
     #[inline(always)]
-    pub fn outcome(&mut self, v: Value) {
-        self.ev.s.outcome_vals.push(v);
+    pub fn apply(&mut self, r: u32, e: crate::check::Effect, v: Value) {
+        let subject = self.ev.subject;
+        self.ev.apply_outcome(r, subject, e, Some(v));
     }
     /// A frame slot.
     #[inline(always)]
@@ -180,6 +184,10 @@ impl Rt<'_, '_> {
     /// bands ascending (else a trap), as the lowered code computes it.
     #[inline]
     pub fn banded(&mut self, x: Decimal, bands: &[(Decimal, Decimal)]) -> Decimal {
+        // on the mantissas, or (where that form cannot tell) band by band
+        if let Some(total) = exact::banded(x, bands) {
+            return total;
+        }
         let mut total = Decimal::ZERO;
         for (i, &(lo, rate)) in bands.iter().enumerate() {
             let hi = bands.get(i + 1).map(|b| b.0);

@@ -43,32 +43,32 @@ fn c12(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c13(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c14(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }))
+    V::Bool(({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); x == y } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c15(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); x == y })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c16(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c17(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c18(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) }))
+    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -88,12 +88,12 @@ fn c21(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c22(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } }))
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c23(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); x == y })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -103,7 +103,7 @@ fn c24(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c25(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -113,12 +113,12 @@ fn c26(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c27(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c28(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -143,7 +143,7 @@ fn c32(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c33(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -183,7 +183,7 @@ fn c40(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c41(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); x == y } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -223,7 +223,7 @@ fn c48(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c49(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -268,7 +268,7 @@ fn c59(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c60(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) }))
+    V::Bool((((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); x != y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -308,7 +308,7 @@ fn c67(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c68(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -323,7 +323,7 @@ fn c70(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c71(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -333,22 +333,22 @@ fn c72(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c73(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c74(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c75(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c76(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -363,7 +363,7 @@ fn c78(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c79(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -373,7 +373,7 @@ fn c80(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c81(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -393,7 +393,7 @@ fn c84(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c85(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }))
+    V::Bool((({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -408,7 +408,7 @@ fn c87(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c88(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -418,7 +418,7 @@ fn c90(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c91(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -428,7 +428,7 @@ fn c92(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c93(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -443,17 +443,17 @@ fn c95(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c96(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c97(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c98(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) }))
+    V::Bool(((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -463,7 +463,7 @@ fn c105(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c107(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -473,7 +473,7 @@ fn c108(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c109(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -498,7 +498,7 @@ fn c113(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c114(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -523,7 +523,7 @@ fn c118(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c119(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -538,7 +538,7 @@ fn c121(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c122(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -553,7 +553,7 @@ fn c124(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c125(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -568,7 +568,7 @@ fn c127(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c128(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -603,7 +603,7 @@ fn c136(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c137(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 }))))
+    V::Bool(({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); x == y })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 }))))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -613,22 +613,22 @@ fn c138(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c139(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) }))
+    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c140(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 }))
+    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); x == y }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c141(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) }))
+    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c143(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -638,7 +638,7 @@ fn c144(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c145(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -653,12 +653,12 @@ fn c147(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c148(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) })))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); x != y })))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c150(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } })))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } })))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -683,7 +683,7 @@ fn c154(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c155(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
+    V::Bool(((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); x == y }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -698,7 +698,7 @@ fn c157(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c158(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -723,7 +723,7 @@ fn c167(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c169(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) }))
+    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -733,12 +733,12 @@ fn c170(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c171(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c172(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -778,7 +778,7 @@ fn c179(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c180(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) }))
+    V::Bool(({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); x == y } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -818,7 +818,7 @@ fn c187(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c188(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -863,12 +863,12 @@ fn c199(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c200(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c201(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); x == y }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -903,12 +903,12 @@ fn c209(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c210(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) }))
+    V::Bool((((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c211(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } }))
+    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -918,17 +918,17 @@ fn c212(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c213(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) }))
+    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c214(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c217(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -943,7 +943,7 @@ fn c221(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c222(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) }))
+    V::Bool(({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); x != y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -958,22 +958,22 @@ fn c226(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c227(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }))))
+    V::Bool(({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); x != y } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }))))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c228(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); cmp(Cmp::Eq, x, y) }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); x == y }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c229(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) }))
+    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c230(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } })
+    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -998,7 +998,7 @@ fn c235(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c237(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if cmp(Cmp::Eq, s1, V::Enum(0)) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } })
+    V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if s1 == V::Enum(0) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1013,7 +1013,7 @@ fn c241(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c242(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); x == y })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1038,22 +1038,22 @@ fn c247(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c249(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2302, 2326) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(5); cmp(Cmp::Eq, v1, w) } })
+    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2302, 2326) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(5); v1 == w } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c250(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2447, 2471) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(5); cmp(Cmp::Eq, v1, w) } })
+    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2447, 2471) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(5); v1 == w } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c251(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 9, 2539, 2554) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 9, 2539, 2554) }; let y = V::Enum(0); x == y })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c252(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let v5 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18559, 18578) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v5, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v5, w) } } { continue; } rt.rebind(O::Members, base2, i4, 0); if true { count1 += 1; } } D::from(count1) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) })
+    V::Bool({ let x = { let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let v5 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18559, 18578) }; false || { let w = V::Enum(1); v5 == w } || { let w = V::Enum(2); v5 == w } } { continue; } rt.rebind(O::Members, base2, i4, 0); if true { count1 += 1; } } D::from(count1) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1063,12 +1063,12 @@ fn c253(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c254(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut sum1 = D::ZERO; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let x = { let b = rt.local(0); rt.field(b, F::Relation, 15, 680, 690) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } { continue; } rt.rebind(O::Members, base2, i4, 0); let v = { let b = rt.local(0); let v = rt.field(b, F::Age, 15, 700, 705); rt.num(v) }; sum1 = rt.add(sum1, v); } sum1 })
+    V::Num({ let mut sum1 = D::ZERO; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let x = { let b = rt.local(0); rt.field(b, F::Relation, 15, 680, 690) }; let y = V::Enum(0); x == y } { continue; } rt.rebind(O::Members, base2, i4, 0); let v = { let b = rt.local(0); let v = rt.field(b, F::Age, 15, 700, 705); rt.num(v) }; sum1 = rt.add(sum1, v); } sum1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c255(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 3798, 3817) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Employer, 1, 3834, 3855) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 3798, 3817) }; let y = V::Enum(1); x == y } && { let v2 = { let b = rt.local(0); rt.field(b, F::Employer, 1, 3834, 3855) }; false || { let w = V::Enum(1); v2 == w } || { let w = V::Enum(2); v2 == w } }) == true { found1 = true; break; } } found1 }))
 }
 
 static FNS: [Option<GenFn>; 256] = [
@@ -1112,8 +1112,10 @@ fn r2(rt: &mut Rt<'_, '_>) -> bool {
     let held = { let v = rt.global(6); rt.truth(v) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(57, 1, 4514, 4547));
-    rt.outcome(o);
+    let o1 = V::Num(rt.param(57, 1, 4514, 4547));
+    if rt.trapped() { return false; }
+    rt.apply(2, E::Eligible(23), V::ZERO);
+    rt.apply(2, E::Amount(23), o1);
     true
 }
 
@@ -1123,56 +1125,70 @@ fn r3(rt: &mut Rt<'_, '_>) -> bool {
     let held = { let v = rt.global(6); rt.truth(v) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(58, 1, 5015, 5034));
-    rt.outcome(o);
+    let o1 = V::Num(rt.param(58, 1, 5015, 5034));
+    if rt.trapped() { return false; }
+    rt.apply(3, E::Eligible(24), V::ZERO);
+    rt.apply(3, E::Amount(24), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r4(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(4, E::Eligible(2), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r5(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = ({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    let held = ({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); x == y } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(5, E::Flag(51), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r6(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) };
+    let held = { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); x == y };
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(6, E::Eligible(54), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r7(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(7, E::Flag(40), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r8(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(13) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(8, E::Eligible(0), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r9(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(9, E::Eligible(22), V::ZERO);
     true
 }
 
@@ -1181,6 +1197,8 @@ fn r10(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
     let held = (({ let v = rt.global(2); rt.truth(v) } && !{ let v = rt.global(0); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 1, 9764, 9780); rt.num(v) }; let y = { let x = rt.param(59, 1, 9783, 9808); let y = { let b = V::Household; let v = rt.field(b, F::Size, 1, 9811, 9825); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(10, E::Eligible(52), V::ZERO);
     true
 }
 
@@ -1190,24 +1208,30 @@ fn r11(rt: &mut Rt<'_, '_>) -> bool {
     let held = ({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::SoilErosionArea, 1, 10364, 10391); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(4) { return false; }
-    let o = V::Num({ let x = rt.param(9, 1, 10469, 10481); let y = { let b = V::Household; let v = rt.field(b, F::Size, 1, 10484, 10498); rt.num(v) }; rt.mul(x, y) });
-    rt.outcome(o);
+    let o1 = V::Num({ let x = rt.param(9, 1, 10469, 10481); let y = { let b = V::Household; let v = rt.field(b, F::Size, 1, 10484, 10498); rt.num(v) }; rt.mul(x, y) });
+    if rt.trapped() { return false; }
+    rt.apply(11, E::Eligible(50), V::ZERO);
+    rt.apply(11, E::Amount(50), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r12(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(21) { return false; }
-    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } });
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(12, E::Eligible(20), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r13(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) };
+    let held = { let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); x == y };
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(13, E::Eligible(43), V::ZERO);
     true
 }
 
@@ -1216,14 +1240,18 @@ fn r14(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
     let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 1, 12863, 12890); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(14, E::Eligible(25), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r15(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(15, E::Eligible(26), V::ZERO);
     true
 }
 
@@ -1232,22 +1260,29 @@ fn r16(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
     let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 0) }) && { let b = V::Household; let v = rt.field(b, F::Declared(0), 1, 15281, 15307); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(16, E::Eligible(55), V::ZERO);
+    rt.apply(16, E::Flag(56), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r17(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) });
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(17, E::Eligible(49), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r18(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(18, E::Eligible(0), V::ZERO);
     true
 }
 
@@ -1258,8 +1293,9 @@ fn r19(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if !rt.spend(11) { return false; }
     let l0_1: D = { let x = { let x = rt.param(1, 3, 1971, 1985); let y = { let b = V::Household; let v = rt.field(b, F::Size, 3, 1988, 2002); rt.num(v) }; rt.mul(x, y) }; let y = { let b = V::Household; let v = rt.field(b, F::Income, 3, 2005, 2021); rt.num(v) }; rt.sub(x, y) };
-    let o = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(19, E::Amount(0), o0);
     true
 }
 
@@ -1268,61 +1304,66 @@ fn r20(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(11) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 3, 2953, 2969); rt.num(v) }; let y = { let x = rt.param(1, 3, 2972, 2986); let y = { let b = V::Household; let v = rt.field(b, F::Size, 3, 2989, 3003); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(20, E::Eligible(0), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r21(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(11) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(26) { return false; }
     let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 5786, 5802); rt.num(v) }; let v = { let x = { let x = rt.param(61, 3, 5808, 5824); let y = rt.tally(5); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
     let l2_3: D = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 5871, 5887); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; let y = rt.param(62, 3, 5904, 5914); rt.mul(x, y) };
     let l3_4: D = { let x = { let mut best5 = l2_3; let v = { let x = { let x = rt.param(63, 3, 5952, 5968); let y = rt.tally(6); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
-    let o = V::Num(l3_4);
-    rt.outcome(o);
-    let o = V::Num(l1_1);
-    rt.outcome(o);
-    let o = V::Num(l1_1);
-    rt.outcome(o);
-    let o = V::Num(l3_4);
-    rt.outcome(o);
+    let o0 = V::Num(l3_4);
+    let o1 = V::Num(l1_1);
+    let o2 = V::Num(l1_1);
+    let o3 = V::Num(l3_4);
+    if rt.trapped() { return false; }
+    rt.apply(21, E::Pay(0), o0);
+    rt.apply(21, E::Pay(5), o1);
+    rt.apply(21, E::AddTally(5), o2);
+    rt.apply(21, E::AddTally(6), o3);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r22(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(8) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); x == y } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(31) { return false; }
     let l1_1: D = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 6543, 6559); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) };
     let l2_2: D = { let mut best3 = l1_1; let v = { let x = { let x = { let x = rt.param(64, 3, 6617, 6641); let y = { let y = rt.param(65, 3, 6652, 6680); rt.sub(D::from_parts(100, 0, 0, false, 2), y) }; rt.mul(x, y) }; let y = rt.tally(7); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 };
     let l3_4: D = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; let y = rt.param(66, 3, 6754, 6772); rt.mul(x, y) };
     let l4_5: D = { let x = { let mut best6 = l3_4; let v = { let x = { let x = rt.param(67, 3, 6810, 6827); let y = rt.tally(8); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best6 = min_num(best6, v); best6 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
-    let o = V::Num(l4_5);
-    rt.outcome(o);
-    let o = V::Num(l2_2);
-    rt.outcome(o);
-    let o = V::Num(l4_5);
-    rt.outcome(o);
+    let o0 = V::Num(l4_5);
+    let o1 = V::Num(l2_2);
+    let o2 = V::Num(l4_5);
+    if rt.trapped() { return false; }
+    rt.apply(22, E::Pay(1), o0);
+    rt.apply(22, E::AddTally(7), o1);
+    rt.apply(22, E::AddTally(8), o2);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r23(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(23) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 7618, 7634); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
     let l2_2: D = { let mut best3 = rt.param(69, 3, 7690, 7705); let v = rt.param(68, 3, 7707, 7726); best3 = max_num(best3, v); best3 };
     let l3_4: D = { let x = { let mut best5 = { let x = l1_1; let y = l2_2; rt.mul(x, y) }; let v = { let x = { let x = rt.param(70, 3, 7781, 7804); let y = rt.tally(9); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
-    let o = V::Num(l3_4);
-    rt.outcome(o);
-    let o = V::Num(l3_4);
-    rt.outcome(o);
+    let o0 = V::Num(l3_4);
+    let o1 = V::Num(l3_4);
+    if rt.trapped() { return false; }
+    rt.apply(23, E::Pay(3), o0);
+    rt.apply(23, E::AddTally(9), o1);
     true
 }
 
@@ -1332,8 +1373,10 @@ fn r26(rt: &mut Rt<'_, '_>) -> bool {
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::MedicalInsurance, 3, 10010, 10029); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(72, 3, 10113, 10128));
-    rt.outcome(o);
+    let o1 = V::Num(rt.param(72, 3, 10113, 10128));
+    if rt.trapped() { return false; }
+    rt.apply(26, E::Eligible(3), V::ZERO);
+    rt.apply(26, E::Amount(3), o1);
     true
 }
 
@@ -1342,33 +1385,40 @@ fn r27(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(1) { return false; }
     let held = { let v = rt.global(0); rt.truth(v) };
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(27, E::Eligible(7), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r28(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = (((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) });
+    let held = (((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); x != y });
     if rt.trapped() || !held { return false; }
     if !rt.spend(31) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 12147, 12163); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
     let l2_2: D = { let x = { let x = rt.param(73, 3, 12220, 12251); let y = rt.tally(10); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
     let l3_3: D = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
     let l4_4: D = { let x = { let mut best5 = { let x = l3_3; let y = rt.param(74, 3, 12360, 12386); rt.mul(x, y) }; let v = { let x = { let x = rt.param(75, 3, 12398, 12425); let y = rt.tally(11); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
-    let o = V::Num(l4_4);
-    rt.outcome(o);
-    let o = V::Num(l1_1);
-    rt.outcome(o);
-    let o = V::Num(l4_4);
-    rt.outcome(o);
+    let o0 = V::Num(l4_4);
+    let o2 = V::Num(l1_1);
+    let o3 = V::Num(l4_4);
+    if rt.trapped() { return false; }
+    rt.apply(28, E::Pay(3), o0);
+    rt.apply(28, E::Eligible(10), V::ZERO);
+    rt.apply(28, E::AddTally(10), o2);
+    rt.apply(28, E::AddTally(11), o3);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r29(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(29, E::Flag(12), V::ZERO);
+    rt.apply(29, E::Eligible(11), V::ZERO);
     true
 }
 
@@ -1377,6 +1427,8 @@ fn r30(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base2 = rt.local(0); let n3 = rt.items(O::MajorDiseases, base2, 1); for i4 in 0..n3 { if !rt.bind(O::MajorDiseases, base2, i4, 1, 1) { break; }  if true == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(30, E::Eligible(11), V::ZERO);
     true
 }
 
@@ -1385,14 +1437,18 @@ fn r31(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(8) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::InTownMonths, 3, 14256, 14283); rt.num(v) }; let y = rt.param(76, 3, 14287, 14305); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(31, E::Eligible(25), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r32(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(32, E::Eligible(32), V::ZERO);
     true
 }
 
@@ -1401,38 +1457,50 @@ fn r33(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::HarshArea, 3, 15742, 15762); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(33, E::Eligible(42), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r34(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(34, E::Eligible(43), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r35(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(35, E::Eligible(49), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r36(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(36, E::Eligible(34), V::ZERO);
+    rt.apply(36, E::Eligible(38), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r37(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(15) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(37, E::Eligible(34), V::ZERO);
+    rt.apply(37, E::Eligible(32), V::ZERO);
     true
 }
 
@@ -1442,16 +1510,21 @@ fn r38(rt: &mut Rt<'_, '_>) -> bool {
     let held = ({ let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 3, 19453, 19473); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolDeepMountain, 3, 19478, 19508); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(78, 3, 19598, 19628));
-    rt.outcome(o);
+    let o1 = V::Num(rt.param(78, 3, 19598, 19628));
+    if rt.trapped() { return false; }
+    rt.apply(38, E::Eligible(35), V::ZERO);
+    rt.apply(38, E::Amount(35), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r39(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(39, E::Eligible(39), V::ZERO);
+    rt.apply(39, E::Flag(41), V::ZERO);
     true
 }
 
@@ -1460,14 +1533,18 @@ fn r40(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && (({ let b = rt.local(0); rt.present(b, 2) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(2), 3, 21483, 21496); rt.truth(v) }) || { let b = rt.local(0); let v = rt.field(b, F::Disabled, 3, 21501, 21511); rt.truth(v) }));
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(40, E::Flag(57), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r41(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(15) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v2, w) } });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(41, E::Eligible(0), V::ZERO);
     true
 }
 
@@ -1478,16 +1555,19 @@ fn r42(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if !rt.spend(11) { return false; }
     let l0_1: D = { let x = { let x = rt.param(1, 4, 2466, 2480); let y = { let b = V::Household; let v = rt.field(b, F::Size, 4, 2483, 2497); rt.num(v) }; rt.mul(x, y) }; let y = { let b = V::Household; let v = rt.field(b, F::Income, 4, 2500, 2516); rt.num(v) }; rt.sub(x, y) };
-    let o = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(42, E::Amount(0), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r43(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } });
+    let held = (({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(43, E::Eligible(58), V::ZERO);
     true
 }
 
@@ -1497,35 +1577,41 @@ fn r44(rt: &mut Rt<'_, '_>) -> bool {
     let held = ({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionReceiving, 4, 3766, 3785); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(12, 4, 3824, 3845));
-    rt.outcome(o);
+    let o0 = V::Num(rt.param(12, 4, 3824, 3845));
+    if rt.trapped() { return false; }
+    rt.apply(44, E::Amount(16), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r45(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(45, E::Eligible(30), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r47(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(80, 4, 6197, 6234));
-    rt.outcome(o);
+    let o0 = V::Num(rt.param(80, 4, 6197, 6234));
+    if rt.trapped() { return false; }
+    rt.apply(47, E::Amount(31), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r48(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(17) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(48, E::Eligible(49), V::ZERO);
     true
 }
 
@@ -1535,118 +1621,134 @@ fn r49(rt: &mut Rt<'_, '_>) -> bool {
     let held = { let x = { let b = V::Household; let v = rt.field(b, F::ForestMu, 4, 7499, 7518); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(5) { return false; }
-    let o = V::Num({ let x = { let x = rt.param(81, 4, 7578, 7597); let y = { let b = V::Household; let v = rt.field(b, F::ForestMu, 4, 7600, 7619); rt.num(v) }; rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = rt.param(81, 4, 7578, 7597); let y = { let b = V::Household; let v = rt.field(b, F::ForestMu, 4, 7600, 7619); rt.num(v) }; rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(49, E::Amount(48), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r50(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } }) == true { found1 = true; break; } } found1 });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(50, E::Eligible(26), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r51(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(51, E::Eligible(29), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r52(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) });
+    let held = ((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(52, E::Eligible(28), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r54(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } });
     if rt.trapped() || !held { return false; }
     if !rt.spend(5) { return false; }
-    let o = V::Num({ let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14247, 14263); rt.num(v) }; let y = rt.param(82, 4, 14266, 14295); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o1 = V::Num({ let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14247, 14263); rt.num(v) }; let y = rt.param(82, 4, 14266, 14295); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(54, E::Eligible(9), V::ZERO);
+    rt.apply(54, E::Pay(0), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r55(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(17) { return false; }
     let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14857, 14873); rt.num(v) }; let v = { let x = { let x = rt.param(83, 4, 14883, 14909); let y = rt.tally(12); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
-    let o = V::Num(l1_1);
-    rt.outcome(o);
-    let o = V::Num({ let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15009, 15025); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; let y = rt.param(84, 4, 15042, 15062); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
-    let o = V::Num(l1_1);
-    rt.outcome(o);
+    let o0 = V::Num(l1_1);
+    let o1 = V::Num({ let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15009, 15025); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; let y = rt.param(84, 4, 15042, 15062); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    let o2 = V::Num(l1_1);
+    if rt.trapped() { return false; }
+    rt.apply(55, E::Pay(5), o0);
+    rt.apply(55, E::Pay(0), o1);
+    rt.apply(55, E::AddTally(12), o2);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r56(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(20) { return false; }
     let l1_1: D = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15343, 15359); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
     let l2_2: D = { let mut best3 = l1_1; let v = { let x = { let x = rt.param(85, 4, 15412, 15436); let y = rt.tally(13); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 };
-    let o = V::Num({ let x = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; let y = rt.param(86, 4, 15532, 15550); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
-    let o = V::Num(l2_2);
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; let y = rt.param(86, 4, 15532, 15550); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    let o1 = V::Num(l2_2);
+    if rt.trapped() { return false; }
+    rt.apply(56, E::Pay(1), o0);
+    rt.apply(56, E::AddTally(13), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r57(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(12) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15855, 15871); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
-    let o = V::Num({ let x = { let x = l1_1; let y = rt.param(87, 4, 15952, 15970); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = l1_1; let y = rt.param(87, 4, 15952, 15970); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(57, E::Pay(2), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r58(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(14) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 16598, 16614); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
-    let o = V::Num({ let x = { let x = l1_1; let y = rt.param(88, 4, 16727, 16756); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = l1_1; let y = rt.param(88, 4, 16727, 16756); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(58, E::Pay(7), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r59(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(16) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 16989, 17005); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; let y = rt.paid(7); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
-    let o = V::Num({ let x = { let x = l1_1; let y = rt.param(89, 4, 17143, 17166); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = l1_1; let y = rt.param(89, 4, 17143, 17166); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(59, E::Pay(3), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r60(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(14) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(60, E::Flag(12), V::ZERO);
     true
 }
 
@@ -1655,6 +1757,9 @@ fn r61(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 18610, 18620); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 4, 18625, 18641); rt.num(v) }; let y = { let x = rt.param(1, 4, 18644, 18658); let y = { let b = V::Household; let v = rt.field(b, F::Size, 4, 18661, 18675); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(61, E::Eligible(0), V::ZERO);
+    rt.apply(61, E::Eligible(7), V::ZERO);
     true
 }
 
@@ -1664,8 +1769,9 @@ fn r62(rt: &mut Rt<'_, '_>) -> bool {
     let held = ({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19156, 19178); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 19184, 19208); rt.truth(v) } || { let v = rt.global(0); rt.truth(v) }));
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(14, 4, 19271, 19296));
-    rt.outcome(o);
+    let o0 = V::Num(rt.param(14, 4, 19271, 19296));
+    if rt.trapped() { return false; }
+    rt.apply(62, E::Amount(44), o0);
     true
 }
 
@@ -1675,8 +1781,9 @@ fn r63(rt: &mut Rt<'_, '_>) -> bool {
     let held = ({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19635, 19657); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 4, 19662, 19680); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(15, 4, 19726, 19749));
-    rt.outcome(o);
+    let o0 = V::Num(rt.param(15, 4, 19726, 19749));
+    if rt.trapped() { return false; }
+    rt.apply(63, E::Amount(45), o0);
     true
 }
 
@@ -1685,14 +1792,18 @@ fn r66(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 21790, 21800); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 21805, 21810); rt.num(v) }; let y = D::from_parts(6, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(66, E::Eligible(46), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r67(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = ({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 })));
+    let held = ({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); x == y })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 })));
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(67, E::Eligible(39), V::ZERO);
     true
 }
 
@@ -1701,38 +1812,48 @@ fn r68(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
     let held = ({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23240, 23260); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(68, E::Eligible(38), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r69(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(69, E::Eligible(37), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r70(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v2, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v2, w) } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 });
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); x == y }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(70, E::Eligible(43), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r71(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(13) { return false; }
-    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) });
+    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(71, E::Eligible(34), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r73(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) });
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(73, E::Eligible(60), V::ZERO);
     true
 }
 
@@ -1741,14 +1862,18 @@ fn r74(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
     let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 2) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(2), 4, 30190, 30203); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(74, E::Flag(62), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r75(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(75, E::Eligible(61), V::ZERO);
     true
 }
 
@@ -1757,6 +1882,8 @@ fn r76(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(8) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 31881, 31891); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 31900, 31922); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(76, E::Flag(63), V::ZERO);
     true
 }
 
@@ -1765,22 +1892,28 @@ fn r77(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(1) { return false; }
     let held = { let v = rt.global(0); rt.truth(v) };
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(77, E::Assign(53, 0), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r78(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) }));
+    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); x != y }));
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(78, E::Assign(53, 1), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r80(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } }));
+    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }));
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(80, E::Assign(53, 3), V::ZERO);
     true
 }
 
@@ -1789,6 +1922,8 @@ fn r81(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
     let held = ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 6071, 6087); rt.num(v) }; let y = { let x = rt.param(1, 8, 6090, 6104); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 6107, 6121); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(81, E::Eligible(0), V::ZERO);
     true
 }
 
@@ -1799,16 +1934,19 @@ fn r82(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if !rt.spend(11) { return false; }
     let l0_1: D = { let x = { let x = rt.param(1, 8, 7559, 7573); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 7576, 7590); rt.num(v) }; rt.mul(x, y) }; let y = { let b = V::Household; let v = rt.field(b, F::Income, 8, 7593, 7609); rt.num(v) }; rt.sub(x, y) };
-    let o = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
-    rt.outcome(o);
+    let o0 = V::Num({ let x = { let x = l0_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(82, E::Amount(0), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r83(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(17) { return false; }
-    let held = ((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    let held = ((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); x == y }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(83, E::Flag(64), V::ZERO);
     true
 }
 
@@ -1818,89 +1956,100 @@ fn r84(rt: &mut Rt<'_, '_>) -> bool {
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 9777, 9795); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionReceiving, 8, 9804, 9823); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(3) { return false; }
-    let o = V::Num({ let mut best1 = rt.param(20, 8, 9921, 9946); let v = rt.param(19, 8, 9948, 9972); best1 = max_num(best1, v); best1 });
-    rt.outcome(o);
+    let o1 = V::Num({ let mut best1 = rt.param(20, 8, 9921, 9946); let v = rt.param(19, 8, 9948, 9972); best1 = max_num(best1, v); best1 });
+    if rt.trapped() { return false; }
+    rt.apply(84, E::Eligible(15), V::ZERO);
+    rt.apply(84, E::Amount(15), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r85(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(15) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(85, E::Eligible(21), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r90(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) });
+    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(3) { return false; }
-    let o = V::Num({ let mut best1 = rt.param(31, 8, 18459, 18473); let v = rt.param(32, 8, 18475, 18493); best1 = min_num(best1, v); best1 });
-    rt.outcome(o);
+    let o1 = V::Num({ let mut best1 = rt.param(31, 8, 18459, 18473); let v = rt.param(32, 8, 18475, 18493); best1 = min_num(best1, v); best1 });
+    if rt.trapped() { return false; }
+    rt.apply(90, E::Eligible(19), V::ZERO);
+    rt.apply(90, E::Amount(19), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r91(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(17) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(91, E::Eligible(20), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r92(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(11) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(26) { return false; }
     let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 21923, 21939); rt.num(v) }; let v = { let x = { let x = rt.param(34, 8, 21945, 21961); let y = rt.tally(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
     let l2_3: D = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 22008, 22024); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; let y = rt.param(35, 8, 22041, 22051); rt.mul(x, y) };
     let l3_4: D = { let x = { let mut best5 = l2_3; let v = { let x = { let x = rt.param(36, 8, 22089, 22105); let y = rt.tally(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best5 = min_num(best5, v); best5 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
-    let o = V::Num(l3_4);
-    rt.outcome(o);
-    let o = V::Num(l1_1);
-    rt.outcome(o);
-    let o = V::Num(l1_1);
-    rt.outcome(o);
-    let o = V::Num(l3_4);
-    rt.outcome(o);
+    let o0 = V::Num(l3_4);
+    let o1 = V::Num(l1_1);
+    let o2 = V::Num(l1_1);
+    let o3 = V::Num(l3_4);
+    if rt.trapped() { return false; }
+    rt.apply(92, E::Pay(0), o0);
+    rt.apply(92, E::Pay(5), o1);
+    rt.apply(92, E::AddTally(0), o2);
+    rt.apply(92, E::AddTally(1), o3);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r93(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(8) { return false; }
-    let held = ({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) });
+    let held = ({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); x == y } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(31) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 22701, 22717); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
     let l2_2: D = { let mut best3 = l1_1; let v = { let x = { let x = rt.param(37, 8, 22793, 22817); let y = rt.tally(2); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 };
     let l3_4: D = { let x = { let x = l1_1; let y = l2_2; rt.sub(x, y) }; let y = rt.param(38, 8, 22887, 22905); rt.mul(x, y) };
     let l4_5: D = { let x = { let mut best6 = l3_4; let v = { let x = { let x = rt.param(39, 8, 22943, 22960); let y = rt.tally(3); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best6 = min_num(best6, v); best6 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
-    let o = V::Num(l4_5);
-    rt.outcome(o);
-    let o = V::Num(l2_2);
-    rt.outcome(o);
-    let o = V::Num(l4_5);
-    rt.outcome(o);
+    let o0 = V::Num(l4_5);
+    let o1 = V::Num(l2_2);
+    let o2 = V::Num(l4_5);
+    if rt.trapped() { return false; }
+    rt.apply(93, E::Pay(1), o0);
+    rt.apply(93, E::AddTally(2), o1);
+    rt.apply(93, E::AddTally(3), o2);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r94(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); cmp(Cmp::Eq, x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(22) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 23624, 23640); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
     let l2_2: D = { let x = { let mut best3 = { let x = l1_1; let y = rt.param(40, 8, 23745, 23760); rt.mul(x, y) }; let v = { let x = { let x = rt.param(41, 8, 23766, 23789); let y = rt.tally(4); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best3 = min_num(best3, v); best3 }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
-    let o = V::Num(l2_2);
-    rt.outcome(o);
-    let o = V::Num(l2_2);
-    rt.outcome(o);
+    let o0 = V::Num(l2_2);
+    let o1 = V::Num(l2_2);
+    if rt.trapped() { return false; }
+    rt.apply(94, E::Pay(3), o0);
+    rt.apply(94, E::AddTally(4), o1);
     true
 }
 
@@ -1909,22 +2058,28 @@ fn r95(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(1) { return false; }
     let held = { let v = rt.global(0); rt.truth(v) };
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(95, E::Eligible(7), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r99(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(99, E::Eligible(39), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r100(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); cmp(Cmp::Eq, x, y) }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); x == y }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(100, E::Eligible(39), V::ZERO);
     true
 }
 
@@ -1933,6 +2088,8 @@ fn r103(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(14) { return false; }
     let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 32636, 32658); rt.truth(v) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 32667, 32683); rt.num(v) }; let y = { let x = rt.param(1, 8, 32686, 32700); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 32703, 32717); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(103, E::Eligible(0), V::ZERO);
     true
 }
 
@@ -1941,6 +2098,8 @@ fn r104(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 32958, 32980); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(104, E::Eligible(7), V::ZERO);
     true
 }
 
@@ -1950,8 +2109,10 @@ fn r105(rt: &mut Rt<'_, '_>) -> bool {
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 33482, 33504); rt.truth(v) }) && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 33510, 33534); rt.truth(v) } || rt.eligible(0)));
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(44, 8, 33642, 33667));
-    rt.outcome(o);
+    let o1 = V::Num(rt.param(44, 8, 33642, 33667));
+    if rt.trapped() { return false; }
+    rt.apply(105, E::Eligible(44), V::ZERO);
+    rt.apply(105, E::Amount(44), o1);
     true
 }
 
@@ -1961,24 +2122,30 @@ fn r106(rt: &mut Rt<'_, '_>) -> bool {
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 34027, 34049); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 8, 34054, 34072); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(45, 8, 34161, 34184));
-    rt.outcome(o);
+    let o1 = V::Num(rt.param(45, 8, 34161, 34184));
+    if rt.trapped() { return false; }
+    rt.apply(106, E::Eligible(45), V::ZERO);
+    rt.apply(106, E::Amount(45), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r107(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = (((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) });
+    let held = (((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(107, E::Eligible(1), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r108(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(14) { return false; }
-    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } });
+    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(108, E::Eligible(36), V::ZERO);
     true
 }
 
@@ -1987,30 +2154,38 @@ fn r109(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(5) { return false; }
     let held = ({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36288, 36310); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36315, 36335); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(109, E::Eligible(66), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r110(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(110, E::Eligible(37), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r111(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); cmp(Cmp::Eq, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(111, E::Eligible(33), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r114(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(114, E::Eligible(67), V::ZERO);
     true
 }
 
@@ -2020,16 +2195,20 @@ fn r117(rt: &mut Rt<'_, '_>) -> bool {
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 42154, 42172); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 42177, 42182); rt.num(v) }; let y = rt.param(47, 8, 42186, 42197); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(3) { return false; }
-    let o = V::Num({ let mut best1 = rt.param(48, 8, 42281, 42294); let v = rt.param(49, 8, 42296, 42326); best1 = max_num(best1, v); best1 });
-    rt.outcome(o);
+    let o1 = V::Num({ let mut best1 = rt.param(48, 8, 42281, 42294); let v = rt.param(49, 8, 42296, 42326); best1 = max_num(best1, v); best1 });
+    if rt.trapped() { return false; }
+    rt.apply(117, E::Eligible(16), V::ZERO);
+    rt.apply(117, E::Amount(16), o1);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r118(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
-    let held = ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) });
+    let held = ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); x != y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(118, E::Eligible(7), V::ZERO);
     true
 }
 
@@ -2038,6 +2217,8 @@ fn r119(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(5) { return false; }
     let held = ({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 43725, 43733); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(119, E::Eligible(7), V::ZERO);
     true
 }
 
@@ -2046,38 +2227,48 @@ fn r122(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(13) { return false; }
     let held = ((({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 47243, 47251); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 8, 47256, 47266); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 47271, 47276); rt.num(v) }; let y = rt.param(52, 8, 47279, 47295); cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(122, E::Eligible(69), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r123(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(23) { return false; }
-    let held = ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); cmp(Cmp::Ne, x, y) } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(2); cmp(Cmp::Eq, v1, w) } })));
+    let held = ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); x != y } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } })));
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(123, E::Eligible(70), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r124(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); cmp(Cmp::Eq, x, y) });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); x == y });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(124, E::Eligible(72), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r125(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); cmp(Cmp::Eq, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) });
+    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) });
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(125, E::Eligible(73), V::ZERO);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r126(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(5) { return false; }
-    let held = { let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); cmp(Cmp::Eq, v1, w) } || { let w = V::Enum(4); cmp(Cmp::Eq, v1, w) } };
+    let held = { let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } };
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(126, E::Flag(51), V::ZERO);
     true
 }
 
@@ -2085,8 +2276,9 @@ fn r126(rt: &mut Rt<'_, '_>) -> bool {
 fn r128(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(0) { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(D::from_parts(1000, 0, 0, false, 0));
-    rt.outcome(o);
+    let o0 = V::Num(D::from_parts(1000, 0, 0, false, 0));
+    if rt.trapped() { return false; }
+    rt.apply(128, E::Amount(1), o0);
     true
 }
 
@@ -2096,8 +2288,9 @@ fn r129(rt: &mut Rt<'_, '_>) -> bool {
     let held = { let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1087, 1101); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(D::from_parts(2000, 0, 0, false, 0));
-    rt.outcome(o);
+    let o0 = V::Num(D::from_parts(2000, 0, 0, false, 0));
+    if rt.trapped() { return false; }
+    rt.apply(129, E::Amount(1), o0);
     true
 }
 
@@ -2105,8 +2298,9 @@ fn r129(rt: &mut Rt<'_, '_>) -> bool {
 fn r131(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(0) { return false; }
     if !rt.spend(5) { return false; }
-    let o = V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if cmp(Cmp::Eq, s1, V::Enum(0)) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } });
-    rt.outcome(o);
+    let o0 = V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if s1 == V::Enum(0) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } });
+    if rt.trapped() { return false; }
+    rt.apply(131, E::Amount(19), o0);
     true
 }
 
@@ -2116,19 +2310,21 @@ fn r133(rt: &mut Rt<'_, '_>) -> bool {
     let held = { let x = { let b = V::Household; let v = rt.field(b, F::Size, 15, 1794, 1808); rt.num(v) }; let y = D::from_parts(3, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(D::from_parts(100, 0, 0, false, 0));
-    rt.outcome(o);
+    let o0 = V::Num(D::from_parts(100, 0, 0, false, 0));
+    if rt.trapped() { return false; }
+    rt.apply(133, E::Amount(35), o0);
     true
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r134(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); cmp(Cmp::Eq, x, y) };
+    let held = { let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); x == y };
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(D::from_parts(200, 0, 0, false, 0));
-    rt.outcome(o);
+    let o0 = V::Num(D::from_parts(200, 0, 0, false, 0));
+    if rt.trapped() { return false; }
+    rt.apply(134, E::Amount(35), o0);
     true
 }
 
@@ -2136,8 +2332,9 @@ fn r134(rt: &mut Rt<'_, '_>) -> bool {
 fn r136(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(0) { return false; }
     if !rt.spend(1) { return false; }
-    let o = V::Num(rt.param(55, 15, 2345, 2348));
-    rt.outcome(o);
+    let o0 = V::Num(rt.param(55, 15, 2345, 2348));
+    if rt.trapped() { return false; }
+    rt.apply(136, E::Amount(50), o0);
     true
 }
 
@@ -2147,6 +2344,8 @@ fn r137(rt: &mut Rt<'_, '_>) -> bool {
     let l0_1: D = { let b = V::Household; let v = rt.field(b, F::Size, 15, 2427, 2441); rt.num(v) };
     let held = { let x = l0_1; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) };
     if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(137, E::Assign(53, 4), V::ZERO);
     true
 }
 
@@ -2172,4 +2371,4 @@ static RULES: [Option<RuleFn>; 139] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("d04fd550cfd625c115eb067c9fe724f02412579c0c5da50c4d30557965a1e704", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("e9a123aabbc6e83e392b59291b2a33eedd447c9d73bc834ca77e44eac4caca82", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
