@@ -781,7 +781,7 @@ mod tests {
             let money: Vec<Decimal> = small.iter().map(|&(m, s, neg)| Decimal::from_parts(m as u32, (m >> 32) as u32, 0, neg, s)).collect();
             let mut ordinary: Vec<(Decimal, Decimal)> = money[1..].chunks(2).map(|c| (c[0], c[1])).collect();
             if sorted {
-                ordinary.sort_by(|a, b| a.0.cmp(&b.0));
+                ordinary.sort_by_key(|a| a.0);
             }
             for (x, bands, common) in [(x, bands.clone(), false), (money[0], ordinary, true)] {
                 let by_band = banded_by_definition(x, &bands);
