@@ -700,11 +700,12 @@ impl<'a> Ev<'a> {
         }
     }
 
+    #[inline]
     fn run_rule(&mut self, r: RuleId, subject: Value) -> Result<(), EvalError> {
         // On the fast path the rule runs on its lowered code; if that stops,
-        // this rule alone runs again on the IR evaluator below (which
-        // confines a missing figure to its programmes, or reports the
-        // error, and then the whole evaluation goes to the IR evaluator).
+        // this rule alone runs again on the IR evaluator (which confines a
+        // missing figure to its programmes, or reports the error, and then
+        // the whole evaluation goes to the IR evaluator).
         if let Some(code) = self.code.and_then(|c| c.rules.get(r as usize)) {
             if self.run_rule_lowered(r, subject, code).is_some() {
                 return Ok(());
@@ -713,6 +714,12 @@ impl<'a> Ev<'a> {
             self.cond_held = false;
             self.s.tiers.rules_redone += 1;
         }
+        self.run_rule_ir(r, subject)
+    }
+
+    /// Run rule `r` for `subject` on the IR evaluator (with the trace, if on).
+    #[inline(never)]
+    fn run_rule_ir(&mut self, r: RuleId, subject: Value) -> Result<(), EvalError> {
         let p = self.p;
         let rule = &p.module.rules[r as usize];
         self.base = 0;
@@ -1274,11 +1281,18 @@ impl<'a> Ev<'a> {
             if c.0 != l {
                 continue;
             }
-            let cands = std::mem::take(&mut self.s.pay_cands);
-            let rivals = cands.iter().enumerate().filter(|(j, d)| *j != i && d.0 == l).map(|(j, d)| (j, d.1));
-            let outcome = self.contest(Target::Pay(l), subject, (i, c.1), rivals);
-            self.s.pay_cands = cands;
-            if outcome?.is_none() {
+            let rival = |(j, d): (usize, &(LayerId, RuleId, Decimal, bool))| j != i && d.0 == l;
+            // a payment without rivals wins (a contest with none is won)
+            let won = if self.s.pay_cands.iter().enumerate().any(rival) {
+                let cands = std::mem::take(&mut self.s.pay_cands);
+                let rivals = cands.iter().enumerate().filter(|&x| rival(x)).map(|(j, d)| (j, d.1));
+                let outcome = self.contest(Target::Pay(l), subject, (i, c.1), rivals);
+                self.s.pay_cands = cands;
+                outcome?.is_none()
+            } else {
+                true
+            };
+            if won {
                 self.s.pay_cands[i].3 = true;
                 self.s.layers[row + l as usize] = c.2;
                 self.s.claim_fired.push((idx as u32, c.1));

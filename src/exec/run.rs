@@ -169,8 +169,13 @@ impl Ev<'_> {
         self.global_depth += 1;
         self.base = start + size * self.global_depth;
         // a named value may read another, and so on: a chain as long as the
-        // program has named values (the stack grows as in the IR evaluator)
-        let r = stacker::maybe_grow(crate::eval::expr::STACK_RED_ZONE, crate::eval::expr::STACK_SEGMENT, || self.run(code));
+        // program has named values (the stack grows as in the IR evaluator);
+        // the first takes no more stack than a rule's own expression, which
+        // runs without the check
+        let r = match self.global_depth {
+            1 => self.run(code),
+            _ => stacker::maybe_grow(crate::eval::expr::STACK_RED_ZONE, crate::eval::expr::STACK_SEGMENT, || self.run(code)),
+        };
         self.global_depth -= 1;
         self.base = saved;
         let v = r?;
