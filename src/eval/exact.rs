@@ -296,6 +296,17 @@ fn narrow(x: Decimal) -> Option<(u32, bool, u64)> {
     (hi == 0).then_some(((flags >> 16) & 0xff, flags >> 31 != 0, lo))
 }
 
+/// 10^0 … 10^18.
+const POW10_18: [u64; 19] = {
+    let mut t = [1u64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 /// 10^0 … 10^9.
 const POW10_9: [u64; 10] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 
@@ -483,12 +494,13 @@ impl Fx {
     /// `m` fits 64 bits and `k` ≤ 18).
     #[inline(always)]
     fn scaled(m: i128, k: u32) -> Option<i128> {
-        let p = *POW10.get(k as usize)?;
-        if k <= 18 && m.unsigned_abs() >> 64 == 0 {
-            let a = (m.unsigned_abs() as u64 as u128 * p as u128) as i128;
+        let a = m.unsigned_abs();
+        if let (Some(&p), 0) = (POW10_18.get(k as usize), a >> 64) {
+            // below 2^64 × 10^18 < 2^124
+            let a = (a as u64 as u128 * p as u128) as i128;
             return Some(if m < 0 { -a } else { a });
         }
-        m.checked_mul(p)
+        m.checked_mul(*POW10.get(k as usize)?)
     }
 
     /// Both mantissas at the larger scale, and that scale.
@@ -542,6 +554,24 @@ impl Fx {
         let (a, b, _) = self.aligned(o)?;
         Some(a.cmp(&b))
     }
+}
+
+/// A claim's layers paid (the sum of `paid`, the zeros left out, from `0`,
+/// as [`add`] sums them one by one) and what is left of `total` after
+/// them, on the mantissas: `None` when this form cannot tell, or the
+/// layers pay more than `total` (the caller then settles step by step,
+/// and reports what is wrong).
+#[inline]
+pub(crate) fn paid_and_rest(total: Decimal, paid: impl Iterator<Item = Decimal>) -> Option<(Decimal, Decimal)> {
+    let mut sum = Fx { m: 0, s: 0 };
+    for v in paid.filter(|v| !v.is_zero()) {
+        sum = sum.add(Fx::of(v))?;
+    }
+    let total = Fx::of(total);
+    if sum.cmp(total)? == Ordering::Greater {
+        return None;
+    }
+    Some((sum.decimal()?, total.sub(sum)?.decimal()?))
 }
 
 /// `banded(x, lo₀ at rate₀, lo₁ at rate₁, …)` as the lowered code computes
@@ -791,6 +821,33 @@ mod tests {
                 }
                 if common && by_band.is_some() {
                     proptest::prop_assert!(fast.is_some(), "banded({}, {:?}) refused", x, bands);
+                }
+            }
+        }
+
+        #[test]
+        fn paid_and_rest_on_the_mantissas_is_the_claims_settlement(
+            total in decimal(),
+            paid in proptest::collection::vec(decimal(), 0..4),
+            small in proptest::collection::vec((0u64..1 << 40, 0u32..=6), 4),
+        ) {
+            let money: Vec<Decimal> = small.iter().map(|&(m, s)| Decimal::from_parts(m as u32, (m >> 32) as u32, 0, false, s)).collect();
+            let zero = Decimal::from_parts(0, 0, 0, false, 4);
+            let cases = [(total, paid.clone(), false), (money[0] * Decimal::from(4), vec![money[1], zero, money[2], money[3]], true)];
+            for (total, paid, common) in cases {
+                // one by one, as the claim cascade settles step by step
+                let step_by_step = paid
+                    .iter()
+                    .filter(|v| !v.is_zero())
+                    .try_fold(Decimal::ZERO, |t, v| add(t, *v))
+                    .filter(|p| cmp(*p, total) != Ordering::Greater)
+                    .and_then(|p| Some((p, sub(total, p)?)));
+                let fast = paid_and_rest(total, paid.iter().copied());
+                if let Some((p, o)) = fast {
+                    proptest::prop_assert_eq!(Some((p.serialize(), o.serialize())), step_by_step.map(|(p, o)| (p.serialize(), o.serialize())));
+                }
+                if common && step_by_step.is_some() {
+                    proptest::prop_assert!(fast.is_some(), "{} less {:?} refused", total, paid);
                 }
             }
         }

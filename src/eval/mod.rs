@@ -858,7 +858,7 @@ impl<'a> Ev<'a> {
     }
 
     /// Apply one outcome of rule `r` that fired for `subject`, with its value.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply_outcome(&mut self, r: RuleId, subject: Value, e: Effect, v: Option<Value>) {
         let v = v.unwrap_or(Value::ZERO);
         match e {
@@ -1209,7 +1209,6 @@ impl<'a> Ev<'a> {
             }
             // conservation
             let layers = &self.p.module.layers;
-            let mut paid = Decimal::ZERO;
             for (l, info) in layers.iter().enumerate() {
                 let v = self.s.layers[row + l];
                 if v.is_sign_negative() && !v.is_zero() {
@@ -1218,33 +1217,12 @@ impl<'a> Ev<'a> {
                         message: format!("layer {} is negative ({v})", info.name),
                     });
                 }
-                if info.paying && !v.is_zero() {
-                    // exactly: a rounded sum could hide layers that pay more than the cost
-                    paid = exact::add(paid, v).ok_or_else(|| EvalError::Layers {
-                        claim: describe_subject(h, subject),
-                        message: format!("the layers paid ({paid} + {v}) cannot be represented exactly (more than 28 significant digits)"),
-                    })?;
-                }
             }
-            if exact::cmp(paid, claim.total_cost) == std::cmp::Ordering::Greater {
-                return Err(EvalError::Layers {
-                    claim: describe_subject(h, subject),
-                    message: format!("layers pay {paid}, more than the total cost {}", claim.total_cost),
-                });
-            }
-            // Exactly: near the 28-digit limit of `Decimal` a subtraction
-            // rounds, and then layers + out-of-pocket would not be the total.
-            // `exact::sub` refuses a rounded difference; the exact sum back is
-            // the conservation check itself.
-            let oop = exact::sub(claim.total_cost, paid).filter(|o| exact::add(*o, paid) == Some(claim.total_cost)).ok_or_else(|| {
-                EvalError::Layers {
-                    claim: describe_subject(h, subject),
-                    message: format!(
-                        "the total cost {} less the layers paid ({paid}) cannot be represented exactly (more than 28 significant digits)",
-                        claim.total_cost
-                    ),
-                }
-            })?;
+            let paying = self.s.layers[row..].iter().zip(layers).filter(|(_, info)| info.paying).map(|(v, _)| *v);
+            let oop = match exact::paid_and_rest(claim.total_cost, paying) {
+                Some((_, oop)) => oop,
+                None => self.out_of_pocket(row, claim, subject)?,
+            };
             self.s.claims[idx].out_of_pocket = Some(oop);
             for (l, info) in layers.iter().enumerate() {
                 if !info.paying {
@@ -1272,6 +1250,43 @@ impl<'a> Ev<'a> {
         }
         self.claim = None;
         Ok(())
+    }
+
+    /// A claim's out-of-pocket, step by step: the layers paid (at `row`)
+    /// summed one by one, then taken from the total cost, each exactly, or
+    /// the error that says which step cannot be (or that the layers pay
+    /// more than the cost). `exact::paid_and_rest` is its fast form.
+    #[cold]
+    fn out_of_pocket(&self, row: usize, claim: &crate::model::Claim, subject: Value) -> Result<Decimal, EvalError> {
+        let h = self.h;
+        let mut paid = Decimal::ZERO;
+        for (l, info) in self.p.module.layers.iter().enumerate() {
+            let v = self.s.layers[row + l];
+            if info.paying && !v.is_zero() {
+                // exactly: a rounded sum could hide layers that pay more than the cost
+                paid = exact::add(paid, v).ok_or_else(|| EvalError::Layers {
+                    claim: describe_subject(h, subject),
+                    message: format!("the layers paid ({paid} + {v}) cannot be represented exactly (more than 28 significant digits)"),
+                })?;
+            }
+        }
+        if exact::cmp(paid, claim.total_cost) == std::cmp::Ordering::Greater {
+            return Err(EvalError::Layers {
+                claim: describe_subject(h, subject),
+                message: format!("layers pay {paid}, more than the total cost {}", claim.total_cost),
+            });
+        }
+        // Exactly: near the 28-digit limit of `Decimal` a subtraction
+        // rounds, and then layers + out-of-pocket would not be the total.
+        // `exact::sub` refuses a rounded difference; the exact sum back is
+        // the conservation check itself.
+        exact::sub(claim.total_cost, paid).filter(|o| exact::add(*o, paid) == Some(claim.total_cost)).ok_or_else(|| EvalError::Layers {
+            claim: describe_subject(h, subject),
+            message: format!(
+                "the total cost {} less the layers paid ({paid}) cannot be represented exactly (more than 28 significant digits)",
+                claim.total_cost
+            ),
+        })
     }
 
     fn resolve_pay(&mut self, l: LayerId, idx: usize, row: usize, subject: Value) -> Result<(), EvalError> {
