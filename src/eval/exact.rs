@@ -336,6 +336,11 @@ fn aligned_narrow(x: Decimal, y: Decimal) -> Option<(i128, i128, u32)> {
 /// returns the other operand unchanged), and a zero sum is `+0`.
 #[inline]
 pub(crate) fn add(x: Decimal, y: Decimal) -> Option<Decimal> {
+    // a total from zero (a programme's, a tally's, a sum's first term):
+    // `y` itself, which is at the larger scale
+    if x.is_zero() && !y.is_zero() && x.scale() <= y.scale() {
+        return Some(y);
+    }
     if let Some((a, b, s)) = aligned_narrow(x, y) {
         return from_mantissa(a + b, s);
     }

@@ -700,7 +700,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn run_rule(&mut self, r: RuleId, subject: Value) -> Result<(), EvalError> {
         // On the fast path the rule runs on its lowered code; if that stops,
         // this rule alone runs again on the IR evaluator (which confines a
