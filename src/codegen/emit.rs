@@ -145,14 +145,11 @@ fn loc(l: Loc) -> String {
     format!("{}, {}, {}", l.file, l.span.start, l.span.end)
 }
 
-/// Whether `compare(Eq, x, k)` is `x == k` for every `x`: a constant of a
-/// type whose values are equal exactly when they are the same value (an
-/// enumeration value, a symbol, a bool, a text; not a number, whose
-/// scales differ among equals, nor a date, built by the runtime). Its
-/// comparison is then emitted as Rust's `==` on the value, not a call.
+/// The constant `k`, if its equality is plain ([`crate::exec::plain_equality`]):
+/// a comparison with it is emitted as Rust's `==` on the value, not a call.
 fn same_when_equal(k: &Val) -> Option<Value> {
     match k {
-        Val::Const(v @ (Value::Enum(_) | Value::Sym(_) | Value::Bool(_) | Value::Text(_))) => Some(*v),
+        Val::Const(v) if crate::exec::plain_equality(v) => Some(*v),
         _ => None,
     }
 }
@@ -287,15 +284,14 @@ impl Emitter {
                 s
             }
             Num::Banded(x, bands) => {
-                let mut s = format!("{{ let x = {};", self.num(x)?);
-                let mut list = Vec::new();
-                for (lo, rate) in bands.iter() {
-                    let (l, r) = (self.var("lo"), self.var("rate"));
-                    let _ = write!(s, " let {l} = {}; let {r} = {};", self.num(lo)?, self.num(rate)?);
-                    list.push(format!("({l}, {r})"));
-                }
-                let _ = write!(s, " rt.banded(x, &[{}]) }}", list.join(", "));
-                s
+                let x = self.num(x)?;
+                let bands = bands.iter().map(|(lo, rate)| Some((self.num(lo)?, self.num(rate)?))).collect::<Option<Vec<_>>>()?;
+                self.banded(x, bands)
+            }
+            // as `Banded`, with the constants written in
+            Num::BandedK(x, bands) => {
+                let x = self.num(x)?;
+                self.banded(x, bands.iter().map(|(lo, rate)| (dec(*lo), dec(*rate))).collect())
             }
             Num::Round(x, dp, strategy) => {
                 format!("{{ let x = {}; x.round_dp_with_strategy({dp}, Rounding::{}) }}", self.num(x)?, rounding(*strategy)?)
@@ -317,6 +313,20 @@ impl Emitter {
             }
             Num::Apply(_) | Num::Ir(_) => return None,
         })
+    }
+
+    /// `banded(x, …)` with its bounds and rates, each bound to a variable
+    /// before the runtime is called with them.
+    fn banded(&mut self, x: String, bands: Vec<(String, String)>) -> String {
+        let mut s = format!("{{ let x = {x};");
+        let mut list = Vec::new();
+        for (lo, rate) in bands {
+            let (l, r) = (self.var("lo"), self.var("rate"));
+            let _ = write!(s, " let {l} = {lo}; let {r} = {rate};");
+            list.push(format!("({l}, {r})"));
+        }
+        let _ = write!(s, " rt.banded(x, &[{}]) }}", list.join(", "));
+        s
     }
 
     /// The loop of an aggregation, running `step` on each item that passes the filter.
@@ -432,7 +442,7 @@ mod tests {
     /// The constants whose comparison is emitted as `==` compare as the
     /// evaluator compares them, against a value of every kind.
     #[test]
-    fn equality_with_a_same_when_equal_constant_is_the_evaluators() {
+    fn plain_equality_is_the_evaluators_equality() {
         let date = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).map(Value::Date);
         let values: Vec<Value> = [
             Some(Value::Enum(0)),
@@ -454,6 +464,13 @@ mod tests {
         .into_iter()
         .flatten()
         .collect();
+        // the lowered code's `equal`, and `!=` as the negation of `==`, for every pair
+        for &x in &values {
+            for &y in &values {
+                assert_eq!(crate::exec::equal(x, y), compare(CmpOp::Eq, x, y), "{x:?} == {y:?}");
+                assert_eq!(compare(CmpOp::Ne, x, y), !compare(CmpOp::Eq, x, y), "{x:?} != {y:?}");
+            }
+        }
         let mut constants = 0;
         for &k in &values {
             let Some(k) = same_when_equal(&Val::Const(k)) else { continue };

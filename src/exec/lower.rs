@@ -101,7 +101,17 @@ impl Lower<'_> {
                 Num::MinMax(*b == Builtin::Min, args.iter().map(|x| self.num(x)).collect())
             }
             ExprKind::Banded(x, bands) => {
-                Num::Banded(Box::new(self.num(x)), bands.iter().map(|(lo, r)| (self.num(lo), self.num(r))).collect())
+                let x = Box::new(self.num(x));
+                let bands: Box<[(Num, Num)]> = bands.iter().map(|(lo, r)| (self.num(lo), self.num(r))).collect();
+                let constant = |b: &(Num, Num)| match b {
+                    (Num::Const(lo), Num::Const(rate)) => Some((*lo, *rate)),
+                    _ => None,
+                };
+                let ascending = |k: &[(rust_decimal::Decimal, rust_decimal::Decimal)]| k.windows(2).all(|w| w[0].0 <= w[1].0);
+                match bands.iter().map(constant).collect::<Option<Box<[_]>>>() {
+                    Some(k) if ascending(&k) => Num::BandedK(x, k),
+                    _ => Num::Banded(x, bands),
+                }
             }
             ExprKind::Round(x, unit, mode) => {
                 let dp = match unit {
@@ -301,6 +311,8 @@ impl Costed for Num {
             Num::Case(s, arms, d) => s.cost() + arms.iter().map(|(_, x)| x.cost()).sum::<u64>() + d.as_ref().map_or(0, |d| d.cost()),
             // the IR evaluator reads each upper bound twice
             Num::Banded(x, bands) => x.cost() + bands.iter().map(|(a, b)| 2 * a.cost() + b.cost()).sum::<u64>(),
+            // as `Banded` with constant nodes: each bound twice, each rate once
+            Num::BandedK(x, bands) => x.cost() + 3 * bands.len() as u64,
             Num::Agg(a) => a.base.cost(),
             Num::Count(a) => a.base.cost(),
             Num::Apply(c) => c.cost(),

@@ -40,6 +40,28 @@ use crate::value::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::sync::Arc;
 
+/// Whether `k`'s equality is the value's own: an enumeration value, a
+/// symbol, a bool, a text, equal to another value exactly when they are the
+/// same value (not a number, whose scales differ among equals, nor a date
+/// or an entity, which the evaluator's comparison treats otherwise). An
+/// equality with such a value is Rust's `==` ([`equal`]), and the
+/// generated code emits it so for a constant.
+#[inline(always)]
+pub(crate) fn plain_equality(k: &Value) -> bool {
+    matches!(k, Value::Enum(_) | Value::Sym(_) | Value::Bool(_) | Value::Text(_))
+}
+
+/// `x == y` as the evaluator compares them (`compare(Eq, …)`), without the
+/// call when `y`'s equality is plain ([`plain_equality`]).
+#[inline(always)]
+pub(crate) fn equal(x: Value, y: Value) -> bool {
+    if plain_equality(&y) {
+        x == y
+    } else {
+        crate::eval::expr::compare(CmpOp::Eq, x, y)
+    }
+}
+
 /// The lowered code stopped: the IR evaluator takes the evaluation over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Trap;
@@ -161,6 +183,8 @@ pub(crate) enum Num {
     Case(Box<Val>, Box<[(Value, Num)]>, Option<Box<Num>>),
     /// `banded(x, lo at rate, …)`, bands ascending.
     Banded(Box<Num>, Box<[(Num, Num)]>),
+    /// `banded(x, …)` with every bound and rate a constant, ascending.
+    BandedK(Box<Num>, Box<[(Decimal, Decimal)]>),
     Round(Box<Num>, u32, RoundingStrategy),
     /// `amount(P)`
     Amount(ProgId),
@@ -328,6 +352,10 @@ impl Num {
                         if let Some(d) = d {
                             d.count(c);
                         }
+                    }
+                    Num::BandedK(x, bands) => {
+                        x.count(c);
+                        c.0 += 2 * bands.len();
                     }
                     Num::Banded(x, bands) => {
                         x.count(c);

@@ -5,7 +5,7 @@
 //! return plain values; where the expression ends, a set flag becomes a
 //! [`Trap`] and the IR evaluator redoes the evaluation (module docs).
 
-use super::{Agg, Bool, Call, Code, Num, Op, Trap, Val, R};
+use super::{equal, Agg, Bool, Call, Code, Num, Op, Trap, Val, R};
 use crate::check::schema::Field;
 use crate::check::MAX_FN_PARAMS;
 use crate::eval::exact;
@@ -254,7 +254,7 @@ impl Ev<'_> {
             Num::Case(s, arms, default) => {
                 let v = self.val(s);
                 for (pat, x) in arms.iter() {
-                    if compare(CmpOp::Eq, v, *pat) {
+                    if equal(v, *pat) {
                         return self.num(x);
                     }
                 }
@@ -274,6 +274,21 @@ impl Ev<'_> {
                     let rate = self.num(&bands[i].1);
                     let hi = if i + 1 < n { Some(self.num(&bands[i + 1].0)) } else { None };
                     match self.band(total, x, lo, rate, hi) {
+                        Some(t) => total = t,
+                        None => break,
+                    }
+                }
+                total
+            }
+            Num::BandedK(x, bands) => {
+                let x = self.num(x);
+                // on the mantissas, or (where that form cannot tell) band by band
+                if let Some(total) = exact::banded(x, bands) {
+                    return total;
+                }
+                let mut total = Decimal::ZERO;
+                for (i, &(lo, rate)) in bands.iter().enumerate() {
+                    match self.band(total, x, lo, rate, bands.get(i + 1).map(|b| b.0)) {
                         Some(t) => total = t,
                         None => break,
                     }
@@ -351,13 +366,18 @@ impl Ev<'_> {
             Bool::CmpVal(op, ab) => {
                 let x = self.val(&ab.0);
                 let y = self.val(&ab.1);
-                compare(*op, x, y)
+                // `!=` is the negation of `==` for every pair of values
+                match op {
+                    CmpOp::Eq => equal(x, y),
+                    CmpOp::Ne => !equal(x, y),
+                    _ => compare(*op, x, y),
+                }
             }
             Bool::In(x, items) => {
                 let v = self.val(x);
                 for it in items.iter() {
                     let w = self.val(it);
-                    if compare(CmpOp::Eq, v, w) {
+                    if equal(v, w) {
                         return true;
                     }
                 }
