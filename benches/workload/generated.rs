@@ -8,22 +8,22 @@ use fupin::exec::native::*;
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c0(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 0, 2726, 2742); rt.num(v) }; let y = { let x = rt.param(0, 0, 2745, 2755); let y = { let b = V::Household; let v = rt.field(b, F::Size, 0, 2758, 2772); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }) && { let mut found1 = false; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 4) { break; }  if { let x = { let b = rt.local(0); rt.field(b, F::Labour, 0, 2808, 2816) }; let y = V::Enum(0); x != y } == true { found1 = true; break; } } found1 }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 0, 2726, 2742); rt.num(v) }; let y = { let x = rt.param(0, 0, 2745, 2755); let y = { let b = V::Household; let v = rt.field(b, F::Size, 0, 2758, 2772); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }) && { let mut found1 = false; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 4) { break; }  if { let x = { let b = rt.local(0); rt.field(b, F::Labour, 0, 2808, 2816) }; let y = V::Enum(0); !eq(x, y) } == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c1(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3042, 3048) }; let y = V::Enum(0); x == y })
+    V::Bool({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3042, 3048) }; let y = V::Enum(0); eq(x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c2(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let s1 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3086, 3102) }; if s1 == V::Enum(0) { rt.param(1, 0, 3117, 3136) } else if s1 == V::Enum(1) { rt.param(2, 0, 3148, 3165) } else { rt.param(3, 0, 3175, 3190) } })
+    V::Num({ let s1 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3086, 3102) }; if eq(s1, V::Enum(0)) { rt.param(1, 0, 3117, 3136) } else if eq(s1, V::Enum(1)) { rt.param(2, 0, 3148, 3165) } else { rt.param(3, 0, 3175, 3190) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c3(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let s1 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3211, 3227) }; if s1 == V::Enum(0) { D::from_parts(85, 0, 0, false, 2) } else if s1 == V::Enum(1) { D::from_parts(75, 0, 0, false, 2) } else { D::from_parts(60, 0, 0, false, 2) } })
+    V::Num({ let s1 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3211, 3227) }; if eq(s1, V::Enum(0)) { D::from_parts(85, 0, 0, false, 2) } else if eq(s1, V::Enum(1)) { D::from_parts(75, 0, 0, false, 2) } else { D::from_parts(60, 0, 0, false, 2) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -33,7 +33,7 @@ fn c4(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c5(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3608, 3614) }; let y = V::Enum(0); x == y })
+    V::Bool({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3608, 3614) }; let y = V::Enum(0); eq(x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -48,7 +48,7 @@ fn c7(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c8(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 4040, 4046) }; let y = V::Enum(0); x == y } && { let v = rt.global(0); rt.truth(v) }))
+    V::Bool(({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 4040, 4046) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(0); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -58,7 +58,7 @@ fn c9(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c10(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 0, 1807, 1831) }; let y = V::Enum(1); x == y })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 0, 1807, 1831) }; let y = V::Enum(1); eq(x, y) })
 }
 
 static FNS: [Option<GenFn>; 11] = [
@@ -69,7 +69,7 @@ static FNS: [Option<GenFn>; 11] = [
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r0(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 0, 2726, 2742); rt.num(v) }; let y = { let x = rt.param(0, 0, 2745, 2755); let y = { let b = V::Household; let v = rt.field(b, F::Size, 0, 2758, 2772); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }) && { let mut found1 = false; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 4) { break; }  if { let x = { let b = rt.local(0); rt.field(b, F::Labour, 0, 2808, 2816) }; let y = V::Enum(0); x != y } == true { found1 = true; break; } } found1 });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 0, 2726, 2742); rt.num(v) }; let y = { let x = rt.param(0, 0, 2745, 2755); let y = { let b = V::Household; let v = rt.field(b, F::Size, 0, 2758, 2772); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }) && { let mut found1 = false; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 4) { break; }  if { let x = { let b = rt.local(0); rt.field(b, F::Labour, 0, 2808, 2816) }; let y = V::Enum(0); !eq(x, y) } == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(0, E::Eligible(0), V::ZERO);
@@ -79,11 +79,11 @@ fn r0(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r1(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3042, 3048) }; let y = V::Enum(0); x == y };
+    let held = { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3042, 3048) }; let y = V::Enum(0); eq(x, y) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(22) { return false; }
-    let l1_1: D = { let s2 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3086, 3102) }; if s2 == V::Enum(0) { rt.param(1, 0, 3117, 3136) } else if s2 == V::Enum(1) { rt.param(2, 0, 3148, 3165) } else { rt.param(3, 0, 3175, 3190) } };
-    let l2_3: D = { let s4 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3211, 3227) }; if s4 == V::Enum(0) { D::from_parts(85, 0, 0, false, 2) } else if s4 == V::Enum(1) { D::from_parts(75, 0, 0, false, 2) } else { D::from_parts(60, 0, 0, false, 2) } };
+    let l1_1: D = { let s2 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3086, 3102) }; if eq(s2, V::Enum(0)) { rt.param(1, 0, 3117, 3136) } else if eq(s2, V::Enum(1)) { rt.param(2, 0, 3148, 3165) } else { rt.param(3, 0, 3175, 3190) } };
+    let l2_3: D = { let s4 = { let b = rt.local(0); rt.field(b, F::HospitalLevel, 0, 3211, 3227) }; if eq(s4, V::Enum(0)) { D::from_parts(85, 0, 0, false, 2) } else if eq(s4, V::Enum(1)) { D::from_parts(75, 0, 0, false, 2) } else { D::from_parts(60, 0, 0, false, 2) } };
     let o0 = V::Num({ let mut best5 = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 0, 3303, 3319); rt.num(v) }; let y = l1_1; rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; let y = l2_3; rt.mul(x, y) }; let v = rt.param(4, 0, 3345, 3354); best5 = min_num(best5, v); best5 });
     if rt.trapped() { return false; }
     rt.apply(1, E::Pay(0), o0);
@@ -93,7 +93,7 @@ fn r1(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r2(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3608, 3614) }; let y = V::Enum(0); x == y };
+    let held = { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 3608, 3614) }; let y = V::Enum(0); eq(x, y) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(24) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 0, 3642, 3658); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = if { let v = rt.global(0); rt.truth(v) } { rt.param(5, 0, 3688, 3708) } else { rt.param(6, 0, 3714, 3729) }; rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -106,7 +106,7 @@ fn r2(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r3(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 4040, 4046) }; let y = V::Enum(0); x == y } && { let v = rt.global(0); rt.truth(v) });
+    let held = ({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 0, 4040, 4046) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(0); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(10) { return false; }
     let o0 = V::Num({ let mut best1 = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 0, 4098, 4114); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.param(8, 0, 4152, 4167); rt.mul(x, y) }; let v = rt.param(9, 0, 4169, 4183); best1 = min_num(best1, v); best1 });
@@ -120,4 +120,4 @@ static RULES: [Option<RuleFn>; 4] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("60ea4057a60e7007c5cd38e62c4b537b47c1bc0a7d9bad617795c10de1ec2624", "81e7f41be5c954224726fbba7d236f6d140dccf6e33986f7b804b0afe4483fb4", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("ded06f0c97f1d2fef34757c8fac1183cb5724affad64340fa24a80eec8c0fde5", "81e7f41be5c954224726fbba7d236f6d140dccf6e33986f7b804b0afe4483fb4", &FNS, &RULES);

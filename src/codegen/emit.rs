@@ -271,7 +271,7 @@ impl Emitter {
                 let mut s = format!("{{ let {v} = {};", self.val(subject)?);
                 for (pat, x) in arms.iter() {
                     let test = match same_when_equal(&Val::Const(*pat)) {
-                        Some(k) => format!("{v} == {}", Emitter::constant(k)),
+                        Some(k) => format!("eq({v}, {})", Emitter::constant(k)),
                         None => format!("cmp(Cmp::Eq, {v}, {})", Emitter::constant(*pat)),
                     };
                     let _ = write!(s, " if {test} {{ {} }} else", self.num(x)?);
@@ -379,8 +379,10 @@ impl Emitter {
             }
             Bool::CmpVal(op @ (CmpOp::Eq | CmpOp::Ne), ab) if same_when_equal(&ab.1).is_some() || same_when_equal(&ab.0).is_some() => {
                 let (x, y) = (self.val(&ab.0)?, self.val(&ab.1)?);
-                let eq = if *op == CmpOp::Eq { "==" } else { "!=" };
-                format!("{{ let x = {x}; let y = {y}; x {eq} y }}")
+                let not = if *op == CmpOp::Eq { "" } else { "!" };
+                // the constant second (equality is symmetric), where `eq` folds it
+                let (a, b) = if same_when_equal(&ab.1).is_some() { ("x", "y") } else { ("y", "x") };
+                format!("{{ let x = {x}; let y = {y}; {not}eq({a}, {b}) }}")
             }
             Bool::CmpVal(op, ab) => {
                 let (x, y) = (self.val(&ab.0)?, self.val(&ab.1)?);
@@ -390,7 +392,7 @@ impl Emitter {
                 let v = self.var("v");
                 let mut s = format!("{{ let {v} = {}; false", self.val(x)?);
                 for it in items.iter() {
-                    let test = if same_when_equal(it).is_some() { format!("{v} == w") } else { format!("cmp(Cmp::Eq, {v}, w)") };
+                    let test = if same_when_equal(it).is_some() { format!("eq({v}, w)") } else { format!("cmp(Cmp::Eq, {v}, w)") };
                     let _ = write!(s, " || {{ let w = {}; {test} }}", self.val(it)?);
                 }
                 s.push_str(" }");

@@ -55,10 +55,12 @@ pub(crate) fn plain_equality(k: &Value) -> bool {
 /// call when `y`'s equality is plain ([`plain_equality`]).
 #[inline(always)]
 pub(crate) fn equal(x: Value, y: Value) -> bool {
-    if plain_equality(&y) {
-        x == y
-    } else {
-        crate::eval::expr::compare(CmpOp::Eq, x, y)
+    match (x, y) {
+        (Value::Enum(a), Value::Enum(b)) => a == b,
+        (Value::Sym(a), Value::Sym(b)) | (Value::Text(a), Value::Text(b)) => a == b,
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        _ if plain_equality(&y) => false,
+        _ => crate::eval::expr::compare(CmpOp::Eq, x, y),
     }
 }
 

@@ -49,6 +49,14 @@ pub fn cmp(op: CmpOp, x: Value, y: Value) -> bool {
     compare_values(op, x, y)
 }
 
+/// `x == y`, as the IR evaluator compares them: for a constant `y` of plain
+/// equality (an enumeration value, a symbol, a bool, a text) a test of `x`'s
+/// variant and payload.
+#[inline(always)]
+pub fn eq(x: Value, y: Value) -> bool {
+    super::equal(x, y)
+}
+
 /// A comparison of two numbers, as the IR evaluator compares them.
 #[inline(always)]
 pub fn cmp_num(op: CmpOp, x: Decimal, y: Decimal) -> bool {

@@ -43,32 +43,32 @@ fn c12(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c13(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); x == y }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c14(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); x == y } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); x == y }))
+    V::Bool(({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); eq(x, y) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c15(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); x == y })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); eq(x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c16(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c17(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c18(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); x == y }))
+    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -88,12 +88,12 @@ fn c21(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c22(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } }))
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c23(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); x == y })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); eq(x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -103,7 +103,7 @@ fn c24(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c25(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -113,12 +113,12 @@ fn c26(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c27(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c28(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -143,7 +143,7 @@ fn c32(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c33(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -183,7 +183,7 @@ fn c40(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c41(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); x == y } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -223,7 +223,7 @@ fn c48(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c49(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -268,7 +268,7 @@ fn c59(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c60(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); x != y }))
+    V::Bool((((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); !eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -308,7 +308,7 @@ fn c67(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c68(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); x == y }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -323,7 +323,7 @@ fn c70(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c71(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -333,22 +333,22 @@ fn c72(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c73(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); x == y }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c74(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c75(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c76(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -363,7 +363,7 @@ fn c78(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c79(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -373,7 +373,7 @@ fn c80(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c81(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -393,7 +393,7 @@ fn c84(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c85(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }))
+    V::Bool((({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); eq(x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -408,7 +408,7 @@ fn c87(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c88(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -418,7 +418,7 @@ fn c90(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c91(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -428,7 +428,7 @@ fn c92(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c93(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -443,17 +443,17 @@ fn c95(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c96(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c97(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c98(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) }))
+    V::Bool(((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -463,7 +463,7 @@ fn c105(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c107(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); eq(x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); eq(v1, w) } || { let w = V::Enum(4); eq(v1, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -473,7 +473,7 @@ fn c108(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c109(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -498,7 +498,7 @@ fn c113(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c114(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -523,7 +523,7 @@ fn c118(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c119(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -538,7 +538,7 @@ fn c121(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c122(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -553,7 +553,7 @@ fn c124(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c125(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -568,7 +568,7 @@ fn c127(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c128(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -603,7 +603,7 @@ fn c136(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c137(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); x == y })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 }))))
+    V::Bool(({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); eq(x, y) })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 }))))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -613,22 +613,22 @@ fn c138(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c139(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); x == y }))
+    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c140(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); x == y }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 }))
+    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); eq(x, y) }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c141(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) }))
+    V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c143(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -638,7 +638,7 @@ fn c144(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c145(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -653,12 +653,12 @@ fn c147(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c148(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); x != y })))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); !eq(x, y) })))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c150(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } })))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } })))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -683,7 +683,7 @@ fn c154(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c155(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); x == y }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
+    V::Bool(((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); eq(x, y) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -698,7 +698,7 @@ fn c157(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c158(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -723,7 +723,7 @@ fn c167(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c169(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) }))
+    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -733,12 +733,12 @@ fn c170(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c171(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) }))
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c172(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -778,7 +778,7 @@ fn c179(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c180(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); x == y } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) }))
+    V::Bool(({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); eq(x, y) } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -818,7 +818,7 @@ fn c187(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c188(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
+    V::Bool((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -863,12 +863,12 @@ fn c199(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c200(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); x == y }))
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c201(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); x == y }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); eq(x, y) }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -903,12 +903,12 @@ fn c209(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c210(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) }))
+    V::Bool((((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c211(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } }))
+    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } || { let w = V::Enum(4); eq(v1, w) } }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -918,17 +918,17 @@ fn c212(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c213(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); x == y }))
+    V::Bool((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c214(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); x == y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c217(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); x == y }))
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -943,7 +943,7 @@ fn c221(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c222(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); x != y }))
+    V::Bool(({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); !eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -958,22 +958,22 @@ fn c226(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c227(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); x != y } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }))))
+    V::Bool(({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); !eq(x, y) } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }))))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c228(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); x == y }))
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); eq(x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c229(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) }))
+    V::Bool(((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c230(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } })
+    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); eq(v1, w) } || { let w = V::Enum(4); eq(v1, w) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -998,7 +998,7 @@ fn c235(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c237(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if s1 == V::Enum(0) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } })
+    V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if eq(s1, V::Enum(0)) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1013,7 +1013,7 @@ fn c241(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c242(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); x == y })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); eq(x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1038,22 +1038,22 @@ fn c247(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c249(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2302, 2326) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(5); v1 == w } })
+    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2302, 2326) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(5); eq(v1, w) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c250(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2447, 2471) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(5); v1 == w } })
+    V::Bool({ let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2447, 2471) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } || { let w = V::Enum(5); eq(v1, w) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c251(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 9, 2539, 2554) }; let y = V::Enum(0); x == y })
+    V::Bool({ let x = { let b = V::Household; rt.field(b, F::Hukou, 9, 2539, 2554) }; let y = V::Enum(0); eq(x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c252(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool({ let x = { let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let v5 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18559, 18578) }; false || { let w = V::Enum(1); v5 == w } || { let w = V::Enum(2); v5 == w } } { continue; } rt.rebind(O::Members, base2, i4, 0); if true { count1 += 1; } } D::from(count1) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) })
+    V::Bool({ let x = { let mut count1 = 0i64; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let v5 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18559, 18578) }; false || { let w = V::Enum(1); eq(v5, w) } || { let w = V::Enum(2); eq(v5, w) } } { continue; } rt.rebind(O::Members, base2, i4, 0); if true { count1 += 1; } } D::from(count1) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Eq, x, y) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1063,12 +1063,12 @@ fn c253(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c254(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut sum1 = D::ZERO; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let x = { let b = rt.local(0); rt.field(b, F::Relation, 15, 680, 690) }; let y = V::Enum(0); x == y } { continue; } rt.rebind(O::Members, base2, i4, 0); let v = { let b = rt.local(0); let v = rt.field(b, F::Age, 15, 700, 705); rt.num(v) }; sum1 = rt.add(sum1, v); } sum1 })
+    V::Num({ let mut sum1 = D::ZERO; let base2 = V::Household; let n3 = rt.items(O::Members, base2, 0); for i4 in 0..n3 { if !rt.bind(O::Members, base2, i4, 0, 6) { break; } if !{ let x = { let b = rt.local(0); rt.field(b, F::Relation, 15, 680, 690) }; let y = V::Enum(0); eq(x, y) } { continue; } rt.rebind(O::Members, base2, i4, 0); let v = { let b = rt.local(0); let v = rt.field(b, F::Age, 15, 700, 705); rt.num(v) }; sum1 = rt.add(sum1, v); } sum1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c255(rt: &mut Rt<'_, '_>) -> V {
-    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 3798, 3817) }; let y = V::Enum(1); x == y } && { let v2 = { let b = rt.local(0); rt.field(b, F::Employer, 1, 3834, 3855) }; false || { let w = V::Enum(1); v2 == w } || { let w = V::Enum(2); v2 == w } }) == true { found1 = true; break; } } found1 }))
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 3798, 3817) }; let y = V::Enum(1); eq(x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Employer, 1, 3834, 3855) }; false || { let w = V::Enum(1); eq(v2, w) } || { let w = V::Enum(2); eq(v2, w) } }) == true { found1 = true; break; } } found1 }))
 }
 
 static FNS: [Option<GenFn>; 256] = [
@@ -1135,7 +1135,7 @@ fn r3(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r4(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); x == y });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 5526, 5544) }; let y = V::Enum(1); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(4, E::Eligible(2), V::ZERO);
@@ -1145,7 +1145,7 @@ fn r4(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r5(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = ({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); x == y } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); x == y });
+    let held = ({ let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6497, 6521) }; let y = V::Enum(2); eq(x, y) } && { let x = { let b = V::Household; rt.field(b, F::Hardship, 1, 6536, 6554) }; let y = V::Enum(1); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(5, E::Flag(51), V::ZERO);
@@ -1155,7 +1155,7 @@ fn r5(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r6(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); x == y };
+    let held = { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 1, 6957, 6981) }; let y = V::Enum(5); eq(x, y) };
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(6, E::Eligible(54), V::ZERO);
@@ -1165,7 +1165,7 @@ fn r6(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r7(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && !{ let v1 = { let b = V::Household; rt.field(b, F::HousingStructure, 1, 7540, 7567) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(7, E::Flag(40), V::ZERO);
@@ -1175,7 +1175,7 @@ fn r7(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r8(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(13) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 8269, 8277) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 8319, 8338) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(8, E::Eligible(0), V::ZERO);
@@ -1185,7 +1185,7 @@ fn r8(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r9(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); x == y });
+    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 1, 8882, 8914); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 1, 8923, 8943); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 1, 8952, 8969) }; let y = V::Enum(5); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(9, E::Eligible(22), V::ZERO);
@@ -1218,7 +1218,7 @@ fn r11(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r12(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(21) { return false; }
-    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } });
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 11416, 11424) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 11457, 11462); rt.num(v) }; let y = rt.param(60, 1, 11466, 11480); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 1, 11489, 11509); rt.truth(v) }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 1, 11518, 11537) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(12, E::Eligible(20), V::ZERO);
@@ -1228,7 +1228,7 @@ fn r12(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r13(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); x == y };
+    let held = { let x = { let b = V::Household; rt.field(b, F::Relocation, 1, 12169, 12189) }; let y = V::Enum(2); eq(x, y) };
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(13, E::Eligible(43), V::ZERO);
@@ -1248,7 +1248,7 @@ fn r14(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r15(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 13600, 13605); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 13616, 13624) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } }) == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(15, E::Eligible(26), V::ZERO);
@@ -1269,7 +1269,7 @@ fn r16(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r17(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) });
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let b = V::Household; rt.present(b, 1) }) && { let b = V::Household; let v = rt.field(b, F::Declared(1), 1, 16320, 16356); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 1, 16365, 16373) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 1, 16406, 16411); rt.num(v) }; let y = rt.param(60, 1, 16415, 16429); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(17, E::Eligible(49), V::ZERO);
@@ -1279,7 +1279,7 @@ fn r17(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r18(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 1582, 1590) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(18, E::Eligible(0), V::ZERO);
@@ -1312,7 +1312,7 @@ fn r20(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r21(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(11) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 5695, 5701) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 5719, 5731); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 5736, 5744) }; let v = rt.field(b, F::MedicalInsurance, 3, 5736, 5762); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(26) { return false; }
     let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 5786, 5802); rt.num(v) }; let v = { let x = { let x = rt.param(61, 3, 5808, 5824); let y = rt.tally(5); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
@@ -1333,7 +1333,7 @@ fn r21(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r22(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(8) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); x == y } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 6478, 6484) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(0); rt.truth(v) }) && { let v = rt.global(2); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(31) { return false; }
     let l1_1: D = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 6543, 6559); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) };
@@ -1353,7 +1353,7 @@ fn r22(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r23(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 7542, 7548) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 7566, 7578); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(23) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 7618, 7634); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -1393,7 +1393,7 @@ fn r27(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r28(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = (((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); x != y });
+    let held = (((({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 3, 11960, 11966) }; let y = V::Enum(1); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 3, 11989, 12001); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) }) && ({ let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12035, 12043) }; let v = rt.field(b, F::ChronicDisease, 3, 12035, 12059); rt.truth(v) } || { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 3, 12063, 12071) }; let v = rt.field(b, F::OutpatientMajorDisease, 3, 12063, 12096); rt.truth(v) })) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 12106, 12116) }; let y = V::Enum(0); !eq(x, y) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(31) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 3, 12147, 12163); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -1414,7 +1414,7 @@ fn r28(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r29(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); x == y });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 3, 13067, 13077) }; let y = V::Enum(1); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(29, E::Flag(12), V::ZERO);
@@ -1445,7 +1445,7 @@ fn r31(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r32(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 15010, 15018) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 15047, 15052); rt.num(v) }; let y = rt.param(77, 3, 15056, 15070); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(32, E::Eligible(32), V::ZERO);
@@ -1465,7 +1465,7 @@ fn r33(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r34(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); x == y });
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 3, 16496, 16516) }; let y = V::Enum(2); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(34, E::Eligible(43), V::ZERO);
@@ -1475,7 +1475,7 @@ fn r34(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r35(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 3, 17264, 17272) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 3, 17301, 17306); rt.num(v) }; let y = rt.param(77, 3, 17310, 17324); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(35, E::Eligible(49), V::ZERO);
@@ -1485,7 +1485,7 @@ fn r35(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r36(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 17783, 17803); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 17812, 17829) }; let y = V::Enum(2); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 17858, 17892); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(36, E::Eligible(34), V::ZERO);
@@ -1496,7 +1496,7 @@ fn r36(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r37(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(15) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } || { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 3, 18531, 18558); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 3, 18568, 18588); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 3, 18597, 18614) }; let y = V::Enum(3); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 3, 18643, 18677); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(37, E::Eligible(34), V::ZERO);
@@ -1520,7 +1520,7 @@ fn r38(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r39(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 3, 20190, 20220) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(39, E::Eligible(39), V::ZERO);
@@ -1541,7 +1541,7 @@ fn r40(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r41(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(15) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(3); v2 == w } });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 1928, 1936) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }) && { let v2 = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 4, 1978, 1997) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(41, E::Eligible(0), V::ZERO);
@@ -1564,7 +1564,7 @@ fn r42(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r43(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } });
+    let held = (({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 3114, 3129) }; let y = V::Enum(1); eq(x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 3147, 3155) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(43, E::Eligible(58), V::ZERO);
@@ -1586,7 +1586,7 @@ fn r44(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r45(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 4831, 4839) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 4868, 4898); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(45, E::Eligible(30), V::ZERO);
@@ -1596,7 +1596,7 @@ fn r45(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r47(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
     let o0 = V::Num(rt.param(80, 4, 6197, 6234));
@@ -1608,7 +1608,7 @@ fn r47(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r48(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(17) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 7043, 7051) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7080, 7085); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 7096, 7101); rt.num(v) }; let y = D::from_parts(60, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(48, E::Eligible(49), V::ZERO);
@@ -1630,7 +1630,7 @@ fn r49(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r50(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } }) == true { found1 = true; break; } } found1 });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 10) { break; }  if ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 8265, 8270); rt.num(v) }; let y = D::from_parts(18, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) } && { let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 8281, 8289) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } }) == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(50, E::Eligible(26), V::ZERO);
@@ -1640,7 +1640,7 @@ fn r50(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r51(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 8702, 8708) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(1); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 8752, 8774); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(51, E::Eligible(29), V::ZERO);
@@ -1650,7 +1650,7 @@ fn r51(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r52(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); x == y } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) });
+    let held = ((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 9091, 9097) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(1); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 4, 9137, 9159); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::NonSubjective, 4, 9164, 9180); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(52, E::Eligible(28), V::ZERO);
@@ -1660,7 +1660,7 @@ fn r52(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r54(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); x == y }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14094, 14100) }; let y = V::Enum(1); eq(x, y) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 4, 14123, 14133) }; false || { let w = V::Enum(3); eq(v1, w) } || { let w = V::Enum(4); eq(v1, w) } });
     if rt.trapped() || !held { return false; }
     if !rt.spend(5) { return false; }
     let o1 = V::Num({ let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14247, 14263); rt.num(v) }; let y = rt.param(82, 4, 14266, 14295); rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
@@ -1673,7 +1673,7 @@ fn r54(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r55(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 14792, 14798) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 14816, 14828); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(17) { return false; }
     let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 14857, 14873); rt.num(v) }; let v = { let x = { let x = rt.param(83, 4, 14883, 14909); let y = rt.tally(12); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
@@ -1690,7 +1690,7 @@ fn r55(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r56(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15287, 15293) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15311, 15323); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(20) { return false; }
     let l1_1: D = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15343, 15359); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -1706,7 +1706,7 @@ fn r56(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r57(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 15799, 15805) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 15823, 15835); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(12) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 15855, 15871); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -1719,7 +1719,7 @@ fn r57(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r58(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16542, 16548) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16566, 16578); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(14) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 16598, 16614); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -1732,7 +1732,7 @@ fn r58(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r59(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 16928, 16934) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 16952, 16964); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(16) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 4, 16989, 17005); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; let y = rt.paid(7); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -1745,7 +1745,7 @@ fn r59(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r60(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(14) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 4, 17624, 17630) }; let y = V::Enum(0); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Designated, 4, 17648, 17660); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InCounty, 4, 17665, 17676); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(60, E::Flag(12), V::ZERO);
@@ -1800,7 +1800,7 @@ fn r66(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r67(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = ({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); x == y })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 })));
+    let held = ({ let v1 = { let b = V::Household; rt.field(b, F::HousingGrade, 4, 22512, 22542) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } } && ((({ let v = rt.global(0); rt.truth(v) } || ({ let v = rt.global(2); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 22598, 22613) }; let y = V::Enum(1); eq(x, y) })) || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 4, 22637, 22661); rt.truth(v) }) || ({ let v = rt.global(1); rt.truth(v) } && { let mut found2 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 2) { break; }  if { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 22720, 22730); rt.truth(v) } == true { found2 = true; break; } } found2 })));
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(67, E::Eligible(39), V::ZERO);
@@ -1820,7 +1820,7 @@ fn r68(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r69(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); x == y });
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 4, 23672, 23692); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 23697, 23714) }; let y = V::Enum(5); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(69, E::Eligible(37), V::ZERO);
@@ -1830,7 +1830,7 @@ fn r69(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r70(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); x == y }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); v2 == w } || { let w = V::Enum(1); v2 == w } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 });
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::Relocation, 4, 24333, 24353) }; let y = V::Enum(2); eq(x, y) }) && { let mut found1 = false; let base3 = V::Household; let n4 = rt.items(O::Members, base3, 0); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 0, 8) { break; }  if ({ let v2 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 24403, 24411) }; false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } } && { let b = rt.local(0); let v = rt.field(b, F::Willing, 4, 24440, 24460); rt.truth(v) }) == true { found1 = true; break; } } found1 });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(70, E::Eligible(43), V::ZERO);
@@ -1840,7 +1840,7 @@ fn r70(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r71(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(13) { return false; }
-    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) });
+    let held = ((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(71, E::Eligible(34), V::ZERO);
@@ -1850,7 +1850,7 @@ fn r71(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r73(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) });
+    let held = (((({ let v = rt.global(1); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 29219, 29227) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 29260, 29265); rt.num(v) }; let y = rt.param(92, 4, 29269, 29283); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 3) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(3), 4, 29328, 29346); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(73, E::Eligible(60), V::ZERO);
@@ -1870,7 +1870,7 @@ fn r74(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r75(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 30996, 31004) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 31037, 31042); rt.num(v) }; let y = rt.param(92, 4, 31046, 31060); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); rt.present(b, 4) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(4), 4, 31106, 31125); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(75, E::Eligible(61), V::ZERO);
@@ -1900,7 +1900,7 @@ fn r77(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r78(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); x != y }));
+    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 6, 2600, 2624); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 6, 2628, 2643) }; let y = V::Enum(0); !eq(x, y) }));
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(78, E::Assign(53, 1), V::ZERO);
@@ -1910,7 +1910,7 @@ fn r78(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r80(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } }));
+    let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }));
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(80, E::Assign(53, 3), V::ZERO);
@@ -1943,7 +1943,7 @@ fn r82(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r83(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(17) { return false; }
-    let held = ((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); x == y }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
+    let held = ((({ let v = rt.global(2); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 8198, 8222); rt.truth(v) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyStatus, 8, 8231, 8255) }; let y = V::Enum(0); eq(x, y) }) && { let x = { let b = V::Household; let v = rt.field(b, F::Income, 8, 8272, 8288); rt.num(v) }; let y = { let x = rt.param(0, 8, 8291, 8303); let y = { let b = V::Household; let v = rt.field(b, F::Size, 8, 8306, 8320); rt.num(v) }; rt.mul(x, y) }; cmp_num(Cmp::Lt, x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(83, E::Flag(64), V::ZERO);
@@ -1966,7 +1966,7 @@ fn r84(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r85(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(15) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 10593, 10620); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 10629, 10637) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 10670, 10675); rt.num(v) }; let y = rt.param(21, 8, 10679, 10693); cmp_num(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(85, E::Eligible(21), V::ZERO);
@@ -1976,7 +1976,7 @@ fn r85(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r90(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); x == y }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) });
+    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(3) { return false; }
     let o1 = V::Num({ let mut best1 = rt.param(31, 8, 18459, 18473); let v = rt.param(32, 8, 18475, 18493); best1 = min_num(best1, v); best1 });
@@ -1989,7 +1989,7 @@ fn r90(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r91(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(17) { return false; }
-    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) });
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(3); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 19370, 19378) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 19411, 19416); rt.num(v) }; let y = rt.param(21, 8, 19420, 19434); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 19443, 19463); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(91, E::Eligible(20), V::ZERO);
@@ -1999,7 +1999,7 @@ fn r91(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r92(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(11) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 21832, 21838) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 21856, 21868); rt.truth(v) }) && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 21873, 21881) }; let v = rt.field(b, F::MedicalInsurance, 8, 21873, 21899); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(26) { return false; }
     let l1_1: D = { let mut best2 = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 21923, 21939); rt.num(v) }; let v = { let x = { let x = rt.param(34, 8, 21945, 21961); let y = rt.tally(0); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; best2 = min_num(best2, v); best2 };
@@ -2020,7 +2020,7 @@ fn r92(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r93(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(8) { return false; }
-    let held = ({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); x == y } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) });
+    let held = ({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 22631, 22637) }; let y = V::Enum(0); eq(x, y) } && { let b = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 22655, 22663) }; let v = rt.field(b, F::MedicalInsurance, 8, 22655, 22681); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(31) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 22701, 22717); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -2040,7 +2040,7 @@ fn r93(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r94(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); x == y } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
+    let held = (({ let x = { let b = rt.local(0); rt.field(b, F::ClaimKind, 8, 23548, 23554) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 23572, 23584); rt.truth(v) }) && { let v = rt.global(0); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if !rt.spend(22) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 23624, 23640); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
@@ -2066,7 +2066,7 @@ fn r95(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r99(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
-    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); x == y });
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(99, E::Eligible(39), V::ZERO);
@@ -2076,7 +2076,7 @@ fn r99(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r100(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); x == y }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); eq(x, y) }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(100, E::Eligible(39), V::ZERO);
@@ -2132,7 +2132,7 @@ fn r106(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r107(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
-    let held = (((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) });
+    let held = (((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35117, 35139); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 8, 35148, 35156) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } }) && { let b = rt.local(0); rt.present(b, 10) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(10), 8, 35225, 35243); rt.truth(v) }) && { let b = rt.local(0); rt.present(b, 11) }) && { let b = rt.local(0); let v = rt.field(b, F::Declared(11), 8, 35289, 35308); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(107, E::Eligible(1), V::ZERO);
@@ -2142,7 +2142,7 @@ fn r107(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r108(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(14) { return false; }
-    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); v1 == w } || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } });
+    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 35845, 35867); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 35876, 35896); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 35905, 35922) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } || { let w = V::Enum(4); eq(v1, w) } });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(108, E::Eligible(36), V::ZERO);
@@ -2162,7 +2162,7 @@ fn r109(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r110(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
-    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); x == y });
+    let held = (({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 8, 36625, 36647); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 36652, 36672); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 36677, 36694) }; let y = V::Enum(5); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(110, E::Eligible(37), V::ZERO);
@@ -2172,7 +2172,7 @@ fn r110(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r111(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); x == y });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 37254, 37274); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 37279, 37296) }; let y = V::Enum(3); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(111, E::Eligible(33), V::ZERO);
@@ -2182,7 +2182,7 @@ fn r111(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r114(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
-    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); x == y });
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(114, E::Eligible(67), V::ZERO);
@@ -2205,7 +2205,7 @@ fn r117(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r118(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(7) { return false; }
-    let held = ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); x != y });
+    let held = ({ let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 43113, 43137); rt.truth(v) } || { let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 43141, 43156) }; let y = V::Enum(0); !eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(118, E::Eligible(7), V::ZERO);
@@ -2235,7 +2235,7 @@ fn r122(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r123(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(23) { return false; }
-    let held = ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); x != y } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); v1 == w } || { let w = V::Enum(2); v1 == w } })));
+    let held = ({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 8, 48599, 48604); rt.num(v) }; let y = rt.param(53, 8, 48608, 48619); cmp_num(Cmp::Ge, x, y) } && (({ let x = { let b = V::Household; rt.field(b, F::Tekun, 8, 48629, 48644) }; let y = V::Enum(0); !eq(x, y) } || { let b = V::Household; let v = rt.field(b, F::DibaoEnrolled, 8, 48662, 48686); rt.truth(v) }) || (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); rt.present(b, 9) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::Declared(9), 8, 48742, 48753) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } })));
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(123, E::Eligible(70), V::ZERO);
@@ -2245,7 +2245,7 @@ fn r123(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r124(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); x == y });
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50002, 50029); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 50038, 50058); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50067, 50084) }; let y = V::Enum(4); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(124, E::Eligible(72), V::ZERO);
@@ -2255,7 +2255,7 @@ fn r124(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r125(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(18) { return false; }
-    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); x == y }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) });
+    let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; let v = rt.field(b, F::DeepPovertyArea, 8, 50910, 50937); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 50946, 50966); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 50975, 50992) }; let y = V::Enum(5); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 51011, 51043); rt.truth(v) }) && { let b = rt.local(0); let v = rt.field(b, F::Willing, 8, 51052, 51072); rt.truth(v) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(125, E::Eligible(73), V::ZERO);
@@ -2265,7 +2265,7 @@ fn r125(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r126(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(5) { return false; }
-    let held = { let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); v1 == w } || { let w = V::Enum(4); v1 == w } };
+    let held = { let v1 = { let b = V::Household; rt.field(b, F::PovertyStatus, 9, 2761, 2785) }; false || { let w = V::Enum(3); eq(v1, w) } || { let w = V::Enum(4); eq(v1, w) } };
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(126, E::Flag(51), V::ZERO);
@@ -2298,7 +2298,7 @@ fn r129(rt: &mut Rt<'_, '_>) -> bool {
 fn r131(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(0) { return false; }
     if !rt.spend(5) { return false; }
-    let o0 = V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if s1 == V::Enum(0) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } });
+    let o0 = V::Num({ let s1 = { let b = V::Household; rt.field(b, F::Hukou, 15, 1380, 1395) }; if eq(s1, V::Enum(0)) { D::from_parts(100, 0, 0, false, 0) } else { D::from_parts(200, 0, 0, false, 0) } });
     if rt.trapped() { return false; }
     rt.apply(131, E::Amount(19), o0);
     true
@@ -2319,7 +2319,7 @@ fn r133(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r134(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(4) { return false; }
-    let held = { let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); x == y };
+    let held = { let x = { let b = V::Household; rt.field(b, F::Hukou, 15, 1953, 1968) }; let y = V::Enum(1); eq(x, y) };
     if rt.trapped() || !held { return false; }
     if !rt.spend(1) { return false; }
     let o0 = V::Num(D::from_parts(200, 0, 0, false, 0));
@@ -2371,4 +2371,4 @@ static RULES: [Option<RuleFn>; 139] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("e9a123aabbc6e83e392b59291b2a33eedd447c9d73bc834ca77e44eac4caca82", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("fc60102f86d20d1b1693895611e67f240b793e4eea3261e49a5f4f61d911c3d3", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
