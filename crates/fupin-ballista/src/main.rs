@@ -55,9 +55,28 @@ enum Command {
         /// Where shuffle files go (default: a new temporary directory).
         #[arg(long)]
         work_dir: Option<String>,
+        /// How long to wait for the scheduler to accept connections before
+        /// giving up, in seconds (an executor may start before its scheduler).
+        #[arg(long, default_value_t = 30)]
+        scheduler_wait: u64,
         #[command(flatten)]
         policy: PolicyArgs,
     },
+}
+
+/// Wait until `host:port` accepts a TCP connection, trying every 100 ms for
+/// `seconds`; the error says which address did not answer, and how.
+async fn wait_for(host: &str, port: u16, seconds: u64) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        match tokio::net::TcpStream::connect((host, port)).await {
+            Ok(_) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(format!("the scheduler at {host}:{port} did not accept a connection within {seconds} s: {e}"))
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
 }
 
 fn engine(p: &PolicyArgs) -> Result<Arc<fupin::Engine>, String> {
@@ -94,11 +113,14 @@ async fn run(command: Command) -> Result<(), String> {
             let cluster = BallistaCluster::new_from_config(&config).await.map_err(|e| e.to_string())?;
             ballista_scheduler::scheduler_process::start_server(cluster, addr, Arc::new(config)).await.map_err(|e| e.to_string())
         }
-        Command::Executor { scheduler, bind, external_host, port, grpc_port, slots, work_dir, policy } => {
+        Command::Executor { scheduler, bind, external_host, port, grpc_port, slots, work_dir, scheduler_wait, policy } => {
             use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
             let state = fupin_ballista::session_state(engine(&policy)?, 4).map_err(|e| e.to_string())?;
             let (host, scheduler_port) = scheduler.rsplit_once(':').ok_or(format!("--scheduler {scheduler}: expected HOST:PORT"))?;
             let scheduler_port = scheduler_port.parse().map_err(|e| format!("--scheduler {scheduler}: {e}"))?;
+            // Ballista's executor tries the scheduler once; started beside
+            // it, it would stop if the scheduler were not listening yet
+            wait_for(host, scheduler_port, scheduler_wait).await?;
             let config = ExecutorProcessConfig {
                 bind_host: bind,
                 external_host,

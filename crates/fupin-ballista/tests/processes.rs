@@ -35,13 +35,10 @@ fn free_ports(n: usize) -> Vec<u16> {
     held.iter().map(|l| l.local_addr().map(|a| a.port()).expect("a bound port")).collect()
 }
 
-fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_fupin-ballista"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("fupin-ballista starts")
+/// Start `fupin-ballista ARGS`, its standard error to `log` (shown if it stops).
+fn spawn(args: &[&str], log: &std::path::Path) -> Child {
+    let err = std::fs::File::create(log).expect("a log file");
+    Command::new(env!("CARGO_BIN_EXE_fupin-ballista")).args(args).stdout(Stdio::null()).stderr(err).spawn().expect("fupin-ballista starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -56,29 +53,34 @@ async fn a_scheduler_and_two_executor_processes_answer_the_county_query() {
 
     let ports: Vec<String> = free_ports(5).iter().map(u16::to_string).collect();
     let port = ports[0].clone();
-    let mut cluster = Cluster(vec![spawn(&["scheduler", "--bind", "127.0.0.1", "--port", &port, "--external-host", "127.0.0.1"])]);
+    let logs = tempfile::tempdir().expect("a temp dir");
+    let log = |i: usize| logs.path().join(format!("process-{i}.log"));
+    let mut cluster = Cluster(vec![spawn(&["scheduler", "--bind", "127.0.0.1", "--port", &port, "--external-host", "127.0.0.1"], &log(0))]);
     let scheduler = format!("127.0.0.1:{port}");
     for k in 0..2 {
         let (flight, grpc) = (ports[1 + 2 * k].clone(), ports[2 + 2 * k].clone());
         let work = dir.path().join(format!("work-{flight}"));
         std::fs::create_dir_all(&work).expect("a work dir");
-        cluster.0.push(spawn(&[
-            "executor",
-            "--scheduler",
-            &scheduler,
-            "--bind",
-            "127.0.0.1",
-            "--external-host",
-            "127.0.0.1",
-            "--port",
-            &flight,
-            "--grpc-port",
-            &grpc,
-            "--slots",
-            "2",
-            "--work-dir",
-            work.to_str().expect("a path"),
-        ]));
+        cluster.0.push(spawn(
+            &[
+                "executor",
+                "--scheduler",
+                &scheduler,
+                "--bind",
+                "127.0.0.1",
+                "--external-host",
+                "127.0.0.1",
+                "--port",
+                &flight,
+                "--grpc-port",
+                &grpc,
+                "--slots",
+                "2",
+                "--work-dir",
+                work.to_str().expect("a path"),
+            ],
+            &log(1 + k),
+        ));
     }
 
     // the processes take a moment to start and register
@@ -86,7 +88,10 @@ async fn a_scheduler_and_two_executor_processes_answer_the_county_query() {
     for _ in 0..100 {
         for (i, c) in cluster.0.iter_mut().enumerate() {
             let status = c.try_wait().expect("a process");
-            assert!(status.is_none(), "cluster process {i} (0: the scheduler) stopped: {status:?} (ports {ports:?})");
+            if status.is_some() {
+                let said = std::fs::read_to_string(log(i)).unwrap_or_default();
+                panic!("cluster process {i} (0: the scheduler) stopped: {status:?} (ports {ports:?}); it said: {said}");
+            }
         }
         let got = async {
             let ctx = fupin_ballista::connect(&format!("df://127.0.0.1:{port}"), engine.clone(), 4).await.map_err(|e| e.to_string())?;
