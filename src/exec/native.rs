@@ -192,19 +192,7 @@ impl Rt<'_, '_> {
     /// bands ascending (else a trap), as the lowered code computes it.
     #[inline]
     pub fn banded(&mut self, x: Decimal, bands: &[(Decimal, Decimal)]) -> Decimal {
-        // on the mantissas, or (where that form cannot tell) band by band
-        if let Some(total) = exact::banded(x, bands) {
-            return total;
-        }
-        let mut total = Decimal::ZERO;
-        for (i, &(lo, rate)) in bands.iter().enumerate() {
-            let hi = bands.get(i + 1).map(|b| b.0);
-            match self.ev.band(total, x, lo, rate, hi) {
-                Some(t) => total = t,
-                None => break,
-            }
-        }
-        total
+        self.ev.banded_values(x, bands)
     }
     /// `amount(P)`
     #[inline(always)]

@@ -128,6 +128,25 @@ impl Ev<'_> {
         Some(self.checked(part))
     }
 
+    /// `banded(x, lo at rate, …)` with every bound and rate a value (the
+    /// generated code's, and the lowered code's constant bands): on the
+    /// mantissas, or, where that form cannot tell, band by band ([`Ev::band`],
+    /// which traps on bands out of order or an inexact step).
+    #[inline]
+    pub(crate) fn banded_values(&mut self, x: Decimal, bands: &[(Decimal, Decimal)]) -> Decimal {
+        if let Some(total) = exact::banded(x, bands) {
+            return total;
+        }
+        let mut total = Decimal::ZERO;
+        for (i, &(lo, rate)) in bands.iter().enumerate() {
+            match self.band(total, x, lo, rate, bands.get(i + 1).map(|b| b.0)) {
+                Some(t) => total = t,
+                None => break,
+            }
+        }
+        total
+    }
+
     /// Run one lowered expression to a value (for a frame slot or an outcome).
     pub(crate) fn run(&mut self, c: &Code) -> R<Value> {
         self.spend(c.cost)?;
@@ -282,18 +301,7 @@ impl Ev<'_> {
             }
             Num::BandedK(x, bands) => {
                 let x = self.num(x);
-                // on the mantissas, or (where that form cannot tell) band by band
-                if let Some(total) = exact::banded(x, bands) {
-                    return total;
-                }
-                let mut total = Decimal::ZERO;
-                for (i, &(lo, rate)) in bands.iter().enumerate() {
-                    match self.band(total, x, lo, rate, bands.get(i + 1).map(|b| b.0)) {
-                        Some(t) => total = t,
-                        None => break,
-                    }
-                }
-                total
+                self.banded_values(x, bands)
             }
             Num::Round(x, dp, strategy) => self.num(x).round_dp_with_strategy(*dp, *strategy),
             Num::Amount(p) => match self.s.progs.get(*p as usize) {
