@@ -702,7 +702,7 @@ fn c158(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c161(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let s1 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14615, 14637); rt.num(v) }); if cmp(Cmp::Eq, s1, V::Num(D::from_parts(1, 0, 0, false, 0))) { rt.param(22, 8, 14649, 14663) } else if cmp(Cmp::Eq, s1, V::Num(D::from_parts(2, 0, 0, false, 0))) { rt.param(23, 8, 14674, 14688) } else if cmp(Cmp::Eq, s1, V::Num(D::from_parts(3, 0, 0, false, 0))) { rt.param(24, 8, 14699, 14713) } else { rt.param(25, 8, 14727, 14741) } })
+    V::Num({ let s1 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14615, 14637); rt.num(v) }); if eq(s1, V::Num(D::from_parts(1, 0, 0, false, 0))) { rt.param(22, 8, 14649, 14663) } else if eq(s1, V::Num(D::from_parts(2, 0, 0, false, 0))) { rt.param(23, 8, 14674, 14688) } else if eq(s1, V::Num(D::from_parts(3, 0, 0, false, 0))) { rt.param(24, 8, 14699, 14713) } else { rt.param(25, 8, 14727, 14741) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -2219,4 +2219,4 @@ static RULES: [Option<RuleFn>; 127] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("5b2b6f96075afe4769776414dd167362212515a6a2c873973b5e1469b78a115f", "d457ef712904083e211e4a56a4aa8b3427e4d8dda4c0942d795a567e2abbf807", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("f1d8ee4bc07a7af4a528a7d6085ee77f3b97be7d529018739fc226ee77fcdc93", "d457ef712904083e211e4a56a4aa8b3427e4d8dda4c0942d795a567e2abbf807", &FNS, &RULES);

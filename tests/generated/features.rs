@@ -703,7 +703,7 @@ fn c158(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c161(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let s1 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14615, 14637); rt.num(v) }); if cmp(Cmp::Eq, s1, V::Num(D::from_parts(1, 0, 0, false, 0))) { rt.param(22, 8, 14649, 14663) } else if cmp(Cmp::Eq, s1, V::Num(D::from_parts(2, 0, 0, false, 0))) { rt.param(23, 8, 14674, 14688) } else if cmp(Cmp::Eq, s1, V::Num(D::from_parts(3, 0, 0, false, 0))) { rt.param(24, 8, 14699, 14713) } else { rt.param(25, 8, 14727, 14741) } })
+    V::Num({ let s1 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14615, 14637); rt.num(v) }); if eq(s1, V::Num(D::from_parts(1, 0, 0, false, 0))) { rt.param(22, 8, 14649, 14663) } else if eq(s1, V::Num(D::from_parts(2, 0, 0, false, 0))) { rt.param(23, 8, 14674, 14688) } else if eq(s1, V::Num(D::from_parts(3, 0, 0, false, 0))) { rt.param(24, 8, 14699, 14713) } else { rt.param(25, 8, 14727, 14741) } })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -2371,4 +2371,4 @@ static RULES: [Option<RuleFn>; 139] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("fc60102f86d20d1b1693895611e67f240b793e4eea3261e49a5f4f61d911c3d3", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("be8f7a4581521001592f7592c28cbe223fb7fd8970e5d0b2122c4245139abe47", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
