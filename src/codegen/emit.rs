@@ -1,6 +1,9 @@
 //! Lowered code → Rust source. One function per lowered expression
 //! ([`Code`]) that has no IR node left in it; the rest stay on the lowered
-//! code's walk. Every operation is a call into the runtime
+//! code's walk. A policy function's body is emitted once, as a function of
+//! its own (`f` and the function's id), which each call runs through
+//! `Rt::call`: the arguments bound to the function's frame as the walk
+//! binds them (`Ev::call_with`). Every operation is a call into the runtime
 //! ([`crate::exec::native::Rt`]) or plain Rust on `Decimal` and `bool`, in
 //! the order the walk does it (`exec/run.rs`), so a generated function
 //! computes what the walk computes and traps where it traps.
@@ -9,11 +12,12 @@
 //! called with it (the runtime is borrowed mutably by each call), so an
 //! expression is a block, and the compiler flattens the blocks.
 
-use crate::exec::{Agg, Bool, Code, Exec, Num, Op, Over, RuleCode, Val};
-use crate::ir::{ArithOp, CmpOp, Loc};
+use crate::exec::{Agg, Bool, Call, Code, Exec, Num, Op, Over, RuleCode, Val};
+use crate::ir::{ArithOp, CmpOp, FnId, Loc};
 use crate::value::Value;
 use chrono::Datelike;
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The generated functions and their table, for `exec`: the part of the
@@ -21,8 +25,9 @@ use std::fmt::Write;
 pub(super) fn body(exec: &Exec) -> String {
     let mut out = String::new();
     let mut table = Vec::new();
+    let mut fns = Functions::new();
     for c in exec.codes() {
-        match function(c) {
+        match function(c, &mut fns) {
             Some(f) => {
                 let _ = writeln!(out, "#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn c{}(rt: &mut Rt<'_, '_>) -> V {{\n    {f}\n}}\n", c.id);
                 table.push(format!("Some(c{})", c.id));
@@ -37,7 +42,7 @@ pub(super) fn body(exec: &Exec) -> String {
     out.push_str("];\n\n");
     let mut rules = Vec::new();
     for (i, r) in exec.rules.iter().enumerate() {
-        match rule_function(i, r) {
+        match rule_function(i, r, &mut fns) {
             Some(f) => {
                 let _ = writeln!(out, "#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn r{i}(rt: &mut Rt<'_, '_>) -> bool {{\n{f}}}\n");
                 rules.push(format!("Some(r{i})"));
@@ -50,8 +55,17 @@ pub(super) fn body(exec: &Exec) -> String {
         let _ = writeln!(out, "    {},", chunk.join(", "));
     }
     out.push_str("];\n");
+    // the policy functions called from the code above, by id
+    for text in fns.values().flatten() {
+        let _ = write!(out, "\n{text}");
+    }
     out
 }
+
+/// The policy functions the generated code calls: each body emitted once,
+/// as a function of its own, by the first call met (`None`: a body with no
+/// typed form, whose calls stay on the lowered code's walk).
+type Functions = BTreeMap<FnId, Option<String>>;
 
 /// The body of a whole rule's function, if every expression of the rule
 /// has a typed form: the steps of its lets and condition charged first,
@@ -61,8 +75,8 @@ pub(super) fn body(exec: &Exec) -> String {
 /// A let is a Rust variable of its type: the rule's expressions read it
 /// there, not in the frame (an aggregation's bound variable, in a slot a
 /// let does not hold, is still bound in the frame).
-fn rule_function(rule: usize, r: &RuleCode) -> Option<String> {
-    let mut e = Emitter { next: 0, locals: Vec::new() };
+fn rule_function(rule: usize, r: &RuleCode, fns: &mut Functions) -> Option<String> {
+    let mut e = Emitter { next: 0, locals: Vec::new(), fns };
     let mut s = String::new();
     let pre_cost: u64 = r.pre.iter().chain(r.cond.iter()).map(|c| c.cost).sum();
     let post_cost: u64 = r.post.iter().chain(r.outcomes.iter().flatten()).map(|c| c.cost).sum();
@@ -108,8 +122,8 @@ fn rule_function(rule: usize, r: &RuleCode) -> Option<String> {
 }
 
 /// The body of one expression's function, if every node has a typed form.
-fn function(c: &Code) -> Option<String> {
-    let mut e = Emitter { next: 0, locals: Vec::new() };
+fn function(c: &Code, fns: &mut Functions) -> Option<String> {
+    let mut e = Emitter { next: 0, locals: Vec::new(), fns };
     Some(match &c.op {
         Op::Num(n) => format!("V::Num({})", e.num(n)?),
         Op::Bool(b) => format!("V::Bool({})", e.boolean(b)?),
@@ -117,12 +131,14 @@ fn function(c: &Code) -> Option<String> {
     })
 }
 
-struct Emitter {
+struct Emitter<'f> {
     /// The next fresh variable.
     next: u32,
     /// The rule's lets so far: the frame slot, the Rust variable that
     /// holds it, and its type (a later binding of the slot comes last).
     locals: Vec<(u16, String, Kind)>,
+    /// The policy functions emitted so far.
+    fns: &'f mut Functions,
 }
 
 /// The Rust type of a let's variable.
@@ -183,7 +199,7 @@ fn rounding(s: RoundingStrategy) -> Option<&'static str> {
     })
 }
 
-impl Emitter {
+impl Emitter<'_> {
     fn var(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}{}", self.next)
@@ -299,7 +315,11 @@ impl Emitter {
                 let each = self.each(a, &format!("if {body} {{ {k} += 1; }}"))?;
                 format!("{{ let mut {k} = 0i64; {each} D::from({k}) }}")
             }
-            Num::Apply(_) | Num::Ir(_) => return None,
+            Num::Apply(c) => {
+                let f = self.policy_function(c, "D", |e| e.num(&c.body))?;
+                self.call(c, &f, "D::ZERO")?
+            }
+            Num::Ir(_) => return None,
         })
     }
 
@@ -315,6 +335,42 @@ impl Emitter {
         }
         let _ = write!(s, " rt.banded(x, &[{}]) }}", list.join(", "));
         s
+    }
+
+    /// The name of the generated function of the policy function `c`
+    /// calls, its body (of Rust type `ty`) emitted by `body` the first time
+    /// (in a frame of its own: it reads its arguments and its aggregations'
+    /// variables in the function's frame, never a caller's lets).
+    fn policy_function<B>(&mut self, c: &Call<B>, ty: &str, body: impl FnOnce(&mut Emitter<'_>) -> Option<String>) -> Option<String> {
+        let name = format!("f{}", c.f);
+        if let Some(done) = self.fns.get(&c.f) {
+            return done.as_ref().map(|_| name);
+        }
+        // no recursion among functions; a call met again while its body is
+        // emitted would find this placeholder and decline
+        self.fns.insert(c.f, None);
+        let mut e = Emitter { next: 0, locals: Vec::new(), fns: &mut *self.fns };
+        let text = body(&mut e).map(|b| {
+            format!("#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn {name}(rt: &mut Rt<'_, '_>) -> {ty} {{\n    {b}\n}}\n")
+        });
+        let ok = text.is_some();
+        self.fns.insert(c.f, text);
+        ok.then_some(name)
+    }
+
+    /// A call of generated function `f`: the arguments, each bound to a
+    /// variable in order, then the call (`stopped`: the placeholder of a
+    /// call that could not be made).
+    fn call<B>(&mut self, c: &Call<B>, f: &str, stopped: &str) -> Option<String> {
+        let mut s = String::from("{");
+        let mut names = Vec::new();
+        for a in c.args.iter() {
+            let v = self.var("a");
+            let _ = write!(s, " let {v} = {};", self.val(a)?);
+            names.push(v);
+        }
+        let _ = write!(s, " rt.call({}, &[{}], {stopped}, {f}) }}", c.f, names.join(", "));
+        Some(s)
     }
 
     /// The loop of an aggregation, running `step` on each item that passes the filter.
@@ -396,7 +452,11 @@ impl Emitter {
                 let base = self.val(base)?;
                 format!("{{ let b = {base}; rt.present(b, {fact}) }}")
             }
-            Bool::Apply(_) | Bool::Ir(_) => return None,
+            Bool::Apply(c) => {
+                let f = self.policy_function(c, "bool", |e| e.boolean(&c.body))?;
+                self.call(c, &f, "false")?
+            }
+            Bool::Ir(_) => return None,
         })
     }
 
@@ -418,7 +478,11 @@ impl Emitter {
                 let b = self.val(b)?;
                 format!("{{ let b = {b}; rt.field(b, F::{f:?}, {}) }}", loc(*l))
             }
-            Val::Apply(_) | Val::Ir(_) => return None,
+            Val::Apply(c) => {
+                let f = self.policy_function(c, "V", |e| e.val(&c.body))?;
+                self.call(c, &f, "V::ZERO")?
+            }
+            Val::Ir(_) => return None,
         })
     }
 }

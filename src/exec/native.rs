@@ -240,6 +240,14 @@ impl Rt<'_, '_> {
             None => self.ev.stop(Value::ZERO),
         }
     }
+    /// A call of policy function `f` with its arguments evaluated: bound
+    /// to the function's frame and `body` (the function's generated body)
+    /// run there, as the lowered code calls it ([`Ev::call_with`]);
+    /// `stopped` is the placeholder of a call that could not be made.
+    #[inline(always)]
+    pub fn call<T>(&mut self, f: u32, args: &[Value], stopped: T, body: fn(&mut Rt<'_, '_>) -> T) -> T {
+        self.ev.call_with(f, args, stopped, |ev| body(&mut Rt { ev }))
+    }
     /// How many items an aggregation over `over` of `base` visits (its
     /// frame slot checked once; a trap, and none, if out of the frame).
     #[inline(always)]

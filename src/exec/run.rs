@@ -13,7 +13,7 @@ use crate::eval::expr::{compare, compare_ord};
 use crate::eval::expr::{STACK_RED_ZONE, STACK_SEGMENT};
 use crate::eval::facts::Cell;
 use crate::eval::Ev;
-use crate::ir::{ArithOp, CmpOp, Expr, Loc};
+use crate::ir::{ArithOp, CmpOp, Expr, FnId, Loc};
 use crate::value::Value;
 use rust_decimal::Decimal;
 
@@ -446,7 +446,7 @@ impl Ev<'_> {
 
     /// A call of a policy function, as the IR evaluator makes it: the
     /// arguments evaluated here and bound to the function's frame, the body
-    /// run there (on a stack grown as the IR evaluator grows it for a call).
+    /// run there ([`Ev::call_with`]).
     fn apply<B, T>(&mut self, c: &Call<B>, stopped: T, body: impl FnOnce(&mut Self, &B) -> T) -> T {
         let n = c.args.len();
         let mut vals = [Value::ZERO; MAX_FN_PARAMS];
@@ -454,12 +454,25 @@ impl Ev<'_> {
         for (v, a) in vals.iter_mut().zip(c.args.iter()) {
             *v = self.val(a);
         }
-        let Some(&start) = self.p.fn_frames.get(c.f as usize) else { return self.stop(stopped) };
-        let Some(frame) = self.s.frame.get_mut(start..start + n) else { return self.stop(stopped) };
-        frame.copy_from_slice(vals);
+        self.call_with(c.f, vals, stopped, |this| body(this, &c.body))
+    }
+
+    /// Run `body` as function `f` called with `args`, as the IR evaluator
+    /// calls it: the arguments bound to the function's region of the frame,
+    /// the frame base moved there, on a stack grown as the IR evaluator
+    /// grows it for a call; the lowered walk's calls and the generated
+    /// code's ([`super::native::Rt::call`]) both come here.
+    #[inline]
+    pub(crate) fn call_with<T>(&mut self, f: FnId, args: &[Value], stopped: T, body: impl FnOnce(&mut Self) -> T) -> T {
+        if args.len() > MAX_FN_PARAMS {
+            return self.stop(stopped);
+        }
+        let Some(&start) = self.p.fn_frames.get(f as usize) else { return self.stop(stopped) };
+        let Some(frame) = self.s.frame.get_mut(start..start + args.len()) else { return self.stop(stopped) };
+        frame.copy_from_slice(args);
         let saved = self.base;
         self.base = start;
-        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || body(self, &c.body));
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || body(self));
         self.base = saved;
         r
     }

@@ -17,6 +17,16 @@
 use fupin::exec::native::*;
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c0(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let a1 = rt.local(0); rt.call(8, &[a1], false, f8) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c5(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let a1 = rt.local(0); rt.call(8, &[a1], false, f8) }) && { let x = rt.local(4); let y = rt.local(3); cmp(Cmp::Gt, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c7(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let mut best1 = { let v = rt.local(5); rt.num(v) }; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 1, 2584, 2590); rt.num(v) }; best1 = min_num(best1, v); best1 })
 }
@@ -249,6 +259,16 @@ fn c53(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c54(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let v = rt.local(3); rt.num(v) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c55(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let a1 = rt.local(0); let a2 = V::Num(rt.param(71, 3, 8815, 8830)); rt.call(4, &[a1, a2], false, f4) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c56(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let a1 = rt.local(0); let a2 = V::Num(rt.param(71, 3, 9116, 9131)); rt.call(4, &[a1, a2], false, f4) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 3, 9145, 9163); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -597,6 +617,16 @@ fn c133(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c134(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(9, &[a1], false, f9) }) && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 20681, 20696) }; let y = V::Enum(0); !eq(x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c135(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(9, &[a1], false, f9) }) && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 21284, 21299) }; let y = V::Enum(0); eq(x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c136(rt: &mut Rt<'_, '_>) -> V {
     V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 21790, 21800); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 21805, 21810); rt.num(v) }; let y = D::from_parts(6, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }))
 }
@@ -624,6 +654,11 @@ fn c140(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c141(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(((({ let v = rt.global(1); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 4, 25621, 25641); rt.truth(v) }) && { let v1 = { let b = rt.local(0); rt.field(b, F::SchoolStage, 4, 25650, 25667) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 4, 25716, 25750); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c142(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(1); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(90, 4, 26944, 26965)); let a3 = V::Num(rt.param(91, 4, 26967, 26992)); rt.call(2, &[a1, a2, a3], false, f2) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -702,6 +737,16 @@ fn c158(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c159(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c160(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) }) && { let v2 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14558, 14580); rt.num(v) }); false || { let w = V::Num(D::from_parts(1, 0, 0, false, 0)); eq(v2, w) } || { let w = V::Num(D::from_parts(2, 0, 0, false, 0)); eq(v2, w) } || { let w = V::Num(D::from_parts(3, 0, 0, false, 0)); eq(v2, w) } || { let w = V::Num(D::from_parts(4, 0, 0, false, 0)); eq(v2, w) } }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c161(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let s1 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14615, 14637); rt.num(v) }); if eq(s1, V::Num(D::from_parts(1, 0, 0, false, 0))) { rt.param(22, 8, 14649, 14663) } else if eq(s1, V::Num(D::from_parts(2, 0, 0, false, 0))) { rt.param(23, 8, 14674, 14688) } else if eq(s1, V::Num(D::from_parts(3, 0, 0, false, 0))) { rt.param(24, 8, 14699, 14713) } else { rt.param(25, 8, 14727, 14741) } })
 }
@@ -714,6 +759,11 @@ fn c163(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c165(rt: &mut Rt<'_, '_>) -> V {
     V::Num(rt.param(29, 8, 16064, 16088))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c166(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 16517, 16546); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -847,6 +897,16 @@ fn c193(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c194(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(6, &[a1], false, f6) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c195(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 8, 26795, 26805) }; let y = V::Enum(1); eq(x, y) }) && { let a1 = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 26853, 26861) }; rt.call(6, &[a1], false, f6) }) && { let x = { let x = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::TotalCost, 8, 26871, 26883); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; let y = rt.paid(3); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; let y = { let x = { let b = rt.local(0); let v = rt.field(b, F::TotalCost, 8, 26982, 26994); rt.num(v) }; let y = rt.param(42, 8, 26997, 27012); rt.mul(x, y) }; cmp_num(Cmp::Gt, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c197(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let x = { let b = rt.local(0); let v = rt.field(b, F::EssentialCost, 8, 28801, 28826); rt.num(v) }; let y = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28831, 28847); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28864, 28880); rt.num(v) }; rt.div(x, y) }; rt.mul(x, y) })
 }
@@ -869,6 +929,16 @@ fn c200(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c201(rt: &mut Rt<'_, '_>) -> V {
     V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 30022, 30052) }; let y = V::Enum(2); eq(x, y) }) && { let x = rt.as_of(); let y = rt.date(737060); cmp(Cmp::Ge, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c202(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let a1 = V::Household; rt.call(7, &[a1], false, f7) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c203(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let a1 = V::Household; rt.call(7, &[a1], false, f7) }) && { let b = V::Household; rt.present(b, 12) }) && { let b = V::Household; let v = rt.field(b, F::Declared(12), 8, 31398, 31433); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -927,8 +997,23 @@ fn c214(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c216(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(3, &[a1], false, f3) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c217(rt: &mut Rt<'_, '_>) -> V {
     V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); eq(x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c218(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(46, 8, 41451, 41466)); rt.call(4, &[a1, a2], false, f4) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c219(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(46, 8, 41683, 41698)); rt.call(4, &[a1, a2], false, f4) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 41708, 41726); rt.truth(v) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -949,6 +1034,11 @@ fn c222(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c223(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 43725, 43733); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c225(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(50, 8, 46228, 46249)); let a3 = V::Num(rt.param(51, 8, 46251, 46276)); rt.call(2, &[a1, a2, a3], false, f2) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1072,14 +1162,14 @@ fn c255(rt: &mut Rt<'_, '_>) -> V {
 }
 
 static FNS: [Option<GenFn>; 256] = [
-    None, None, None, None, None, None, None, Some(c7),
+    Some(c0), None, None, None, None, Some(c5), None, Some(c7),
     None, Some(c9), Some(c10), Some(c11), Some(c12), Some(c13), Some(c14), Some(c15),
     Some(c16), Some(c17), Some(c18), Some(c19), Some(c20), Some(c21), Some(c22), Some(c23),
     Some(c24), Some(c25), Some(c26), Some(c27), Some(c28), Some(c29), Some(c30), Some(c31),
     Some(c32), Some(c33), Some(c34), Some(c35), Some(c36), Some(c37), Some(c38), Some(c39),
     Some(c40), Some(c41), Some(c42), Some(c43), Some(c44), Some(c45), Some(c46), Some(c47),
-    Some(c48), Some(c49), Some(c50), Some(c51), Some(c52), Some(c53), Some(c54), None,
-    None, Some(c57), Some(c58), Some(c59), Some(c60), Some(c61), Some(c62), Some(c63),
+    Some(c48), Some(c49), Some(c50), Some(c51), Some(c52), Some(c53), Some(c54), Some(c55),
+    Some(c56), Some(c57), Some(c58), Some(c59), Some(c60), Some(c61), Some(c62), Some(c63),
     Some(c64), Some(c65), Some(c66), Some(c67), Some(c68), Some(c69), Some(c70), Some(c71),
     Some(c72), Some(c73), Some(c74), Some(c75), Some(c76), Some(c77), Some(c78), Some(c79),
     Some(c80), Some(c81), Some(c82), Some(c83), Some(c84), Some(c85), Some(c86), Some(c87),
@@ -1088,23 +1178,33 @@ static FNS: [Option<GenFn>; 256] = [
     None, Some(c105), None, Some(c107), Some(c108), Some(c109), Some(c110), Some(c111),
     Some(c112), Some(c113), Some(c114), Some(c115), Some(c116), Some(c117), Some(c118), Some(c119),
     Some(c120), Some(c121), Some(c122), Some(c123), Some(c124), Some(c125), Some(c126), Some(c127),
-    Some(c128), Some(c129), Some(c130), Some(c131), Some(c132), Some(c133), None, None,
-    Some(c136), Some(c137), Some(c138), Some(c139), Some(c140), Some(c141), None, Some(c143),
+    Some(c128), Some(c129), Some(c130), Some(c131), Some(c132), Some(c133), Some(c134), Some(c135),
+    Some(c136), Some(c137), Some(c138), Some(c139), Some(c140), Some(c141), Some(c142), Some(c143),
     Some(c144), Some(c145), Some(c146), Some(c147), Some(c148), None, Some(c150), Some(c151),
-    Some(c152), Some(c153), Some(c154), Some(c155), Some(c156), Some(c157), Some(c158), None,
-    None, Some(c161), None, Some(c163), None, Some(c165), None, Some(c167),
+    Some(c152), Some(c153), Some(c154), Some(c155), Some(c156), Some(c157), Some(c158), Some(c159),
+    Some(c160), Some(c161), None, Some(c163), None, Some(c165), Some(c166), Some(c167),
     None, Some(c169), Some(c170), Some(c171), Some(c172), Some(c173), Some(c174), Some(c175),
     Some(c176), Some(c177), Some(c178), Some(c179), Some(c180), Some(c181), Some(c182), Some(c183),
     Some(c184), Some(c185), Some(c186), Some(c187), Some(c188), Some(c189), Some(c190), Some(c191),
-    Some(c192), Some(c193), None, None, None, Some(c197), Some(c198), Some(c199),
-    Some(c200), Some(c201), None, None, Some(c204), Some(c205), Some(c206), Some(c207),
+    Some(c192), Some(c193), Some(c194), Some(c195), None, Some(c197), Some(c198), Some(c199),
+    Some(c200), Some(c201), Some(c202), Some(c203), Some(c204), Some(c205), Some(c206), Some(c207),
     Some(c208), Some(c209), Some(c210), Some(c211), Some(c212), Some(c213), Some(c214), None,
-    None, Some(c217), None, None, Some(c220), Some(c221), Some(c222), Some(c223),
-    None, None, Some(c226), Some(c227), Some(c228), Some(c229), Some(c230), Some(c231),
+    Some(c216), Some(c217), Some(c218), Some(c219), Some(c220), Some(c221), Some(c222), Some(c223),
+    None, Some(c225), Some(c226), Some(c227), Some(c228), Some(c229), Some(c230), Some(c231),
     None, Some(c233), Some(c234), Some(c235), None, Some(c237), None, None,
     Some(c240), Some(c241), Some(c242), Some(c243), None, Some(c245), Some(c246), Some(c247),
     None, Some(c249), Some(c250), Some(c251), Some(c252), Some(c253), Some(c254), Some(c255),
 ];
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r0(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(16) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let a1 = rt.local(0); rt.call(8, &[a1], false, f8) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(0, E::Eligible(28), V::ZERO);
+    true
+}
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r2(rt: &mut Rt<'_, '_>) -> bool {
@@ -1364,6 +1464,26 @@ fn r23(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() { return false; }
     rt.apply(23, E::Pay(3), o0);
     rt.apply(23, E::AddTally(9), o1);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r24(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(23) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let a1 = rt.local(0); let a2 = V::Num(rt.param(71, 3, 8815, 8830)); rt.call(4, &[a1, a2], false, f4) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(24, E::Eligible(14), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r25(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(27) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let v = rt.global(2); rt.truth(v) }) && { let a1 = rt.local(0); let a2 = V::Num(rt.param(71, 3, 9116, 9131)); rt.call(4, &[a1, a2], false, f4) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 3, 9145, 9163); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(25, E::Flag(14), V::ZERO);
     true
 }
 
@@ -1788,6 +1908,26 @@ fn r63(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r64(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(26) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(9, &[a1], false, f9) }) && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 20681, 20696) }; let y = V::Enum(0); !eq(x, y) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(64, E::Eligible(1), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r65(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(26) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(9, &[a1], false, f9) }) && { let x = { let b = V::Household; rt.field(b, F::Tekun, 4, 21284, 21299) }; let y = V::Enum(0); eq(x, y) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(65, E::Eligible(47), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r66(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Disabled, 4, 21790, 21800); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 21805, 21810); rt.num(v) }; let y = D::from_parts(6, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) });
@@ -1844,6 +1984,16 @@ fn r71(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(71, E::Eligible(34), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r72(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(29) { return false; }
+    let held = ({ let v = rt.global(1); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(90, 4, 26944, 26965)); let a3 = V::Num(rt.param(91, 4, 26967, 26992)); rt.call(2, &[a1, a2, a3], false, f2) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(72, E::Flag(36), V::ZERO);
     true
 }
 
@@ -1974,6 +2124,16 @@ fn r85(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r86(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(21) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(86, E::Eligible(17), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r90(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(22) { return false; }
     let held = ((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::PlacedByAgency, 8, 18149, 18178); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 18187, 18206) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 18227, 18248) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 18271, 18299); rt.num(v) }; let y = rt.param(33, 8, 18303, 18329); cmp_num(Cmp::Ge, x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 18338, 18367); rt.truth(v) });
@@ -2064,6 +2224,26 @@ fn r95(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r96(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(6) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(6, &[a1], false, f6) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(96, E::Eligible(11), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r97(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(30) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::ClaimCategory, 8, 26795, 26805) }; let y = V::Enum(1); eq(x, y) }) && { let a1 = { let b = rt.local(0); rt.field(b, F::ClaimMember, 8, 26853, 26861) }; rt.call(6, &[a1], false, f6) }) && { let x = { let x = { let x = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::TotalCost, 8, 26871, 26883); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = rt.paid(1); rt.sub(x, y) }; let y = rt.paid(2); rt.sub(x, y) }; let y = rt.paid(3); rt.sub(x, y) }; let y = rt.paid(6); rt.sub(x, y) }; let y = { let x = { let b = rt.local(0); let v = rt.field(b, F::TotalCost, 8, 26982, 26994); rt.num(v) }; let y = rt.param(42, 8, 26997, 27012); rt.mul(x, y) }; cmp_num(Cmp::Gt, x, y) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(97, E::Flag(13), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r99(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(6) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = V::Household; rt.field(b, F::HousingGrade, 8, 29501, 29531) }; let y = V::Enum(3); eq(x, y) });
@@ -2080,6 +2260,26 @@ fn r100(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(100, E::Eligible(39), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r101(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(12) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = V::Household; rt.call(7, &[a1], false, f7) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(101, E::Eligible(39), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r102(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(18) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let a1 = V::Household; rt.call(7, &[a1], false, f7) }) && { let b = V::Household; rt.present(b, 12) }) && { let b = V::Household; let v = rt.field(b, F::Declared(12), 8, 31398, 31433); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(102, E::Eligible(71), V::ZERO);
     true
 }
 
@@ -2180,12 +2380,42 @@ fn r111(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r113(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(14) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(3, &[a1], false, f3) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(113, E::Eligible(68), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r114(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(9) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 39461, 39481); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 39486, 39503) }; let y = V::Enum(5); eq(x, y) });
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(114, E::Eligible(67), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r115(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(21) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(46, 8, 41451, 41466)); rt.call(4, &[a1, a2], false, f4) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(115, E::Eligible(14), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r116(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(25) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(46, 8, 41683, 41698)); rt.call(4, &[a1, a2], false, f4) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionEnrolled, 8, 41708, 41726); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(116, E::Flag(14), V::ZERO);
     true
 }
 
@@ -2219,6 +2449,16 @@ fn r119(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(119, E::Eligible(7), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r121(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(29) { return false; }
+    let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(50, 8, 46228, 46249)); let a3 = V::Num(rt.param(51, 8, 46251, 46276)); rt.call(2, &[a1, a2, a3], false, f2) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(121, E::Flag(36), V::ZERO);
     true
 }
 
@@ -2350,25 +2590,65 @@ fn r137(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 static RULES: [Option<RuleFn>; 139] = [
-    None, None, Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
+    Some(r0), None, Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
     Some(r8), Some(r9), Some(r10), Some(r11), Some(r12), Some(r13), Some(r14), Some(r15),
     Some(r16), Some(r17), Some(r18), Some(r19), Some(r20), Some(r21), Some(r22), Some(r23),
-    None, None, Some(r26), Some(r27), Some(r28), Some(r29), Some(r30), Some(r31),
+    Some(r24), Some(r25), Some(r26), Some(r27), Some(r28), Some(r29), Some(r30), Some(r31),
     Some(r32), Some(r33), Some(r34), Some(r35), Some(r36), Some(r37), Some(r38), Some(r39),
     Some(r40), Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), None, Some(r47),
     Some(r48), Some(r49), Some(r50), Some(r51), Some(r52), None, Some(r54), Some(r55),
     Some(r56), Some(r57), Some(r58), Some(r59), Some(r60), Some(r61), Some(r62), Some(r63),
-    None, None, Some(r66), Some(r67), Some(r68), Some(r69), Some(r70), Some(r71),
-    None, Some(r73), Some(r74), Some(r75), Some(r76), Some(r77), Some(r78), None,
-    Some(r80), Some(r81), Some(r82), Some(r83), Some(r84), Some(r85), None, None,
+    Some(r64), Some(r65), Some(r66), Some(r67), Some(r68), Some(r69), Some(r70), Some(r71),
+    Some(r72), Some(r73), Some(r74), Some(r75), Some(r76), Some(r77), Some(r78), None,
+    Some(r80), Some(r81), Some(r82), Some(r83), Some(r84), Some(r85), Some(r86), None,
     None, None, Some(r90), Some(r91), Some(r92), Some(r93), Some(r94), Some(r95),
-    None, None, None, Some(r99), Some(r100), None, None, Some(r103),
+    Some(r96), Some(r97), None, Some(r99), Some(r100), Some(r101), Some(r102), Some(r103),
     Some(r104), Some(r105), Some(r106), Some(r107), Some(r108), Some(r109), Some(r110), Some(r111),
-    None, None, Some(r114), None, None, Some(r117), Some(r118), Some(r119),
-    None, None, Some(r122), Some(r123), Some(r124), Some(r125), Some(r126), None,
+    None, Some(r113), Some(r114), Some(r115), Some(r116), Some(r117), Some(r118), Some(r119),
+    None, Some(r121), Some(r122), Some(r123), Some(r124), Some(r125), Some(r126), None,
     Some(r128), Some(r129), None, Some(r131), None, Some(r133), Some(r134), None,
     Some(r136), Some(r137), None,
 ];
 
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f2(rt: &mut Rt<'_, '_>) -> bool {
+    (((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 9, 8346, 8368); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 9, 8377, 8382); rt.num(v) }; let y = { let v = rt.local(1); rt.num(v) }; cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 9, 8404, 8409); rt.num(v) }; let y = { let v = rt.local(2); rt.num(v) }; cmp_num(Cmp::Lt, x, y) }) && !{ let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 9, 8432, 8452); rt.truth(v) }) && !({ let b = rt.local(0); let v = rt.field(b, F::InSchooling, 9, 8466, 8486); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 9, 8491, 8525); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f3(rt: &mut Rt<'_, '_>) -> bool {
+    (({ let b = rt.local(0); let v = rt.field(b, F::InSchooling, 9, 8663, 8683); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 9, 8692, 8709) }; let y = V::Enum(2); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 9, 8738, 8772); rt.truth(v) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f4(rt: &mut Rt<'_, '_>) -> bool {
+    ((({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 9, 9079, 9084); rt.num(v) }; let y = { let v = rt.local(1); rt.num(v) }; cmp_num(Cmp::Ge, x, y) } && !{ let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 9, 9108, 9128); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionEmployee, 9, 9141, 9159); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 9, 9172, 9201); rt.truth(v) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f5(rt: &mut Rt<'_, '_>) -> bool {
+    ((({ let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 13159, 13178) }; let y = V::Enum(1); eq(x, y) } && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 13199, 13220) }; let y = V::Enum(1); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::LocalEmployer, 8, 13243, 13270); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 13279, 13307); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f6(rt: &mut Rt<'_, '_>) -> bool {
+    { let mut found1 = false; let base3 = rt.local(0); let n4 = rt.items(O::MajorDiseases, base3, 1); for i5 in 0..n4 { if !rt.bind(O::MajorDiseases, base3, i5, 1, 16) { break; }  if { let v2 = rt.local(1); false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } || { let w = V::Enum(2); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } || { let w = V::Enum(4); eq(v2, w) } || { let w = V::Enum(5); eq(v2, w) } || { let w = V::Enum(6); eq(v2, w) } || { let w = V::Enum(7); eq(v2, w) } || { let w = V::Enum(8); eq(v2, w) } || { let w = V::Enum(9); eq(v2, w) } || { let w = V::Enum(10); eq(v2, w) } || { let w = V::Enum(11); eq(v2, w) } || { let w = V::Enum(12); eq(v2, w) } || { let w = V::Enum(13); eq(v2, w) } } == true { found1 = true; break; } } found1 }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f7(rt: &mut Rt<'_, '_>) -> bool {
+    ({ let v1 = { let b = rt.local(0); rt.field(b, F::HousingGrade, 8, 30256, 30278) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } } && { let mut found2 = false; let base3 = rt.local(0); let n4 = rt.items(O::Members, base3, 1); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 1, 2) { break; }  if { let b = rt.local(1); let v = rt.field(b, F::Disabled, 8, 30313, 30323); rt.truth(v) } == true { found2 = true; break; } } found2 })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f8(rt: &mut Rt<'_, '_>) -> bool {
+    (({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 1, 775, 781) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 1, 801, 823); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::DifficultyCause, 1, 828, 846) }; let y = V::Enum(1); eq(x, y) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f9(rt: &mut Rt<'_, '_>) -> bool {
+    ((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19951, 19973); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 4, 19978, 19996); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 20006, 20011); rt.num(v) }; let y = D::from_parts(16, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Labour, 4, 20022, 20030) }; let y = V::Enum(2); eq(x, y) })
+}
+
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("be8f7a4581521001592f7592c28cbe223fb7fd8970e5d0b2122c4245139abe47", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("3cf2f080c05e7f4fc7fb0f8c13991d5e9e287edb7bd789b1b6f7aff02c624ca6", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
