@@ -92,6 +92,21 @@ fn the_embedded_engine_runs_its_generated_code() {
     assert_eq!(serde_json::to_value(&generated).unwrap(), serde_json::to_value(&lowered).unwrap());
 }
 
+/// Every rule of the shipped library runs as one generated function: its
+/// lowered code leaves no node to the IR evaluator in place (built-ins on
+/// values, parameters on a date, values chosen by `if`, `present` of a
+/// field of the core model and calls of policy functions all have typed
+/// and generated forms).
+#[test]
+fn every_rule_of_the_shipped_library_is_generated_whole() {
+    let engine = Engine::builder().embedded().build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let coverage = engine.program().exec.coverage();
+    assert_eq!(coverage.1, 0, "nodes left to the IR evaluator in place (typed, in place): {coverage:?}");
+    let (generated, rules) = fupin::codegen::shipped::GENERATED.rules_generated();
+    assert_eq!(generated, rules, "rules without a generated function of their own");
+    assert_eq!(rules, engine.program().module.rules.len());
+}
+
 #[test]
 fn an_engine_of_other_policies_refuses_the_shipped_generated_engine() {
     let engine = Engine::builder().embedded().set_param("basic_deductible", "500").build().unwrap_or_else(|d| panic!("{}", d.render()));

@@ -319,6 +319,7 @@ impl Emitter<'_> {
                 let f = self.policy_function(c, "D", |e| e.num(&c.body))?;
                 self.call(c, &f, "D::ZERO")?
             }
+            Num::Of(v) => format!("{{ let v = {}; rt.num(v) }}", self.val(v)?),
             Num::Ir(_) => return None,
         })
     }
@@ -362,15 +363,21 @@ impl Emitter<'_> {
     /// variable in order, then the call (`stopped`: the placeholder of a
     /// call that could not be made).
     fn call<B>(&mut self, c: &Call<B>, f: &str, stopped: &str) -> Option<String> {
-        let mut s = String::from("{");
+        let (lets, args) = self.arguments(&c.args)?;
+        Some(format!("{{{lets} rt.call({}, &[{args}], {stopped}, {f}) }}", c.f))
+    }
+
+    /// Each argument bound to a variable, in order: the `let`s, and the
+    /// variables as a list.
+    fn arguments(&mut self, args: &[Val]) -> Option<(String, String)> {
+        let mut lets = String::new();
         let mut names = Vec::new();
-        for a in c.args.iter() {
+        for a in args {
             let v = self.var("a");
-            let _ = write!(s, " let {v} = {};", self.val(a)?);
+            let _ = write!(lets, " let {v} = {};", self.val(a)?);
             names.push(v);
         }
-        let _ = write!(s, " rt.call({}, &[{}], {stopped}, {f}) }}", c.f, names.join(", "));
-        Some(s)
+        Some((lets, names.join(", ")))
     }
 
     /// The loop of an aggregation, running `step` on each item that passes the filter.
@@ -452,10 +459,15 @@ impl Emitter<'_> {
                 let base = self.val(base)?;
                 format!("{{ let b = {base}; rt.present(b, {fact}) }}")
             }
+            Bool::PresentField(base, f, l) => {
+                let base = self.val(base)?;
+                format!("{{ let b = {base}; rt.present_field(b, F::{f:?}, {}) }}", loc(*l))
+            }
             Bool::Apply(c) => {
                 let f = self.policy_function(c, "bool", |e| e.boolean(&c.body))?;
                 self.call(c, &f, "false")?
             }
+            Bool::Of(v) => format!("{{ let v = {}; rt.truth(v) }}", self.val(v)?),
             Bool::Ir(_) => return None,
         })
     }
@@ -482,6 +494,13 @@ impl Emitter<'_> {
                 let f = self.policy_function(c, "V", |e| e.val(&c.body))?;
                 self.call(c, &f, "V::ZERO")?
             }
+            Val::Builtin(c) => {
+                let (lets, args) = self.arguments(&c.args)?;
+                format!("{{{lets} rt.builtin(B::{:?}, &[{args}], {}) }}", c.b, loc(c.loc))
+            }
+            Val::ParamAt(p, d, l) => format!("{{ let d = {}; rt.param_on({p}, d, {}) }}", self.val(d)?, loc(*l)),
+            Val::Param(p, l) => format!("rt.param_value({p}, {})", loc(*l)),
+            Val::If(x) => format!("if {} {{ {} }} else {{ {} }}", self.boolean(&x.0)?, self.val(&x.1)?, self.val(&x.2)?),
             Val::Ir(_) => return None,
         })
     }

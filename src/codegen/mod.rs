@@ -94,6 +94,14 @@ impl Generated {
         self.policies
     }
 
+    /// How many of the policy set's rules run as one generated function
+    /// each, and how many rules it has (the others run their expressions'
+    /// generated functions, or the lowered code's walk where an expression
+    /// has no generated form).
+    pub fn rules_generated(&self) -> (usize, usize) {
+        (self.rules.iter().flatten().count(), self.rules.len())
+    }
+
     pub(crate) fn fns(&self) -> &'static [Option<GenFn>] {
         self.fns
     }

@@ -10,7 +10,7 @@
 //   cn.hunan 2015.1 sha256:70048c64c95d7ff36976c8b4ce41708c236463205707ca03a1042756d31d4dee
 //   cn.liaoning 2018.6 sha256:f060532dc9375c83c864998dbfadfde46b4979c07322a560ff48c753ac07bdcd
 //   cn 2011.4 sha256:da93305d4c3445647a2e3d728ebe429b974b3a3fbba864d0bfa22b91eb7cab41
-// 236 expressions, 1670 typed nodes, 18 evaluated by the IR evaluator in place.
+// 236 expressions, 1762 typed nodes, 0 evaluated by the IR evaluator in place.
 
 #[allow(unused_imports)]
 use fupin::exec::native::*;
@@ -21,13 +21,43 @@ fn c0(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c1(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let a1 = { let b = rt.local(0); rt.field(b, F::StartDate, 1, 2203, 2215) }; let a2 = { let b = rt.local(0); rt.field(b, F::MaturityDate, 1, 2217, 2232) }; rt.call(0, &[a1, a2], D::ZERO, f0) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c2(rt: &mut Rt<'_, '_>) -> V {
+    if { let b = rt.local(0); let v = rt.field(b, F::Extended, 1, 2249, 2259); rt.truth(v) } { { let b = rt.local(0); rt.field(b, F::ExtendedTo, 1, 2265, 2278) } } else { { let b = rt.local(0); rt.field(b, F::MaturityDate, 1, 2284, 2299) } }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c3(rt: &mut Rt<'_, '_>) -> V {
+    { let a1 = { let b = rt.local(0); rt.field(b, F::StartDate, 1, 2318, 2330) }; let a2 = { let a3 = V::Num({ let v = { let a4 = rt.as_of(); rt.builtin(B::Year, &[a4], 1, 2337, 2348) }; rt.num(v) }); let a5 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a6 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a3, a5, a6], 1, 2332, 2355) }; rt.builtin(B::Max, &[a1, a2], 1, 2314, 2356) }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c4(rt: &mut Rt<'_, '_>) -> V {
+    { let a1 = rt.local(2); let a2 = { let a3 = V::Num({ let x = { let v = { let a4 = rt.as_of(); rt.builtin(B::Year, &[a4], 1, 2384, 2395) }; rt.num(v) }; rt.add(x, D::from_parts(1, 0, 0, false, 0)) }); let a5 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a6 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a3, a5, a6], 1, 2379, 2406) }; rt.builtin(B::Min, &[a1, a2], 1, 2370, 2407) }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c5(rt: &mut Rt<'_, '_>) -> V {
     V::Bool((({ let v = rt.global(1); rt.truth(v) } && { let a1 = rt.local(0); rt.call(8, &[a1], false, f8) }) && { let x = rt.local(4); let y = rt.local(3); cmp(Cmp::Gt, x, y) }))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c6(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let a1 = { let b = rt.local(0); rt.field(b, F::StartDate, 1, 2530, 2542) }; let a2 = V::Num({ let v = rt.local(1); rt.num(v) }); rt.call(1, &[a1, a2], D::ZERO, f1) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c7(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let mut best1 = { let v = rt.local(5); rt.num(v) }; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 1, 2584, 2590); rt.num(v) }; best1 = min_num(best1, v); best1 })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c8(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let x = { let v = { let a1 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::Principal, 1, 2645, 2656); rt.num(v) }); let a2 = V::Num({ let v = rt.local(6); rt.num(v) }); let a3 = rt.local(3); let a4 = rt.local(4); rt.builtin(B::Interest, &[a1, a2, a3, a4], 1, 2636, 2676) }; rt.num(v) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -431,6 +461,11 @@ fn c88(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c89(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 5435, 5441) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 5480, 5491); rt.num(v) }; let y = { let v = { let d = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 5524, 5536) }; rt.param_on(76, d, 4, 5495, 5536) }; rt.num(v) }; cmp_num(Cmp::Le, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c90(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 5585, 5596); rt.num(v) })
 }
@@ -476,8 +511,43 @@ fn c98(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c99(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let a1 = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10323, 10335) }; let a2 = { let b = rt.local(0); rt.field(b, F::MaturityDate, 4, 10337, 10352) }; rt.call(0, &[a1, a2], D::ZERO, f0) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c100(rt: &mut Rt<'_, '_>) -> V {
+    if { let b = rt.local(0); let v = rt.field(b, F::Extended, 4, 10369, 10379); rt.truth(v) } { { let b = rt.local(0); rt.field(b, F::ExtendedTo, 4, 10385, 10398) } } else { { let b = rt.local(0); rt.field(b, F::MaturityDate, 4, 10404, 10419) } }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c101(rt: &mut Rt<'_, '_>) -> V {
+    { let a1 = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10438, 10450) }; let a2 = { let a3 = V::Num({ let v = { let a4 = rt.as_of(); rt.builtin(B::Year, &[a4], 4, 10457, 10468) }; rt.num(v) }); let a5 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a6 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a3, a5, a6], 4, 10452, 10475) }; rt.builtin(B::Max, &[a1, a2], 4, 10434, 10476) }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c102(rt: &mut Rt<'_, '_>) -> V {
+    { let a1 = rt.local(2); let a2 = { let a3 = V::Num({ let x = { let v = { let a4 = rt.as_of(); rt.builtin(B::Year, &[a4], 4, 10504, 10515) }; rt.num(v) }; rt.add(x, D::from_parts(1, 0, 0, false, 0)) }); let a5 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a6 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a3, a5, a6], 4, 10499, 10526) }; rt.builtin(B::Min, &[a1, a2], 4, 10490, 10527) }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c103(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 10535, 10541) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(1); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 10589, 10600); rt.num(v) }; let y = { let v = { let d = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10633, 10645) }; rt.param_on(2, d, 4, 10604, 10645) }; rt.num(v) }; cmp_num(Cmp::Le, x, y) }) && { let x = { let v = rt.local(1); rt.num(v) }; let y = { let v = { let d = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10698, 10710) }; rt.param_on(3, d, 4, 10668, 10710) }; rt.num(v) }; cmp_num(Cmp::Le, x, y) }) && { let x = rt.local(4); let y = rt.local(3); cmp(Cmp::Gt, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c104(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let a1 = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10777, 10789) }; let a2 = V::Num({ let v = rt.local(1); rt.num(v) }); rt.call(1, &[a1, a2], D::ZERO, f1) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c105(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let mut best1 = { let v = rt.local(5); rt.num(v) }; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 4, 10831, 10837); rt.num(v) }; best1 = min_num(best1, v); best1 })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c106(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let x = { let v = { let a1 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 10892, 10903); rt.num(v) }); let a2 = V::Num({ let v = rt.local(6); rt.num(v) }); let a3 = rt.local(3); let a4 = rt.local(4); rt.builtin(B::Interest, &[a1, a2, a3, a4], 4, 10883, 10923) }; rt.num(v) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -691,6 +761,11 @@ fn c148(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c149(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; rt.present_field(b, F::PovertyCause, 6, 3274, 3297) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyCause, 6, 3303, 3326) }; let y = V::Enum(0); eq(x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c150(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } })))
 }
@@ -751,8 +826,18 @@ fn c161(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c162(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let v = { let a1 = V::Num(rt.param(28, 8, 14765, 14782)); let a2 = V::Num(rt.param(26, 8, 14784, 14805)); let a3 = V::Num(rt.param(27, 8, 14807, 14828)); rt.builtin(B::Clamp, &[a1, a2, a3], 8, 14759, 14829) }; rt.num(v) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c163(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let x = { let x = { let v = rt.local(1); rt.num(v) }; let y = { let v = rt.local(2); rt.num(v) }; rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c164(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 15699, 15728); rt.truth(v) }) && (!{ let b = rt.local(0); rt.present(b, 5) } || ({ let x = rt.as_of(); let y = { let b = rt.local(0); rt.field(b, F::Declared(5), 8, 15787, 15803) }; cmp(Cmp::Ge, x, y) } && { let x = rt.as_of(); let y = { let a2 = { let b = rt.local(0); rt.field(b, F::Declared(5), 8, 15846, 15862) }; let a3 = V::Num({ let mut best4 = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 15878, 15906); rt.num(v) }; let v = rt.param(30, 8, 15908, 15943); best4 = min_num(best4, v); best4 }); rt.builtin(B::AddMonths, &[a2, a3], 8, 15824, 15954) }; cmp(Cmp::Lt, x, y) }))))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -768,6 +853,11 @@ fn c166(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c167(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let mut best1 = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 16566, 16594); rt.num(v) }; let v = rt.param(30, 8, 16596, 16631); best1 = min_num(best1, v); best1 })
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c168(rt: &mut Rt<'_, '_>) -> V {
+    V::Num({ let v = { let a1 = V::Num({ let x = rt.param(29, 8, 16695, 16719); let y = { let v = rt.local(1); rt.num(v) }; rt.mul(x, y) }); rt.builtin(B::Yuan, &[a1], 8, 16690, 16729) }; rt.num(v) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -906,6 +996,11 @@ fn c195(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c196(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 28669, 28681); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimDate, 8, 28690, 28696) }; let y = rt.param_value(43, 8, 28700, 28720); cmp(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::EssentialCost, 8, 28729, 28754); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28767, 28783); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c197(rt: &mut Rt<'_, '_>) -> V {
     V::Num({ let x = { let b = rt.local(0); let v = rt.field(b, F::EssentialCost, 8, 28801, 28826); rt.num(v) }; let y = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28831, 28847); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28864, 28880); rt.num(v) }; rt.div(x, y) }; rt.mul(x, y) })
 }
@@ -996,6 +1091,11 @@ fn c214(rt: &mut Rt<'_, '_>) -> V {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c215(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool(((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 38168, 38188); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 38197, 38214) }; let y = V::Enum(5); eq(x, y) }) && (!{ let b = rt.local(0); rt.present(b, 6) } || { let x = { let b = rt.local(0); let v = rt.field(b, F::Declared(6), 8, 38267, 38283); rt.num(v) }; let y = { let v = { let a1 = rt.as_of(); rt.builtin(B::Year, &[a1], 8, 38287, 38298) }; rt.num(v) }; cmp_num(Cmp::Eq, x, y) })))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c216(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(3, &[a1], false, f3) }))
 }
@@ -1033,6 +1133,11 @@ fn c222(rt: &mut Rt<'_, '_>) -> V {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c223(rt: &mut Rt<'_, '_>) -> V {
     V::Bool(({ let b = rt.local(0); rt.present(b, 8) } && { let b = rt.local(0); let v = rt.field(b, F::Declared(8), 8, 43725, 43733); rt.truth(v) }))
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn c224(rt: &mut Rt<'_, '_>) -> V {
+    V::Bool((((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 44638, 44658); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 44667, 44684) }; let y = V::Enum(5); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 44703, 44735); rt.truth(v) }) && (!{ let b = rt.local(0); rt.present(b, 7) } || { let x = { let b = rt.local(0); let v = rt.field(b, F::Declared(7), 8, 44779, 44796); rt.num(v) }; let y = { let v = { let a1 = rt.as_of(); rt.builtin(B::Year, &[a1], 8, 44800, 44811) }; rt.num(v) }; cmp_num(Cmp::Eq, x, y) })))
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -1091,8 +1196,8 @@ fn c235(rt: &mut Rt<'_, '_>) -> V {
 }
 
 static FNS: [Option<GenFn>; 236] = [
-    Some(c0), None, None, None, None, Some(c5), None, Some(c7),
-    None, Some(c9), Some(c10), Some(c11), Some(c12), Some(c13), Some(c14), Some(c15),
+    Some(c0), Some(c1), Some(c2), Some(c3), Some(c4), Some(c5), Some(c6), Some(c7),
+    Some(c8), Some(c9), Some(c10), Some(c11), Some(c12), Some(c13), Some(c14), Some(c15),
     Some(c16), Some(c17), Some(c18), Some(c19), Some(c20), Some(c21), Some(c22), Some(c23),
     Some(c24), Some(c25), Some(c26), Some(c27), Some(c28), Some(c29), Some(c30), Some(c31),
     Some(c32), Some(c33), Some(c34), Some(c35), Some(c36), Some(c37), Some(c38), Some(c39),
@@ -1102,24 +1207,24 @@ static FNS: [Option<GenFn>; 236] = [
     Some(c64), Some(c65), Some(c66), Some(c67), Some(c68), Some(c69), Some(c70), Some(c71),
     Some(c72), Some(c73), Some(c74), Some(c75), Some(c76), Some(c77), Some(c78), Some(c79),
     Some(c80), Some(c81), Some(c82), Some(c83), Some(c84), Some(c85), Some(c86), Some(c87),
-    Some(c88), None, Some(c90), Some(c91), Some(c92), Some(c93), Some(c94), Some(c95),
-    Some(c96), Some(c97), Some(c98), None, None, None, None, None,
-    None, Some(c105), None, Some(c107), Some(c108), Some(c109), Some(c110), Some(c111),
+    Some(c88), Some(c89), Some(c90), Some(c91), Some(c92), Some(c93), Some(c94), Some(c95),
+    Some(c96), Some(c97), Some(c98), Some(c99), Some(c100), Some(c101), Some(c102), Some(c103),
+    Some(c104), Some(c105), Some(c106), Some(c107), Some(c108), Some(c109), Some(c110), Some(c111),
     Some(c112), Some(c113), Some(c114), Some(c115), Some(c116), Some(c117), Some(c118), Some(c119),
     Some(c120), Some(c121), Some(c122), Some(c123), Some(c124), Some(c125), Some(c126), Some(c127),
     Some(c128), Some(c129), Some(c130), Some(c131), Some(c132), Some(c133), Some(c134), Some(c135),
     Some(c136), Some(c137), Some(c138), Some(c139), Some(c140), Some(c141), Some(c142), Some(c143),
-    Some(c144), Some(c145), Some(c146), Some(c147), Some(c148), None, Some(c150), Some(c151),
+    Some(c144), Some(c145), Some(c146), Some(c147), Some(c148), Some(c149), Some(c150), Some(c151),
     Some(c152), Some(c153), Some(c154), Some(c155), Some(c156), Some(c157), Some(c158), Some(c159),
-    Some(c160), Some(c161), None, Some(c163), None, Some(c165), Some(c166), Some(c167),
-    None, Some(c169), Some(c170), Some(c171), Some(c172), Some(c173), Some(c174), Some(c175),
+    Some(c160), Some(c161), Some(c162), Some(c163), Some(c164), Some(c165), Some(c166), Some(c167),
+    Some(c168), Some(c169), Some(c170), Some(c171), Some(c172), Some(c173), Some(c174), Some(c175),
     Some(c176), Some(c177), Some(c178), Some(c179), Some(c180), Some(c181), Some(c182), Some(c183),
     Some(c184), Some(c185), Some(c186), Some(c187), Some(c188), Some(c189), Some(c190), Some(c191),
-    Some(c192), Some(c193), Some(c194), Some(c195), None, Some(c197), Some(c198), Some(c199),
+    Some(c192), Some(c193), Some(c194), Some(c195), Some(c196), Some(c197), Some(c198), Some(c199),
     Some(c200), Some(c201), Some(c202), Some(c203), Some(c204), Some(c205), Some(c206), Some(c207),
-    Some(c208), Some(c209), Some(c210), Some(c211), Some(c212), Some(c213), Some(c214), None,
+    Some(c208), Some(c209), Some(c210), Some(c211), Some(c212), Some(c213), Some(c214), Some(c215),
     Some(c216), Some(c217), Some(c218), Some(c219), Some(c220), Some(c221), Some(c222), Some(c223),
-    None, Some(c225), Some(c226), Some(c227), Some(c228), Some(c229), Some(c230), Some(c231),
+    Some(c224), Some(c225), Some(c226), Some(c227), Some(c228), Some(c229), Some(c230), Some(c231),
     Some(c232), Some(c233), Some(c234), Some(c235),
 ];
 
@@ -1130,6 +1235,24 @@ fn r0(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(0, E::Eligible(28), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r1(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(65) { return false; }
+    let l1_1: D = { let a2 = { let b = rt.local(0); rt.field(b, F::StartDate, 1, 2203, 2215) }; let a3 = { let b = rt.local(0); rt.field(b, F::MaturityDate, 1, 2217, 2232) }; rt.call(0, &[a2, a3], D::ZERO, f0) };
+    let l2_4: V = if { let b = rt.local(0); let v = rt.field(b, F::Extended, 1, 2249, 2259); rt.truth(v) } { { let b = rt.local(0); rt.field(b, F::ExtendedTo, 1, 2265, 2278) } } else { { let b = rt.local(0); rt.field(b, F::MaturityDate, 1, 2284, 2299) } };
+    let l3_5: V = { let a6 = { let b = rt.local(0); rt.field(b, F::StartDate, 1, 2318, 2330) }; let a7 = { let a8 = V::Num({ let v = { let a9 = rt.as_of(); rt.builtin(B::Year, &[a9], 1, 2337, 2348) }; rt.num(v) }); let a10 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a11 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a8, a10, a11], 1, 2332, 2355) }; rt.builtin(B::Max, &[a6, a7], 1, 2314, 2356) };
+    let l4_12: V = { let a13 = l2_4; let a14 = { let a15 = V::Num({ let x = { let v = { let a16 = rt.as_of(); rt.builtin(B::Year, &[a16], 1, 2384, 2395) }; rt.num(v) }; rt.add(x, D::from_parts(1, 0, 0, false, 0)) }); let a17 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a18 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a15, a17, a18], 1, 2379, 2406) }; rt.builtin(B::Min, &[a13, a14], 1, 2370, 2407) };
+    let held = (({ let v = rt.global(1); rt.truth(v) } && { let a19 = rt.local(0); rt.call(8, &[a19], false, f8) }) && { let x = l4_12; let y = l3_5; cmp(Cmp::Gt, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(29) { return false; }
+    let l5_20: D = { let a21 = { let b = rt.local(0); rt.field(b, F::StartDate, 1, 2530, 2542) }; let a22 = V::Num(l1_1); rt.call(1, &[a21, a22], D::ZERO, f1) };
+    let l6_23: D = { let mut best24 = l5_20; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 1, 2584, 2590); rt.num(v) }; best24 = min_num(best24, v); best24 };
+    let o0 = V::Num({ let x = { let v = { let a25 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::Principal, 1, 2645, 2656); rt.num(v) }); let a26 = V::Num(l6_23); let a27 = l3_5; let a28 = l4_12; rt.builtin(B::Interest, &[a25, a26, a27, a28], 1, 2636, 2676) }; rt.num(v) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(1, E::Amount(27), o0);
     true
 }
 
@@ -1641,6 +1764,18 @@ fn r45(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r46(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(13) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 5435, 5441) }; let y = V::Enum(1); eq(x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 5480, 5491); rt.num(v) }; let y = { let v = { let d = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 5524, 5536) }; rt.param_on(76, d, 4, 5495, 5536) }; rt.num(v) }; cmp_num(Cmp::Le, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(2) { return false; }
+    let o0 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 5585, 5596); rt.num(v) });
+    if rt.trapped() { return false; }
+    rt.apply(46, E::Amount(30), o0);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r47(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
     let held = (({ let v = rt.global(0); rt.truth(v) } && { let v1 = { let b = rt.local(0); rt.field(b, F::Labour, 4, 6079, 6087) }; false || { let w = V::Enum(0); eq(v1, w) } || { let w = V::Enum(1); eq(v1, w) } }) && { let b = rt.local(0); let v = rt.field(b, F::StartingBusiness, 4, 6116, 6146); rt.truth(v) });
@@ -1701,6 +1836,24 @@ fn r52(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(52, E::Eligible(28), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r53(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(68) { return false; }
+    let l1_1: D = { let a2 = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10323, 10335) }; let a3 = { let b = rt.local(0); rt.field(b, F::MaturityDate, 4, 10337, 10352) }; rt.call(0, &[a2, a3], D::ZERO, f0) };
+    let l2_4: V = if { let b = rt.local(0); let v = rt.field(b, F::Extended, 4, 10369, 10379); rt.truth(v) } { { let b = rt.local(0); rt.field(b, F::ExtendedTo, 4, 10385, 10398) } } else { { let b = rt.local(0); rt.field(b, F::MaturityDate, 4, 10404, 10419) } };
+    let l3_5: V = { let a6 = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10438, 10450) }; let a7 = { let a8 = V::Num({ let v = { let a9 = rt.as_of(); rt.builtin(B::Year, &[a9], 4, 10457, 10468) }; rt.num(v) }); let a10 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a11 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a8, a10, a11], 4, 10452, 10475) }; rt.builtin(B::Max, &[a6, a7], 4, 10434, 10476) };
+    let l4_12: V = { let a13 = l2_4; let a14 = { let a15 = V::Num({ let x = { let v = { let a16 = rt.as_of(); rt.builtin(B::Year, &[a16], 4, 10504, 10515) }; rt.num(v) }; rt.add(x, D::from_parts(1, 0, 0, false, 0)) }); let a17 = V::Num(D::from_parts(1, 0, 0, false, 0)); let a18 = V::Num(D::from_parts(1, 0, 0, false, 0)); rt.builtin(B::MakeDate, &[a15, a17, a18], 4, 10499, 10526) }; rt.builtin(B::Min, &[a13, a14], 4, 10490, 10527) };
+    let held = (((({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 4, 10535, 10541) }; let y = V::Enum(0); eq(x, y) } && { let v = rt.global(1); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 10589, 10600); rt.num(v) }; let y = { let v = { let d = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10633, 10645) }; rt.param_on(2, d, 4, 10604, 10645) }; rt.num(v) }; cmp_num(Cmp::Le, x, y) }) && { let x = l1_1; let y = { let v = { let d = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10698, 10710) }; rt.param_on(3, d, 4, 10668, 10710) }; rt.num(v) }; cmp_num(Cmp::Le, x, y) }) && { let x = l4_12; let y = l3_5; cmp(Cmp::Gt, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(29) { return false; }
+    let l5_19: D = { let a20 = { let b = rt.local(0); rt.field(b, F::StartDate, 4, 10777, 10789) }; let a21 = V::Num(l1_1); rt.call(1, &[a20, a21], D::ZERO, f1) };
+    let l6_22: D = { let mut best23 = l5_19; let v = { let b = rt.local(0); let v = rt.field(b, F::LoanRate, 4, 10831, 10837); rt.num(v) }; best23 = min_num(best23, v); best23 };
+    let o0 = V::Num({ let x = { let v = { let a24 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::Principal, 4, 10892, 10903); rt.num(v) }); let a25 = V::Num(l6_22); let a26 = l3_5; let a27 = l4_12; rt.builtin(B::Interest, &[a24, a25, a26, a27], 4, 10883, 10923) }; rt.num(v) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(53, E::Amount(27), o0);
     true
 }
 
@@ -1985,6 +2138,16 @@ fn r78(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r79(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(10) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let b = V::Household; rt.present_field(b, F::PovertyCause, 6, 3274, 3297) }) && { let x = { let b = V::Household; rt.field(b, F::PovertyCause, 6, 3303, 3326) }; let y = V::Enum(0); eq(x, y) });
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(79, E::Assign(53, 2), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r80(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(10) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && ({ let b = V::Household; let v = rt.field(b, F::HarshArea, 6, 3891, 3911); rt.truth(v) } || { let v1 = { let b = V::Household; rt.field(b, F::Relocation, 6, 3915, 3935) }; false || { let w = V::Enum(1); eq(v1, w) } || { let w = V::Enum(2); eq(v1, w) } }));
@@ -2057,6 +2220,46 @@ fn r86(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(86, E::Eligible(17), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r87(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(29) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) }) && { let v2 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14558, 14580); rt.num(v) }); false || { let w = V::Num(D::from_parts(1, 0, 0, false, 0)); eq(v2, w) } || { let w = V::Num(D::from_parts(2, 0, 0, false, 0)); eq(v2, w) } || { let w = V::Num(D::from_parts(3, 0, 0, false, 0)); eq(v2, w) } || { let w = V::Num(D::from_parts(4, 0, 0, false, 0)); eq(v2, w) } });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(15) { return false; }
+    let l1_3: D = { let s4 = V::Num({ let b = rt.local(0); let v = rt.field(b, F::WageTier, 8, 14615, 14637); rt.num(v) }); if eq(s4, V::Num(D::from_parts(1, 0, 0, false, 0))) { rt.param(22, 8, 14649, 14663) } else if eq(s4, V::Num(D::from_parts(2, 0, 0, false, 0))) { rt.param(23, 8, 14674, 14688) } else if eq(s4, V::Num(D::from_parts(3, 0, 0, false, 0))) { rt.param(24, 8, 14699, 14713) } else { rt.param(25, 8, 14727, 14741) } };
+    let l2_5: D = { let v = { let a6 = V::Num(rt.param(28, 8, 14765, 14782)); let a7 = V::Num(rt.param(26, 8, 14784, 14805)); let a8 = V::Num(rt.param(27, 8, 14807, 14828)); rt.builtin(B::Clamp, &[a6, a7, a8], 8, 14759, 14829) }; rt.num(v) };
+    let o0 = V::Num({ let x = { let x = l1_3; let y = l2_5; rt.mul(x, y) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) });
+    if rt.trapped() { return false; }
+    rt.apply(87, E::Amount(17), o0);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r88(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(43) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 15699, 15728); rt.truth(v) }) && (!{ let b = rt.local(0); rt.present(b, 5) } || ({ let x = rt.as_of(); let y = { let b = rt.local(0); rt.field(b, F::Declared(5), 8, 15787, 15803) }; cmp(Cmp::Ge, x, y) } && { let x = rt.as_of(); let y = { let a2 = { let b = rt.local(0); rt.field(b, F::Declared(5), 8, 15846, 15862) }; let a3 = V::Num({ let mut best4 = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 15878, 15906); rt.num(v) }; let v = rt.param(30, 8, 15908, 15943); best4 = min_num(best4, v); best4 }); rt.builtin(B::AddMonths, &[a2, a3], 8, 15824, 15954) }; cmp(Cmp::Lt, x, y) })));
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(1) { return false; }
+    let o1 = V::Num(rt.param(29, 8, 16064, 16088));
+    if rt.trapped() { return false; }
+    rt.apply(88, E::Eligible(18), V::ZERO);
+    rt.apply(88, E::Amount(18), o1);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r89(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(24) { return false; }
+    let held = (({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(5, &[a1], false, f5) }) && { let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 8, 16517, 16546); rt.truth(v) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(8) { return false; }
+    let l1_2: D = { let mut best3 = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 16566, 16594); rt.num(v) }; let v = rt.param(30, 8, 16596, 16631); best3 = min_num(best3, v); best3 };
+    let o0 = V::Num({ let v = { let a4 = V::Num({ let x = rt.param(29, 8, 16695, 16719); let y = l1_2; rt.mul(x, y) }); rt.builtin(B::Yuan, &[a4], 8, 16690, 16729) }; rt.num(v) });
+    if rt.trapped() { return false; }
+    rt.apply(89, E::Amount(65), o0);
     true
 }
 
@@ -2167,6 +2370,20 @@ fn r97(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if rt.trapped() { return false; }
     rt.apply(97, E::Flag(13), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r98(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(19) { return false; }
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::Designated, 8, 28669, 28681); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::ClaimDate, 8, 28690, 28696) }; let y = rt.param_value(43, 8, 28700, 28720); cmp(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::EssentialCost, 8, 28729, 28754); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28767, 28783); rt.num(v) }; let y = D::from_parts(0, 0, 0, false, 0); cmp_num(Cmp::Gt, x, y) });
+    if rt.trapped() || !held { return false; }
+    if !rt.spend(15) { return false; }
+    let l1_1: D = { let x = { let b = rt.local(0); let v = rt.field(b, F::EssentialCost, 8, 28801, 28826); rt.num(v) }; let y = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28831, 28847); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 8, 28864, 28880); rt.num(v) }; rt.div(x, y) }; rt.mul(x, y) };
+    let l2_2: D = { let x = { let x = l1_1; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) }; x.round_dp_with_strategy(2, Rounding::MidpointAwayFromZero) };
+    let o0 = V::Num(l2_2);
+    if rt.trapped() { return false; }
+    rt.apply(98, E::Pay(6), o0);
     true
 }
 
@@ -2307,6 +2524,16 @@ fn r111(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r112(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(19) { return false; }
+    let held = ((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 8, 38168, 38188); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 38197, 38214) }; let y = V::Enum(5); eq(x, y) }) && (!{ let b = rt.local(0); rt.present(b, 6) } || { let x = { let b = rt.local(0); let v = rt.field(b, F::Declared(6), 8, 38267, 38283); rt.num(v) }; let y = { let v = { let a1 = rt.as_of(); rt.builtin(B::Year, &[a1], 8, 38287, 38298) }; rt.num(v) }; cmp_num(Cmp::Eq, x, y) }));
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(112, E::Eligible(37), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r113(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(14) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); rt.call(3, &[a1], false, f3) });
@@ -2380,6 +2607,16 @@ fn r119(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn r120(rt: &mut Rt<'_, '_>) -> bool {
+    if !rt.spend(22) { return false; }
+    let held = (((({ let v = rt.global(0); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::InSchooling, 8, 44638, 44658); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 8, 44667, 44684) }; let y = V::Enum(5); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolGraduatedUnemployed, 8, 44703, 44735); rt.truth(v) }) && (!{ let b = rt.local(0); rt.present(b, 7) } || { let x = { let b = rt.local(0); let v = rt.field(b, F::Declared(7), 8, 44779, 44796); rt.num(v) }; let y = { let v = { let a1 = rt.as_of(); rt.builtin(B::Year, &[a1], 8, 44800, 44811) }; rt.num(v) }; cmp_num(Cmp::Eq, x, y) }));
+    if rt.trapped() || !held { return false; }
+    if rt.trapped() { return false; }
+    rt.apply(120, E::Eligible(22), V::ZERO);
+    true
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r121(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(29) { return false; }
     let held = ({ let v = rt.global(0); rt.truth(v) } && { let a1 = rt.local(0); let a2 = V::Num(rt.param(50, 8, 46228, 46249)); let a3 = V::Num(rt.param(51, 8, 46251, 46276)); rt.call(2, &[a1, a2, a3], false, f2) });
@@ -2440,23 +2677,33 @@ fn r126(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 static RULES: [Option<RuleFn>; 127] = [
-    Some(r0), None, Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
+    Some(r0), Some(r1), Some(r2), Some(r3), Some(r4), Some(r5), Some(r6), Some(r7),
     Some(r8), Some(r9), Some(r10), Some(r11), Some(r12), Some(r13), Some(r14), Some(r15),
     Some(r16), Some(r17), Some(r18), Some(r19), Some(r20), Some(r21), Some(r22), Some(r23),
     Some(r24), Some(r25), Some(r26), Some(r27), Some(r28), Some(r29), Some(r30), Some(r31),
     Some(r32), Some(r33), Some(r34), Some(r35), Some(r36), Some(r37), Some(r38), Some(r39),
-    Some(r40), Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), None, Some(r47),
-    Some(r48), Some(r49), Some(r50), Some(r51), Some(r52), None, Some(r54), Some(r55),
+    Some(r40), Some(r41), Some(r42), Some(r43), Some(r44), Some(r45), Some(r46), Some(r47),
+    Some(r48), Some(r49), Some(r50), Some(r51), Some(r52), Some(r53), Some(r54), Some(r55),
     Some(r56), Some(r57), Some(r58), Some(r59), Some(r60), Some(r61), Some(r62), Some(r63),
     Some(r64), Some(r65), Some(r66), Some(r67), Some(r68), Some(r69), Some(r70), Some(r71),
-    Some(r72), Some(r73), Some(r74), Some(r75), Some(r76), Some(r77), Some(r78), None,
-    Some(r80), Some(r81), Some(r82), Some(r83), Some(r84), Some(r85), Some(r86), None,
-    None, None, Some(r90), Some(r91), Some(r92), Some(r93), Some(r94), Some(r95),
-    Some(r96), Some(r97), None, Some(r99), Some(r100), Some(r101), Some(r102), Some(r103),
+    Some(r72), Some(r73), Some(r74), Some(r75), Some(r76), Some(r77), Some(r78), Some(r79),
+    Some(r80), Some(r81), Some(r82), Some(r83), Some(r84), Some(r85), Some(r86), Some(r87),
+    Some(r88), Some(r89), Some(r90), Some(r91), Some(r92), Some(r93), Some(r94), Some(r95),
+    Some(r96), Some(r97), Some(r98), Some(r99), Some(r100), Some(r101), Some(r102), Some(r103),
     Some(r104), Some(r105), Some(r106), Some(r107), Some(r108), Some(r109), Some(r110), Some(r111),
-    None, Some(r113), Some(r114), Some(r115), Some(r116), Some(r117), Some(r118), Some(r119),
-    None, Some(r121), Some(r122), Some(r123), Some(r124), Some(r125), Some(r126),
+    Some(r112), Some(r113), Some(r114), Some(r115), Some(r116), Some(r117), Some(r118), Some(r119),
+    Some(r120), Some(r121), Some(r122), Some(r123), Some(r124), Some(r125), Some(r126),
 ];
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f0(rt: &mut Rt<'_, '_>) -> D {
+    if { let x = rt.local(1); let y = { let a1 = rt.local(0); let a2 = V::Num({ let v = { let a3 = rt.local(0); let a4 = rt.local(1); rt.builtin(B::Years, &[a3, a4], 9, 5398, 5420) }; rt.num(v) }); rt.builtin(B::AddYears, &[a1, a2], 9, 5381, 5421) }; cmp(Cmp::Le, x, y) } { { let v = { let a5 = rt.local(0); let a6 = rt.local(1); rt.builtin(B::Years, &[a5, a6], 9, 5427, 5449) }; rt.num(v) } } else { { let x = { let v = { let a7 = rt.local(0); let a8 = rt.local(1); rt.builtin(B::Years, &[a7, a8], 9, 5457, 5479) }; rt.num(v) }; rt.add(x, D::from_parts(1, 0, 0, false, 0)) } }
+}
+
+#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+fn f1(rt: &mut Rt<'_, '_>) -> D {
+    if { let x = rt.local(0); let y = rt.date(737291); cmp(Cmp::Ge, x, y) } { { let v = { let d = rt.local(0); rt.param_on(7, d, 9, 5947, 5962) }; rt.num(v) } } else { if { let x = { let v = rt.local(1); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) } { { let v = { let d = rt.local(0); rt.param_on(4, d, 9, 5994, 6020) }; rt.num(v) } } else { { let v = { let d = rt.local(0); rt.param_on(5, d, 9, 6028, 6056) }; rt.num(v) } } }
+}
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f2(rt: &mut Rt<'_, '_>) -> bool {
@@ -2499,4 +2746,4 @@ fn f9(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("10af58875096f441cbb286d9d9d22d421cc207e89d88a597b8dc0fa49368fdd1", "d457ef712904083e211e4a56a4aa8b3427e4d8dda4c0942d795a567e2abbf807", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("ba666903a35b38ac01b93912feb86e51afb24163c43c5dbd8c17e054d0565a51", "d457ef712904083e211e4a56a4aa8b3427e4d8dda4c0942d795a567e2abbf807", &FNS, &RULES);

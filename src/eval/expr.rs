@@ -917,25 +917,26 @@ impl<'a> Ev<'a> {
                 None => Err(EvalError::Invalid { message: "missing argument".into(), loc }),
             }
         };
-        Ok(match b {
-            Builtin::Min | Builtin::Max | Builtin::Clamp if args.first().is_some_and(|a| a.ty == Ty::Date) => {
-                let mut best = date(arg(self, 0)?, loc)?;
-                for i in 1..args.len() {
-                    let d = date(arg(self, i)?, loc)?;
-                    best = match b {
-                        Builtin::Min => best.min(d),
-                        Builtin::Max => best.max(d),
-                        _ => {
-                            if i == 1 {
-                                best.max(d)
-                            } else {
-                                best.min(d)
-                            }
-                        }
-                    };
+        if strict_builtin(b, args) {
+            // every argument first, in order, then the built-in on their values
+            let mut vals = [Value::ZERO; MAX_BUILTIN_ARGS];
+            if let Some(vals) = vals.get_mut(..args.len()) {
+                for (v, a) in vals.iter_mut().zip(args) {
+                    *v = self.eval(a)?;
                 }
-                Value::Date(best)
+                return builtin(b, vals, self.as_of, loc);
             }
+            // more than that: only `min` and `max` of dates take any number of
+            // arguments, and they are taken pairwise
+            let Some((first, rest)) = args.split_first() else { return builtin(b, &[], self.as_of, loc) };
+            let mut best = self.eval(first)?;
+            for a in rest {
+                let v = self.eval(a)?;
+                best = builtin(b, &[best, v], self.as_of, loc)?;
+            }
+            return Ok(best);
+        }
+        Ok(match b {
             Builtin::Min | Builtin::Max => {
                 let Some((first, rest)) = args.split_first() else {
                     return Err(EvalError::Invalid { message: "missing argument".into(), loc });
@@ -947,38 +948,6 @@ impl<'a> Ev<'a> {
                 }
                 Value::Num(best)
             }
-            Builtin::Clamp => {
-                let x = num(arg(self, 0)?);
-                let lo = num(arg(self, 1)?);
-                let hi = num(arg(self, 2)?);
-                if hi < lo {
-                    return Err(EvalError::Invalid { message: format!("clamp: upper bound {hi} is below lower bound {lo}"), loc });
-                }
-                Value::Num(exact::min(exact::max(x, lo), hi))
-            }
-            Builtin::Abs => Value::Num(num(arg(self, 0)?).abs()),
-            Builtin::Age => {
-                let d = date(arg(self, 0)?, loc)?;
-                Value::Num(Decimal::from(whole_years(d, self.as_of)))
-            }
-            Builtin::AgeOn | Builtin::Years => {
-                let a = date(arg(self, 0)?, loc)?;
-                let c = date(arg(self, 1)?, loc)?;
-                Value::Num(Decimal::from(whole_years(a, c)))
-            }
-            Builtin::Days => {
-                let a = date(arg(self, 0)?, loc)?;
-                let c = date(arg(self, 1)?, loc)?;
-                Value::Num(Decimal::from((c - a).num_days()))
-            }
-            Builtin::Months => {
-                let a = date(arg(self, 0)?, loc)?;
-                let c = date(arg(self, 1)?, loc)?;
-                Value::Num(Decimal::from(whole_months(a, c)))
-            }
-            Builtin::Year => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.year())),
-            Builtin::Month => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.month())),
-            Builtin::Day => Value::Num(Decimal::from(date(arg(self, 0)?, loc)?.day())),
             // a declared fact: whether its record carries it (no error built)
             Builtin::Present if matches!(args.first().map(|a| &a.kind), Some(ExprKind::Field(_, Field::Declared(_)))) => {
                 let Some(ExprKind::Field(base, Field::Declared(id))) = args.first().map(|a| &a.kind) else {
@@ -996,67 +965,7 @@ impl<'a> Ev<'a> {
                 Err(EvalError::Absent { .. }) => Value::Bool(false),
                 Err(e) => return Err(e),
             },
-            Builtin::AddDays | Builtin::AddMonths | Builtin::AddYears => {
-                let d = date(arg(self, 0)?, loc)?;
-                let n = num(arg(self, 1)?);
-                let n =
-                    i64::try_from(n.trunc().mantissa() / 10i128.pow(n.trunc().scale())).map_err(|_| EvalError::DateOutOfRange { loc })?;
-                let out = match b {
-                    Builtin::AddDays => {
-                        if n >= 0 {
-                            d.checked_add_days(Days::new(n as u64))
-                        } else {
-                            d.checked_sub_days(Days::new(n.unsigned_abs()))
-                        }
-                    }
-                    _ => {
-                        let months = if b == Builtin::AddYears { n.checked_mul(12) } else { Some(n) };
-                        months.and_then(|m| {
-                            let m32 = u32::try_from(m.unsigned_abs()).ok()?;
-                            if m >= 0 {
-                                d.checked_add_months(chrono::Months::new(m32))
-                            } else {
-                                d.checked_sub_months(chrono::Months::new(m32))
-                            }
-                        })
-                    }
-                };
-                // years 1 to 9999, like `date(y, m, d)`, literals and JSON
-                let out = out.filter(|d| (1..=9999).contains(&d.year()));
-                Value::Date(out.ok_or(EvalError::DateOutOfRange { loc })?)
-            }
-            Builtin::MakeDate => {
-                let y = num(arg(self, 0)?);
-                let m = num(arg(self, 1)?);
-                let d = num(arg(self, 2)?);
-                let to_i = |x: Decimal| -> Option<i64> {
-                    if x.fract().is_zero() {
-                        i64::try_from(x.mantissa() / 10i128.pow(x.scale())).ok()
-                    } else {
-                        None
-                    }
-                };
-                let (Some(y), Some(m), Some(d)) = (to_i(y), to_i(m), to_i(d)) else { return Err(EvalError::DateOutOfRange { loc }) };
-                // The language's dates are `YYYY-MM-DD`: years 1 to 9999, as literals and JSON.
-                let dt = i32::try_from(y)
-                    .ok()
-                    .filter(|y| (1..=9999).contains(y))
-                    .and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(d).ok()?));
-                Value::Date(dt.ok_or(EvalError::DateOutOfRange { loc })?)
-            }
-            Builtin::Monthly => Value::Num(arith(ArithOp::Div, num(arg(self, 0)?), Decimal::from(12), loc)?),
-            Builtin::Yearly => Value::Num(arith(ArithOp::Mul, num(arg(self, 0)?), Decimal::from(12), loc)?),
-            Builtin::Yuan | Builtin::ToRate | Builtin::ToDecimal => Value::Num(num(arg(self, 0)?)),
-            Builtin::Interest => {
-                let p = num(arg(self, 0)?);
-                let r = num(arg(self, 1)?);
-                let a = date(arg(self, 2)?, loc)?;
-                let c = date(arg(self, 3)?, loc)?;
-                let days = Decimal::from((c - a).num_days().max(0));
-                let x = arith(ArithOp::Mul, p, r, loc)?;
-                let x = arith(ArithOp::Mul, x, days, loc)?;
-                Value::Num(arith(ArithOp::Div, x, Decimal::from(360), loc)?)
-            }
+            _ => return Err(EvalError::Invalid { message: format!("{b:?} is not a lazy built-in"), loc }),
         })
     }
 
@@ -1064,6 +973,147 @@ impl<'a> Ev<'a> {
     pub(crate) fn show(&self, v: Value, ty: Ty) -> String {
         show(v, ty, &self.p.module, Some(&self.s.bound))
     }
+}
+
+/// The most arguments a built-in is called with on values ([`builtin`];
+/// `min` and `max` of dates, which take any number, are taken pairwise
+/// beyond it).
+pub(crate) const MAX_BUILTIN_ARGS: usize = 4;
+
+/// Whether built-in `b` called with `args` evaluates every argument before
+/// it computes ([`builtin`]): all but `present`, which asks whether its
+/// argument can be read, and `min` and `max` of numbers, which read their
+/// arguments in place and compare them exactly.
+pub(crate) fn strict_builtin(b: Builtin, args: &[Expr]) -> bool {
+    match b {
+        Builtin::Present => false,
+        Builtin::Min | Builtin::Max => args.first().is_some_and(|a| a.ty == Ty::Date),
+        _ => true,
+    }
+}
+
+/// Built-in `b` on its arguments' values ([`strict_builtin`]): the one
+/// definition the IR evaluator, the lowered code and the generated code
+/// call.
+pub(crate) fn builtin(b: Builtin, args: &[Value], as_of: NaiveDate, loc: Loc) -> Result<Value, EvalError> {
+    let arg = |i: usize| -> Result<Value, EvalError> {
+        args.get(i).copied().ok_or_else(|| EvalError::Invalid { message: "missing argument".into(), loc })
+    };
+    Ok(match b {
+        Builtin::Min | Builtin::Max | Builtin::Clamp if matches!(args.first(), Some(Value::Date(_))) => {
+            let mut best = date(arg(0)?, loc)?;
+            for i in 1..args.len() {
+                let d = date(arg(i)?, loc)?;
+                best = match b {
+                    Builtin::Min => best.min(d),
+                    Builtin::Max => best.max(d),
+                    _ => {
+                        if i == 1 {
+                            best.max(d)
+                        } else {
+                            best.min(d)
+                        }
+                    }
+                };
+            }
+            Value::Date(best)
+        }
+        Builtin::Clamp => {
+            let x = num(arg(0)?);
+            let lo = num(arg(1)?);
+            let hi = num(arg(2)?);
+            if hi < lo {
+                return Err(EvalError::Invalid { message: format!("clamp: upper bound {hi} is below lower bound {lo}"), loc });
+            }
+            Value::Num(exact::min(exact::max(x, lo), hi))
+        }
+        Builtin::Abs => Value::Num(num(arg(0)?).abs()),
+        Builtin::Age => {
+            let d = date(arg(0)?, loc)?;
+            Value::Num(Decimal::from(whole_years(d, as_of)))
+        }
+        Builtin::AgeOn | Builtin::Years => {
+            let a = date(arg(0)?, loc)?;
+            let c = date(arg(1)?, loc)?;
+            Value::Num(Decimal::from(whole_years(a, c)))
+        }
+        Builtin::Days => {
+            let a = date(arg(0)?, loc)?;
+            let c = date(arg(1)?, loc)?;
+            Value::Num(Decimal::from((c - a).num_days()))
+        }
+        Builtin::Months => {
+            let a = date(arg(0)?, loc)?;
+            let c = date(arg(1)?, loc)?;
+            Value::Num(Decimal::from(whole_months(a, c)))
+        }
+        Builtin::Year => Value::Num(Decimal::from(date(arg(0)?, loc)?.year())),
+        Builtin::Month => Value::Num(Decimal::from(date(arg(0)?, loc)?.month())),
+        Builtin::Day => Value::Num(Decimal::from(date(arg(0)?, loc)?.day())),
+        Builtin::AddDays | Builtin::AddMonths | Builtin::AddYears => {
+            let d = date(arg(0)?, loc)?;
+            let n = num(arg(1)?);
+            let n = i64::try_from(n.trunc().mantissa() / 10i128.pow(n.trunc().scale())).map_err(|_| EvalError::DateOutOfRange { loc })?;
+            let out = match b {
+                Builtin::AddDays => {
+                    if n >= 0 {
+                        d.checked_add_days(Days::new(n as u64))
+                    } else {
+                        d.checked_sub_days(Days::new(n.unsigned_abs()))
+                    }
+                }
+                _ => {
+                    let months = if b == Builtin::AddYears { n.checked_mul(12) } else { Some(n) };
+                    months.and_then(|m| {
+                        let m32 = u32::try_from(m.unsigned_abs()).ok()?;
+                        if m >= 0 {
+                            d.checked_add_months(chrono::Months::new(m32))
+                        } else {
+                            d.checked_sub_months(chrono::Months::new(m32))
+                        }
+                    })
+                }
+            };
+            // years 1 to 9999, like `date(y, m, d)`, literals and JSON
+            let out = out.filter(|d| (1..=9999).contains(&d.year()));
+            Value::Date(out.ok_or(EvalError::DateOutOfRange { loc })?)
+        }
+        Builtin::MakeDate => {
+            let y = num(arg(0)?);
+            let m = num(arg(1)?);
+            let d = num(arg(2)?);
+            let to_i = |x: Decimal| -> Option<i64> {
+                if x.fract().is_zero() {
+                    i64::try_from(x.mantissa() / 10i128.pow(x.scale())).ok()
+                } else {
+                    None
+                }
+            };
+            let (Some(y), Some(m), Some(d)) = (to_i(y), to_i(m), to_i(d)) else { return Err(EvalError::DateOutOfRange { loc }) };
+            // The language's dates are `YYYY-MM-DD`: years 1 to 9999, as literals and JSON.
+            let dt = i32::try_from(y)
+                .ok()
+                .filter(|y| (1..=9999).contains(y))
+                .and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(d).ok()?));
+            Value::Date(dt.ok_or(EvalError::DateOutOfRange { loc })?)
+        }
+        Builtin::Monthly => Value::Num(arith(ArithOp::Div, num(arg(0)?), Decimal::from(12), loc)?),
+        Builtin::Yearly => Value::Num(arith(ArithOp::Mul, num(arg(0)?), Decimal::from(12), loc)?),
+        Builtin::Yuan | Builtin::ToRate | Builtin::ToDecimal => Value::Num(num(arg(0)?)),
+        Builtin::Interest => {
+            let p = num(arg(0)?);
+            let r = num(arg(1)?);
+            let a = date(arg(2)?, loc)?;
+            let c = date(arg(3)?, loc)?;
+            let days = Decimal::from((c - a).num_days().max(0));
+            let x = arith(ArithOp::Mul, p, r, loc)?;
+            let x = arith(ArithOp::Mul, x, days, loc)?;
+            Value::Num(arith(ArithOp::Div, x, Decimal::from(360), loc)?)
+        }
+        Builtin::Min | Builtin::Max | Builtin::Present => {
+            return Err(EvalError::Invalid { message: format!("{b:?} is not called on values"), loc })
+        }
+    })
 }
 
 fn truth(v: Value) -> bool {

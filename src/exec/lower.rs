@@ -3,7 +3,8 @@
 //! charges the IR evaluator, see the module docs); a node with no typed form
 //! yet stays IR, evaluated in place.
 
-use super::{Agg, Bool, Call, Code, Exec, Num, Op, Over, RuleCode, Val};
+use super::{Agg, Bool, BuiltinCall, Call, Code, Exec, Num, Op, Over, RuleCode, Val};
+use crate::eval::expr::{strict_builtin, MAX_BUILTIN_ARGS};
 use crate::check::schema::Field;
 use crate::check::types::Ty;
 use crate::check::{Module, OutcomeDef};
@@ -145,7 +146,10 @@ impl Lower<'_> {
                     None => Num::Ir(ir(e)),
                 }
             }
-            _ => Num::Ir(ir(e)),
+            _ => match self.value_node(e) {
+                Some(v) => Num::Of(Box::new(v)),
+                None => Num::Ir(ir(e)),
+            },
         }
     }
 
@@ -166,9 +170,10 @@ impl Lower<'_> {
             ExprKind::Cmp(op, a, b) => Bool::CmpVal(*op, Box::new((self.val(a), self.val(b)))),
             ExprKind::In(x, items) => Bool::In(Box::new(self.val(x)), items.iter().map(|x| self.val(x)).collect()),
             ExprKind::Eligible(p) => Bool::Eligible(*p),
-            // a declared fact's presence (any other `present` is the IR evaluator's)
+            // whether a declared fact or a field is given (any other `present` is the IR evaluator's)
             ExprKind::Call(Builtin::Present, args) if args.len() == 1 => match &args[0].kind {
                 ExprKind::Field(base, Field::Declared(id)) => Bool::Present(Box::new(self.val(base)), *id),
+                ExprKind::Field(base, f) => Bool::PresentField(Box::new(self.val(base)), *f, args[0].loc),
                 _ => Bool::Ir(ir(e)),
             },
             ExprKind::Apply(f, args) => match self.function(*f) {
@@ -181,7 +186,10 @@ impl Lower<'_> {
                     None => Bool::Ir(ir(e)),
                 }
             }
-            _ => Bool::Ir(ir(e)),
+            _ => match self.value_node(e) {
+                Some(v) => Bool::Of(Box::new(v)),
+                None => Bool::Ir(ir(e)),
+            },
         }
     }
 
@@ -203,7 +211,22 @@ impl Lower<'_> {
                 Some(Body::Val(body, body_cost)) => Val::Apply(Box::new(Call { f: *f, args: self.args(args), body, body_cost })),
                 _ => Val::Ir(ir(e)),
             },
-            _ => Val::Ir(ir(e)),
+            ExprKind::Param(p) => Val::Param(*p, e.loc),
+            ExprKind::If(c, a, b) => Val::If(Box::new((self.boolean(c), self.val(a), self.val(b)))),
+            _ => self.value_node(e).unwrap_or_else(|| Val::Ir(ir(e))),
+        }
+    }
+
+    /// An expression of any type computed as a value: a built-in that
+    /// evaluates every argument first, on their values, or a parameter on
+    /// a date.
+    fn value_node(&mut self, e: &Expr) -> Option<Val> {
+        match &e.kind {
+            ExprKind::Call(b, args) if strict_builtin(*b, args) && args.len() <= MAX_BUILTIN_ARGS => {
+                Some(Val::Builtin(Box::new(BuiltinCall { b: *b, args: self.args(args), loc: e.loc })))
+            }
+            ExprKind::ParamAt(p, d) => Some(Val::ParamAt(*p, Box::new(self.val(d)), e.loc)),
+            _ => None,
         }
     }
 
@@ -300,6 +323,10 @@ trait Costed {
 
 impl Costed for Num {
     fn cost(&self) -> u64 {
+        if let Num::Of(v) = self {
+            // the value's nodes are the expression's
+            return v.cost();
+        }
         1 + match self {
             Num::Field(b, ..) => b.cost(),
             Num::Neg(x) | Num::Round(x, ..) => x.cost(),
@@ -316,6 +343,7 @@ impl Costed for Num {
             Num::Agg(a) => a.base.cost(),
             Num::Count(a) => a.base.cost(),
             Num::Apply(c) => c.cost(),
+            Num::Of(v) => v.cost(),
             Num::Const(_)
             | Num::Local(_)
             | Num::Param(..)
@@ -330,6 +358,9 @@ impl Costed for Num {
 
 impl Costed for Bool {
     fn cost(&self) -> u64 {
+        if let Bool::Of(v) = self {
+            return v.cost();
+        }
         1 + match self {
             Bool::Field(b, ..) => b.cost(),
             Bool::Not(x) => x.cost(),
@@ -340,7 +371,10 @@ impl Costed for Bool {
             Bool::In(x, items) => x.cost() + items.iter().map(Val::cost).sum::<u64>(),
             Bool::AnyAll(_, a) => a.base.cost(),
             Bool::Present(b, _) => b.cost(),
+            // the call's node, the field's, and its record's
+            Bool::PresentField(b, ..) => 1 + b.cost(),
             Bool::Apply(c) => c.cost(),
+            Bool::Of(v) => v.cost(),
             Bool::Const(_) | Bool::Local(_) | Bool::Global(_) | Bool::Eligible(_) | Bool::Ir(_) => 0,
         }
     }
@@ -353,7 +387,10 @@ impl Costed for Val {
             Val::Bool(b) => b.cost(),
             Val::Field(b, ..) => 1 + b.cost(),
             Val::Apply(c) => 1 + c.cost(),
-            Val::Const(_) | Val::Local(_) | Val::Household | Val::AsOf | Val::Global(_) | Val::Ir(_) => 1,
+            Val::Builtin(c) => 1 + c.args.iter().map(Val::cost).sum::<u64>(),
+            Val::ParamAt(_, d, _) => 1 + d.cost(),
+            Val::If(x) => 1 + x.0.cost() + x.1.cost() + x.2.cost(),
+            Val::Param(..) | Val::Const(_) | Val::Local(_) | Val::Household | Val::AsOf | Val::Global(_) | Val::Ir(_) => 1,
         }
     }
 }

@@ -35,7 +35,7 @@ mod run;
 pub(crate) use lower::lower;
 
 use crate::check::schema::Field;
-use crate::ir::{ArithOp, CmpOp, Expr, FnId, GlobalId, LayerId, Loc, ParamId, ProgId, TallyId};
+use crate::ir::{ArithOp, Builtin, CmpOp, Expr, FnId, GlobalId, LayerId, Loc, ParamId, ProgId, TallyId};
 use crate::value::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::sync::Arc;
@@ -198,6 +198,8 @@ pub(crate) enum Num {
     Count(Box<Agg<Bool>>),
     /// A call of a policy function with a numeric result.
     Apply(Box<Call<Num>>),
+    /// A number computed as a value (a built-in on values, a parameter on a date).
+    Of(Box<Val>),
     /// Evaluated by the IR evaluator.
     Ir(Box<Expr>),
 }
@@ -224,8 +226,13 @@ pub(crate) enum Bool {
     AnyAll(bool, Box<Agg<Bool>>),
     /// `present(r.fact)`: whether record `r` carries the declared fact.
     Present(Box<Val>, u16),
+    /// `present(r.field)` of a field of the core model: whether the record
+    /// gives it (an optional field, or a field of an optional record).
+    PresentField(Box<Val>, Field, Loc),
     /// A call of a policy function with a `bool` result.
     Apply(Box<Call<Bool>>),
+    /// A `bool` computed as a value (a parameter on a date).
+    Of(Box<Val>),
     Ir(Box<Expr>),
 }
 
@@ -242,7 +249,24 @@ pub(crate) enum Val {
     Bool(Bool),
     /// A call of a policy function with a result of another type.
     Apply(Box<Call<Val>>),
+    /// A built-in that evaluates all its arguments, on their values.
+    Builtin(Box<BuiltinCall>),
+    /// A parameter in force on a date (`p at d`).
+    ParamAt(ParamId, Box<Val>, Loc),
+    /// A parameter of a type other than a number or a bool (a date).
+    Param(ParamId, Loc),
+    If(Box<(Bool, Val, Val)>),
     Ir(Box<Expr>),
+}
+
+/// A call of a built-in whose arguments are all evaluated first
+/// (`eval::expr::strict_builtin`), computed on their values by the IR
+/// evaluator's own definition (`eval::expr::builtin`).
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltinCall {
+    pub b: Builtin,
+    pub args: Box<[Val]>,
+    pub loc: Loc,
 }
 
 /// A call of a policy function: its arguments, evaluated where it is called
@@ -370,6 +394,10 @@ impl Num {
                     Num::Count(a) => a.count(c, |b, c| b.count(c)),
                     // the call and its arguments (the body is the function's, counted nowhere)
                     Num::Apply(call) => call.args.iter().for_each(|a| a.count(c)),
+                    Num::Of(v) => {
+                        c.0 -= 1;
+                        v.count(c);
+                    }
                     _ => {}
                 }
             }
@@ -409,7 +437,15 @@ impl Bool {
                     }
                     Bool::AnyAll(_, a) => a.count(c, |b, c| b.count(c)),
                     Bool::Present(b, _) => b.count(c),
+                    Bool::PresentField(b, ..) => {
+                        c.0 += 1;
+                        b.count(c);
+                    }
                     Bool::Apply(call) => call.args.iter().for_each(|a| a.count(c)),
+                    Bool::Of(v) => {
+                        c.0 -= 1;
+                        v.count(c);
+                    }
                     _ => {}
                 }
             }
@@ -430,6 +466,20 @@ impl Val {
             Val::Apply(call) => {
                 c.0 += 1;
                 call.args.iter().for_each(|a| a.count(c));
+            }
+            Val::Builtin(call) => {
+                c.0 += 1;
+                call.args.iter().for_each(|a| a.count(c));
+            }
+            Val::ParamAt(_, d, _) => {
+                c.0 += 1;
+                d.count(c);
+            }
+            Val::If(x) => {
+                c.0 += 1;
+                x.0.count(c);
+                x.1.count(c);
+                x.2.count(c);
             }
             _ => c.0 += 1,
         }

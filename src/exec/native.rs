@@ -24,6 +24,7 @@ use rust_decimal::Decimal;
 
 pub use super::Over as O;
 pub use crate::check::schema::Field as F;
+pub use crate::ir::Builtin as B;
 pub use crate::check::Effect as E;
 pub use crate::ir::CmpOp as Cmp;
 pub use crate::value::Value as V;
@@ -207,6 +208,11 @@ impl Rt<'_, '_> {
     pub fn present(&mut self, rec: Value, fact: u16) -> bool {
         self.ev.fact_present(rec, fact)
     }
+    /// `present(r.f)` of a field of the core model.
+    #[inline(always)]
+    pub fn present_field(&mut self, rec: Value, f: Field, file: u32, start: u32, end: u32) -> bool {
+        self.ev.field_present(rec, f, loc(file, start, end))
+    }
     /// `eligible(P)`
     #[inline(always)]
     pub fn eligible(&mut self, p: u32) -> bool {
@@ -247,6 +253,21 @@ impl Rt<'_, '_> {
     #[inline(always)]
     pub fn call<T>(&mut self, f: u32, args: &[Value], stopped: T, body: fn(&mut Rt<'_, '_>) -> T) -> T {
         self.ev.call_with(f, args, stopped, |ev| body(&mut Rt { ev }))
+    }
+    /// Built-in `b` on its arguments' values, by the IR evaluator's definition.
+    #[inline(always)]
+    pub fn builtin(&mut self, b: crate::ir::Builtin, args: &[Value], file: u32, start: u32, end: u32) -> Value {
+        self.ev.builtin_values(b, args, loc(file, start, end))
+    }
+    /// Parameter `p` in force on the date `d` (`p at d`).
+    #[inline(always)]
+    pub fn param_on(&mut self, p: u32, d: Value, file: u32, start: u32, end: u32) -> Value {
+        self.ev.param_on(p, d, loc(file, start, end))
+    }
+    /// A parameter in force of a type other than a number or a bool.
+    #[inline(always)]
+    pub fn param_value(&mut self, p: u32, file: u32, start: u32, end: u32) -> Value {
+        self.ev.param_value(p, loc(file, start, end))
     }
     /// How many items an aggregation over `over` of `base` visits (its
     /// frame slot checked once; a trap, and none, if out of the frame).

@@ -10,10 +10,10 @@ use crate::check::schema::Field;
 use crate::check::MAX_FN_PARAMS;
 use crate::eval::exact;
 use crate::eval::expr::{compare, compare_ord};
-use crate::eval::expr::{STACK_RED_ZONE, STACK_SEGMENT};
+use crate::eval::expr::{builtin, MAX_BUILTIN_ARGS, STACK_RED_ZONE, STACK_SEGMENT};
 use crate::eval::facts::Cell;
 use crate::eval::Ev;
-use crate::ir::{ArithOp, CmpOp, Expr, FnId, Loc};
+use crate::ir::{ArithOp, Builtin, CmpOp, Expr, FnId, Loc, ParamId};
 use crate::value::Value;
 use rust_decimal::Decimal;
 
@@ -334,6 +334,10 @@ impl Ev<'_> {
                 Decimal::from(count)
             }
             Num::Apply(c) => self.apply(c, Decimal::ZERO, |this, body| this.num(body)),
+            Num::Of(v) => {
+                let v = self.val(v);
+                self.number(v)
+            }
             Num::Ir(e) => {
                 let v = self.in_place(e);
                 self.number(v)
@@ -410,7 +414,15 @@ impl Ev<'_> {
                 let rec = self.val(base);
                 self.fact_present(rec, *fact)
             }
+            Bool::PresentField(base, f, loc) => {
+                let rec = self.val(base);
+                self.field_present(rec, *f, *loc)
+            }
             Bool::Apply(c) => self.apply(c, false, |this, body| this.boolean(body)),
+            Bool::Of(v) => {
+                let v = self.val(v);
+                self.truth(v)
+            }
             Bool::Ir(e) => {
                 let v = self.in_place(e);
                 self.truth(v)
@@ -429,7 +441,62 @@ impl Ev<'_> {
             Val::Global(g) => self.global_value(*g),
             Val::Field(b, f, loc) => self.read_field(b, *f, *loc),
             Val::Apply(c) => self.apply(c, Value::ZERO, |this, body| this.val(body)),
+            Val::Builtin(c) => {
+                let n = c.args.len();
+                let mut vals = [Value::ZERO; MAX_BUILTIN_ARGS];
+                let Some(vals) = vals.get_mut(..n) else { return self.stop(Value::ZERO) };
+                for (v, a) in vals.iter_mut().zip(c.args.iter()) {
+                    *v = self.val(a);
+                }
+                self.builtin_values(c.b, vals, c.loc)
+            }
+            Val::ParamAt(p, d, loc) => {
+                let d = self.val(d);
+                self.param_on(*p, d, *loc)
+            }
+            Val::Param(p, loc) => self.param_value(*p, *loc),
+            Val::If(x) => {
+                if self.boolean(&x.0) {
+                    self.val(&x.1)
+                } else {
+                    self.val(&x.2)
+                }
+            }
             Val::Ir(e) => self.in_place(e),
+        }
+    }
+
+    /// Built-in `b` on its arguments' values, by the IR evaluator's own
+    /// definition (an error of it stops the code).
+    #[inline]
+    pub(crate) fn builtin_values(&mut self, b: Builtin, args: &[Value], loc: Loc) -> Value {
+        if self.trapped {
+            return Value::ZERO;
+        }
+        let r = builtin(b, args, self.as_of, loc);
+        self.ir(r)
+    }
+
+    /// Parameter `p` in force on the date `d` (`p at d`), as the IR evaluator reads it.
+    #[inline]
+    pub(crate) fn param_on(&mut self, p: ParamId, d: Value, loc: Loc) -> Value {
+        let Value::Date(d) = d else { return self.stop(Value::ZERO) };
+        if self.trapped {
+            return Value::ZERO;
+        }
+        let r = self.param_at(p, d, 0, loc);
+        self.ir(r)
+    }
+
+    /// Parameter `p` in force, of any type: memoised, as a numeric one.
+    #[inline]
+    pub(crate) fn param_value(&mut self, p: ParamId, loc: Loc) -> Value {
+        match self.s.params.get(p as usize) {
+            Some(Some(v)) => *v,
+            _ => {
+                let r = self.param(p, loc);
+                self.ir(r)
+            }
         }
     }
 
@@ -441,6 +508,21 @@ impl Ev<'_> {
             Some(Cell::Absent) => false,
             Some(_) => true,
             None => self.stop(false),
+        }
+    }
+
+    /// `present(r.f)` of field `f` of the core model on record `rec`:
+    /// whether the record gives it, as the IR evaluator tells (its read is
+    /// not absent); a record that is not one stops the code.
+    #[inline]
+    pub(crate) fn field_present(&mut self, rec: Value, f: Field, loc: Loc) -> bool {
+        if self.trapped {
+            return false;
+        }
+        match self.field_as::<Presence>(rec, f, loc) {
+            Ok(_) => true,
+            Err(Presence::Absent) => false,
+            Err(Presence::Bad) => self.stop(false),
         }
     }
 
@@ -507,5 +589,21 @@ impl Ev<'_> {
                 break;
             }
         }
+    }
+}
+
+/// Why a field could not be read, as `present(…)` needs to know it: absent
+/// from its record, or not the field of a record.
+enum Presence {
+    Absent,
+    Bad,
+}
+
+impl crate::eval::expr::FieldError for Presence {
+    fn absent(_: &Ev<'_>, _: Value, _: &str, _: Loc) -> Self {
+        Presence::Absent
+    }
+    fn bad(_: Loc) -> Self {
+        Presence::Bad
     }
 }
