@@ -207,13 +207,14 @@ impl Engine {
                     value(&mut r.subjects, &w.text)?;
                     continue;
                 }
-                let sj = eval::describe_subject(h, f.subject);
-                if r.described.insert(sj.clone()) {
+                w.text.clear();
+                eval::describe_subject_into(h, f.subject, &mut w.text);
+                if r.described.insert(&w.text) {
                     if r.count > 0 {
                         r.subjects.push(b',');
                     }
                     r.count += 1;
-                    value(&mut r.subjects, &sj)?;
+                    value(&mut r.subjects, &w.text)?;
                 }
             }
             let (id, unit) = &names.programs[pi];
@@ -446,7 +447,7 @@ pub(super) struct ReasonBuf {
     subjects: Vec<u8>,
     pub(super) count: usize,
     pub(super) seen: Seen<Value>,
-    pub(super) described: Seen<String>,
+    pub(super) described: Descriptions,
 }
 
 impl ReasonBuf {
@@ -478,5 +479,93 @@ impl ReasonBuf {
         self.count = 0;
         self.seen.clear();
         self.described.clear();
+    }
+}
+
+/// The descriptions a reason lists, as a set: a short list of strings while
+/// it is small, whose buffers are kept from one household to the next (a
+/// household's reasons describe their claims without allocating), and a
+/// hash set beyond.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Descriptions {
+    small: Vec<String>,
+    /// How many of `small` are in the set.
+    n: usize,
+    big: Option<std::collections::HashSet<String>>,
+}
+
+impl Descriptions {
+    const SMALL: usize = 16;
+
+    fn clear(&mut self) {
+        self.n = 0;
+        self.big = None;
+    }
+
+    /// Add `x`, a description not yet listed, to the set of `listed` (the
+    /// descriptions listed so far, every one of which this set has been
+    /// given): whether it is not among them (the assessment's builder,
+    /// which keeps its descriptions in the reason itself). While the list is
+    /// short it is compared with the list, which copies no description;
+    /// beyond, through a hash set of the list (made once).
+    pub(super) fn insert_unique(&mut self, listed: &[String], x: &String) -> bool {
+        if self.big.is_none() {
+            if listed.len() < Self::SMALL {
+                return !listed.contains(x);
+            }
+            self.big = Some(listed.iter().cloned().collect());
+        }
+        self.big.as_mut().is_some_and(|big| big.insert(x.clone()))
+    }
+
+    /// Add `x`: whether it was new.
+    fn insert(&mut self, x: &str) -> bool {
+        if let Some(big) = &mut self.big {
+            return !big.contains(x) && big.insert(x.to_owned());
+        }
+        let listed = self.small.get(..self.n).unwrap_or(&[]);
+        if listed.iter().any(|d| d == x) {
+            return false;
+        }
+        if self.n >= Self::SMALL {
+            let mut big: std::collections::HashSet<String> = listed.iter().cloned().collect();
+            big.insert(x.to_owned());
+            self.big = Some(big);
+            return true;
+        }
+        match self.small.get_mut(self.n) {
+            Some(d) => {
+                d.clear();
+                d.push_str(x);
+            }
+            None => self.small.push(x.to_owned()),
+        }
+        self.n += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Descriptions;
+
+    #[test]
+    fn descriptions_are_a_set_below_and_beyond_the_short_list_and_after_clearing() {
+        let mut d = Descriptions::default();
+        for round in 0..3 {
+            // a long list the first round, a short one after clearing
+            let n = if round == 0 { 40 } else { 5 };
+            for i in 0..n {
+                assert!(d.insert(&format!("claim #{i}")), "round {round}: claim #{i} is new");
+                assert!(!d.insert(&format!("claim #{i}")), "round {round}: claim #{i} again");
+            }
+            for i in 0..n {
+                assert!(!d.insert(&format!("claim #{i}")), "round {round}: claim #{i} is listed");
+            }
+            assert!(d.insert("claim c9"), "round {round}: another description");
+            d.clear();
+            assert!(d.insert("claim #0"), "round {round}: a cleared set has nothing");
+            d.clear();
+        }
     }
 }

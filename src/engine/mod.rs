@@ -1030,23 +1030,6 @@ impl<T> Default for Seen<T> {
     }
 }
 
-impl Seen<String> {
-    /// Add `x`, a description not yet listed, to the set of `listed` (the
-    /// descriptions listed so far, every one of which this set has been
-    /// given): whether it is not among them. While the list is short it is
-    /// compared with the list, which copies no description; beyond, through
-    /// a hash set of the list (made once).
-    fn insert_unique(&mut self, listed: &[String], x: &String) -> bool {
-        if self.big.is_none() {
-            if listed.len() < Self::SMALL {
-                return !listed.contains(x);
-            }
-            self.big = Some(listed.iter().cloned().collect());
-        }
-        self.big.as_mut().is_some_and(|big| big.insert(x.clone()))
-    }
-}
-
 impl<T: Eq + std::hash::Hash + Clone> Seen<T> {
     const SMALL: usize = 16;
 

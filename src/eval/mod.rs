@@ -786,24 +786,25 @@ impl<'a> Ev<'a> {
     fn run_rule_lowered(&mut self, r: RuleId, subject: Value, code: &crate::exec::RuleCode) -> Option<()> {
         let p = self.p;
         let rule = &p.module.rules[r as usize];
-        // lowering gives every let and outcome its code; anything else is the IR evaluator's
-        if code.pre.len() != rule.pre.len() || code.post.len() != rule.post.len() || code.outcomes.len() != rule.outcomes.len() {
-            return None;
-        }
         self.base = 0;
         if let Some(slot) = self.frame_index(rule.subject_slot) {
             self.s.frame[slot] = subject;
         }
         if let Some(f) = self.generated_rules.and_then(|g| g.get(r as usize).copied().flatten()) {
-            // the whole rule in one native function: its lets, condition
-            // and outcome values, charged and trapping as the expressions'
-            // own functions would be, then (nothing having trapped) its
-            // outcomes applied
+            // the whole rule in one native function (emitted from this
+            // rule's lowered code, every expression of it): its lets,
+            // condition and outcome values, charged and trapping as the
+            // expressions' own functions would be, then (nothing having
+            // trapped) its outcomes applied
             self.subject = subject;
             if self.run_generated_rule(f).ok()? {
                 self.cond_held = true;
             }
             return Some(());
+        }
+        // lowering gives every let and outcome its code; anything else is the IR evaluator's
+        if code.pre.len() != rule.pre.len() || code.post.len() != rule.post.len() || code.outcomes.len() != rule.outcomes.len() {
+            return None;
         }
         self.s.outcome_vals.clear();
         for (l, c) in rule.pre.iter().zip(&code.pre) {
