@@ -4,10 +4,10 @@
 //! yet stays IR, evaluated in place.
 
 use super::{Agg, Bool, BuiltinCall, Call, Code, Exec, Num, Op, Over, RuleCode, Val};
-use crate::eval::expr::{strict_builtin, MAX_BUILTIN_ARGS};
 use crate::check::schema::Field;
 use crate::check::types::Ty;
 use crate::check::{Module, OutcomeDef};
+use crate::eval::expr::{strict_builtin, MAX_BUILTIN_ARGS};
 use crate::ir::FnId;
 use crate::ir::{Builtin, Collection, Expr, ExprKind};
 use crate::syntax::ast::{AggKind, RoundMode, RoundUnit};

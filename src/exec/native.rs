@@ -24,8 +24,8 @@ use rust_decimal::Decimal;
 
 pub use super::Over as O;
 pub use crate::check::schema::Field as F;
-pub use crate::ir::Builtin as B;
 pub use crate::check::Effect as E;
+pub use crate::ir::Builtin as B;
 pub use crate::ir::CmpOp as Cmp;
 pub use crate::value::Value as V;
 pub use rust_decimal::{Decimal as D, RoundingStrategy as Rounding};
