@@ -441,28 +441,38 @@ impl Ev<'_> {
             Val::Global(g) => self.global_value(*g),
             Val::Field(b, f, loc) => self.read_field(b, *f, *loc),
             Val::Apply(c) => self.apply(c, Value::ZERO, |this, body| this.val(body)),
-            Val::Builtin(c) => {
-                let n = c.args.len();
-                let mut vals = [Value::ZERO; MAX_BUILTIN_ARGS];
-                let Some(vals) = vals.get_mut(..n) else { return self.stop(Value::ZERO) };
-                for (v, a) in vals.iter_mut().zip(c.args.iter()) {
-                    *v = self.val(a);
-                }
-                self.builtin_values(c.b, vals, c.loc)
-            }
-            Val::ParamAt(p, d, loc) => {
-                let d = self.val(d);
-                self.param_on(*p, d, *loc)
-            }
+            // out of line, each: their frames would widen every `val`'s
+            Val::Builtin(c) => self.builtin_call(c),
+            Val::ParamAt(p, d, loc) => self.param_on_value(*p, d, *loc),
             Val::Param(p, loc) => self.param_value(*p, *loc),
-            Val::If(x) => {
-                if self.boolean(&x.0) {
-                    self.val(&x.1)
-                } else {
-                    self.val(&x.2)
-                }
-            }
+            Val::If(x) => self.val_if(x),
             Val::Ir(e) => self.in_place(e),
+        }
+    }
+
+    #[inline(never)]
+    fn builtin_call(&mut self, c: &super::BuiltinCall) -> Value {
+        let n = c.args.len();
+        let mut vals = [Value::ZERO; MAX_BUILTIN_ARGS];
+        let Some(vals) = vals.get_mut(..n) else { return self.stop(Value::ZERO) };
+        for (v, a) in vals.iter_mut().zip(c.args.iter()) {
+            *v = self.val(a);
+        }
+        self.builtin_values(c.b, vals, c.loc)
+    }
+
+    #[inline(never)]
+    fn param_on_value(&mut self, p: ParamId, d: &Val, loc: Loc) -> Value {
+        let d = self.val(d);
+        self.param_on(p, d, loc)
+    }
+
+    #[inline(never)]
+    fn val_if(&mut self, x: &(Bool, Val, Val)) -> Value {
+        if self.boolean(&x.0) {
+            self.val(&x.1)
+        } else {
+            self.val(&x.2)
         }
     }
 
@@ -489,7 +499,7 @@ impl Ev<'_> {
     }
 
     /// Parameter `p` in force, of any type: memoised, as a numeric one.
-    #[inline]
+    #[inline(never)]
     pub(crate) fn param_value(&mut self, p: ParamId, loc: Loc) -> Value {
         match self.s.params.get(p as usize) {
             Some(Some(v)) => *v,
