@@ -107,6 +107,49 @@ fn every_rule_of_the_shipped_library_is_generated_whole() {
     assert_eq!(rules, engine.program().module.rules.len());
 }
 
+/// A policy function whose body has a generated form but whose only caller
+/// has none (here: a condition that also counts a declared list, which the
+/// lowering leaves to the IR evaluator) is emitted and never called; the
+/// generated source must still compile without warnings in the crate that
+/// includes it, so every policy function allows being unused.
+#[test]
+fn a_policy_function_whose_callers_stay_on_the_walk_is_allowed_to_be_unused() {
+    let src = r#"
+policy t.unused {
+  title "a function called only where the walk runs"
+  region 990400
+  in_force 2016-01-01 ..
+  version "1"
+  extends cn
+}
+enum certificate { skills "职业技能证书", driving "驾驶证" }
+fact member.certificates: list of certificate { title "证书" cite "test" optional }
+fn grown(m: member): bool = m.age >= 18
+rule U-1 "a grown member with a certificate" {
+  cite "test"
+  for each member m
+  when present(m.certificates) and grown(m) and count(k in m.certificates: true) >= 1
+  then eligible tekun
+}
+"#;
+    let engine = Engine::builder().embedded().source("t.policy", src).build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let code = fupin::codegen::generate(&engine);
+    let defined: Vec<&str> = code.lines().filter(|l| l.starts_with("fn f")).collect();
+    assert!(!defined.is_empty(), "the function's body was emitted");
+    let unused = defined
+        .iter()
+        .filter_map(|l| l.strip_prefix("fn ").and_then(|r| r.split('(').next()))
+        .filter(|name| !code.contains(&format!(", {name})")))
+        .count();
+    assert!(unused > 0, "a function no emitted code calls (else this test shows nothing)");
+    for (i, line) in code.lines().enumerate() {
+        if line.starts_with("fn f") {
+            let attr = code.lines().nth(i.wrapping_sub(1)).unwrap_or_default();
+            assert!(attr.contains("dead_code"), "{line} may be unused, yet {attr}");
+        }
+    }
+}
+
 #[test]
 fn an_engine_of_other_policies_refuses_the_shipped_generated_engine() {
     let engine = Engine::builder().embedded().set_param("basic_deductible", "500").build().unwrap_or_else(|d| panic!("{}", d.render()));

@@ -351,8 +351,9 @@ impl Emitter<'_> {
         // emitted would find this placeholder and decline
         self.fns.insert(c.f, None);
         let mut e = Emitter { next: 0, locals: Vec::new(), fns: &mut *self.fns };
+        // (a function whose only callers could not be emitted is unused: allowed)
         let text = body(&mut e).map(|b| {
-            format!("#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn {name}(rt: &mut Rt<'_, '_>) -> {ty} {{\n    {b}\n}}\n")
+            format!("#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]\nfn {name}(rt: &mut Rt<'_, '_>) -> {ty} {{\n    {b}\n}}\n")
         });
         let ok = text.is_some();
         self.fns.insert(c.f, text);

@@ -2929,55 +2929,55 @@ static RULES: [Option<RuleFn>; 139] = [
     Some(r136), Some(r137), Some(r138),
 ];
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f0(rt: &mut Rt<'_, '_>) -> D {
     if { let x = rt.local(1); let y = { let a1 = rt.local(0); let a2 = V::Num({ let v = { let a3 = rt.local(0); let a4 = rt.local(1); rt.builtin(B::Years, &[a3, a4], 9, 5398, 5420) }; rt.num(v) }); rt.builtin(B::AddYears, &[a1, a2], 9, 5381, 5421) }; cmp(Cmp::Le, x, y) } { { let v = { let a5 = rt.local(0); let a6 = rt.local(1); rt.builtin(B::Years, &[a5, a6], 9, 5427, 5449) }; rt.num(v) } } else { { let x = { let v = { let a7 = rt.local(0); let a8 = rt.local(1); rt.builtin(B::Years, &[a7, a8], 9, 5457, 5479) }; rt.num(v) }; rt.add(x, D::from_parts(1, 0, 0, false, 0)) } }
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f1(rt: &mut Rt<'_, '_>) -> D {
     if { let x = rt.local(0); let y = rt.date(737291); cmp(Cmp::Ge, x, y) } { { let v = { let d = rt.local(0); rt.param_on(7, d, 9, 5947, 5962) }; rt.num(v) } } else { if { let x = { let v = rt.local(1); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) } { { let v = { let d = rt.local(0); rt.param_on(4, d, 9, 5994, 6020) }; rt.num(v) } } else { { let v = { let d = rt.local(0); rt.param_on(5, d, 9, 6028, 6056) }; rt.num(v) } } }
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f2(rt: &mut Rt<'_, '_>) -> bool {
     (((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 9, 8346, 8368); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 9, 8377, 8382); rt.num(v) }; let y = { let v = rt.local(1); rt.num(v) }; cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 9, 8404, 8409); rt.num(v) }; let y = { let v = rt.local(2); rt.num(v) }; cmp_num(Cmp::Lt, x, y) }) && !{ let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 9, 8432, 8452); rt.truth(v) }) && !({ let b = rt.local(0); let v = rt.field(b, F::InSchooling, 9, 8466, 8486); rt.truth(v) } && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 9, 8491, 8525); rt.truth(v) }))
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f3(rt: &mut Rt<'_, '_>) -> bool {
     (({ let b = rt.local(0); let v = rt.field(b, F::InSchooling, 9, 8663, 8683); rt.truth(v) } && { let x = { let b = rt.local(0); rt.field(b, F::SchoolStage, 9, 8692, 8709) }; let y = V::Enum(2); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::SchoolNotAdmitted, 9, 8738, 8772); rt.truth(v) })
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f4(rt: &mut Rt<'_, '_>) -> bool {
     ((({ let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 9, 9079, 9084); rt.num(v) }; let y = { let v = rt.local(1); rt.num(v) }; cmp_num(Cmp::Ge, x, y) } && !{ let b = rt.local(0); let v = rt.field(b, F::SchoolEnrolled, 9, 9108, 9128); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::PensionEmployee, 9, 9141, 9159); rt.truth(v) }) && !{ let b = rt.local(0); let v = rt.field(b, F::SocialInsurance, 9, 9172, 9201); rt.truth(v) })
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f5(rt: &mut Rt<'_, '_>) -> bool {
     ((({ let x = { let b = rt.local(0); rt.field(b, F::EmploymentStatus, 8, 13159, 13178) }; let y = V::Enum(1); eq(x, y) } && { let x = { let b = rt.local(0); rt.field(b, F::Employer, 8, 13199, 13220) }; let y = V::Enum(1); eq(x, y) }) && { let b = rt.local(0); let v = rt.field(b, F::LocalEmployer, 8, 13243, 13270); rt.truth(v) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::ContractMonths, 8, 13279, 13307); rt.num(v) }; let y = D::from_parts(1, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) })
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f6(rt: &mut Rt<'_, '_>) -> bool {
     { let mut found1 = false; let base3 = rt.local(0); let n4 = rt.items(O::MajorDiseases, base3, 1); for i5 in 0..n4 { if !rt.bind(O::MajorDiseases, base3, i5, 1, 16) { break; }  if { let v2 = rt.local(1); false || { let w = V::Enum(0); eq(v2, w) } || { let w = V::Enum(1); eq(v2, w) } || { let w = V::Enum(2); eq(v2, w) } || { let w = V::Enum(3); eq(v2, w) } || { let w = V::Enum(4); eq(v2, w) } || { let w = V::Enum(5); eq(v2, w) } || { let w = V::Enum(6); eq(v2, w) } || { let w = V::Enum(7); eq(v2, w) } || { let w = V::Enum(8); eq(v2, w) } || { let w = V::Enum(9); eq(v2, w) } || { let w = V::Enum(10); eq(v2, w) } || { let w = V::Enum(11); eq(v2, w) } || { let w = V::Enum(12); eq(v2, w) } || { let w = V::Enum(13); eq(v2, w) } } == true { found1 = true; break; } } found1 }
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f7(rt: &mut Rt<'_, '_>) -> bool {
     ({ let v1 = { let b = rt.local(0); rt.field(b, F::HousingGrade, 8, 30256, 30278) }; false || { let w = V::Enum(2); eq(v1, w) } || { let w = V::Enum(3); eq(v1, w) } } && { let mut found2 = false; let base3 = rt.local(0); let n4 = rt.items(O::Members, base3, 1); for i5 in 0..n4 { if !rt.bind(O::Members, base3, i5, 1, 2) { break; }  if { let b = rt.local(1); let v = rt.field(b, F::Disabled, 8, 30313, 30323); rt.truth(v) } == true { found2 = true; break; } } found2 })
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f8(rt: &mut Rt<'_, '_>) -> bool {
     (({ let x = { let b = rt.local(0); rt.field(b, F::LoanKind, 1, 775, 781) }; let y = V::Enum(0); eq(x, y) } && { let b = rt.local(0); let v = rt.field(b, F::RepaymentDifficulty, 1, 801, 823); rt.truth(v) }) && { let x = { let b = rt.local(0); rt.field(b, F::DifficultyCause, 1, 828, 846) }; let y = V::Enum(1); eq(x, y) })
 }
 
-#[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
+#[allow(dead_code, unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn f9(rt: &mut Rt<'_, '_>) -> bool {
     ((({ let b = rt.local(0); let v = rt.field(b, F::DisabilityCertified, 4, 19951, 19973); rt.truth(v) } && { let x = { let b = rt.local(0); let v = rt.field(b, F::DisabilityGrade, 4, 19978, 19996); rt.num(v) }; let y = D::from_parts(2, 0, 0, false, 0); cmp_num(Cmp::Le, x, y) }) && { let x = { let b = rt.local(0); let v = rt.field(b, F::Age, 4, 20006, 20011); rt.num(v) }; let y = D::from_parts(16, 0, 0, false, 0); cmp_num(Cmp::Ge, x, y) }) && { let x = { let b = rt.local(0); rt.field(b, F::Labour, 4, 20022, 20030) }; let y = V::Enum(2); eq(x, y) })
 }
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("576b42886d3e0d5f4519701bfb02ede03cdec0d8ea2b890722d9aae44f696270", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("c4813232835871a3b3a5d1f4b88b44b43756461c1ec332693e4b0b852a04265e", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
