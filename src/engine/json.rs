@@ -192,24 +192,11 @@ impl Engine {
                 if !r.seen.insert(f.subject) {
                     continue;
                 }
-                // member ids are unique (validation), so is their description
-                // (`eval::describe_subject`), written without a new string
-                if let Value::Member(mi) = f.subject {
-                    w.text.clear();
-                    if let Some(mem) = h.members.get(mi as usize) {
-                        w.text.push_str("member ");
-                        w.text.push_str(&mem.id);
-                    }
-                    if r.count > 0 {
-                        r.subjects.push(b',');
-                    }
-                    r.count += 1;
-                    value(&mut r.subjects, &w.text)?;
-                    continue;
-                }
+                // the description written without a new string; member ids
+                // are unique (validation), so is their description
                 w.text.clear();
                 eval::describe_subject_into(h, f.subject, &mut w.text);
-                if r.described.insert(&w.text) {
+                if matches!(f.subject, Value::Member(_)) || r.described.insert(&w.text) {
                     if r.count > 0 {
                         r.subjects.push(b',');
                     }

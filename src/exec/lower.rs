@@ -343,7 +343,8 @@ impl Costed for Num {
             Num::Agg(a) => a.base.cost(),
             Num::Count(a) => a.base.cost(),
             Num::Apply(c) => c.cost(),
-            Num::Of(v) => v.cost(),
+            // counted above, without a node of its own
+            Num::Of(_) => 0,
             Num::Const(_)
             | Num::Local(_)
             | Num::Param(..)
@@ -374,7 +375,8 @@ impl Costed for Bool {
             // the call's node, the field's, and its record's
             Bool::PresentField(b, ..) => 1 + b.cost(),
             Bool::Apply(c) => c.cost(),
-            Bool::Of(v) => v.cost(),
+            // counted above, without a node of its own
+            Bool::Of(_) => 0,
             Bool::Const(_) | Bool::Local(_) | Bool::Global(_) | Bool::Eligible(_) | Bool::Ir(_) => 0,
         }
     }
