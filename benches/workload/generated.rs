@@ -43,7 +43,7 @@ fn c6(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c7(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let mut best1 = { let x = { let v = rt.local(1); rt.num(v) }; let lo2 = D::from_parts(0, 0, 0, false, 0); let rate3 = D::from_parts(60, 0, 0, false, 2); let lo4 = D::from_parts(50000, 0, 0, false, 0); let rate5 = D::from_parts(70, 0, 0, false, 2); let lo6 = D::from_parts(100000, 0, 0, false, 0); let rate7 = D::from_parts(80, 0, 0, false, 2); rt.banded(x, &[(lo2, rate3), (lo4, rate5), (lo6, rate7)]) }; let v = rt.param(7, 0, 3831, 3840); best1 = min_num(best1, v); best1 })
+    V::Num({ let mut best1 = { let x = { let v = rt.local(1); rt.num(v) }; static BANDS: [Band; 3] = [Band::new(D::from_parts(0, 0, 0, false, 0), D::from_parts(60, 0, 0, false, 2)), Band::new(D::from_parts(50000, 0, 0, false, 0), D::from_parts(70, 0, 0, false, 2)), Band::new(D::from_parts(100000, 0, 0, false, 0), D::from_parts(80, 0, 0, false, 2))]; rt.banded_k(x, &BANDS) }; let v = rt.param(7, 0, 3831, 3840); best1 = min_num(best1, v); best1 })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -97,7 +97,7 @@ fn r2(rt: &mut Rt<'_, '_>) -> bool {
     if rt.trapped() || !held { return false; }
     if !rt.spend(24) { return false; }
     let l1_1: D = { let x = { let x = { let x = { let b = rt.local(0); let v = rt.field(b, F::InPolicyCost, 0, 3642, 3658); rt.num(v) }; let y = rt.paid(0); rt.sub(x, y) }; let y = if { let v = rt.global(0); rt.truth(v) } { rt.param(5, 0, 3688, 3708) } else { rt.param(6, 0, 3714, 3729) }; rt.sub(x, y) }; rt.max_zero(x, D::from_parts(0, 0, 0, false, 0), false) };
-    let o0 = V::Num({ let mut best2 = { let x = l1_1; let lo3 = D::from_parts(0, 0, 0, false, 0); let rate4 = D::from_parts(60, 0, 0, false, 2); let lo5 = D::from_parts(50000, 0, 0, false, 0); let rate6 = D::from_parts(70, 0, 0, false, 2); let lo7 = D::from_parts(100000, 0, 0, false, 0); let rate8 = D::from_parts(80, 0, 0, false, 2); rt.banded(x, &[(lo3, rate4), (lo5, rate6), (lo7, rate8)]) }; let v = rt.param(7, 0, 3831, 3840); best2 = min_num(best2, v); best2 });
+    let o0 = V::Num({ let mut best2 = { let x = l1_1; static BANDS: [Band; 3] = [Band::new(D::from_parts(0, 0, 0, false, 0), D::from_parts(60, 0, 0, false, 2)), Band::new(D::from_parts(50000, 0, 0, false, 0), D::from_parts(70, 0, 0, false, 2)), Band::new(D::from_parts(100000, 0, 0, false, 0), D::from_parts(80, 0, 0, false, 2))]; rt.banded_k(x, &BANDS) }; let v = rt.param(7, 0, 3831, 3840); best2 = min_num(best2, v); best2 });
     if rt.trapped() { return false; }
     rt.apply(2, E::Pay(1), o0);
     true
@@ -120,4 +120,4 @@ static RULES: [Option<RuleFn>; 4] = [
 ];
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("ded06f0c97f1d2fef34757c8fac1183cb5724affad64340fa24a80eec8c0fde5", "81e7f41be5c954224726fbba7d236f6d140dccf6e33986f7b804b0afe4483fb4", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("1b8b20a7ee07a296cc4e54adcb16b4e05f4288e40f58b1de7332dc852008230d", "81e7f41be5c954224726fbba7d236f6d140dccf6e33986f7b804b0afe4483fb4", &FNS, &RULES);

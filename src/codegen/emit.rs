@@ -292,10 +292,11 @@ impl Emitter<'_> {
                 let bands = bands.iter().map(|(lo, rate)| Some((self.num(lo)?, self.num(rate)?))).collect::<Option<Vec<_>>>()?;
                 self.banded(x, bands)
             }
-            // as `Banded`, with the constants written in
+            // the constant bands as a static, their mantissas taken apart once
             Num::BandedK(x, bands) => {
                 let x = self.num(x)?;
-                self.banded(x, bands.iter().map(|(lo, rate)| (dec(*lo), dec(*rate))).collect())
+                let list: Vec<String> = bands.iter().map(|b| format!("Band::new({}, {})", dec(b.lo), dec(b.rate))).collect();
+                format!("{{ let x = {x}; static BANDS: [Band; {}] = [{}]; rt.banded_k(x, &BANDS) }}", list.len(), list.join(", "))
             }
             Num::Round(x, dp, strategy) => {
                 format!("{{ let x = {}; x.round_dp_with_strategy({dp}, Rounding::{}) }}", self.num(x)?, rounding(*strategy)?)

@@ -7,6 +7,7 @@ use super::{Agg, Bool, BuiltinCall, Call, Code, Exec, Num, Op, Over, RuleCode, V
 use crate::check::schema::Field;
 use crate::check::types::Ty;
 use crate::check::{Module, OutcomeDef};
+use crate::eval::exact::Band;
 use crate::eval::expr::{strict_builtin, MAX_BUILTIN_ARGS};
 use crate::ir::FnId;
 use crate::ir::{Builtin, Collection, Expr, ExprKind};
@@ -110,7 +111,7 @@ impl Lower<'_> {
                 };
                 let ascending = |k: &[(rust_decimal::Decimal, rust_decimal::Decimal)]| k.windows(2).all(|w| w[0].0 <= w[1].0);
                 match bands.iter().map(constant).collect::<Option<Box<[_]>>>() {
-                    Some(k) if ascending(&k) => Num::BandedK(x, k),
+                    Some(k) if ascending(&k) => Num::BandedK(x, k.iter().map(|&(lo, rate)| Band::new(lo, rate)).collect()),
                     _ => Num::Banded(x, bands),
                 }
             }

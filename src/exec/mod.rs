@@ -35,6 +35,7 @@ mod run;
 pub(crate) use lower::lower;
 
 use crate::check::schema::Field;
+use crate::eval::exact::Band;
 use crate::ir::{ArithOp, Builtin, CmpOp, Expr, FnId, GlobalId, LayerId, Loc, ParamId, ProgId, TallyId};
 use crate::value::Value;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -186,7 +187,7 @@ pub(crate) enum Num {
     /// `banded(x, lo at rate, …)`, bands ascending.
     Banded(Box<Num>, Box<[(Num, Num)]>),
     /// `banded(x, …)` with every bound and rate a constant, ascending.
-    BandedK(Box<Num>, Box<[(Decimal, Decimal)]>),
+    BandedK(Box<Num>, Box<[Band]>),
     Round(Box<Num>, u32, RoundingStrategy),
     /// `amount(P)`
     Amount(ProgId),

@@ -25,6 +25,7 @@ use rust_decimal::Decimal;
 pub use super::Over as O;
 pub use crate::check::schema::Field as F;
 pub use crate::check::Effect as E;
+pub use crate::eval::exact::Band;
 pub use crate::ir::Builtin as B;
 pub use crate::ir::CmpOp as Cmp;
 pub use crate::value::Value as V;
@@ -194,6 +195,12 @@ impl Rt<'_, '_> {
     #[inline]
     pub fn banded(&mut self, x: Decimal, bands: &[(Decimal, Decimal)]) -> Decimal {
         self.ev.banded_values(x, bands)
+    }
+    /// `banded(x, …)` over constant bands, ascending, as the lowered code
+    /// computes it (`Num::BandedK`).
+    #[inline]
+    pub fn banded_k(&mut self, x: Decimal, bands: &[Band]) -> Decimal {
+        self.ev.banded_k(x, bands)
     }
     /// `amount(P)`
     #[inline(always)]

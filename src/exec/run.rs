@@ -134,12 +134,30 @@ impl Ev<'_> {
     /// which traps on bands out of order or an inexact step).
     #[inline]
     pub(crate) fn banded_values(&mut self, x: Decimal, bands: &[(Decimal, Decimal)]) -> Decimal {
-        if let Some(total) = exact::banded(x, bands) {
-            return total;
+        match exact::banded(x, bands) {
+            Some(total) => total,
+            None => self.banded_by_band(x, bands.len(), |i| bands.get(i).copied()),
         }
+    }
+
+    /// `banded(x, …)` over constant bands ([`exact::Band`], ascending): on
+    /// the mantissas taken apart when the code was made, or band by band.
+    #[inline]
+    pub(crate) fn banded_k(&mut self, x: Decimal, bands: &[exact::Band]) -> Decimal {
+        match exact::banded_k(x, bands) {
+            Some(total) => total,
+            None => self.banded_by_band(x, bands.len(), |i| bands.get(i).map(|b| (b.lo, b.rate))),
+        }
+    }
+
+    /// `banded(x, …)` over `n` bands (`band(i)`: bound and rate), band by
+    /// band ([`Ev::band`]): where the mantissas cannot tell.
+    #[cold]
+    fn banded_by_band(&mut self, x: Decimal, n: usize, band: impl Fn(usize) -> Option<(Decimal, Decimal)>) -> Decimal {
         let mut total = Decimal::ZERO;
-        for (i, &(lo, rate)) in bands.iter().enumerate() {
-            match self.band(total, x, lo, rate, bands.get(i + 1).map(|b| b.0)) {
+        for i in 0..n {
+            let Some((lo, rate)) = band(i) else { break };
+            match self.band(total, x, lo, rate, band(i + 1).map(|b| b.0)) {
                 Some(t) => total = t,
                 None => break,
             }
@@ -301,7 +319,7 @@ impl Ev<'_> {
             }
             Num::BandedK(x, bands) => {
                 let x = self.num(x);
-                self.banded_values(x, bands)
+                self.banded_k(x, bands)
             }
             Num::Round(x, dp, strategy) => self.num(x).round_dp_with_strategy(*dp, *strategy),
             Num::Amount(p) => match self.s.progs.get(*p as usize) {

@@ -1173,7 +1173,7 @@ fn c230(rt: &mut Rt<'_, '_>) -> V {
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn c231(rt: &mut Rt<'_, '_>) -> V {
-    V::Num({ let x = { let b = V::Household; let v = rt.field(b, F::Income, 15, 781, 797); rt.num(v) }; let lo1 = D::from_parts(0, 0, 0, false, 0); let rate2 = D::from_parts(50, 0, 0, false, 2); let lo3 = D::from_parts(50000, 0, 0, false, 0); let rate4 = D::from_parts(60, 0, 0, false, 2); let lo5 = D::from_parts(100000, 0, 0, false, 0); let rate6 = D::from_parts(70, 0, 0, false, 2); rt.banded(x, &[(lo1, rate2), (lo3, rate4), (lo5, rate6)]) })
+    V::Num({ let x = { let b = V::Household; let v = rt.field(b, F::Income, 15, 781, 797); rt.num(v) }; static BANDS: [Band; 3] = [Band::new(D::from_parts(0, 0, 0, false, 0), D::from_parts(50, 0, 0, false, 2)), Band::new(D::from_parts(50000, 0, 0, false, 0), D::from_parts(60, 0, 0, false, 2)), Band::new(D::from_parts(100000, 0, 0, false, 0), D::from_parts(70, 0, 0, false, 2))]; rt.banded_k(x, &BANDS) })
 }
 
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
@@ -2782,9 +2782,9 @@ fn r126(rt: &mut Rt<'_, '_>) -> bool {
 #[allow(unused_variables, unused_mut, unused_parens, unused_braces, clippy::all)]
 fn r127(rt: &mut Rt<'_, '_>) -> bool {
     if !rt.spend(12) { return false; }
-    let l0_1: D = { let x = { let b = V::Household; let v = rt.field(b, F::Income, 15, 781, 797); rt.num(v) }; let lo2 = D::from_parts(0, 0, 0, false, 0); let rate3 = D::from_parts(50, 0, 0, false, 2); let lo4 = D::from_parts(50000, 0, 0, false, 0); let rate5 = D::from_parts(60, 0, 0, false, 2); let lo6 = D::from_parts(100000, 0, 0, false, 0); let rate7 = D::from_parts(70, 0, 0, false, 2); rt.banded(x, &[(lo2, rate3), (lo4, rate5), (lo6, rate7)]) };
+    let l0_1: D = { let x = { let b = V::Household; let v = rt.field(b, F::Income, 15, 781, 797); rt.num(v) }; static BANDS: [Band; 3] = [Band::new(D::from_parts(0, 0, 0, false, 0), D::from_parts(50, 0, 0, false, 2)), Band::new(D::from_parts(50000, 0, 0, false, 0), D::from_parts(60, 0, 0, false, 2)), Band::new(D::from_parts(100000, 0, 0, false, 0), D::from_parts(70, 0, 0, false, 2))]; rt.banded_k(x, &BANDS) };
     if !rt.spend(2) { return false; }
-    let o0 = V::Num({ let v = { let a8 = V::Num(l0_1); rt.builtin(B::Yuan, &[a8], 15, 890, 897) }; rt.num(v) });
+    let o0 = V::Num({ let v = { let a2 = V::Num(l0_1); rt.builtin(B::Yuan, &[a2], 15, 890, 897) }; rt.num(v) });
     if rt.trapped() { return false; }
     rt.apply(127, E::Amount(2), o0);
     true
@@ -2980,4 +2980,4 @@ fn f9(rt: &mut Rt<'_, '_>) -> bool {
 }
 
 /// The generated engine of the policies above ([`fupin::Engine::with_generated`]).
-pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("c4813232835871a3b3a5d1f4b88b44b43756461c1ec332693e4b0b852a04265e", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
+pub static GENERATED: fupin::codegen::Generated = fupin::codegen::Generated::new("557e941b7f98685c6f88f0b9a9806fc6d18180090a903fd43c7462e340f6b58a", "55b776dc6d131f632631c4c1264bcc31d39b63794f581d635480a2156066c052", &FNS, &RULES);
