@@ -102,6 +102,16 @@ pub struct ClaimState {
     pub out_of_pocket: Option<Decimal>,
 }
 
+/// A layer's payments for the claim being settled: how many candidates
+/// `pay_cands` holds for it, the last one's index, and whether one won. A
+/// layer with one candidate is settled without looking for rivals.
+#[derive(Debug, Clone, Copy, Default)]
+struct PaySlot {
+    count: u32,
+    last: u32,
+    won: bool,
+}
+
 /// Reusable buffers for evaluation. Create one per thread with
 /// [`Scratch::new`] and pass it to every evaluation.
 #[derive(Debug, Clone)]
@@ -136,7 +146,9 @@ pub struct Scratch {
     /// The year `tallies` holds.
     tallies_year: Option<i32>,
     pending_tallies: Vec<(u32, Decimal)>,
-    pay_cands: Vec<(LayerId, RuleId, Decimal, bool)>,
+    pay_cands: Vec<(LayerId, RuleId, Decimal)>,
+    /// Per layer, the payments of the claim being settled (reset per claim).
+    pay_slots: Vec<PaySlot>,
     pub(crate) claim_fired: Vec<(u32, RuleId)>,
     /// Missing-parameter errors confined to the programmes and claims that need them.
     pub(crate) errors: Vec<EvalError>,
@@ -256,6 +268,7 @@ impl Scratch {
             tallies_year: None,
             pending_tallies: Vec::with_capacity(8),
             pay_cands: Vec::with_capacity(16),
+            pay_slots: vec![PaySlot::default(); m.layers.len()],
             claim_fired: Vec::with_capacity(16),
             errors: Vec::new(),
             claim_errors: Vec::new(),
@@ -882,7 +895,14 @@ impl<'a> Ev<'a> {
             Effect::Assign(pg, sym) => {
                 self.s.push_cand(Cand { target: Target::Assign(pg), subject, rule: r, value: Value::Sym(sym), won: false, next: NONE });
             }
-            Effect::Pay(l) => self.s.pay_cands.push((l, r, num(v), false)),
+            Effect::Pay(l) => {
+                let at = self.s.pay_cands.len() as u32;
+                self.s.pay_cands.push((l, r, num(v)));
+                if let Some(slot) = self.s.pay_slots.get_mut(l as usize) {
+                    slot.count += 1;
+                    slot.last = at;
+                }
+            }
             Effect::AddTally(t) => self.s.pending_tallies.push((t, num(v))),
         }
     }
@@ -1162,6 +1182,7 @@ impl<'a> Ev<'a> {
             let idx = self.s.claims.len() - 1;
             self.claim = Some(idx);
             self.s.pay_cands.clear();
+            self.s.pay_slots.fill(PaySlot::default());
             self.s.pending_tallies.clear();
             // the rules fired for this claim are pushed after this mark
             let fired_mark = self.s.claim_fired.len();
@@ -1236,14 +1257,23 @@ impl<'a> Ev<'a> {
                 }
                 let Some(pg) = info.program else { continue };
                 let v = self.s.layers[row + l];
-                let won = self.s.pay_cands.iter().any(|c| c.0 as usize == l && c.3);
+                let won = self.s.pay_slots.get(l).is_some_and(|s| s.won);
                 if won && self.s.progs[pg as usize].error.is_none() {
                     let ps = &mut self.s.progs[pg as usize];
-                    let was = ps.amount.unwrap_or(Decimal::ZERO);
-                    ps.amount = Some(exact::add(was, v).ok_or_else(|| EvalError::Layers {
-                        claim: describe_subject(h, subject),
-                        message: format!("the programme total {was} + {v} cannot be represented exactly (more than 28 significant digits)"),
-                    })?);
+                    ps.amount = Some(match ps.amount {
+                        // the first payment of the programme: `0 + v` is `v`
+                        // (`exact::add`'s own answer for a zero of scale 0)
+                        None if !v.is_zero() => v,
+                        was => {
+                            let was = was.unwrap_or(Decimal::ZERO);
+                            exact::add(was, v).ok_or_else(|| EvalError::Layers {
+                                claim: describe_subject(h, subject),
+                                message: format!(
+                                    "the programme total {was} + {v} cannot be represented exactly (more than 28 significant digits)"
+                                ),
+                            })?
+                        }
+                    });
                     ps.any = true;
                     ps.eligible = true;
                 }
@@ -1291,13 +1321,42 @@ impl<'a> Ev<'a> {
     }
 
     fn resolve_pay(&mut self, l: LayerId, idx: usize, row: usize, subject: Value) -> Result<(), EvalError> {
+        match self.s.pay_slots.get(l as usize) {
+            Some(PaySlot { count: 0, .. }) => Ok(()),
+            // one payment, without rivals: it wins (a contest with none is won)
+            Some(&PaySlot { count: 1, last, .. }) => {
+                self.pay_won(l, last as usize, idx, row, subject);
+                Ok(())
+            }
+            _ => self.resolve_pay_contested(l, idx, row, subject),
+        }
+    }
+
+    /// Candidate `i` of `pay_cands` won layer `l` of claim `idx` (its row at `row`).
+    #[inline(always)]
+    fn pay_won(&mut self, l: LayerId, i: usize, idx: usize, row: usize, subject: Value) {
+        let Some(&(_, rule, v)) = self.s.pay_cands.get(i) else { return };
+        self.s.layers[row + l as usize] = v;
+        self.s.claim_fired.push((idx as u32, rule));
+        if let Some(slot) = self.s.pay_slots.get_mut(l as usize) {
+            slot.won = true;
+        }
+        if let Some(pg) = self.p.layer_programs[l as usize] {
+            self.s.fired.push(Fired { program: pg, rule, subject });
+        }
+    }
+
+    /// [`Ev::resolve_pay`] of a layer with several candidates: each meets
+    /// the others ([`Ev::contest`]), in the order pushed.
+    #[inline(never)]
+    fn resolve_pay_contested(&mut self, l: LayerId, idx: usize, row: usize, subject: Value) -> Result<(), EvalError> {
         let n = self.s.pay_cands.len();
         for i in 0..n {
             let c = self.s.pay_cands[i];
             if c.0 != l {
                 continue;
             }
-            let rival = |(j, d): (usize, &(LayerId, RuleId, Decimal, bool))| j != i && d.0 == l;
+            let rival = |(j, d): (usize, &(LayerId, RuleId, Decimal))| j != i && d.0 == l;
             // a payment without rivals wins (a contest with none is won)
             let won = if self.s.pay_cands.iter().enumerate().any(rival) {
                 let cands = std::mem::take(&mut self.s.pay_cands);
@@ -1309,12 +1368,7 @@ impl<'a> Ev<'a> {
                 true
             };
             if won {
-                self.s.pay_cands[i].3 = true;
-                self.s.layers[row + l as usize] = c.2;
-                self.s.claim_fired.push((idx as u32, c.1));
-                if let Some(pg) = self.p.layer_programs[l as usize] {
-                    self.s.fired.push(Fired { program: pg, rule: c.1, subject });
-                }
+                self.pay_won(l, i, idx, row, subject);
             }
         }
         Ok(())
