@@ -695,39 +695,22 @@ impl<'a> Ev<'a> {
         self.field_as(b, f, loc)
     }
 
-    /// Field `f` of `b`, a failure reported as `E`: the IR evaluator's
-    /// located error, or the lowered code's one-word trap (a field read is
-    /// on every hot path, and the trap keeps the result two words wide).
-    #[inline]
-    pub(crate) fn field_as<E: FieldError>(&self, b: Value, f: Field, loc: Loc) -> Result<Value, E> {
-        let h = self.h;
-        let absent = |this: &Self, name: &str| E::absent(this, b, name, loc);
-        let bad = || E::bad(loc);
+    /// The fields every record has (no optional part, no declared fact):
+    /// their value, or `None` for any other field and for a record that is
+    /// not there ([`Ev::field_as`] reads those, and reports what is wrong).
+    /// Each of these fields is read here alone; inlined where the field is a
+    /// constant (the generated code's reads) it is the read itself.
+    #[inline(always)]
+    pub(crate) fn field_plain(&self, b: Value, f: Field) -> Option<Value> {
         use Field as F;
+        let h = self.h;
         let nd = |d: Decimal| Value::Num(d);
         let ni = |i: i64| Value::Num(Decimal::from(i));
-        if let F::Declared(id) = f {
-            return match self.s.bound.cell(&self.p.facts, b, id) {
-                Some(Cell::One(v)) => Ok(v),
-                // a list is iterated by an aggregation (`Collection::Fact`);
-                // read as a field only by `present(…)`, which needs no value
-                Some(Cell::List(_, len)) => Ok(ni(i64::from(len))),
-                None => Err(bad()),
-                Some(Cell::Absent) => {
-                    let name = self.p.facts.specs.get(id as usize).map_or("?", |s| s.name.as_str());
-                    Err(absent(self, name))
-                }
-            };
-        }
-        Ok(match b {
+        Some(match b {
             Value::Household => match f {
                 F::Hukou => Value::Enum(h.hukou.ordinal()),
                 F::PovertyStatus => Value::Enum(h.poverty.status.ordinal()),
-                F::PovertyRegisteredOn => Value::Date(h.poverty.registered_on.ok_or_else(|| absent(self, "poverty.registered_on"))?),
-                F::PovertyExitedOn => Value::Date(h.poverty.exited_on.ok_or_else(|| absent(self, "poverty.exited_on"))?),
-                F::PovertyCause => Value::Enum(h.poverty.cause.ok_or_else(|| absent(self, "poverty.cause"))?.ordinal()),
                 F::DibaoEnrolled => Value::Bool(h.dibao.enrolled),
-                F::DibaoSince => Value::Date(h.dibao.since.ok_or_else(|| absent(self, "dibao.since"))?),
                 F::Tekun => Value::Enum(h.tekun.ordinal()),
                 F::Income => nd(h.income),
                 F::HousingStructure => Value::Enum(h.housing.structure.ordinal()),
@@ -739,10 +722,10 @@ impl<'a> Ev<'a> {
                 F::ForestMu => nd(h.forest_mu),
                 F::Hardship => Value::Enum(h.hardship.ordinal()),
                 F::Size => ni(h.members.len() as i64),
-                _ => return Err(bad()),
+                _ => return None,
             },
             Value::Member(i) => {
-                let m = h.members.get(i as usize).ok_or_else(bad)?;
+                let m = h.members.get(i as usize)?;
                 match f {
                     F::BirthDate => Value::Date(m.birth_date),
                     F::Age => ni(whole_years(m.birth_date, self.as_of)),
@@ -750,15 +733,10 @@ impl<'a> Ev<'a> {
                     F::Relation => Value::Enum(m.relation.ordinal()),
                     F::Labour => Value::Enum(m.labour.ordinal()),
                     F::Disabled => Value::Bool(m.disability.is_some()),
-                    F::DisabilityCategory => {
-                        Value::Enum(m.disability.as_ref().ok_or_else(|| absent(self, "disability.category"))?.category.ordinal())
-                    }
-                    F::DisabilityGrade => ni(m.disability.as_ref().ok_or_else(|| absent(self, "disability.grade"))?.grade as i64),
                     F::DisabilityCertified => Value::Bool(m.disability.as_ref().is_some_and(|d| d.certified)),
                     F::ChronicDisease => Value::Bool(m.chronic_disease),
                     F::OutpatientMajorDisease => Value::Bool(m.outpatient_major_disease),
                     F::InSchooling => Value::Bool(m.schooling.is_some()),
-                    F::SchoolStage => Value::Enum(m.schooling.as_ref().ok_or_else(|| absent(self, "schooling.stage"))?.stage.ordinal()),
                     F::SchoolEnrolled => Value::Bool(m.schooling.as_ref().is_some_and(|s| s.enrolled)),
                     F::SchoolNotAdmitted => Value::Bool(m.schooling.as_ref().is_some_and(|s| s.graduated_not_admitted)),
                     F::SchoolGraduatedUnemployed => Value::Bool(m.schooling.as_ref().is_some_and(|s| s.graduated_unemployed)),
@@ -778,11 +756,11 @@ impl<'a> Ev<'a> {
                     F::PensionTier => ni(m.pension.tier as i64),
                     F::PensionReceiving => Value::Bool(m.pension.receiving),
                     F::PensionEmployee => Value::Bool(m.pension.employee),
-                    _ => return Err(bad()),
+                    _ => return None,
                 }
             }
             Value::Claim(mi, ci) => {
-                let c = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)).ok_or_else(bad)?;
+                let c = h.members.get(mi as usize)?.claims.get(ci as usize)?;
                 match f {
                     F::ClaimDate => Value::Date(c.date),
                     F::ClaimKind => Value::Enum(c.kind.ordinal()),
@@ -793,13 +771,12 @@ impl<'a> Ev<'a> {
                     F::InPolicyCost => nd(c.in_policy_cost),
                     F::EssentialCost => nd(c.essential_medicine_cost),
                     F::ClaimCategory => Value::Enum(c.category.ordinal()),
-                    F::ClaimDisease => Value::Enum(c.disease.ok_or_else(|| absent(self, "disease"))?.ordinal()),
                     F::ClaimMember => Value::Member(mi),
-                    _ => return Err(bad()),
+                    _ => return None,
                 }
             }
             Value::Loan(i) => {
-                let l = h.loans.get(i as usize).ok_or_else(bad)?;
+                let l = h.loans.get(i as usize)?;
                 match f {
                     F::LoanKind => Value::Enum(l.kind.ordinal()),
                     F::Principal => nd(l.principal),
@@ -809,9 +786,71 @@ impl<'a> Ev<'a> {
                     F::RepaymentDifficulty => Value::Bool(l.repayment_difficulty),
                     F::DifficultyCause => Value::Enum(l.difficulty_cause.ordinal()),
                     F::NonSubjective => Value::Bool(l.non_subjective),
-                    F::ExtendedTo => Value::Date(l.extended_to.ok_or_else(|| absent(self, "extended_to"))?),
                     F::Extended => Value::Bool(l.extended_to.is_some()),
                     F::Renewed => Value::Bool(l.renewed),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// Field `f` of `b`, a failure reported as `E`: the IR evaluator's
+    /// located error, or the lowered code's one-word trap (a field read is
+    /// on every hot path, and the trap keeps the result two words wide).
+    #[inline]
+    pub(crate) fn field_as<E: FieldError>(&self, b: Value, f: Field, loc: Loc) -> Result<Value, E> {
+        let h = self.h;
+        let absent = |this: &Self, name: &str| E::absent(this, b, name, loc);
+        let bad = || E::bad(loc);
+        use Field as F;
+        let ni = |i: i64| Value::Num(Decimal::from(i));
+        if let Some(v) = self.field_plain(b, f) {
+            return Ok(v);
+        }
+        if let F::Declared(id) = f {
+            return match self.s.bound.cell(&self.p.facts, b, id) {
+                Some(Cell::One(v)) => Ok(v),
+                // a list is iterated by an aggregation (`Collection::Fact`);
+                // read as a field only by `present(…)`, which needs no value
+                Some(Cell::List(_, len)) => Ok(ni(i64::from(len))),
+                None => Err(bad()),
+                Some(Cell::Absent) => {
+                    let name = self.p.facts.specs.get(id as usize).map_or("?", |s| s.name.as_str());
+                    Err(absent(self, name))
+                }
+            };
+        }
+        Ok(match b {
+            Value::Household => match f {
+                F::PovertyRegisteredOn => Value::Date(h.poverty.registered_on.ok_or_else(|| absent(self, "poverty.registered_on"))?),
+                F::PovertyExitedOn => Value::Date(h.poverty.exited_on.ok_or_else(|| absent(self, "poverty.exited_on"))?),
+                F::PovertyCause => Value::Enum(h.poverty.cause.ok_or_else(|| absent(self, "poverty.cause"))?.ordinal()),
+                F::DibaoSince => Value::Date(h.dibao.since.ok_or_else(|| absent(self, "dibao.since"))?),
+                _ => return Err(bad()),
+            },
+            Value::Member(i) => {
+                let m = h.members.get(i as usize).ok_or_else(bad)?;
+                match f {
+                    F::DisabilityCategory => {
+                        Value::Enum(m.disability.as_ref().ok_or_else(|| absent(self, "disability.category"))?.category.ordinal())
+                    }
+                    F::DisabilityGrade => ni(m.disability.as_ref().ok_or_else(|| absent(self, "disability.grade"))?.grade as i64),
+                    F::SchoolStage => Value::Enum(m.schooling.as_ref().ok_or_else(|| absent(self, "schooling.stage"))?.stage.ordinal()),
+                    _ => return Err(bad()),
+                }
+            }
+            Value::Claim(mi, ci) => {
+                let c = h.members.get(mi as usize).and_then(|m| m.claims.get(ci as usize)).ok_or_else(bad)?;
+                match f {
+                    F::ClaimDisease => Value::Enum(c.disease.ok_or_else(|| absent(self, "disease"))?.ordinal()),
+                    _ => return Err(bad()),
+                }
+            }
+            Value::Loan(i) => {
+                let l = h.loans.get(i as usize).ok_or_else(bad)?;
+                match f {
+                    F::ExtendedTo => Value::Date(l.extended_to.ok_or_else(|| absent(self, "extended_to"))?),
                     _ => return Err(bad()),
                 }
             }

@@ -142,7 +142,16 @@ impl Rt<'_, '_> {
     /// Field `f` of the entity `base`.
     #[inline(always)]
     pub fn field(&mut self, base: Value, f: Field, file: u32, start: u32, end: u32) -> Value {
-        match self.ev.field_as::<super::Trap>(base, f, loc(file, start, end)) {
+        // a field every record has: the read itself, `f` being a constant here
+        match self.ev.field_plain(base, f) {
+            Some(v) => v,
+            None => self.field_other(base, f, loc(file, start, end)),
+        }
+    }
+    /// A field that may be absent, a declared fact, or a record not there.
+    #[inline(never)]
+    fn field_other(&mut self, base: Value, f: Field, at: Loc) -> Value {
+        match self.ev.field_as::<super::Trap>(base, f, at) {
             Ok(v) => v,
             Err(super::Trap) => self.ev.stop(Value::ZERO),
         }
