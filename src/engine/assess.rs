@@ -38,6 +38,7 @@ impl Engine {
         let m = &p.module;
         let names = &p.names;
         w.refresh(p, &s.active);
+        w.described.forget();
         out.household.clone_from(&h.id);
         out.as_of = as_of;
         out.parameters_on = s.params_on.filter(|d| *d != as_of);
@@ -127,7 +128,7 @@ impl Engine {
                 }
                 let text = &mut subjects[k];
                 text.clear();
-                eval::describe_subject_into(h, f.subject, text);
+                text.push_str(w.described.of(h, f.subject));
                 // member ids are unique (validation), so is their description
                 if matches!(f.subject, Value::Member(_)) || r.described.insert_unique(&subjects[..k], &subjects[k]) {
                     r.count += 1;

@@ -163,6 +163,7 @@ impl Engine {
         // the list of policies and the programmes listed, kept while the
         // policies applied stay the same
         w.refresh(p, &s.active);
+        w.described.forget();
         out.extend_from_slice(&w.policies);
         key(out, "programs");
         out.push(b'{');
@@ -194,14 +195,13 @@ impl Engine {
                 }
                 // the description written without a new string; member ids
                 // are unique (validation), so is their description
-                w.text.clear();
-                eval::describe_subject_into(h, f.subject, &mut w.text);
-                if matches!(f.subject, Value::Member(_)) || r.described.insert(&w.text) {
+                let text = w.described.of(h, f.subject);
+                if matches!(f.subject, Value::Member(_)) || r.described.insert(text) {
                     if r.count > 0 {
                         r.subjects.push(b',');
                     }
                     r.count += 1;
-                    value(&mut r.subjects, &w.text)?;
+                    value(&mut r.subjects, text)?;
                 }
             }
             let (id, unit) = &names.programs[pi];
@@ -362,8 +362,37 @@ pub(crate) struct AssessBufs {
     pub(super) buckets: Buckets,
     pub(super) reasons: Vec<ReasonBuf>,
     pub(super) error_of: Vec<Option<u32>>,
-    /// A subject's description or a claim's name being written.
+    /// A claim's name being written.
     text: String,
+    /// The subject described last, for this household.
+    pub(super) described: Described,
+}
+
+/// The last subject described and its description: a claim's payments are
+/// listed under each paying layer's programme, and its description is
+/// written once for them all. Forgotten at every household (a subject is
+/// an index into the household).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Described {
+    of: Option<Value>,
+    text: String,
+}
+
+impl Described {
+    /// Forget the last description (a new household).
+    pub(super) fn forget(&mut self) {
+        self.of = None;
+    }
+
+    /// The description of `v` in `h` ([`eval::describe_subject_into`]).
+    pub(super) fn of(&mut self, h: &Household, v: Value) -> &str {
+        if self.of != Some(v) {
+            self.text.clear();
+            eval::describe_subject_into(h, v, &mut self.text);
+            self.of = Some(v);
+        }
+        &self.text
+    }
 }
 
 impl AssessBufs {

@@ -454,17 +454,27 @@ struct Checker<'s, 'a> {
 const ENTERED: usize = 4;
 
 impl Checker<'_, '_> {
+    #[inline(always)]
     fn at(&mut self, segs: &[Seg<'static>], ok: bool, message: impl FnOnce() -> String) {
         if ok || !self.go_on {
             return;
         }
+        let message = message();
+        self.report(segs, message);
+    }
+
+    /// An error at `segs` below the path entered.
+    #[cold]
+    #[inline(never)]
+    fn report(&mut self, segs: &[Seg<'static>], message: String) {
         let mut path = self.entered.get(..self.depth).unwrap_or_default().to_vec();
         path.extend_from_slice(segs);
-        self.go_on = (self.sink)(&path, message());
+        self.go_on = (self.sink)(&path, message);
     }
 
     /// A date in years 0001–9999, the range the JSON reader accepts (a
     /// household built in code can hold any date chrono holds).
+    #[inline(always)]
     fn date(&mut self, segs: &[Seg<'static>], d: Option<NaiveDate>) {
         if let Some(d) = d {
             use chrono::Datelike;
@@ -472,12 +482,14 @@ impl Checker<'_, '_> {
         }
     }
 
+    #[inline(always)]
     fn money(&mut self, key: &'static str, what: &str, value: Decimal) {
         self.at(&[Seg::Key(key)], not_negative(value), || format!("{what} must not be negative, got {value}"));
     }
 
     /// Enter a key and an index (the walk enters at most `ENTERED`
     /// segments: a member's, then a claim's).
+    #[inline(always)]
     fn enter(&mut self, key: &'static str, index: usize) {
         if let Some([k, i]) = self.entered.get_mut(self.depth..self.depth + 2) {
             *k = Seg::Key(key);
@@ -486,6 +498,7 @@ impl Checker<'_, '_> {
         }
     }
 
+    #[inline(always)]
     fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(2);
     }
@@ -577,8 +590,13 @@ fn not_negative(d: Decimal) -> bool {
 
 /// Empty or white space alone (`s.trim().is_empty()`, stopping at the first
 /// character that is not white space).
+#[inline]
 fn blank(s: &str) -> bool {
-    s.chars().all(char::is_whitespace)
+    // an id starts with a character that is not white space (ASCII first)
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii() && !b.is_ascii_whitespace() && *b != 0x0b => false,
+        _ => s.chars().all(char::is_whitespace),
+    }
 }
 
 /// `earlier`: the index of an earlier member with the same id.
