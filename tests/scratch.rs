@@ -72,7 +72,7 @@ fn a_subject_described_for_one_household_is_described_again_for_the_next() {
         engine.assess_into(&h, on, &mut s, &mut into).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(subjects(&into), subjects(&fresh), "assess_into after another household");
         json.clear();
-        engine.assess_json(&h, on, &mut s, &mut json).unwrap_or_else(|e| panic!("{e}"));
+        engine.assess_json(&h, on, &mut s, &mut json).unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
         let written = String::from_utf8_lossy(&json);
         assert_eq!(written.matches(&format!("\"{want}\"")).count(), 3, "assess_json after another household: {written}");
     }
