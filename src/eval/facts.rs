@@ -58,6 +58,9 @@ pub struct FactSchema {
     counts: [usize; 4],
     /// Per entity: (name, fact id), sorted by name.
     index: [Vec<(String, u16)>; 4],
+    /// Per entity: the places in `index` of its required facts (what every
+    /// record is checked for), in `index`'s order.
+    required: [Vec<u32>; 4],
     /// The program's strings, for interning texts a household carries.
     symbols: HashMap<String, u32>,
 }
@@ -123,6 +126,9 @@ impl FactSchema {
         }
         for ix in &mut s.index {
             ix.sort();
+        }
+        for (e, ix) in s.index.iter().enumerate() {
+            s.required[e] = (0..ix.len() as u32).filter(|&k| !s.specs[ix[k as usize].1 as usize].optional).collect();
         }
         if !m.facts.is_empty() {
             s.symbols = m.symbols.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
@@ -310,11 +316,11 @@ fn record(
     }
     // required facts the record lacks
     if fs.counts[ei] > 0 {
-        for (name, id) in &fs.index[ei] {
+        for (name, id) in fs.required[ei].iter().filter_map(|&k| fs.index[ei].get(k as usize)) {
             let spec = &fs.specs[*id as usize];
             let slot = base + fs.slots[*id as usize].1 as usize;
-            let in_force = fs.declarers[*id as usize].iter().any(|p| active.get(*p as usize).copied().unwrap_or(false));
-            if !spec.optional && in_force && b.cells.get(slot) == Some(&Cell::Absent) && facts.get(name).is_none() {
+            let in_force = || fs.declarers[*id as usize].iter().any(|p| active.get(*p as usize).copied().unwrap_or(false));
+            if b.cells.get(slot) == Some(&Cell::Absent) && in_force() && facts.get(name).is_none() {
                 let message = format!(
                     "required fact `{name}` ({}) is missing (declared by {}; a record leaves out only an optional fact)",
                     spec.type_name(),
