@@ -592,11 +592,7 @@ fn not_negative(d: Decimal) -> bool {
 /// character that is not white space).
 #[inline]
 fn blank(s: &str) -> bool {
-    // an id starts with a character that is not white space (ASCII first)
-    match s.as_bytes().first() {
-        Some(b) if b.is_ascii() && !b.is_ascii_whitespace() && *b != 0x0b => false,
-        _ => s.chars().all(char::is_whitespace),
-    }
+    s.chars().all(char::is_whitespace)
 }
 
 /// `earlier`: the index of an earlier member with the same id.
