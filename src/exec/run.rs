@@ -90,7 +90,17 @@ impl Ev<'_> {
     /// Field `f` of the entity `base` evaluates to (the IR evaluator's reader).
     #[inline]
     pub(super) fn read_field(&mut self, base: &Val, f: Field, loc: Loc) -> Value {
-        let b = self.val(base);
+        let b = self.val_at(base);
+        // a field every record has: read in place (as the generated code reads it)
+        match self.field_plain(b, f) {
+            Some(v) => v,
+            None => self.read_field_other(b, f, loc),
+        }
+    }
+
+    /// [`Ev::read_field`] of a field a record may lack (or a declared fact).
+    #[inline(never)]
+    fn read_field_other(&mut self, b: Value, f: Field, loc: Loc) -> Value {
         match self.field_as::<Trap>(b, f, loc) {
             Ok(v) => v,
             Err(Trap) => self.stop(Value::ZERO),
@@ -229,47 +239,38 @@ impl Ev<'_> {
             }
             Num::Param(p, loc) => match self.s.params.get(*p as usize) {
                 Some(Some(Value::Num(d))) => *d,
-                _ => {
-                    let r = self.param(*p, *loc);
-                    let v = self.ir(r);
-                    self.number(v)
-                }
+                _ => self.param_num(*p, *loc),
             },
-            Num::Global(g) => {
-                let v = self.global_value(*g);
-                self.number(v)
-            }
             Num::Field(b, f, loc) => {
                 let v = self.read_field(b, *f, *loc);
                 self.number(v)
             }
-            Num::Neg(x) => -self.num(x),
             Num::Arith(op, ab) => {
-                let x = self.num(&ab.0);
-                let y = self.num(&ab.1);
+                let x = self.num_at(&ab.0);
+                let y = self.num_at(&ab.1);
                 let r = arith(*op, x, y);
                 self.checked(r)
             }
             Num::ArithK(op, x, k) => {
-                let x = self.num(x);
+                let x = self.num_at(x);
                 let r = arith(*op, x, *k);
                 self.checked(r)
             }
             Num::KArith(op, k, y) => {
-                let y = self.num(y);
+                let y = self.num_at(y);
                 let r = arith(*op, *k, y);
                 self.checked(r)
             }
             Num::If(x) => {
                 if self.boolean(&x.0) {
-                    self.num(&x.1)
+                    self.num_at(&x.1)
                 } else {
-                    self.num(&x.2)
+                    self.num_at(&x.2)
                 }
             }
             Num::MaxZero(x, zero, zero_first) => {
                 // `max(a, b)` is `a` if `a > b`, else `b`
-                let v = self.num(x);
+                let v = self.num_at(x);
                 let positive = !v.is_zero() && v.is_sign_positive();
                 let negative = !v.is_zero() && v.is_sign_negative();
                 match zero_first {
@@ -281,18 +282,18 @@ impl Ev<'_> {
             }
             Num::MinMax(min, xs) => {
                 let Some((first, rest)) = xs.split_first() else { return self.stop(Decimal::ZERO) };
-                let mut best = self.num(first);
+                let mut best = self.num_at(first);
                 for x in rest.iter() {
-                    let v = self.num(x);
+                    let v = self.num_at(x);
                     best = if *min { exact::min(best, v) } else { exact::max(best, v) };
                 }
                 best
             }
             Num::Case(s, arms, default) => {
-                let v = self.val(s);
+                let v = self.val_at(s);
                 for (pat, x) in arms.iter() {
                     if equal(v, *pat) {
-                        return self.num(x);
+                        return self.num_at(x);
                     }
                 }
                 match default {
@@ -300,6 +301,15 @@ impl Ev<'_> {
                     None => self.stop(Decimal::ZERO),
                 }
             }
+            Num::Paid(l) => {
+                let at = self.claim.map(|c| c * self.p.module.layers.len() + *l as usize);
+                at.and_then(|i| self.s.layers.get(i)).copied().unwrap_or(Decimal::ZERO)
+            }
+            Num::Global(g) => {
+                let v = self.global_value(*g);
+                self.number(v)
+            }
+            Num::Neg(x) => -self.num(x),
             Num::Banded(x, bands) => {
                 // as the IR evaluator does it, step for step (it reads each
                 // upper bound twice: as the band's top and the next band's bottom)
@@ -326,10 +336,6 @@ impl Ev<'_> {
                 Some(st) if st.error.is_none() => st.amount.unwrap_or(Decimal::ZERO),
                 _ => self.stop(Decimal::ZERO),
             },
-            Num::Paid(l) => {
-                let at = self.claim.map(|c| c * self.p.module.layers.len() + *l as usize);
-                at.and_then(|i| self.s.layers.get(i)).copied().unwrap_or(Decimal::ZERO)
-            }
             Num::Tally(t) => self.tally(*t),
             Num::Agg(a) => {
                 let mut sum = Decimal::ZERO;
@@ -363,6 +369,32 @@ impl Ev<'_> {
         }
     }
 
+    /// [`Ev::num`] with its leaves read in place: a constant, a frame slot,
+    /// a parameter already read (an operand, without the call and its frame).
+    #[inline(always)]
+    pub(super) fn num_at(&mut self, n: &Num) -> Decimal {
+        match n {
+            Num::Const(d) => *d,
+            Num::Local(s) => {
+                let v = self.local(*s);
+                self.number(v)
+            }
+            Num::Param(p, _) => match self.s.params.get(*p as usize) {
+                Some(Some(Value::Num(d))) => *d,
+                _ => self.num(n),
+            },
+            _ => self.num(n),
+        }
+    }
+
+    /// A parameter's first read in the evaluation.
+    #[inline(never)]
+    fn param_num(&mut self, p: ParamId, loc: Loc) -> Decimal {
+        let r = self.param(p, loc);
+        let v = self.ir(r);
+        self.number(v)
+    }
+
     pub(crate) fn boolean(&mut self, b: &Bool) -> bool {
         match b {
             Bool::Const(b) => *b,
@@ -389,13 +421,13 @@ impl Ev<'_> {
                 }
             }
             Bool::CmpNum(op, ab) => {
-                let x = self.num(&ab.0);
-                let y = self.num(&ab.1);
+                let x = self.num_at(&ab.0);
+                let y = self.num_at(&ab.1);
                 compare_ord(*op, exact::cmp(x, y))
             }
             Bool::CmpVal(op, ab) => {
-                let x = self.val(&ab.0);
-                let y = self.val(&ab.1);
+                let x = self.val_at(&ab.0);
+                let y = self.val_at(&ab.1);
                 // `!=` is the negation of `==` for every pair of values
                 match op {
                     CmpOp::Eq => equal(x, y),
@@ -404,9 +436,9 @@ impl Ev<'_> {
                 }
             }
             Bool::In(x, items) => {
-                let v = self.val(x);
+                let v = self.val_at(x);
                 for it in items.iter() {
-                    let w = self.val(it);
+                    let w = self.val_at(it);
                     if equal(v, w) {
                         return true;
                     }
@@ -465,6 +497,19 @@ impl Ev<'_> {
             Val::Param(p, loc) => self.param_value(*p, *loc),
             Val::If(x) => self.val_if(x),
             Val::Ir(e) => self.in_place(e),
+        }
+    }
+
+    /// [`Ev::val`] with its leaves read in place: an entity, a frame slot
+    /// or a constant (a field's record, a comparison's operands, a `case`'s
+    /// subject), without the call.
+    #[inline(always)]
+    pub(super) fn val_at(&mut self, v: &Val) -> Value {
+        match v {
+            Val::Local(s) => self.local(*s),
+            Val::Household => Value::Household,
+            Val::Const(v) => *v,
+            _ => self.val(v),
         }
     }
 
