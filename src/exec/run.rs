@@ -88,9 +88,13 @@ impl Ev<'_> {
     }
 
     /// Field `f` of the entity `base` evaluates to (the IR evaluator's reader).
-    #[inline]
+    #[inline(always)]
     pub(super) fn read_field(&mut self, base: &Val, f: Field, loc: Loc) -> Value {
-        let b = self.val_at(base);
+        let b = match base {
+            Val::Local(s) => self.local(*s),
+            Val::Household => Value::Household,
+            _ => self.val(base),
+        };
         // a field every record has: read in place (as the generated code reads it)
         match self.field_plain(b, f) {
             Some(v) => v,
@@ -232,15 +236,7 @@ impl Ev<'_> {
 
     pub(crate) fn num(&mut self, n: &Num) -> Decimal {
         match n {
-            Num::Const(d) => *d,
-            Num::Local(s) => {
-                let v = self.local(*s);
-                self.number(v)
-            }
-            Num::Param(p, loc) => match self.s.params.get(*p as usize) {
-                Some(Some(Value::Num(d))) => *d,
-                _ => self.param_num(*p, *loc),
-            },
+            Num::Const(_) | Num::Local(_) | Num::Param(..) => self.num_at(n),
             Num::Field(b, f, loc) => {
                 let v = self.read_field(b, *f, *loc);
                 self.number(v)
@@ -370,7 +366,8 @@ impl Ev<'_> {
     }
 
     /// [`Ev::num`] with its leaves read in place: a constant, a frame slot,
-    /// a parameter already read (an operand, without the call and its frame).
+    /// a parameter (an operand, without the call and its frame; the leaves'
+    /// one definition, which `num` itself uses).
     #[inline(always)]
     pub(super) fn num_at(&mut self, n: &Num) -> Decimal {
         match n {
@@ -379,11 +376,35 @@ impl Ev<'_> {
                 let v = self.local(*s);
                 self.number(v)
             }
-            Num::Param(p, _) => match self.s.params.get(*p as usize) {
+            Num::Param(p, loc) => match self.s.params.get(*p as usize) {
                 Some(Some(Value::Num(d))) => *d,
-                _ => self.num(n),
+                _ => self.param_num(*p, *loc),
             },
+            Num::Field(b, f, loc) => {
+                let v = self.read_field(b, *f, *loc);
+                self.number(v)
+            }
             _ => self.num(n),
+        }
+    }
+
+    /// [`Ev::boolean`] with its leaves read in place: a constant, a frame
+    /// slot, a comparison of two numbers (an operand of `and`, `or`, `not`,
+    /// without the call; these nodes' one definition, which `boolean` uses).
+    #[inline(always)]
+    fn bool_at(&mut self, b: &Bool) -> bool {
+        match b {
+            Bool::Const(b) => *b,
+            Bool::Local(s) => {
+                let v = self.local(*s);
+                self.truth(v)
+            }
+            Bool::CmpNum(op, ab) => {
+                let x = self.num_at(&ab.0);
+                let y = self.num_at(&ab.1);
+                compare_ord(*op, exact::cmp(x, y))
+            }
+            _ => self.boolean(b),
         }
     }
 
@@ -397,11 +418,7 @@ impl Ev<'_> {
 
     pub(crate) fn boolean(&mut self, b: &Bool) -> bool {
         match b {
-            Bool::Const(b) => *b,
-            Bool::Local(s) => {
-                let v = self.local(*s);
-                self.truth(v)
-            }
+            Bool::Const(_) | Bool::Local(_) | Bool::CmpNum(..) => self.bool_at(b),
             Bool::Global(g) => {
                 let v = self.global_value(*g);
                 self.truth(v)
@@ -410,20 +427,15 @@ impl Ev<'_> {
                 let v = self.read_field(b, *f, *loc);
                 self.truth(v)
             }
-            Bool::Not(x) => !self.boolean(x),
-            Bool::And(ab) => self.boolean(&ab.0) && self.boolean(&ab.1),
-            Bool::Or(ab) => self.boolean(&ab.0) || self.boolean(&ab.1),
+            Bool::Not(x) => !self.bool_at(x),
+            Bool::And(ab) => self.bool_at(&ab.0) && self.bool_at(&ab.1),
+            Bool::Or(ab) => self.bool_at(&ab.0) || self.bool_at(&ab.1),
             Bool::If(x) => {
                 if self.boolean(&x.0) {
                     self.boolean(&x.1)
                 } else {
                     self.boolean(&x.2)
                 }
-            }
-            Bool::CmpNum(op, ab) => {
-                let x = self.num_at(&ab.0);
-                let y = self.num_at(&ab.1);
-                compare_ord(*op, exact::cmp(x, y))
             }
             Bool::CmpVal(op, ab) => {
                 let x = self.val_at(&ab.0);
@@ -509,6 +521,7 @@ impl Ev<'_> {
             Val::Local(s) => self.local(*s),
             Val::Household => Value::Household,
             Val::Const(v) => *v,
+            Val::Field(b, f, loc) => self.read_field(b, *f, *loc),
             _ => self.val(v),
         }
     }
