@@ -236,11 +236,7 @@ impl Ev<'_> {
 
     pub(crate) fn num(&mut self, n: &Num) -> Decimal {
         match n {
-            Num::Const(_) | Num::Local(_) | Num::Param(..) => self.num_at(n),
-            Num::Field(b, f, loc) => {
-                let v = self.read_field(b, *f, *loc);
-                self.number(v)
-            }
+            Num::Const(_) | Num::Local(_) | Num::Param(..) | Num::Field(..) | Num::Paid(_) => self.num_at(n),
             Num::Arith(op, ab) => {
                 let x = self.num_at(&ab.0);
                 let y = self.num_at(&ab.1);
@@ -258,7 +254,7 @@ impl Ev<'_> {
                 self.checked(r)
             }
             Num::If(x) => {
-                if self.boolean(&x.0) {
+                if self.bool_at(&x.0) {
                     self.num_at(&x.1)
                 } else {
                     self.num_at(&x.2)
@@ -296,10 +292,6 @@ impl Ev<'_> {
                     Some(d) => self.num(d),
                     None => self.stop(Decimal::ZERO),
                 }
-            }
-            Num::Paid(l) => {
-                let at = self.claim.map(|c| c * self.p.module.layers.len() + *l as usize);
-                at.and_then(|i| self.s.layers.get(i)).copied().unwrap_or(Decimal::ZERO)
             }
             Num::Global(g) => {
                 let v = self.global_value(*g);
@@ -366,8 +358,8 @@ impl Ev<'_> {
     }
 
     /// [`Ev::num`] with its leaves read in place: a constant, a frame slot,
-    /// a parameter (an operand, without the call and its frame; the leaves'
-    /// one definition, which `num` itself uses).
+    /// a parameter, a field, a layer paid (an operand, without the call and
+    /// its frame; these nodes' one definition, which `num` itself uses).
     #[inline(always)]
     pub(super) fn num_at(&mut self, n: &Num) -> Decimal {
         match n {
@@ -384,19 +376,28 @@ impl Ev<'_> {
                 let v = self.read_field(b, *f, *loc);
                 self.number(v)
             }
+            Num::Paid(l) => {
+                let at = self.claim.map(|c| c * self.p.module.layers.len() + *l as usize);
+                at.and_then(|i| self.s.layers.get(i)).copied().unwrap_or(Decimal::ZERO)
+            }
             _ => self.num(n),
         }
     }
 
     /// [`Ev::boolean`] with its leaves read in place: a constant, a frame
-    /// slot, a comparison of two numbers (an operand of `and`, `or`, `not`,
-    /// without the call; these nodes' one definition, which `boolean` uses).
+    /// slot, a named value, a comparison of two numbers (an operand of `and`,
+    /// `or`, `not`, `if`, without the call; these nodes' one definition,
+    /// which `boolean` uses).
     #[inline(always)]
     fn bool_at(&mut self, b: &Bool) -> bool {
         match b {
             Bool::Const(b) => *b,
             Bool::Local(s) => {
                 let v = self.local(*s);
+                self.truth(v)
+            }
+            Bool::Global(g) => {
+                let v = self.global_value(*g);
                 self.truth(v)
             }
             Bool::CmpNum(op, ab) => {
@@ -418,11 +419,7 @@ impl Ev<'_> {
 
     pub(crate) fn boolean(&mut self, b: &Bool) -> bool {
         match b {
-            Bool::Const(_) | Bool::Local(_) | Bool::CmpNum(..) => self.bool_at(b),
-            Bool::Global(g) => {
-                let v = self.global_value(*g);
-                self.truth(v)
-            }
+            Bool::Const(_) | Bool::Local(_) | Bool::Global(_) | Bool::CmpNum(..) => self.bool_at(b),
             Bool::Field(b, f, loc) => {
                 let v = self.read_field(b, *f, *loc);
                 self.truth(v)
