@@ -78,3 +78,27 @@ fn selecting_a_version_that_is_absent_names_the_versions_present() {
         Some("selected policy `cn.hebei.shijiazhuang` version `2016.9` is not in the policy set (versions present: 2016.4, 2016.5)")
     );
 }
+
+#[test]
+fn rules_of_one_id_in_two_versions_are_one_rule_id_to_the_reasons() {
+    // a claim lists one reason per rule id: `Names::same_rule_id` says which
+    // rules share one, and must agree with their ids' texts for every pair
+    let engine = with("shijiazhuang-2021.1.policy").build().unwrap_or_else(|d| panic!("{}", d.render()));
+    let names = &engine.program().names;
+    let n = names.rules.len() as u32;
+    let mut shared = 0;
+    for a in 0..n {
+        for b in 0..n {
+            let same = names.rules[a as usize].0 == names.rules[b as usize].0;
+            assert_eq!(
+                names.same_rule_id(a, b),
+                same,
+                "rules {a} and {b}: {:?} and {:?}",
+                names.rules[a as usize].0,
+                names.rules[b as usize].0
+            );
+            shared += usize::from(same && a != b);
+        }
+    }
+    assert!(shared > 0, "the two versions share rule ids");
+}

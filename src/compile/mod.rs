@@ -85,6 +85,18 @@ pub struct Names {
     /// holds (not eligible, no amount, flag, value, reason or error), as
     /// `write_json` writes it.
     pub program_json_empty: Vec<Box<str>>,
+    /// Per rule: the first rule of its id (a claim lists one reason per rule
+    /// id, and two policies' rules of one id are one reason: the same number
+    /// here), so that the reasons compare numbers, not texts.
+    pub rule_ids: Vec<u32>,
+}
+
+impl Names {
+    /// Whether rules `a` and `b` have the same id ([`Names::rule_ids`]).
+    #[inline]
+    pub fn same_rule_id(&self, a: u32, b: u32) -> bool {
+        a == b || self.rule_ids.get(a as usize).is_some_and(|x| self.rule_ids.get(b as usize) == Some(x))
+    }
 }
 
 impl Names {
@@ -100,9 +112,12 @@ impl Names {
             .iter()
             .map(|p| format!(r#"{}:{{"eligible":false,"amount":null,"unit":null,"reasons":[]}}"#, Name::from(p.id.as_str()).json()).into())
             .collect();
+        let mut first: std::collections::HashMap<&str, u32> = std::collections::HashMap::with_capacity(m.rules.len());
+        let rule_ids = m.rules.iter().enumerate().map(|(i, r)| *first.entry(r.id.as_str()).or_insert(i as u32)).collect();
         Names {
             program_groups,
             program_json_empty,
+            rule_ids,
             rules: m.rules.iter().map(|r| (Name::from(r.id.as_str()), Name::from(r.title.as_str()), Name::from(r.cite.as_str()))).collect(),
             policies: m
                 .policies

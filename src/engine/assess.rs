@@ -171,7 +171,7 @@ impl Engine {
             let mut n = 0usize;
             for r in w.buckets.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| *r) {
                 // one reason per rule id (two policies' rules of the same id are listed once)
-                let (i, new) = ReasonBuf::find_or_add(&mut w.reasons, &mut n, r, |x| m.rules[x.rule as usize].id == m.rules[r as usize].id);
+                let (i, new) = ReasonBuf::find_or_add(&mut w.reasons, &mut n, r, |x| names.same_rule_id(x.rule, r));
                 if new {
                     put(
                         &mut o.reasons,

@@ -258,7 +258,7 @@ impl Engine {
             let mut n = 0usize;
             for r in w.buckets.get(ci).iter().filter_map(|k| s.claim_fired.get(*k as usize)).map(|(_, r)| r) {
                 // one reason per rule id (two policies' rules of the same id are listed once)
-                ReasonBuf::find_or_add(&mut w.reasons, &mut n, *r, |x| m.rules[x.rule as usize].id == m.rules[*r as usize].id);
+                ReasonBuf::find_or_add(&mut w.reasons, &mut n, *r, |x| names.same_rule_id(x.rule, *r));
             }
             if !first {
                 out.push(b',');
