@@ -90,6 +90,8 @@ impl Ev<'_> {
     /// Field `f` of the entity `base` evaluates to (the IR evaluator's reader).
     #[inline(always)]
     pub(super) fn read_field(&mut self, base: &Val, f: Field, loc: Loc) -> Value {
+        // the record: a slot or the household in place (not `val_at`, which
+        // reads fields through this function), anything else by the walk
         let b = match base {
             Val::Local(s) => self.local(*s),
             Val::Household => Value::Household,
@@ -493,12 +495,9 @@ impl Ev<'_> {
         match v {
             Val::Num(n) => Value::Num(self.num(n)),
             Val::Bool(b) => Value::Bool(self.boolean(b)),
-            Val::Const(v) => *v,
-            Val::Local(s) => self.local(*s),
-            Val::Household => Value::Household,
+            Val::Const(_) | Val::Local(_) | Val::Household | Val::Field(..) => self.val_at(v),
             Val::AsOf => Value::Date(self.as_of),
             Val::Global(g) => self.global_value(*g),
-            Val::Field(b, f, loc) => self.read_field(b, *f, *loc),
             Val::Apply(c) => self.apply(c, Value::ZERO, |this, body| this.val(body)),
             // out of line, each: their frames would widen every `val`'s
             Val::Builtin(c) => self.builtin_call(c),
@@ -509,9 +508,10 @@ impl Ev<'_> {
         }
     }
 
-    /// [`Ev::val`] with its leaves read in place: an entity, a frame slot
-    /// or a constant (a field's record, a comparison's operands, a `case`'s
-    /// subject), without the call.
+    /// [`Ev::val`] with its leaves read in place: the household, a frame
+    /// slot, a constant, a field (a comparison's operands, a `case`'s
+    /// subject), without the call; these nodes' one definition, which `val`
+    /// uses.
     #[inline(always)]
     pub(super) fn val_at(&mut self, v: &Val) -> Value {
         match v {
